@@ -1,0 +1,53 @@
+//! Exit codes: part of the interface, documented in the README and the man page.
+
+/// An exit code this tool returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exit(pub u8);
+
+impl Exit {
+    /// Everything asked was done (for list: the scan worked, zombies or not).
+    pub const SUCCESS: Exit = Exit(0);
+    /// The work could not be done or did not fully succeed: /proc unreadable, no such
+    /// process, a fix that left zombies or refused a target.
+    pub const FAILURE: Exit = Exit(1);
+    /// Invalid usage: an unknown option, a malformed PID or duration, an unknown demo.
+    pub const USAGE: Exit = Exit(2);
+    /// Interrupted by Ctrl-C or SIGTERM, after cleaning up.
+    pub const INTERRUPTED: Exit = Exit(130);
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e.0)
+    }
+}
+
+/// An error caused by how the tool was called: reported as such and exits with USAGE.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Turns an error into a message on stderr and an exit code. A closed stdout (`zombies list |
+/// head`) is not an error worth a word.
+pub fn report(err: &anyhow::Error) -> Exit {
+    for cause in err.chain() {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return Exit::SUCCESS;
+            }
+        }
+    }
+    eprintln!("zombies: {err:#}");
+    if err.downcast_ref::<UsageError>().is_some() {
+        Exit::USAGE
+    } else {
+        Exit::FAILURE
+    }
+}

@@ -1,0 +1,10 @@
+//! Everything that reads /proc: the scanner, the stat parser, signal masks and the model.
+
+pub mod model;
+pub mod scan;
+pub mod signals;
+pub mod stat;
+pub mod users;
+
+pub use model::{ParentDetails, Pid, Process, Snapshot};
+pub use scan::ProcFs;

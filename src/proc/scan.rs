@@ -1,0 +1,332 @@
+//! Reading /proc: one pass over every process's stat file, then a few files for each parent of
+//! zombies. System calls are the whole cost of a scan, so the hot path opens each stat file
+//! relative to one directory fd and reads it once into a stack buffer (3 calls a process).
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, openat};
+use nix::sys::stat::Mode;
+
+use super::model::{ParentDetails, Pid, Process, Snapshot};
+use super::signals::SigMask;
+use super::stat;
+
+/// An open procfs (the real /proc, or another one given with --proc).
+pub struct ProcFs {
+    root: PathBuf,
+    dir: OwnedFd,
+}
+
+/// Why a per-process read failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadError {
+    /// The process is gone (it exited, or was reaped, mid-scan).
+    Vanished,
+    /// We may not read it (hidepid, or another user's private file).
+    Denied,
+    /// Anything else.
+    Other(Errno),
+}
+
+impl From<Errno> for ReadError {
+    fn from(e: Errno) -> Self {
+        match e {
+            Errno::ENOENT | Errno::ESRCH => ReadError::Vanished,
+            Errno::EACCES | Errno::EPERM => ReadError::Denied,
+            e => ReadError::Other(e),
+        }
+    }
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Vanished => f.write_str("no such process (it exited)"),
+            ReadError::Denied => f.write_str("permission denied"),
+            ReadError::Other(e) => write!(f, "{}", e.desc()),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+impl ProcFs {
+    /// Opens the procfs at `root`, with an error that says what to do when it is missing.
+    pub fn open(root: &Path) -> Result<ProcFs> {
+        let dir = openat(
+            nix::fcntl::AT_FDCWD,
+            root,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(io::Error::from)
+        .with_context(|| {
+            format!(
+                "cannot open {}; is procfs mounted there? (mount -t proc proc {0}, or pass --proc PATH)",
+                root.display()
+            )
+        })?;
+        Ok(ProcFs {
+            root: root.to_path_buf(),
+            dir,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Reads a whole file under the procfs, relative to its directory fd.
+    pub fn read(&self, rel: &str) -> Result<Vec<u8>, ReadError> {
+        let fd = openat(
+            &self.dir,
+            rel,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        let mut out = Vec::new();
+        read_to_end(&fd, &mut out, 4096)?;
+        Ok(out)
+    }
+
+    /// Reads /proc/PID/stat of one process.
+    pub fn stat(&self, pid: Pid) -> Result<stat::Stat, ReadError> {
+        let buf = self.read(&format!("{pid}/stat"))?;
+        stat::parse(&buf).ok_or(ReadError::Other(Errno::EINVAL))
+    }
+
+    /// Reads /proc/PID/status with procfs's parser.
+    pub fn status(&self, pid: Pid) -> Result<procfs::process::Status, ReadError> {
+        use procfs::FromRead;
+        let buf = self.read(&format!("{pid}/status"))?;
+        procfs::process::Status::from_read(&buf[..]).map_err(|_| ReadError::Other(Errno::EINVAL))
+    }
+
+    /// /proc/PID/cmdline with NULs turned into spaces; None for kernel threads and zombies.
+    pub fn cmdline(&self, pid: Pid) -> Result<Option<String>, ReadError> {
+        let buf = self.read(&format!("{pid}/cmdline"))?;
+        Ok(join_cmdline(&buf))
+    }
+
+    /// One pass over every process, then the details of each parent of zombies.
+    pub fn scan(&self) -> Result<Snapshot> {
+        let mut processes = Vec::with_capacity(512);
+        let mut unreadable = 0;
+        let entries = fs::read_dir(&self.root)
+            .with_context(|| format!("cannot list {}", self.root.display()))?;
+        let mut path = [0u8; 32];
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.as_encoded_bytes();
+            if name.is_empty() || !name.iter().all(u8::is_ascii_digit) || name.len() > 20 {
+                continue;
+            }
+            path[..name.len()].copy_from_slice(name);
+            path[name.len()..name.len() + 6].copy_from_slice(b"/stat\0");
+            let cpath = std::ffi::CStr::from_bytes_with_nul(&path[..name.len() + 6])
+                .expect("digits and a NUL form a C string");
+            match self.read_stat_fast(cpath) {
+                Ok(Some(p)) => processes.push(p),
+                Ok(None) | Err(ReadError::Vanished) | Err(ReadError::Other(_)) => {}
+                Err(ReadError::Denied) => unreadable += 1,
+            }
+        }
+        let mut snap = Snapshot::new(processes);
+        snap.unreadable = unreadable;
+        snap.ticks_per_second = ticks_per_second();
+        snap.pid_max = self.read_u64("sys/kernel/pid_max");
+        if snap.zombies().next().is_some() {
+            snap.boot_time = self.boot_time();
+            let parents: Vec<Pid> = {
+                let mut v: Vec<Pid> = snap.zombies().map(|z| z.ppid).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            snap.parent_details = parents
+                .into_iter()
+                .filter_map(|pid| {
+                    let mut d = self.parent_details(pid).ok()?;
+                    d.ns_init = self.find_ns_init(&snap, pid, &d.nspid);
+                    Some((pid, d))
+                })
+                .collect::<HashMap<_, _>>();
+        }
+        snap.pids_limit = self.pids_limit();
+        Ok(snap)
+    }
+
+    /// openat + read (+ fstat for zombies) + close: the hot path of the scan.
+    fn read_stat_fast(&self, path: &std::ffi::CStr) -> Result<Option<Process>, ReadError> {
+        let fd = openat(
+            &self.dir,
+            path,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        let mut buf = [0u8; 1024];
+        let n = nix::unistd::read(&fd, &mut buf)?;
+        let parsed = if n == buf.len() {
+            // A line longer than the buffer (a kernel with many more fields): read the rest.
+            let mut long = buf.to_vec();
+            read_to_end(&fd, &mut long, 1024)?;
+            stat::parse(&long)
+        } else {
+            stat::parse(&buf[..n])
+        };
+        let Some(st) = parsed else { return Ok(None) };
+        let mut p = Process::from_stat(st);
+        if p.state == 'Z' {
+            // The stat file belongs to the process's owner: one fstat gives the zombie's uid.
+            p.uid = nix::sys::stat::fstat(fd.as_fd()).ok().map(|s| s.st_uid);
+        }
+        Ok(Some(p))
+    }
+
+    /// status, wchan, cgroup and cmdline of a parent of zombies.
+    pub fn parent_details(&self, pid: Pid) -> Result<ParentDetails, ReadError> {
+        let st = self.status(pid)?;
+        let mask = |v: u64| SigMask(v);
+        let wchan = self
+            .read(&format!("{pid}/wchan"))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string());
+        let cgroup = self.read(&format!("{pid}/cgroup")).ok().and_then(|b| {
+            let text = String::from_utf8_lossy(&b).into_owned();
+            let line = text.lines().next()?.to_string();
+            // "0::/system.slice/foo.service" -> "/system.slice/foo.service"
+            Some(line.splitn(3, ':').nth(2).unwrap_or(&line).to_string())
+        });
+        Ok(ParentDetails {
+            uid: st.ruid,
+            threads: st.threads,
+            sig_pending: mask(st.sigpnd),
+            sig_shared_pending: mask(st.shdpnd),
+            sig_blocked: mask(st.sigblk),
+            sig_ignored: mask(st.sigign),
+            sig_caught: mask(st.sigcgt),
+            tracer_pid: st.tracerpid,
+            nspid: st.nspid.unwrap_or_default(),
+            wchan,
+            cgroup,
+            cmdline: self.cmdline(pid).ok().flatten(),
+            ns_init: None,
+        })
+    }
+
+    /// The init of the PID namespace `pid` lives in: itself when its innermost PID is 1, PID 1
+    /// when it lives in this procfs's own namespace, else the nearest ancestor that is PID 1 at
+    /// the same depth (a container's init; only then are ancestors' status files read).
+    fn find_ns_init(&self, snap: &Snapshot, pid: Pid, nspid: &[Pid]) -> Option<Pid> {
+        if nspid.last() == Some(&1) {
+            return Some(pid);
+        }
+        if nspid.len() <= 1 {
+            return snap.get(1).map(|p| p.pid);
+        }
+        snap.ancestors(pid).into_iter().find(|&a| {
+            self.nspid(a)
+                .is_some_and(|ns| ns.len() == nspid.len() && ns.last() == Some(&1))
+        })
+    }
+
+    /// The NSpid line of a process: its PID in each nested namespace, outermost first.
+    pub fn nspid(&self, pid: Pid) -> Option<Vec<Pid>> {
+        self.status(pid).ok()?.nspid
+    }
+
+    fn read_u64(&self, rel: &str) -> Option<u64> {
+        let b = self.read(rel).ok()?;
+        std::str::from_utf8(&b).ok()?.trim().parse().ok()
+    }
+
+    fn boot_time(&self) -> Option<u64> {
+        let b = self.read("stat").ok()?;
+        let text = String::from_utf8_lossy(&b);
+        text.lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// pids.max of our own cgroup (v2), the limit a zombie flood runs into in a container.
+    fn pids_limit(&self) -> Option<u64> {
+        let b = self.read("self/cgroup").ok()?;
+        let text = String::from_utf8_lossy(&b);
+        let path = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+        let file = Path::new("/sys/fs/cgroup")
+            .join(path.trim_start_matches('/'))
+            .join("pids.max");
+        let v = fs::read_to_string(file).ok()?;
+        v.trim().parse().ok() // "max" means no limit
+    }
+}
+
+/// Reads until EOF into `out`, `chunk` bytes at a time.
+fn read_to_end(fd: &OwnedFd, out: &mut Vec<u8>, chunk: usize) -> Result<(), Errno> {
+    loop {
+        let len = out.len();
+        out.resize(len + chunk, 0);
+        let n = nix::unistd::read(fd, &mut out[len..])?;
+        out.truncate(len + n);
+        if n == 0 || n < chunk {
+            // /proc files return their whole content in one read when it fits.
+            return Ok(());
+        }
+    }
+}
+
+/// Joins NUL-separated arguments with spaces; None when there are none.
+pub fn join_cmdline(buf: &[u8]) -> Option<String> {
+    let args: Vec<String> = buf
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    (!args.is_empty()).then(|| args.join(" "))
+}
+
+/// Clock ticks per second (USER_HZ).
+pub fn ticks_per_second() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 { t as u64 } else { 100 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmdline_joins_and_handles_empty() {
+        assert_eq!(join_cmdline(b"a\0b c\0"), Some("a b c".to_string()));
+        assert_eq!(join_cmdline(b""), None);
+        assert_eq!(join_cmdline(b"\xff\0"), Some("\u{fffd}".to_string()));
+    }
+
+    #[test]
+    fn scans_the_live_system_and_finds_itself() {
+        let fs = ProcFs::open(Path::new("/proc")).unwrap();
+        let snap = fs.scan().unwrap();
+        let me = snap
+            .get(std::process::id() as Pid)
+            .expect("own process in scan");
+        assert_eq!(me.ppid, nix::unistd::getppid().as_raw());
+        assert!(snap.pid_max.unwrap() > 0);
+    }
+
+    #[test]
+    fn missing_procfs_is_a_clear_error() {
+        let err = ProcFs::open(Path::new("/nonexistent/proc")).err().unwrap();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("/nonexistent/proc") && msg.contains("--proc"),
+            "{msg}"
+        );
+    }
+}

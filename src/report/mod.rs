@@ -1,0 +1,59 @@
+//! Rendering: every output format is its own module writing to `impl Write`. Nothing here
+//! reads /proc.
+
+pub mod explain;
+pub mod json;
+pub mod table;
+pub mod tree;
+
+/// "3s", "4m12s", "2h05m", "3d04h": an age, short enough for a table column.
+pub fn age(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s if s < 86400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        s => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+/// How a zombie ended, for people: "exit 3", "killed by SIGKILL", or "?" when unreadable.
+pub fn exit_text(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
+        (Some(c), _) => format!("exit {c}"),
+        (_, Some(s)) => format!("killed by {}", crate::proc::signals::name(s)),
+        _ => "?".to_string(),
+    }
+}
+
+/// Makes a name safe for one terminal line: control characters (newlines, escapes) become
+/// `\n`-style escapes so a hostile process name cannot forge lines or colours.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages() {
+        assert_eq!(age(5), "5s");
+        assert_eq!(age(252), "4m12s");
+        assert_eq!(age(7500), "2h05m");
+        assert_eq!(age(3 * 86400 + 4 * 3600), "3d04h");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("a\nb\x1b[31m"), "a\\nb\\u{1b}[31m");
+        assert_eq!(printable("nginx: worker"), "nginx: worker");
+    }
+}

@@ -1,0 +1,130 @@
+//! `zombies list` for people: one row per parent, its zombies under it, a summary and a hint
+//! per parent with the command that fixes it.
+
+use std::io::{self, Write};
+
+use tabled::builder::Builder;
+use tabled::settings::Style as TableStyle;
+
+use super::{age, exit_text, printable};
+use crate::diagnose::{Diagnosis, Remedy};
+use crate::style::Style;
+
+pub fn write(
+    out: &mut impl Write,
+    diag: &Diagnosis,
+    now_unix: u64,
+    style: Style,
+) -> io::Result<()> {
+    let s = &diag.summary;
+    if diag.parents.is_empty() {
+        writeln!(out, "{}", style.green("No zombies."))?;
+        return write_summary(out, diag, style);
+    }
+    let mut b = Builder::default();
+    b.push_record([
+        "PID", "PPID", "COMMAND", "STATE", "SIGCHLD", "ZOMBIES", "AGE", "EXIT", "REMEDY",
+    ]);
+    for p in &diag.parents {
+        let oldest = p.zombies.iter().filter_map(|z| z.started_unix).min();
+        let sigchld = if p.sigchld_blocked {
+            format!("{} (blocked)", p.sigchld.as_str())
+        } else {
+            p.sigchld.as_str().to_string()
+        };
+        b.push_record([
+            style.bold(&p.pid.to_string()),
+            String::new(),
+            style.bold(&printable(&p.comm)),
+            p.state.clone(),
+            sigchld,
+            style.red(&p.zombies.len().to_string()),
+            oldest
+                .map(|t| age(now_unix.saturating_sub(t)))
+                .unwrap_or_default(),
+            String::new(),
+            remedy_colored(p.recommended, style),
+        ]);
+        for z in &p.zombies {
+            b.push_record([
+                format!("  └ {}", z.pid),
+                z.ppid.to_string(),
+                printable(&z.comm),
+                "Z".to_string(),
+                String::new(),
+                String::new(),
+                z.started_unix
+                    .map(|t| age(now_unix.saturating_sub(t)))
+                    .unwrap_or_default(),
+                exit_text(z.exit_code, z.exit_signal),
+                String::new(),
+            ]);
+        }
+    }
+    let mut table = b.build();
+    table.with(TableStyle::blank());
+    writeln!(out, "{table}")?;
+    writeln!(out)?;
+    for p in &diag.parents {
+        writeln!(
+            out,
+            "{} {}: {}.",
+            style.bold(&p.pid.to_string()),
+            printable(&p.comm),
+            p.reason
+        )?;
+        writeln!(
+            out,
+            "    {} zombies fix --{} --parent {}   (details: zombies explain {})",
+            style.dim("→"),
+            p.recommended.as_str(),
+            p.pid,
+            p.pid
+        )?;
+    }
+    writeln!(out)?;
+    let _ = s;
+    write_summary(out, diag, style)
+}
+
+fn remedy_colored(r: Remedy, style: Style) -> String {
+    match r {
+        Remedy::SignalParent => style.green(r.as_str()),
+        Remedy::KillParent | Remedy::FixInit => style.yellow(r.as_str()),
+        Remedy::Ignore => style.dim(r.as_str()),
+    }
+}
+
+/// One line of system context: the PID budget is what a zombie flood exhausts.
+fn write_summary(out: &mut impl Write, diag: &Diagnosis, style: Style) -> io::Result<()> {
+    let s = &diag.summary;
+    let mut line = format!(
+        "{} zombie{} under {} parent{}; {} processes scanned",
+        s.zombies,
+        if s.zombies == 1 { "" } else { "s" },
+        s.parents,
+        if s.parents == 1 { "" } else { "s" },
+        s.processes
+    );
+    if let Some(max) = s.pid_max {
+        line.push_str(&format!("; PIDs in use {}/{}", s.pids_in_use, max));
+    }
+    if let Some(limit) = s.pids_limit {
+        line.push_str(&format!(" (cgroup pids.max {limit})"));
+    }
+    if s.filtered_out > 0 {
+        line.push_str(&format!("; {} zombies filtered out", s.filtered_out));
+    }
+    writeln!(out, "{}", style.dim(&line))?;
+    Ok(())
+}
+
+/// `list --pids`: zombie PIDs, one per line.
+pub fn write_pids(out: &mut impl Write, diag: &Diagnosis) -> io::Result<()> {
+    for p in &diag.parents {
+        for z in &p.zombies {
+            writeln!(out, "{}", z.pid)?;
+        }
+    }
+    Ok(())
+}
