@@ -305,7 +305,6 @@ fn parent_finding(snap: &Snapshot, ctx: &Context, pid: Pid, users: &mut Users) -
     let comm = proc_.map_or_else(|| "?".to_string(), |p| p.comm.clone());
     let uid = details.as_ref().map(|d| d.uid);
     let (recommended, reason) = recommend(&Facts {
-        pid,
         comm: &comm,
         state,
         sigchld,
@@ -345,7 +344,6 @@ fn parent_finding(snap: &Snapshot, ctx: &Context, pid: Pid, users: &mut Users) -
 
 /// The facts a recommendation rests on.
 pub struct Facts<'a> {
-    pub pid: Pid,
     pub comm: &'a str,
     pub state: char,
     pub sigchld: Disposition,
@@ -465,7 +463,6 @@ mod tests {
 
     fn facts(sigchld: Disposition) -> Facts<'static> {
         Facts {
-            pid: 100,
             comm: "srv",
             state: 'S',
             sigchld,

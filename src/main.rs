@@ -1,12 +1,6 @@
 //! zombies: find zombie processes, explain them, fix them, watch for them, and learn.
 
-mod app;
-mod cli;
-mod diagnose;
-mod exit;
-mod proc;
-mod report;
-mod style;
+use zombies::{app, cli, exit};
 
 fn main() -> std::process::ExitCode {
     if !cfg!(target_os = "linux") {

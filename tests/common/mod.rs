@@ -1,0 +1,308 @@
+//! Shared test helpers: a `zombies` command with a scrubbed environment, and guards that create
+//! real zombies and clean every process up on Drop (also when an assertion fails).
+#![allow(dead_code)]
+
+use std::ffi::CStr;
+use std::os::fd::OwnedFd;
+use std::process::{Command, Output};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{self, SigHandler, SigSet, SigmaskHow, Signal};
+use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::unistd::{ForkResult, Pid, fork};
+
+/// The binary under test, with an environment that cannot leak the developer's settings in.
+pub fn zombies() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zombies"));
+    cmd.env_clear();
+    for keep in ["PATH", "HOME", "USER", "LANG"] {
+        if let Some(v) = std::env::var_os(keep) {
+            cmd.env(keep, v);
+        }
+    }
+    cmd
+}
+
+/// Runs a command, returning its output; fails the test on spawn errors.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run zombies")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs `zombies ARGS --format json` style commands and parses stdout as JSON.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    let out = run(zombies().args(args));
+    assert!(
+        out.status.success(),
+        "zombies {args:?} failed: {}",
+        stderr(&out)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("zombies {args:?}: bad JSON ({e}): {}", stdout(&out)))
+}
+
+/// Makes this test process a child subreaper, once: orphans of the processes the tests start
+/// come back to us and are reaped by the guards, not left to a PID 1 that reaps lazily.
+pub fn become_subreaper() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER");
+    });
+}
+
+/// Polls `cond` every 5 ms until it holds or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The state letter of a process in /proc, or None when it is gone.
+pub fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    stat.get(close + 2).map(|&b| b as char)
+}
+
+/// The PPid of a process in /proc.
+pub fn proc_ppid(pid: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// What the parent of the test zombies does with SIGCHLD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sigchld {
+    /// SIG_DFL and never waits.
+    Default,
+    /// A handler that reaps every child, installed after the children died (so they wait for
+    /// the next SIGCHLD: the case `fix --signal-parent` clears).
+    CaughtReaps,
+    /// A handler that does nothing.
+    CaughtNoReap,
+    /// A reaping handler, but SIGCHLD blocked: the signal stays pending.
+    Blocked,
+    /// SIG_IGN, set after the children died (Linux does not reap the older zombies).
+    Ignored,
+}
+
+/// How to build a parent holding zombies.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub sigchld: Sigchld,
+    pub zombies: usize,
+    /// Exit code of each zombie; `None` kills it with SIGKILL instead.
+    pub exit_code: Option<i32>,
+    /// Stop the parent (state T) once the zombies exist.
+    pub stopped: bool,
+    /// Name the zombies this (PR_SET_NAME; 15 bytes at most).
+    pub name: Option<&'static CStr>,
+}
+
+impl Default for Spec {
+    fn default() -> Self {
+        Spec {
+            sigchld: Sigchld::Default,
+            zombies: 1,
+            exit_code: Some(3),
+            stopped: false,
+            name: None,
+        }
+    }
+}
+
+/// A live parent process (a fork of the test) holding real zombies. Drop kills the parent
+/// and reaps it and its zombies (which come back to us as the subreaper).
+pub struct ZombieParent {
+    pub pid: i32,
+    pub zombies: Vec<i32>,
+}
+
+extern "C" fn reap_all(_: libc::c_int) {
+    // SAFETY: waitpid is async-signal-safe.
+    unsafe { while libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) > 0 {} }
+}
+
+extern "C" fn do_nothing(_: libc::c_int) {}
+
+fn install(handler: SigHandler) {
+    let sa = signal::SigAction::new(handler, signal::SaFlags::SA_RESTART, SigSet::empty());
+    // SAFETY: the handlers above only make async-signal-safe calls.
+    unsafe { signal::sigaction(Signal::SIGCHLD, &sa) }.expect("sigaction");
+}
+
+impl ZombieParent {
+    pub fn spawn(spec: Spec) -> ZombieParent {
+        become_subreaper();
+        let (rd, wr) = nix::unistd::pipe().expect("pipe");
+        // SAFETY: the child makes only async-signal-safe calls (and glibc's malloc is
+        // fork-safe) before it sleeps forever in pause().
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => {
+                drop(rd);
+                child_main(&spec, wr)
+            }
+            ForkResult::Parent { child } => {
+                drop(wr);
+                let mut zombies = Vec::new();
+                let mut buf = [0u8; 4];
+                while let Ok(4) = nix::unistd::read(&rd, &mut buf) {
+                    zombies.push(i32::from_ne_bytes(buf));
+                }
+                let guard = ZombieParent {
+                    pid: child.as_raw(),
+                    zombies,
+                };
+                assert_eq!(
+                    guard.zombies.len(),
+                    spec.zombies,
+                    "helper did not make its zombies"
+                );
+                if spec.stopped {
+                    assert!(
+                        wait_until(Duration::from_secs(5), || proc_state(guard.pid)
+                            == Some('T')),
+                        "parent did not stop"
+                    );
+                }
+                guard
+            }
+        }
+    }
+
+    /// Whether zombie `pid` is still there.
+    pub fn is_zombie(pid: i32) -> bool {
+        proc_state(pid) == Some('Z')
+    }
+}
+
+fn child_main(spec: &Spec, wr: OwnedFd) -> ! {
+    // Start from a known disposition: the test harness may have changed it.
+    install(SigHandler::SigDfl);
+    if spec.sigchld == Sigchld::Blocked {
+        install(SigHandler::Handler(reap_all));
+        let mut set = SigSet::empty();
+        set.add(Signal::SIGCHLD);
+        let _ = signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
+    }
+    if spec.sigchld == Sigchld::CaughtNoReap {
+        install(SigHandler::Handler(do_nothing));
+    }
+    for _ in 0..spec.zombies {
+        // SAFETY: the grandchild only sets its name and exits.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => unsafe {
+                if let Some(name) = spec.name {
+                    libc::prctl(libc::PR_SET_NAME, name.as_ptr());
+                }
+                match spec.exit_code {
+                    Some(code) => libc::_exit(code),
+                    None => {
+                        libc::kill(libc::getpid(), libc::SIGKILL);
+                        libc::_exit(127)
+                    }
+                }
+            },
+            Ok(ForkResult::Parent { child }) => {
+                // Wait until it is a zombie, without reaping it (WNOWAIT).
+                let _ = nix::sys::wait::waitid(
+                    nix::sys::wait::Id::Pid(child),
+                    WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+                );
+                let bytes = child.as_raw().to_ne_bytes();
+                let _ = nix::unistd::write(&wr, &bytes);
+            }
+            Err(_) => unsafe { libc::_exit(1) },
+        }
+    }
+    match spec.sigchld {
+        Sigchld::CaughtReaps => install(SigHandler::Handler(reap_all)),
+        Sigchld::Ignored => install(SigHandler::SigIgn),
+        _ => {}
+    }
+    drop(wr);
+    unsafe {
+        if spec.stopped {
+            libc::raise(libc::SIGSTOP);
+        }
+        loop {
+            libc::pause();
+        }
+    }
+}
+
+impl Drop for ZombieParent {
+    fn drop(&mut self) {
+        kill_and_reap(self.pid);
+        for &z in &self.zombies {
+            // They are ours now (subreaper), or already reaped by their parent's handler.
+            let _ = waitpid(Pid::from_raw(z), None);
+        }
+    }
+}
+
+/// SIGKILLs a child of this test and reaps it (no-op when already gone).
+pub fn kill_and_reap(pid: i32) {
+    let p = Pid::from_raw(pid);
+    let _ = signal::kill(p, Signal::SIGKILL);
+    let _ = waitpid(p, None);
+}
+
+/// A live process whose main thread has exited while a second thread runs (`ps` shows `Zl`).
+pub struct ExitedLeader {
+    pub pid: i32,
+}
+
+extern "C" fn sleeper(_: *mut libc::c_void) -> *mut libc::c_void {
+    loop {
+        unsafe { libc::pause() };
+    }
+}
+
+impl ExitedLeader {
+    pub fn spawn() -> ExitedLeader {
+        become_subreaper();
+        // SAFETY: the child creates one thread and ends its main thread; nothing else.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => unsafe {
+                let mut t: libc::pthread_t = std::mem::zeroed();
+                libc::pthread_create(&mut t, std::ptr::null(), sleeper, std::ptr::null_mut());
+                // Exit the main thread alone, without pthread_exit's unwinding through Rust.
+                libc::syscall(libc::SYS_exit, 0);
+                libc::_exit(1)
+            },
+            ForkResult::Parent { child } => {
+                let pid = child.as_raw();
+                assert!(
+                    wait_until(Duration::from_secs(5), || proc_state(pid) == Some('Z')),
+                    "main thread did not exit"
+                );
+                ExitedLeader { pid }
+            }
+        }
+    }
+}
+
+impl Drop for ExitedLeader {
+    fn drop(&mut self) {
+        kill_and_reap(self.pid);
+    }
+}

@@ -1,0 +1,292 @@
+//! Issue: diagnosis. Real zombies on the live kernel, checked through list, tree and explain.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// The `list --format json` entry for `parent`, if listed.
+fn parent_entry(parent: i32) -> Option<Value> {
+    let v = json(&["list", "--format", "json", "--parent", &parent.to_string()]);
+    v["parents"]
+        .as_array()?
+        .iter()
+        .find(|p| p["pid"] == parent)
+        .cloned()
+}
+
+#[test]
+fn default_disposition_is_kill_parent_with_exit_codes() {
+    let zp = ZombieParent::spawn(Spec {
+        zombies: 2,
+        exit_code: Some(7),
+        ..Spec::default()
+    });
+    let p = parent_entry(zp.pid).expect("parent listed");
+    assert_eq!(p["sigchld"], "default");
+    assert_eq!(p["sigchld_blocked"], false);
+    assert_eq!(p["recommended"], "kill-parent");
+    assert_eq!(p["state"], "S");
+    let zs = p["zombies"].as_array().unwrap();
+    let mut pids: Vec<i64> = zs.iter().map(|z| z["pid"].as_i64().unwrap()).collect();
+    pids.sort();
+    let mut want: Vec<i64> = zp.zombies.iter().map(|&z| z as i64).collect();
+    want.sort();
+    assert_eq!(pids, want);
+    for z in zs {
+        assert_eq!(z["ppid"], zp.pid);
+        assert_eq!(z["exit_code"], 7);
+        assert_eq!(z["exit_signal"], Value::Null);
+        assert_eq!(z["uid"], nix::unistd::geteuid().as_raw());
+        assert!(z["started_unix"].as_u64().unwrap() > 1_600_000_000);
+    }
+}
+
+#[test]
+fn killed_zombie_reports_signal() {
+    let zp = ZombieParent::spawn(Spec {
+        exit_code: None,
+        ..Spec::default()
+    });
+    let p = parent_entry(zp.pid).unwrap();
+    assert_eq!(p["zombies"][0]["exit_signal"], 9);
+    assert_eq!(p["zombies"][0]["exit_code"], Value::Null);
+}
+
+#[test]
+fn caught_sigchld_is_signal_parent() {
+    let zp = ZombieParent::spawn(Spec {
+        sigchld: Sigchld::CaughtNoReap,
+        ..Spec::default()
+    });
+    let p = parent_entry(zp.pid).unwrap();
+    assert_eq!(p["sigchld"], "caught");
+    assert_eq!(p["recommended"], "signal-parent");
+}
+
+#[test]
+fn blocked_sigchld_is_pending_and_kill_parent() {
+    let zp = ZombieParent::spawn(Spec {
+        sigchld: Sigchld::Blocked,
+        zombies: 3,
+        ..Spec::default()
+    });
+    let p = parent_entry(zp.pid).unwrap();
+    assert_eq!(p["sigchld"], "caught");
+    assert_eq!(p["sigchld_blocked"], true);
+    assert_eq!(p["sigchld_pending"], true);
+    assert_eq!(p["recommended"], "kill-parent");
+    assert_eq!(p["zombies"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn ignored_sigchld_after_the_fact() {
+    let zp = ZombieParent::spawn(Spec {
+        sigchld: Sigchld::Ignored,
+        ..Spec::default()
+    });
+    let p = parent_entry(zp.pid).unwrap();
+    assert_eq!(p["sigchld"], "ignored");
+    assert_eq!(p["recommended"], "kill-parent");
+}
+
+#[test]
+fn stopped_parent_gets_sigcont_first() {
+    let zp = ZombieParent::spawn(Spec {
+        sigchld: Sigchld::CaughtReaps,
+        stopped: true,
+        ..Spec::default()
+    });
+    let p = parent_entry(zp.pid).unwrap();
+    assert_eq!(p["state"], "T");
+    assert_eq!(p["recommended"], "signal-parent");
+    assert!(
+        p["reason"].as_str().unwrap().contains("SIGCONT"),
+        "{}",
+        p["reason"]
+    );
+}
+
+#[test]
+fn exited_main_thread_is_not_a_zombie() {
+    let leader = ExitedLeader::spawn();
+    let out = run(zombies().args(["list", "--pids"]));
+    assert!(out.status.success());
+    let pids: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    assert!(
+        !pids.contains(&leader.pid.to_string()),
+        "Zl counted as a zombie"
+    );
+    let e = json(&["explain", &leader.pid.to_string(), "--format", "json"]);
+    assert_eq!(e["kind"], "exited-main-thread");
+    assert_eq!(e["threads"], 2);
+    let text = stdout(&run(zombies().args(["explain", &leader.pid.to_string()])));
+    assert!(text.contains("NOT a zombie"), "{text}");
+}
+
+#[test]
+fn odd_names_survive_parsing_and_rendering() {
+    let zp = ZombieParent::spawn(Spec {
+        name: Some(c"a) Z (b\nc"),
+        ..Spec::default()
+    });
+    let p = parent_entry(zp.pid).unwrap();
+    assert_eq!(p["zombies"][0]["comm"], "a) Z (b\nc");
+    assert_eq!(p["zombies"][0]["ppid"], zp.pid);
+    // In text the newline is escaped so it cannot forge a line of the table.
+    let text = stdout(&run(zombies().args([
+        "list",
+        "--parent",
+        &zp.pid.to_string(),
+    ])));
+    assert!(text.contains("a) Z (b\\nc"), "{text}");
+    assert!(
+        !text.lines().any(|l| l.trim_start().starts_with('c')),
+        "{text}"
+    );
+}
+
+#[test]
+fn explain_zombie_cites_evidence_and_commands() {
+    let zp = ZombieParent::spawn(Spec {
+        sigchld: Sigchld::CaughtNoReap,
+        ..Spec::default()
+    });
+    let z = zp.zombies[0].to_string();
+    let out = run(zombies().args(["explain", &z, "--color", "never"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("{z} ")) && text.contains("is a zombie"),
+        "{text}"
+    );
+    assert!(
+        text.contains("SigCgt") && text.contains("SIGCHLD caught"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("zombies fix --signal-parent --parent {}", zp.pid)),
+        "{text}"
+    );
+    let e = json(&["explain", &z, "--format", "json"]);
+    assert_eq!(e["kind"], "zombie");
+    assert_eq!(e["parent"]["pid"], zp.pid);
+    let rec: Vec<&Value> = e["remedies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["recommended"] == true)
+        .collect();
+    assert_eq!(rec.len(), 1);
+    assert_eq!(rec[0]["remedy"], "signal-parent");
+}
+
+#[test]
+fn explain_parent_and_live_process() {
+    let zp = ZombieParent::spawn(Spec::default());
+    let e = json(&["explain", &zp.pid.to_string(), "--format", "json"]);
+    assert_eq!(e["kind"], "parent");
+    assert_eq!(e["parent"]["zombies"].as_array().unwrap().len(), 1);
+    // A live process with no children at all.
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let e = json(&["explain", &sleeper.id().to_string(), "--format", "json"]);
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    assert_eq!(e["kind"], "no-zombies");
+    assert_eq!(e["remedies"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn explain_missing_pid_fails_clearly() {
+    // PIDs above pid_max never exist.
+    let out = run(zombies().args(["explain", "2147483647"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no process with PID 2147483647"),
+        "{}",
+        stderr(&out)
+    );
+    for bad in ["abc", "0", "-5"] {
+        let out = run(zombies().args(["explain", bad]));
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}
+
+#[test]
+fn tree_marks_zombies_and_parents() {
+    let zp = ZombieParent::spawn(Spec {
+        zombies: 2,
+        ..Spec::default()
+    });
+    let out = run(zombies().args(["tree", "--zombies-only", "--color", "never"]));
+    assert!(out.status.success());
+    let text = stdout(&out);
+    let parent_line = text
+        .lines()
+        .find(|l| l.contains(&format!("{} ", zp.pid)) && l.contains("zombies not reaped"))
+        .unwrap_or_else(|| panic!("parent not marked: {text}"));
+    assert!(parent_line.contains("kill-parent"), "{parent_line}");
+    for z in &zp.zombies {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(&format!("{z} ")) && l.contains("<defunct>")),
+            "{text}"
+        );
+    }
+    // The test process itself is an ancestor of the parent, so it is on the branch.
+    assert!(text.contains(&format!("{} ", std::process::id())), "{text}");
+    // Rooted at the parent: only its subtree.
+    let sub = stdout(&run(zombies().args(["tree", &zp.pid.to_string()])));
+    assert_eq!(sub.lines().count(), 3, "{sub}");
+}
+
+#[test]
+fn user_filter_and_pids_output() {
+    let zp = ZombieParent::spawn(Spec::default());
+    let me = nix::unistd::geteuid().as_raw().to_string();
+    let out = stdout(&run(zombies().args(["list", "--pids", "--user", &me])));
+    assert!(out.lines().any(|l| l == zp.zombies[0].to_string()), "{out}");
+    // A uid nobody uses filters everything out.
+    let out = stdout(&run(zombies().args([
+        "list",
+        "--pids",
+        "--user",
+        "4000000000",
+    ])));
+    assert!(
+        !out.lines().any(|l| l == zp.zombies[0].to_string()),
+        "{out}"
+    );
+    let out = run(zombies().args(["list", "--user", "no-such-user-here"]));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn closed_stdout_exits_quietly() {
+    let _zp = ZombieParent::spawn(Spec {
+        zombies: 3,
+        ..Spec::default()
+    });
+    let mut child = zombies()
+        .args(["tree"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before the first write
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_procfs_is_an_error_with_advice() {
+    let out = run(zombies().args(["list", "--proc", "/nonexistent"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--proc"), "{}", stderr(&out));
+    let out = run(zombies().env("ZOMBIES_PROC", "/nonexistent").arg("list"));
+    assert_eq!(out.status.code(), Some(1));
+}
