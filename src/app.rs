@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 use crate::cli::{Cli, Command, ExplainArgs, Format, ListArgs, TreeArgs};
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::{Exit, UsageError};
+use crate::ignore::IgnoreList;
 use crate::proc::users::{self, Users};
 use crate::proc::{ProcFs, Snapshot};
 use crate::report;
@@ -17,12 +18,15 @@ use crate::style::Style;
 pub struct Globals {
     pub proc_root: PathBuf,
     pub style: Style,
+    /// --ignore-file, when given (else the default path).
+    pub ignore_file: Option<PathBuf>,
 }
 
 pub fn run(cli: Cli) -> Result<Exit> {
     let g = Globals {
         proc_root: cli.proc,
         style: Style::decide(cli.color),
+        ignore_file: cli.ignore_file,
     };
     match cli.command.unwrap_or(Command::List(ListArgs::default())) {
         Command::List(args) => list(&g, &args),
@@ -68,6 +72,9 @@ pub fn filter(diag: &mut Diagnosis, parent: Option<i32>, user: Option<&str>) -> 
 fn list(g: &Globals, args: &ListArgs) -> Result<Exit> {
     let (_snap, ctx, mut diag) = scan_and_diagnose(g)?;
     filter(&mut diag, args.parent, args.user.as_deref())?;
+    if !args.all {
+        IgnoreList::load(g.ignore_file.as_deref())?.apply(&mut diag);
+    }
     let mut out = io::stdout().lock();
     if args.pids {
         report::table::write_pids(&mut out, &diag)?;

@@ -38,6 +38,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    /// The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or
+    /// /etc/zombies/ignore.toml for root).
+    #[arg(long, global = true, value_name = "PATH", env = "ZOMBIES_IGNORE_FILE")]
+    pub ignore_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -78,6 +83,10 @@ pub struct ListArgs {
     /// Only zombies owned by this user (name or uid).
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
+
+    /// Also show the parents on the ignore list.
+    #[arg(long)]
+    pub all: bool,
 
     /// Print only the zombie PIDs, one per line.
     #[arg(long, conflicts_with = "format")]

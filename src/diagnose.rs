@@ -119,6 +119,8 @@ pub struct ParentFinding {
     pub pid: Pid,
     pub comm: String,
     pub cmdline: Option<String>,
+    /// The executable path, when readable (the ignore list keys on it).
+    pub exe: Option<String>,
     pub uid: Option<u32>,
     pub user: Option<String>,
     /// One letter from stat.
@@ -155,8 +157,10 @@ pub struct Summary {
     pub pids_limit: Option<u64>,
     /// /proc entries we could not read (hidepid).
     pub unreadable: usize,
-    /// Zombies left out by --parent/--user or the ignore list.
+    /// Zombies left out by --parent or --user.
     pub filtered_out: usize,
+    /// Zombies left out because their parent is on the ignore list.
+    pub ignored: usize,
 }
 
 /// The findings of one scan.
@@ -226,6 +230,7 @@ pub fn diagnose(snap: &Snapshot, ctx: &Context, users: &mut Users) -> Diagnosis 
             pids_limit: snap.pids_limit,
             unreadable: snap.unreadable,
             filtered_out: 0,
+            ignored: 0,
         },
         parents,
     }
@@ -319,6 +324,7 @@ fn parent_finding(snap: &Snapshot, ctx: &Context, pid: Pid, users: &mut Users) -
         pid,
         comm,
         cmdline: details.as_ref().and_then(|d| d.cmdline.clone()),
+        exe: details.as_ref().and_then(|d| d.exe.clone()),
         uid,
         user: uid.and_then(|u| users.name(u)),
         state: state.to_string(),

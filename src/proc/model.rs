@@ -82,6 +82,8 @@ pub struct ParentDetails {
     pub cgroup: Option<String>,
     /// The command line, arguments joined with spaces, converted lossily.
     pub cmdline: Option<String>,
+    /// The executable (/proc/PID/exe), when we may read it.
+    pub exe: Option<String>,
     /// PID (as this procfs numbers it) of the init of the parent's PID namespace, when found.
     pub ns_init: Option<Pid>,
 }

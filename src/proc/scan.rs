@@ -216,6 +216,7 @@ impl ProcFs {
             wchan,
             cgroup,
             cmdline: self.cmdline(pid).ok().flatten(),
+            exe: self.exe(pid),
             ns_init: None,
         })
     }
@@ -234,6 +235,12 @@ impl ProcFs {
             self.nspid(a)
                 .is_some_and(|ns| ns.len() == nspid.len() && ns.last() == Some(&1))
         })
+    }
+
+    /// The target of /proc/PID/exe; None for kernel threads or without permission.
+    pub fn exe(&self, pid: Pid) -> Option<String> {
+        let target = nix::fcntl::readlinkat(&self.dir, format!("{pid}/exe").as_str()).ok()?;
+        Some(target.to_string_lossy().into_owned())
     }
 
     /// The NSpid line of a process: its PID in each nested namespace, outermost first.

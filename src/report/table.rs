@@ -16,7 +16,6 @@ pub fn write(
     now_unix: u64,
     style: Style,
 ) -> io::Result<()> {
-    let s = &diag.summary;
     if diag.parents.is_empty() {
         writeln!(out, "{}", style.green("No zombies."))?;
         return write_summary(out, diag, style);
@@ -83,7 +82,6 @@ pub fn write(
         )?;
     }
     writeln!(out)?;
-    let _ = s;
     write_summary(out, diag, style)
 }
 
@@ -114,6 +112,12 @@ fn write_summary(out: &mut impl Write, diag: &Diagnosis, style: Style) -> io::Re
     }
     if s.filtered_out > 0 {
         line.push_str(&format!("; {} zombies filtered out", s.filtered_out));
+    }
+    if s.ignored > 0 {
+        line.push_str(&format!(
+            "; {} zombies of ignored parents hidden (--all shows them)",
+            s.ignored
+        ));
     }
     writeln!(out, "{}", style.dim(&line))?;
     Ok(())

@@ -1,0 +1,280 @@
+//! The ignore list: parents whose zombies the user chose to live with. Keyed by what survives
+//! a restart (executable path or command name, optionally a uid), never by PID.
+//!
+//! File format (TOML), at `$XDG_CONFIG_HOME/zombies/ignore.toml`, or `/etc/zombies/ignore.toml`
+//! for root, or wherever `--ignore-file` says:
+//!
+//! ```toml
+//! [[ignore]]
+//! exe = "/usr/sbin/nginx"   # or: comm = "nginx"
+//! uid = 33                  # optional: only this user's processes
+//! note = "reaps on reload"  # optional
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::diagnose::{Diagnosis, ParentFinding};
+
+/// One ignored kind of parent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Absolute path of the executable (/proc/PID/exe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
+    /// Command name (/proc/PID/comm), when the executable is unknown or varies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comm: Option<String>,
+    /// Only processes of this user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// Why it is ignored, for the next person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Entry {
+    /// The entry that ignores this parent: by executable when known, else by name.
+    pub fn for_parent(p: &ParentFinding, with_uid: bool) -> Entry {
+        Entry {
+            exe: p.exe.clone(),
+            comm: if p.exe.is_none() {
+                Some(p.comm.clone())
+            } else {
+                None
+            },
+            uid: if with_uid { p.uid } else { None },
+            note: None,
+        }
+    }
+
+    pub fn matches(&self, p: &ParentFinding) -> bool {
+        if self.exe.is_none() && self.comm.is_none() {
+            return false;
+        }
+        self.exe.as_ref().is_none_or(|e| p.exe.as_ref() == Some(e))
+            && self.comm.as_ref().is_none_or(|c| &p.comm == c)
+            && self.uid.is_none_or(|u| p.uid == Some(u))
+    }
+
+    /// How the entry is named on the command line: its exe or comm, plus `:uid` when set.
+    pub fn key(&self) -> String {
+        let base = self.exe.clone().or(self.comm.clone()).unwrap_or_default();
+        match self.uid {
+            Some(u) => format!("{base} (uid {u})"),
+            None => base,
+        }
+    }
+}
+
+/// The list and where it lives.
+#[derive(Clone, Debug, Default)]
+pub struct IgnoreList {
+    pub path: PathBuf,
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct File {
+    #[serde(default)]
+    ignore: Vec<Entry>,
+}
+
+/// The documented default location.
+pub fn default_path() -> PathBuf {
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/etc/zombies/ignore.toml");
+    }
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from(".config"));
+    config.join("zombies").join("ignore.toml")
+}
+
+impl IgnoreList {
+    /// Loads the list; a missing file is an empty list, a malformed one an error that names it.
+    pub fn load(path: Option<&Path>) -> Result<IgnoreList> {
+        let path = path.map(Path::to_path_buf).unwrap_or_else(default_path);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(IgnoreList {
+                    path,
+                    entries: Vec::new(),
+                });
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read ignore list {}", path.display()));
+            }
+        };
+        let file: File = toml::from_str(&text).with_context(|| {
+            format!(
+                "ignore list {} is not valid: fix or remove it",
+                path.display()
+            )
+        })?;
+        Ok(IgnoreList {
+            path,
+            entries: file.ignore,
+        })
+    }
+
+    pub fn is_ignored(&self, p: &ParentFinding) -> bool {
+        self.entries.iter().any(|e| e.matches(p))
+    }
+
+    /// Adds an entry unless an equal one exists; returns whether it was added.
+    pub fn add(&mut self, entry: Entry) -> bool {
+        if self
+            .entries
+            .iter()
+            .any(|e| e.exe == entry.exe && e.comm == entry.comm && e.uid == entry.uid)
+        {
+            return false;
+        }
+        self.entries.push(entry);
+        true
+    }
+
+    /// Removes the entries whose exe or comm is `key`; returns how many.
+    pub fn remove(&mut self, key: &str) -> usize {
+        let before = self.entries.len();
+        self.entries
+            .retain(|e| e.exe.as_deref() != Some(key) && e.comm.as_deref() != Some(key));
+        before - self.entries.len()
+    }
+
+    /// Writes the list atomically: a temporary file in the same directory, then rename.
+    pub fn save(&self) -> Result<()> {
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let text = format!(
+            "# zombies ignore list: parents whose zombies `zombies list` and `zombies check` do not report.\n# Managed by `zombies fix --ignore` and `zombies ignore list|remove`.\n\n{}",
+            toml::to_string(&File {
+                ignore: self.entries.clone()
+            })?
+        );
+        let Some(name) = self.path.file_name() else {
+            bail!("ignore list path {} has no file name", self.path.display());
+        };
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &self.path)
+        };
+        write()
+            .inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            })
+            .with_context(|| format!("cannot write ignore list {}", self.path.display()))
+    }
+
+    /// Drops ignored parents from a diagnosis and counts their zombies in `summary.ignored`.
+    pub fn apply(&self, diag: &mut Diagnosis) -> usize {
+        let before = diag.summary.zombies;
+        let filtered = diag.summary.filtered_out;
+        diag.retain_zombies(|p, _| !self.is_ignored(p));
+        let dropped = before - diag.summary.zombies;
+        diag.summary.filtered_out = filtered;
+        diag.summary.ignored += dropped;
+        dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::{Adopter, Disposition, Remedy};
+
+    fn parent(exe: Option<&str>, comm: &str, uid: u32) -> ParentFinding {
+        ParentFinding {
+            pid: 10,
+            comm: comm.into(),
+            cmdline: None,
+            exe: exe.map(str::to_string),
+            uid: Some(uid),
+            user: None,
+            state: "S".into(),
+            sigchld: Disposition::Default,
+            sigchld_blocked: false,
+            sigchld_pending: false,
+            wchan: None,
+            traced_by: None,
+            pid_ns_init: false,
+            kernel_thread: false,
+            cgroup: None,
+            adopter: Adopter {
+                pid: None,
+                comm: None,
+                note: String::new(),
+            },
+            recommended: Remedy::KillParent,
+            reason: String::new(),
+            start_ticks: 0,
+            zombies: Vec::new(),
+            details: None,
+        }
+    }
+
+    #[test]
+    fn matches_by_exe_comm_and_uid() {
+        let nginx = parent(Some("/usr/sbin/nginx"), "nginx", 33);
+        let by_exe = Entry {
+            exe: Some("/usr/sbin/nginx".into()),
+            ..Entry::default()
+        };
+        assert!(by_exe.matches(&nginx));
+        let by_comm = Entry {
+            comm: Some("nginx".into()),
+            uid: Some(33),
+            ..Entry::default()
+        };
+        assert!(by_comm.matches(&nginx));
+        let other_uid = Entry {
+            comm: Some("nginx".into()),
+            uid: Some(0),
+            ..Entry::default()
+        };
+        assert!(!other_uid.matches(&nginx));
+        assert!(
+            !Entry::default().matches(&nginx),
+            "an empty entry must match nothing"
+        );
+    }
+
+    #[test]
+    fn round_trips_through_the_file_and_rejects_garbage() {
+        let dir = std::env::temp_dir().join(format!("zombies-ignore-test-{}", std::process::id()));
+        let path = dir.join("sub").join("ignore.toml");
+        let mut list = IgnoreList::load(Some(&path)).unwrap();
+        assert!(list.entries.is_empty());
+        assert!(list.add(Entry::for_parent(&parent(Some("/bin/srv"), "srv", 5), true)));
+        assert!(!list.add(Entry::for_parent(&parent(Some("/bin/srv"), "srv", 5), true)));
+        list.save().unwrap();
+        let back = IgnoreList::load(Some(&path)).unwrap();
+        assert_eq!(back.entries, list.entries);
+        assert_eq!(back.entries[0].uid, Some(5));
+        let mut back = back;
+        assert_eq!(back.remove("/bin/srv"), 1);
+        std::fs::write(&path, "[[ignore]\nexe = 3").unwrap();
+        let err = format!("{:#}", IgnoreList::load(Some(&path)).unwrap_err());
+        assert!(err.contains("not valid"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
