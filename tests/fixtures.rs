@@ -1,0 +1,239 @@
+//! Diagnosis cases the live system cannot produce on demand, read from fixture /proc trees
+//! (`--proc PATH`), and PID-namespace cases run inside a fresh namespace when root.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+/// A fixture procfs in a temporary directory, removed on Drop.
+struct FakeProc {
+    root: PathBuf,
+}
+
+impl FakeProc {
+    fn new(tag: &str) -> FakeProc {
+        let root =
+            std::env::temp_dir().join(format!("zombies-fakeproc-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("sys/kernel")).unwrap();
+        std::fs::write(root.join("sys/kernel/pid_max"), "4194304\n").unwrap();
+        std::fs::write(root.join("stat"), "cpu  1 2 3\nbtime 1700000000\n").unwrap();
+        FakeProc { root }
+    }
+
+    /// Adds a process: its stat line from the main fields, and optional status lines.
+    fn process(
+        &self,
+        pid: i32,
+        comm: &[u8],
+        state: char,
+        ppid: i32,
+        flags: u32,
+        threads: i64,
+    ) -> &Self {
+        let dir = self.root.join(pid.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut line = format!("{pid} (").into_bytes();
+        line.extend_from_slice(comm);
+        line.extend_from_slice(
+            format!(
+                ") {state} {ppid} {pid} {pid} 0 -1 {flags} 0 0 0 0 0 0 0 0 20 0 {threads} 0 500 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 256\n"
+            )
+            .as_bytes(),
+        );
+        std::fs::write(dir.join("stat"), line).unwrap();
+        self
+    }
+
+    fn status(&self, pid: i32, sigcgt: &str, sigblk: &str, nspid: &str, tracer: i32) -> &Self {
+        let status = format!(
+            "Name:\tx\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t1\nTracerPid:\t{tracer}\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nNStgid:\t{nspid}\nNSpid:\t{nspid}\nNSpgid:\t{nspid}\nNSsid:\t{nspid}\nThreads:\t1\nSigQ:\t0/1000\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t{sigblk}\nSigIgn:\t0000000000000000\nSigCgt:\t{sigcgt}\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\nSpeculation_Store_Bypass:\tvulnerable\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nMems_allowed:\t1\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t1\nnonvoluntary_ctxt_switches:\t1\n"
+        );
+        std::fs::write(self.root.join(pid.to_string()).join("status"), status).unwrap();
+        std::fs::write(
+            self.root.join(pid.to_string()).join("cgroup"),
+            "0::/docker/abc123\n",
+        )
+        .unwrap();
+        self
+    }
+
+    fn list(&self) -> Value {
+        json(&[
+            "list",
+            "--format",
+            "json",
+            "--proc",
+            self.root.to_str().unwrap(),
+        ])
+    }
+
+    fn path(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl Drop for FakeProc {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+const NONE: &str = "0000000000000000";
+const CHLD: &str = "0000000000010000";
+
+fn parent(v: &Value, pid: i64) -> Value {
+    v["parents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == pid)
+        .cloned()
+        .unwrap_or_else(|| panic!("parent {pid} missing: {v}"))
+}
+
+#[test]
+fn container_init_that_does_not_reap_is_fix_init() {
+    let f = FakeProc::new("init");
+    f.process(1, b"systemd", 'S', 0, 0, 1)
+        .process(500, b"containerd-shim", 'S', 1, 0, 1)
+        .process(600, b"node", 'S', 500, 0, 1)
+        .status(600, CHLD, NONE, "600\t1", 0)
+        .process(601, b"sh", 'Z', 600, 0x4, 1)
+        .process(602, b"sh", 'Z', 600, 0x4, 1);
+    let v = f.list();
+    let p = parent(&v, 600);
+    // Even though it catches SIGCHLD: killing a container's init kills the container.
+    assert_eq!(p["pid_ns_init"], true);
+    assert_eq!(p["recommended"], "fix-init");
+    assert_eq!(p["cgroup"], "/docker/abc123");
+    assert_eq!(v["summary"]["zombies"], 2);
+    assert_eq!(v["summary"]["pid_max"], 4194304);
+    let zs = p["zombies"].as_array().unwrap();
+    assert_eq!(zs[0]["started_unix"], 1700000000 + 5);
+}
+
+#[test]
+fn kernel_thread_parent_is_ignore() {
+    let f = FakeProc::new("kthread");
+    f.process(2, b"kthreadd", 'S', 0, 0x0020_0040, 1)
+        .status(2, NONE, NONE, "2", 0)
+        .process(70, b"kworker/0:1", 'Z', 2, 0x0020_0044, 1);
+    let p = parent(&f.list(), 2);
+    assert_eq!(p["kernel_thread"], true);
+    assert_eq!(p["recommended"], "ignore");
+}
+
+#[test]
+fn traced_and_blocked_parent() {
+    let f = FakeProc::new("traced");
+    f.process(1, b"init", 'S', 0, 0, 1)
+        .process(40, b"gdb", 'S', 1, 0, 1)
+        .process(41, b"app", 't', 40, 0, 1)
+        .status(41, CHLD, CHLD, "41", 40)
+        .process(42, b"child", 'Z', 41, 0x4, 1);
+    let p = parent(&f.list(), 41);
+    assert_eq!(p["traced_by"], 40);
+    assert_eq!(p["sigchld"], "caught");
+    assert_eq!(p["sigchld_blocked"], true);
+    assert_eq!(p["recommended"], "kill-parent");
+    assert_eq!(p["adopter"]["pid"], 1);
+}
+
+#[test]
+fn unreadable_or_vanished_parent_and_garbage_do_not_crash() {
+    let f = FakeProc::new("garbage");
+    f.process(1, b"init", 'S', 0, 0, 1)
+        // Parent 300 has a stat but no status (vanished mid-scan, or hidepid).
+        .process(300, b"svc", 'S', 1, 0, 1)
+        .process(301, b"\xff\xfe odd) Z (name", 'Z', 300, 0x4, 1)
+        // Zombie whose parent is not in /proc at all.
+        .process(400, b"lost", 'Z', 399, 0x4, 1);
+    std::fs::create_dir_all(f.path().join("500")).unwrap();
+    std::fs::write(f.path().join("500/stat"), b"500 (broken").unwrap();
+    std::fs::create_dir_all(f.path().join("501")).unwrap(); // no stat at all
+    let v = f.list();
+    let p = parent(&v, 300);
+    assert_eq!(p["sigchld"], "unknown");
+    assert_eq!(p["zombies"][0]["comm"], "\u{fffd}\u{fffd} odd) Z (name");
+    let lost = parent(&v, 399);
+    assert_eq!(lost["comm"], "?");
+    assert_eq!(v["summary"]["zombies"], 2);
+    for args in [
+        vec!["list"],
+        vec!["tree"],
+        vec!["explain", "301"],
+        vec!["explain", "399"],
+    ] {
+        let out = run(zombies().args(&args).arg("--proc").arg(f.path()));
+        assert!(out.status.code().is_some(), "{args:?} crashed");
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // A PID with no /proc entry is a clean error.
+    let out = run(zombies()
+        .args(["explain", "399"])
+        .arg("--proc")
+        .arg(f.path()));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn zl_leader_in_fixture_is_not_counted() {
+    let f = FakeProc::new("zl");
+    f.process(1, b"init", 'S', 0, 0, 1)
+        .process(90, b"java", 'Z', 1, 0x4, 12);
+    let v = f.list();
+    assert_eq!(v["summary"]["zombies"], 0);
+    let e = json(&[
+        "explain",
+        "90",
+        "--format",
+        "json",
+        "--proc",
+        f.path().to_str().unwrap(),
+    ]);
+    assert_eq!(e["kind"], "exited-main-thread");
+    assert_eq!(e["threads"], 12);
+}
+
+/// In a fresh PID namespace, PID 1 is `sleep`, which never reaps: its two `true` children stay
+/// zombies, and `zombies list` (another child) must call for a real init. Everything dies with
+/// the namespace when the sleep ends.
+#[test]
+fn pid1_of_a_namespace_that_does_not_reap_is_fix_init() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root for unshare --pid (run the tests as root to cover it)");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_zombies");
+    let out = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "sh", "-c"])
+        .arg(format!(
+            "(sleep 0.3; exec {bin} list --format json) & /bin/true & /bin/true & exec sleep 1"
+        ))
+        .output()
+        .expect("run unshare");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = parent(&v, 1);
+    assert_eq!(p["comm"], "sleep");
+    assert_eq!(p["pid_ns_init"], true);
+    assert_eq!(p["recommended"], "fix-init");
+    assert_eq!(p["zombies"].as_array().unwrap().len(), 2, "{v}");
+    assert!(
+        p["zombies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|z| z["comm"] == "true")
+    );
+    // Alone in the namespace: sleep, zombies itself and the two zombies.
+    assert_eq!(v["summary"]["processes"], 4, "{v}");
+}
