@@ -35,6 +35,12 @@ pub fn run(cli: Cli) -> Result<Exit> {
     }
 }
 
+/// Buffered stdout: one write(2) per 8 KiB instead of one per line (a 1,000-zombie JSON
+/// report is 12,000 lines). Callers flush at the end, or after each step when interactive.
+pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())
+}
+
 /// Scans and diagnoses; the first step of list, tree, explain, fix and check.
 pub fn scan_and_diagnose(g: &Globals) -> Result<(Snapshot, Context, Diagnosis)> {
     let fs = ProcFs::open(&g.proc_root)?;
@@ -75,7 +81,7 @@ fn list(g: &Globals, args: &ListArgs) -> Result<Exit> {
     if !args.all {
         IgnoreList::load(g.ignore_file.as_deref())?.apply(&mut diag);
     }
-    let mut out = io::stdout().lock();
+    let mut out = stdout();
     if args.pids {
         report::table::write_pids(&mut out, &diag)?;
     } else {
@@ -99,7 +105,7 @@ fn tree(g: &Globals, args: &TreeArgs) -> Result<Exit> {
         root: args.pid,
         zombies_only: args.zombies_only,
     };
-    let mut out = io::stdout().lock();
+    let mut out = stdout();
     report::tree::write(&mut out, &snap, &diag, &opts, g.style)?;
     out.flush()?;
     Ok(Exit::SUCCESS)
@@ -114,7 +120,7 @@ fn explain(g: &Globals, args: &ExplainArgs) -> Result<Exit> {
             g.proc_root.display()
         );
     };
-    let mut out = io::stdout().lock();
+    let mut out = stdout();
     match args.format {
         Format::Json => report::json::write(&mut out, &e)?,
         Format::Text => report::explain::write(&mut out, &e, ctx.now_unix, g.style)?,

@@ -17,6 +17,8 @@ pub struct Context {
     pub session: Pid,
     /// Seconds since the epoch, to turn start times into ages.
     pub now_unix: u64,
+    /// Our effective uid: a zombie's exit status is readable as root or as its owner.
+    pub euid: u32,
 }
 
 impl Context {
@@ -31,6 +33,7 @@ impl Context {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
+            euid: nix::unistd::geteuid().as_raw(),
         }
     }
 }
@@ -202,7 +205,7 @@ pub fn is_critical_name(comm: &str) -> bool {
 pub fn diagnose(snap: &Snapshot, ctx: &Context, users: &mut Users) -> Diagnosis {
     let mut parents: Vec<ParentFinding> = Vec::new();
     for z in snap.zombies() {
-        let zombie = zombie_of(snap, z, users);
+        let zombie = zombie_of(snap, ctx, z, users);
         match parents.iter_mut().find(|p| p.pid == z.ppid) {
             Some(p) => p.zombies.push(zombie),
             None => {
@@ -262,10 +265,9 @@ impl Diagnosis {
     }
 }
 
-fn zombie_of(snap: &Snapshot, z: &Process, users: &mut Users) -> Zombie {
+fn zombie_of(snap: &Snapshot, ctx: &Context, z: &Process, users: &mut Users) -> Zombie {
     // Field 52 reads as 0 without ptrace access, so trust it only as root or as the owner.
-    let euid = nix::unistd::geteuid().as_raw();
-    let readable = euid == 0 || z.uid == Some(euid);
+    let readable = ctx.euid == 0 || z.uid == Some(ctx.euid);
     let exit = z
         .exit_status
         .filter(|_| readable)
