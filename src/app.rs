@@ -79,7 +79,13 @@ fn list(g: &Globals, args: &ListArgs) -> Result<Exit> {
     let (_snap, ctx, mut diag) = scan_and_diagnose(g)?;
     filter(&mut diag, args.parent, args.user.as_deref())?;
     if !args.all {
-        IgnoreList::load(g.ignore_file.as_deref())?.apply(&mut diag);
+        // An unreadable ignore list must not hide zombies: warn and show everything.
+        match IgnoreList::load(g.ignore_file.as_deref()) {
+            Ok(list) => {
+                list.apply(&mut diag);
+            }
+            Err(e) => eprintln!("zombies: warning: {e:#}; showing every parent"),
+        }
     }
     let mut out = stdout();
     if args.pids {

@@ -119,7 +119,10 @@ fn time_fn(f: impl Fn() -> usize) -> (Duration, usize) {
 }
 
 /// Median wall time of a command, and the peak RSS (KiB) of its largest process.
-#[expect(clippy::zombie_processes, reason = "reaped with wait4, which also gives its rusage")]
+#[expect(
+    clippy::zombie_processes,
+    reason = "reaped with wait4, which also gives its rusage"
+)]
 fn time_cmd(argv: &[&str]) -> (Duration, i64) {
     let mut times = Vec::new();
     let mut rss = 0;

@@ -13,7 +13,9 @@ fn on_tty(args: &[&str], env: &[(&str, &str)]) -> String {
     let pty = nix::pty::openpty(None, None).expect("openpty");
     let slave: OwnedFd = pty.slave;
     let mut cmd = zombies();
-    cmd.args(args).stdout(Stdio::from(slave)).stderr(Stdio::null());
+    cmd.args(args)
+        .stdout(Stdio::from(slave))
+        .stderr(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }

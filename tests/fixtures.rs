@@ -237,3 +237,32 @@ fn pid1_of_a_namespace_that_does_not_reap_is_fix_init() {
     // Alone in the namespace: sleep, zombies itself and the two zombies.
     assert_eq!(v["summary"]["processes"], 4, "{v}");
 }
+
+/// With hidepid=1 an unprivileged user cannot read other users' /proc entries: the scan goes
+/// on, counts them and says so once on stderr.
+#[test]
+fn hidepid_entries_are_counted_not_fatal() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root to mount a hidepid procfs in a private mount namespace");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("zombies-hidepid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = env!("CARGO_BIN_EXE_zombies");
+    // The mount lives only in the new mount namespace and dies with it.
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "sh", "-c"])
+        .arg(format!(
+            "mount -t proc -o hidepid=1 proc {d} && exec setpriv --reuid=65534 --regid=65534 --clear-groups {bin} list --format json --proc {d} --ignore-file /nonexistent/ignore.toml",
+            d = dir.display()
+        ))
+        .output()
+        .expect("run unshare");
+    let _ = std::fs::remove_dir(&dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["summary"]["unreadable"].as_u64().unwrap() > 0, "{v}");
+    let err = stderr(&out);
+    assert_eq!(err.matches("could not be read").count(), 1, "{err}");
+    assert!(err.contains("run as root"), "{err}");
+}

@@ -65,21 +65,26 @@ pub fn write(
     writeln!(out, "{table}")?;
     writeln!(out)?;
     for p in &diag.parents {
+        // The reason starts with the command name: "4242 nginx has a SIGCHLD handler ...".
         writeln!(
             out,
-            "{} {}: {}.",
+            "{} {}.",
             style.bold(&p.pid.to_string()),
-            printable(&p.comm),
-            p.reason
+            printable(&p.reason)
         )?;
-        writeln!(
-            out,
-            "    {} zombies fix --{} --parent {}   (details: zombies explain {})",
-            style.dim("→"),
-            p.recommended.as_str(),
-            p.pid,
-            p.pid
-        )?;
+        let todo = match p.recommended {
+            Remedy::FixInit => format!(
+                "run a real init as PID 1 of that container (docker run --init, tini)   (details: zombies explain {})",
+                p.pid
+            ),
+            r => format!(
+                "zombies fix --{} --parent {}   (details: zombies explain {})",
+                r.as_str(),
+                p.pid,
+                p.pid
+            ),
+        };
+        writeln!(out, "    {} {todo}", style.dim("→"))?;
     }
     writeln!(out)?;
     write_summary(out, diag, style)
