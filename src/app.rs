@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use crate::cli::{Cli, Command, ExplainArgs, Format, ListArgs, TreeArgs};
+use crate::cli::{Cli, Command, ExplainArgs, Format, GenerateArgs, Generated, ListArgs, TreeArgs};
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::{Exit, UsageError};
 use crate::ignore::IgnoreList;
@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::List(args) => list(&g, &args),
         Command::Tree(args) => tree(&g, &args),
         Command::Explain(args) => explain(&g, &args),
+        Command::Generate(args) => generate(&args),
     }
 }
 
@@ -130,6 +131,19 @@ fn explain(g: &Globals, args: &ExplainArgs) -> Result<Exit> {
     match args.format {
         Format::Json => report::json::write(&mut out, &e)?,
         Format::Text => report::explain::write(&mut out, &e, ctx.now_unix, g.style)?,
+    }
+    out.flush()?;
+    Ok(Exit::SUCCESS)
+}
+
+fn generate(args: &GenerateArgs) -> Result<Exit> {
+    let written = match args.what {
+        Generated::Man => crate::generate::man_pages(&args.dir)?,
+        Generated::Completions => crate::generate::completions(&args.dir)?,
+    };
+    let mut out = stdout();
+    for path in written {
+        writeln!(out, "{}", path.display())?;
     }
     out.flush()?;
     Ok(Exit::SUCCESS)

@@ -55,6 +55,27 @@ pub enum Command {
     Tree(TreeArgs),
     /// Explain why a zombie has not been reaped, citing /proc, and how to fix it.
     Explain(ExplainArgs),
+    /// Write the man pages or shell completions (for packagers and this repository).
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to generate.
+    #[arg(value_enum)]
+    pub what: Generated,
+    /// The directory to write into.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    /// man/zombies.1 and one page per subcommand.
+    Man,
+    /// Bash, zsh and fish completions.
+    Completions,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

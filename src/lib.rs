@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod diagnose;
 pub mod exit;
+pub mod generate;
 pub mod ignore;
 pub mod proc;
 pub mod report;

@@ -1,0 +1,80 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_zombies_global_optspecs
+    string join \n proc= color= ignore-file= h/help V/version
+end
+
+function __fish_zombies_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_zombies_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_zombies_using_subcommand
+    set -l cmd (__fish_zombies_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c zombies -n "__fish_zombies_needs_command" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_needs_command" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_needs_command" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_needs_command" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_needs_command" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
+complete -c zombies -n "__fish_zombies_needs_command" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
+complete -c zombies -n "__fish_zombies_needs_command" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
+complete -c zombies -n "__fish_zombies_needs_command" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
+complete -c zombies -n "__fish_zombies_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l parent -d 'Only the zombies of this parent' -r
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l user -d 'Only zombies owned by this user (name or uid)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l format -d 'Output format' -r -f -a "text\t'For people'
+json\t'One JSON object (the documented, stable contract)'"
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l all -d 'Also show the parents on the ignore list'
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l pids -d 'Print only the zombie PIDs, one per line'
+complete -c zombies -n "__fish_zombies_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_using_subcommand list" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand tree" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand tree" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand tree" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand tree" -s z -l zombies-only -d 'Keep only the branches that lead to zombies'
+complete -c zombies -n "__fish_zombies_using_subcommand tree" -s h -l help -d 'Print help'
+complete -c zombies -n "__fish_zombies_using_subcommand tree" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand explain" -l format -d 'Output format' -r -f -a "text\t'For people'
+json\t'One JSON object (the documented, stable contract)'"
+complete -c zombies -n "__fish_zombies_using_subcommand explain" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand explain" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand explain" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_using_subcommand explain" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand generate" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand generate" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand generate" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain generate help" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain generate help" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain generate help" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
