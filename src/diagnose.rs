@@ -451,7 +451,22 @@ fn adopter(
             };
         }
     }
-    match details.and_then(|d| d.ns_init) {
+    let ns_init = details.and_then(|d| d.ns_init);
+    // The kernel hands orphans to the nearest child subreaper below the namespace's init.
+    // /proc does not flag subreapers, but a few well-known programs always are one.
+    let known = snap
+        .ancestors(pid)
+        .into_iter()
+        .take_while(|&a| Some(a) != ns_init)
+        .find(|&a| snap.get(a).is_some_and(|p| is_known_subreaper(&p.comm, a)));
+    if let Some(sub) = known {
+        return Adopter {
+            pid: Some(sub),
+            comm: comm(sub),
+            note: "likely: it is a well-known child subreaper (PR_SET_CHILD_SUBREAPER) between the parent and init; observe after the fact".into(),
+        };
+    }
+    match ns_init {
         Some(init) => Adopter {
             pid: Some(init),
             comm: comm(init),
@@ -463,6 +478,14 @@ fn adopter(
             note: "cannot be known: the init of the parent's PID namespace is not visible from this procfs".into(),
         },
     }
+}
+
+/// Programs that make themselves child subreapers: systemd's user manager (any systemd
+/// that is not PID 1), container shims and monitors.
+fn is_known_subreaper(comm: &str, pid: Pid) -> bool {
+    (comm == "systemd" && pid != 1)
+        || comm.starts_with("containerd-shim")
+        || matches!(comm, "conmon" | "tini" | "catatonit")
 }
 
 #[cfg(test)]

@@ -266,3 +266,17 @@ fn hidepid_entries_are_counted_not_fatal() {
     assert_eq!(err.matches("could not be read").count(), 1, "{err}");
     assert!(err.contains("run as root"), "{err}");
 }
+
+#[test]
+fn known_subreaper_ancestor_is_the_likely_adopter() {
+    let f = FakeProc::new("subreaper");
+    f.process(1, b"systemd", 'S', 0, 0, 1)
+        .process(900, b"systemd", 'S', 1, 0, 1) // a user manager: a subreaper
+        .process(950, b"bash", 'S', 900, 0, 1)
+        .process(960, b"app", 'S', 950, 0, 1)
+        .status(960, NONE, NONE, "960", 0)
+        .process(961, b"job", 'Z', 960, 0x4, 1);
+    let p = parent(&f.list(), 960);
+    assert_eq!(p["adopter"]["pid"], 900);
+    assert!(p["adopter"]["note"].as_str().unwrap().contains("subreaper"));
+}
