@@ -1,16 +1,20 @@
 //! One function per subcommand, wiring scan -> diagnose -> report together.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use crate::cli::{Cli, Command, ExplainArgs, Format, GenerateArgs, Generated, ListArgs, TreeArgs};
+use crate::cli::{
+    Cli, Command, ExplainArgs, FixArgs, Format, GenerateArgs, Generated, IgnoreAction, IgnoreArgs,
+    ListArgs, TreeArgs,
+};
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::{Exit, UsageError};
 use crate::ignore::IgnoreList;
 use crate::proc::users::{self, Users};
 use crate::proc::{ProcFs, Snapshot};
+use crate::remedy::{self, Choice, Request, Target};
 use crate::report;
 use crate::style::Style;
 
@@ -32,6 +36,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::List(args) => list(&g, &args),
         Command::Tree(args) => tree(&g, &args),
         Command::Explain(args) => explain(&g, &args),
+        Command::Fix(args) => fix(&g, &args),
+        Command::Ignore(args) => ignore(&g, &args),
         Command::Generate(args) => generate(&args),
     }
 }
@@ -144,6 +150,143 @@ fn generate(args: &GenerateArgs) -> Result<Exit> {
     let mut out = stdout();
     for path in written {
         writeln!(out, "{}", path.display())?;
+    }
+    out.flush()?;
+    Ok(Exit::SUCCESS)
+}
+
+/// Resolves the clap arguments of fix into the request the remedy module takes.
+fn fix_request(args: &FixArgs) -> Result<Request> {
+    // clap's `requires` counts a flag's default (false) as given, so check by hand.
+    if !args.ignore && (args.same_user || args.note.is_some()) {
+        return Err(UsageError(
+            "--same-user and --note describe the ignore-list entry: use them with --ignore".into(),
+        )
+        .into());
+    }
+    let choice = if args.signal_parent {
+        Choice::SignalParent
+    } else if args.kill_parent {
+        Choice::KillParent
+    } else if args.ignore {
+        Choice::Ignore
+    } else {
+        Choice::Auto
+    };
+    let target = match (args.parent, args.pid) {
+        (Some(p), _) => Target::Parent(p),
+        (None, Some(z)) => Target::Zombie(z),
+        (None, None) => Target::All,
+    };
+    Ok(Request {
+        choice,
+        target,
+        force: args.force,
+        grace: args.grace,
+        timeout: args.timeout,
+        ignore_same_user: args.same_user,
+        ignore_note: args.note.clone(),
+    })
+}
+
+fn fix(g: &Globals, args: &FixArgs) -> Result<Exit> {
+    let req = fix_request(args)?;
+    if !remedy::same_pid_namespace(&g.proc_root) {
+        return Err(UsageError(format!(
+            "fix signals processes by PID, but {} is not the procfs of this PID namespace; run zombies fix inside that namespace (e.g. nsenter -t PID -p -m zombies fix ...), or use list/explain with --proc",
+            g.proc_root.display()
+        ))
+        .into());
+    }
+    let (snap, ctx, diag) = scan_and_diagnose(g)?;
+    // Only --ignore and --all use the list: a broken or unreadable list must not stand in the
+    // way of fixing one named parent.
+    let mut ignore = if req.choice == Choice::Ignore || req.target == Target::All {
+        IgnoreList::load(g.ignore_file.as_deref())?
+    } else {
+        IgnoreList::default()
+    };
+    let mut plan = remedy::plan(&snap, &diag, &ctx, &req, &ignore)?;
+    let mut out = stdout();
+    if args.dry_run {
+        plan.dry_run = true;
+        match args.format {
+            Format::Json => report::json::write(&mut out, &plan)?,
+            Format::Text => {
+                report::fix::write_plan(&mut out, &plan, g.style)?;
+                report::fix::write_dry_run_footer(&mut out, &plan, g.style)?;
+            }
+        }
+        out.flush()?;
+        return Ok(exit_of(plan.success));
+    }
+    if plan.has_actions() && !args.yes && !confirm(&plan, g.style)? {
+        return Ok(Exit::FAILURE);
+    }
+    let fs = ProcFs::open(&g.proc_root)?;
+    remedy::execute(&mut plan, &fs, &req, &mut ignore)?;
+    match args.format {
+        Format::Json => report::json::write(&mut out, &plan)?,
+        Format::Text => report::fix::write(&mut out, &plan, g.style)?,
+    }
+    out.flush()?;
+    Ok(exit_of(plan.success))
+}
+
+fn exit_of(success: bool) -> Exit {
+    if success {
+        Exit::SUCCESS
+    } else {
+        Exit::FAILURE
+    }
+}
+
+/// On a terminal, shows the plan on stderr and asks; without one (cron, scripts) refuses, since
+/// nobody saw what would be signalled. Returns whether to go ahead.
+fn confirm(plan: &remedy::FixReport, style: Style) -> Result<bool> {
+    if !io::stdin().is_terminal() {
+        return Err(UsageError(
+            "refusing to act without confirmation: stdin is not a terminal (cron, a script or a pipe); check the plan with --dry-run, then add --yes".to_string(),
+        )
+        .into());
+    }
+    let mut err = io::stderr().lock();
+    report::fix::write_plan(&mut err, plan, style)?;
+    write!(err, "Proceed? [y/N] ")?;
+    err.flush()?;
+    let mut answer = String::new();
+    io::stdin().read_line(&mut answer)?;
+    let yes = matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES");
+    if !yes {
+        writeln!(err, "Nothing done.")?;
+    }
+    Ok(yes)
+}
+
+fn ignore(g: &Globals, args: &IgnoreArgs) -> Result<Exit> {
+    let mut list = IgnoreList::load(g.ignore_file.as_deref())?;
+    let mut out = stdout();
+    match &args.action {
+        IgnoreAction::List { format } => match format {
+            Format::Json => report::json::write(&mut out, &report::ignore::Listing::of(&list))?,
+            Format::Text => report::ignore::write(&mut out, &list, g.style)?,
+        },
+        IgnoreAction::Remove { entry } => {
+            let n = list.remove(entry);
+            if n == 0 {
+                bail!(
+                    "no entry '{entry}' in the ignore list {}; `zombies ignore list` shows the entries",
+                    list.path.display()
+                );
+            }
+            list.save()?;
+            writeln!(
+                out,
+                "Removed {n} {} for {entry} from {}.",
+                if n == 1 { "entry" } else { "entries" },
+                list.path.display()
+            )?;
+        }
     }
     out.flush()?;
     Ok(Exit::SUCCESS)

@@ -3,8 +3,9 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::proc::Pid;
 
@@ -55,6 +56,31 @@ pub enum Command {
     Tree(TreeArgs),
     /// Explain why a zombie has not been reaped, citing /proc, and how to fix it.
     Explain(ExplainArgs),
+    /// Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it.
+    ///
+    /// Exactly one remedy and one target per call. fix shows its plan and asks before it acts
+    /// (with no terminal, as under cron, it refuses unless --yes), then checks the result: it
+    /// waits until the targeted zombies are gone or --timeout passes and reports, per parent,
+    /// how many were cleared and what to try next when they were not.
+    ///
+    /// Safety: fix never signals PID 1 of any PID namespace, kthreadd or a kernel thread,
+    /// itself, its own ancestors or its session leader (that would end your shell, your tmux or
+    /// the cron daemon); --all skips them and says why. Critical services (systemd, sshd,
+    /// container runtimes, cron, ...) need --force, which never unlocks PID 1 or ancestors.
+    /// Signals go through a pidfd opened on the process whose start time matches the diagnosis,
+    /// so a PID recycled in the meantime is never hit.
+    ///
+    /// Exit status: 0 when every targeted zombie is gone (for --ignore: when every parent is on
+    /// the list; for --dry-run: when nothing would be refused), 1 when some remain, a target was
+    /// refused or the answer was no, 2 for usage errors (including no terminal and no --yes).
+    #[command(verbatim_doc_comment)]
+    Fix(FixArgs),
+    /// Show or edit the ignore list: parents whose zombies list and check do not report.
+    ///
+    /// Entries are added with `zombies fix --ignore`. The list lives in
+    /// $XDG_CONFIG_HOME/zombies/ignore.toml (/etc/zombies/ignore.toml for root), or wherever
+    /// --ignore-file says.
+    Ignore(IgnoreArgs),
     /// Write the man pages or shell completions (for packagers and this repository).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -140,6 +166,133 @@ pub struct ExplainArgs {
     pub format: Format,
 }
 
+/// `zombies fix`: one remedy, one target, and the safety switches.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("remedy").required(true).args(["signal_parent", "kill_parent", "ignore", "auto"])))]
+#[command(group(ArgGroup::new("target").required(true).args(["parent", "pid", "all"])))]
+pub struct FixArgs {
+    /// Remedy: send SIGCHLD to the parent (SIGCONT first when it is stopped), so a handler
+    /// that reaps runs. Works when `explain` says the parent catches SIGCHLD unblocked.
+    #[arg(long, help_heading = "Remedy (choose one)")]
+    pub signal_parent: bool,
+
+    /// Remedy: SIGTERM the parent, SIGKILL it after --grace; its zombies are adopted by PID 1
+    /// of its namespace or the nearest subreaper, which should reap them. Reports the adopter.
+    #[arg(long, help_heading = "Remedy (choose one)")]
+    pub kill_parent: bool,
+
+    /// Remedy: add the parent to the ignore list (by executable, else by name) so list and
+    /// check stop reporting it. Sends no signal.
+    #[arg(long, help_heading = "Remedy (choose one)")]
+    pub ignore: bool,
+
+    /// Remedy: each parent's recommended remedy, as `list` shows it. fix-init and ignore
+    /// recommendations are reported with the command to apply them, never acted on.
+    #[arg(long, help_heading = "Remedy (choose one)")]
+    pub auto: bool,
+
+    /// Target: this parent of zombies.
+    #[arg(long, value_name = "PID", value_parser = parse_pid, help_heading = "Target (choose one)")]
+    pub parent: Option<Pid>,
+
+    /// Target: the parent of this zombie (all of that parent's zombies are targeted).
+    #[arg(long, value_name = "PID", value_parser = parse_pid, help_heading = "Target (choose one)")]
+    pub pid: Option<Pid>,
+
+    /// Target: every parent with zombies that is not on the ignore list.
+    #[arg(long, help_heading = "Target (choose one)")]
+    pub all: bool,
+
+    /// Also act on critical services (systemd, sshd, dockerd, cron, ...). Never unlocks PID 1,
+    /// kernel threads, or this tool's ancestors and session leader.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Act without asking. Needed when stdin is not a terminal (cron, scripts).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Print the plan and change nothing.
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+
+    /// With --kill-parent: how long to wait after SIGTERM before SIGKILL (e.g. 500ms, 5s, 1m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub grace: Duration,
+
+    /// How long to wait for the zombies to be reaped before reporting failure.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub timeout: Duration,
+
+    /// With --ignore: only when the parent runs as the same user (records its uid).
+    #[arg(long)]
+    pub same_user: bool,
+
+    /// With --ignore: why, for the next person reading the list.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct IgnoreArgs {
+    #[command(subcommand)]
+    pub action: IgnoreAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IgnoreAction {
+    /// Show the entries and the file they live in.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Remove every entry whose executable path or command name is ENTRY.
+    Remove {
+        /// An executable path or a command name, as `zombies ignore list` shows it.
+        #[arg(value_name = "ENTRY")]
+        entry: String,
+    },
+}
+
+/// Parses a duration the humantime way: a number and a unit, repeated: 500ms, 5s, 2m, 1m30s,
+/// 1.5s, 1h. Units: ms, s, m, h. A bare number is refused: 5 could mean seconds or minutes.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("'{s}' is not a duration: write it like 500ms, 5s, 2m or 1m30s");
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    let mut total = 0f64;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let unit_len = rest[num_len..]
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len() - num_len);
+        let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        let scale = match &rest[num_len..num_len + unit_len] {
+            "ms" => 0.001,
+            "s" | "sec" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += n * scale;
+        rest = &rest[num_len + unit_len..];
+    }
+    if !total.is_finite() || total > 86_400.0 * 365.0 {
+        return Err(format!("'{s}' is too long a duration"));
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
 /// Parses a PID: a positive whole number.
 pub fn parse_pid(s: &str) -> Result<Pid, String> {
     match s.trim().parse::<i64>() {
@@ -188,6 +341,40 @@ mod tests {
         assert!(parse_pid("-3").is_err());
         assert!(parse_pid("abc").is_err());
         assert!(parse_pid("99999999999").is_err());
+    }
+
+    #[test]
+    fn durations_parse_the_humantime_way() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        for bad in [
+            "",
+            "5",
+            "s",
+            "5x",
+            "-1s",
+            "1..2s",
+            "ms5",
+            "5 s",
+            "99999999999h",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fix_needs_exactly_one_remedy_and_one_target() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|_| ());
+        assert!(parse(&["zombies", "fix", "--signal-parent", "--parent", "5"]).is_ok());
+        assert!(parse(&["zombies", "fix", "--parent", "5"]).is_err());
+        assert!(parse(&["zombies", "fix", "--signal-parent"]).is_err());
+        assert!(parse(&["zombies", "fix", "--auto", "--kill-parent", "--all"]).is_err());
+        assert!(parse(&["zombies", "fix", "--auto", "--all", "--pid", "3"]).is_err());
+        assert!(parse(&["zombies", "fix", "--auto", "--all", "--grace", "5"]).is_err());
     }
 
     #[test]

@@ -8,5 +8,6 @@ pub mod exit;
 pub mod generate;
 pub mod ignore;
 pub mod proc;
+pub mod remedy;
 pub mod report;
 pub mod style;

@@ -2,6 +2,8 @@
 //! reads /proc.
 
 pub mod explain;
+pub mod fix;
+pub mod ignore;
 pub mod json;
 pub mod table;
 pub mod tree;
@@ -13,6 +15,18 @@ pub fn age(secs: u64) -> String {
         s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
         s if s < 86400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
         s => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+/// A duration as the options take it: "500ms", "5s", "1.5s", "2m", "1m30s".
+pub fn duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        ms if ms < 1000 => format!("{ms}ms"),
+        ms if ms < 60_000 && ms % 1000 == 0 => format!("{}s", ms / 1000),
+        ms if ms < 60_000 => format!("{:.1}s", ms as f64 / 1000.0),
+        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        ms => format!("{}m{}s", ms / 60_000, (ms % 60_000) / 1000),
     }
 }
 
@@ -49,6 +63,16 @@ mod tests {
         assert_eq!(age(252), "4m12s");
         assert_eq!(age(7500), "2h05m");
         assert_eq!(age(3 * 86400 + 4 * 3600), "3d04h");
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(duration(Duration::from_millis(12)), "12ms");
+        assert_eq!(duration(Duration::from_secs(5)), "5s");
+        assert_eq!(duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(duration(Duration::from_secs(120)), "2m");
+        assert_eq!(duration(Duration::from_secs(90)), "1m30s");
     }
 
     #[test]

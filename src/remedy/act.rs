@@ -1,0 +1,402 @@
+//! Carrying out a confirmed plan, and checking it worked: open every process first (pidfds
+//! tied to the diagnosed start times), send the signals, wait for killed parents to die, see
+//! who adopted their zombies, then wait until the zombies are reaped or the timeout passes.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+
+use super::pidfd::{Event, Handle, OpenError, wait_all};
+use super::plan::entry_for;
+use super::{FixReport, ObservedAdopter, Outcome, ParentResult, Request, Sent, ms};
+use crate::diagnose::{Disposition, Remedy};
+use crate::ignore::IgnoreList;
+use crate::proc::{Pid, ProcFs};
+use crate::report::{duration, printable};
+
+/// One parent being acted on.
+struct Live {
+    /// Index into `report.parents`.
+    idx: usize,
+    parent: Option<Handle>,
+    /// Whether it was stopped (T or t) when opened.
+    stopped: bool,
+    /// Its zombies: (index into the result's zombies, handle); None when already gone.
+    zombies: Vec<(usize, Option<Handle>)>,
+    start: Instant,
+}
+
+/// Carries out every planned action of `report` and fills in what happened. Signals go only to
+/// processes whose start time still matches the diagnosis. Errors are per parent and end up in
+/// the report; only failing to write the ignore list is returned as an error.
+pub fn execute(
+    report: &mut FixReport,
+    fs: &ProcFs,
+    req: &Request,
+    ignore: &mut IgnoreList,
+) -> Result<()> {
+    report.executed = true;
+    let mut list_changed = false;
+    let mut live: Vec<Live> = Vec::new();
+    for (idx, r) in report.parents.iter_mut().enumerate() {
+        if !r.acts() {
+            continue;
+        }
+        if r.remedy == Remedy::Ignore {
+            list_changed |= ignore.add(entry_for(&r.finding, req));
+            r.outcome = Outcome::Ignored;
+            r.reason = Some(format!(
+                "added {} to the ignore list {}",
+                entry_for(&r.finding, req).key(),
+                ignore.path.display()
+            ));
+            continue;
+        }
+        live.push(open(fs, idx, r));
+    }
+    if list_changed {
+        ignore.save()?;
+    }
+    if live.is_empty() {
+        report.finish();
+        return Ok(());
+    }
+
+    // Act.
+    for l in &mut live {
+        let r = &mut report.parents[l.idx];
+        let Some(h) = &l.parent else { continue };
+        l.start = Instant::now();
+        let signals: &[Signal] = match (r.remedy, l.stopped) {
+            (Remedy::SignalParent, true) => &[Signal::SIGCONT, Signal::SIGCHLD],
+            (Remedy::SignalParent, false) => &[Signal::SIGCHLD],
+            // A stopped process only acts on SIGTERM once continued.
+            (_, true) => &[Signal::SIGTERM, Signal::SIGCONT],
+            (_, false) => &[Signal::SIGTERM],
+        };
+        for &sig in signals {
+            if !send(fs, h, sig, r, l.start) {
+                l.parent = None;
+                break;
+            }
+        }
+    }
+
+    // Kill: wait out the grace time, SIGKILL the survivors, wait for them to die.
+    let killing: Vec<usize> = (0..live.len())
+        .filter(|&i| {
+            live[i].parent.is_some() && report.parents[live[i].idx].remedy == Remedy::KillParent
+        })
+        .collect();
+    if !killing.is_empty() {
+        let t0 = Instant::now();
+        let handles: Vec<&Handle> = killing
+            .iter()
+            .filter_map(|&i| live[i].parent.as_ref())
+            .collect();
+        let after_term = wait_all(fs, &handles, Event::Exited, t0, t0 + req.grace);
+        let mut survivors = Vec::new();
+        for (k, &i) in killing.iter().enumerate() {
+            let l = &live[i];
+            let r = &mut report.parents[l.idx];
+            match after_term[k] {
+                Some(_) => {
+                    r.exited = Some(super::Exited {
+                        after_ms: ms(l.start.elapsed()),
+                        signal: "SIGTERM",
+                    })
+                }
+                None => {
+                    if let Some(h) = &l.parent {
+                        if send(fs, h, Signal::SIGKILL, r, l.start) {
+                            survivors.push(i);
+                        }
+                    }
+                }
+            }
+        }
+        if !survivors.is_empty() {
+            let t1 = Instant::now();
+            let handles: Vec<&Handle> = survivors
+                .iter()
+                .filter_map(|&i| live[i].parent.as_ref())
+                .collect();
+            let after_kill = wait_all(fs, &handles, Event::Exited, t1, t1 + req.timeout);
+            for (k, &i) in survivors.iter().enumerate() {
+                let l = &live[i];
+                let r = &mut report.parents[l.idx];
+                match after_kill[k] {
+                    Some(_) => {
+                        r.exited = Some(super::Exited {
+                            after_ms: ms(l.start.elapsed()),
+                            signal: "SIGKILL",
+                        })
+                    }
+                    None => r.error = Some(stuck(fs, r)),
+                }
+            }
+        }
+        for &i in &killing {
+            let l = &live[i];
+            let r = &mut report.parents[l.idx];
+            if r.exited.is_some() {
+                r.adopter = observe_adopter(fs, l);
+            }
+        }
+    }
+
+    // Verify: wait until every targeted zombie is reaped, or the timeout.
+    let t_verify = Instant::now();
+    let mut watched: Vec<(usize, usize, &Handle)> = Vec::new();
+    for (li, l) in live.iter().enumerate() {
+        for (zi, h) in &l.zombies {
+            match h {
+                Some(h) => watched.push((li, *zi, h)),
+                None => {
+                    let z = &mut report.parents[l.idx].zombies[*zi];
+                    z.cleared = true;
+                    z.after_ms = Some(0);
+                }
+            }
+        }
+    }
+    let handles: Vec<&Handle> = watched.iter().map(|(_, _, h)| *h).collect();
+    let reaped = wait_all(
+        fs,
+        &handles,
+        Event::Reaped,
+        t_verify,
+        t_verify + req.timeout,
+    );
+    for (k, (li, zi, _)) in watched.iter().enumerate() {
+        let l = &live[*li];
+        if let Some(at) = reaped[k] {
+            // `at` counts from the start of verification; report it from the first signal.
+            let z = &mut report.parents[l.idx].zombies[*zi];
+            z.cleared = true;
+            z.after_ms = Some(ms(t_verify.saturating_duration_since(l.start) + at));
+        }
+    }
+    for l in &live {
+        conclude(&mut report.parents[l.idx], req);
+    }
+    report.finish();
+    Ok(())
+}
+
+/// Opens the parent and its zombies before anything is sent: once a zombie is reaped its PID
+/// may be reused at once, and only a pidfd opened while it was still ours can tell.
+fn open(fs: &ProcFs, idx: usize, r: &mut ParentResult) -> Live {
+    let mut zombies = Vec::new();
+    for (zi, z) in r.zombies.iter().enumerate() {
+        let h = match Handle::open(fs, z.pid, z.start_ticks) {
+            Ok((h, _)) => Some(h),
+            // Reaped since the scan (and maybe reused): not there any more.
+            Err(OpenError::Gone | OpenError::Recycled) => None,
+            // Cannot open a pidfd (EMFILE, ...): fall back to watching the start time.
+            Err(OpenError::Other(_)) => Some(Handle::Legacy {
+                pid: z.pid,
+                start_ticks: z.start_ticks,
+            }),
+        };
+        zombies.push((zi, h));
+    }
+    let who = r.who();
+    let (parent, stopped) = match Handle::open(fs, r.pid, r.finding.start_ticks) {
+        Ok((h, st)) => (Some(h), matches!(st.state, b'T' | b't')),
+        Err(OpenError::Gone) => {
+            r.error = Some(format!(
+                "{who} exited before fix acted; nothing was sent (its zombies went to an adopter)"
+            ));
+            (None, false)
+        }
+        Err(OpenError::Recycled) => {
+            r.error = Some(format!(
+                "PID {} is no longer {} (it exited and the PID was reused); nothing was sent",
+                r.pid,
+                printable(&r.comm)
+            ));
+            (None, false)
+        }
+        Err(OpenError::Other(e)) => {
+            r.error = Some(format!("cannot open {who}: {}; nothing was sent", e.desc()));
+            (None, false)
+        }
+    };
+    Live {
+        idx,
+        parent,
+        stopped,
+        zombies,
+        start: Instant::now(),
+    }
+}
+
+/// Sends one signal and records it; on failure records the error and returns false.
+fn send(fs: &ProcFs, h: &Handle, sig: Signal, r: &mut ParentResult, start: Instant) -> bool {
+    match h.send(fs, sig) {
+        Ok(()) => {
+            r.signals.push(Sent {
+                signal: sig.as_str(),
+                at_ms: ms(start.elapsed()),
+            });
+            true
+        }
+        Err(Errno::EPERM) => {
+            let owner = match (r.uid, &r.user) {
+                (Some(u), Some(name)) => format!(" or as uid {u} ({name})"),
+                (Some(u), None) => format!(" or as uid {u}"),
+                _ => String::new(),
+            };
+            r.error = Some(format!(
+                "cannot signal {}: operation not permitted; run as root{owner}",
+                r.who()
+            ));
+            false
+        }
+        Err(Errno::ESRCH) => {
+            // Exited on its own between two signals (or after the SIGTERM): not an error for
+            // kill-parent, whose exit is noticed by the wait.
+            if r.remedy != Remedy::KillParent {
+                r.error = Some(format!("{} exited before {} could be sent", r.who(), sig));
+            }
+            r.remedy == Remedy::KillParent
+        }
+        Err(e) => {
+            r.error = Some(format!("cannot send {sig} to {}: {}", r.who(), e.desc()));
+            false
+        }
+    }
+}
+
+/// Why a parent outlived SIGKILL: it is stuck in the kernel.
+fn stuck(fs: &ProcFs, r: &ParentResult) -> String {
+    let state = fs
+        .stat(r.pid)
+        .map(|s| (s.state as char).to_string())
+        .unwrap_or_else(|_| "?".into());
+    let wchan = fs
+        .read(&format!("{}/wchan", r.pid))
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .filter(|w| !w.is_empty() && w != "0")
+        .map(|w| format!(", in {w}"))
+        .unwrap_or_default();
+    format!(
+        "{} did not exit after SIGKILL (state {state}{wchan}): it is stuck in the kernel, usually on storage or NFS; its zombies go when it does",
+        r.who()
+    )
+}
+
+/// Reads the PPid of the zombies still there right after their parent's death: the kernel
+/// re-parents them before the parent becomes a zombie, so this is the adopter.
+fn observe_adopter(fs: &ProcFs, l: &Live) -> Option<ObservedAdopter> {
+    for (_, h) in &l.zombies {
+        let Some(h) = h else { continue };
+        let Ok(st) = fs.stat(h.pid()) else { continue };
+        // The stat read is the zombie's only if it was not reaped before we looked.
+        if h.happened(fs, Event::Reaped) {
+            continue;
+        }
+        let pid: Pid = st.ppid;
+        let comm = fs
+            .stat(pid)
+            .ok()
+            .map(|s| String::from_utf8_lossy(&s.comm).into_owned());
+        let namespace_init = pid == 1 || fs.nspid(pid).is_some_and(|ns| ns.last() == Some(&1));
+        return Some(ObservedAdopter {
+            pid,
+            comm,
+            namespace_init,
+            reaped: false,
+        });
+    }
+    None
+}
+
+/// Sets the outcome, the counts and, when zombies remain, what to try next.
+fn conclude(r: &mut ParentResult, req: &Request) {
+    r.cleared = r.zombies.iter().filter(|z| z.cleared).count();
+    let all = r.cleared == r.total;
+    r.outcome = if all {
+        Outcome::Cleared
+    } else {
+        Outcome::Remaining
+    };
+    if all {
+        r.elapsed_ms = r
+            .zombies
+            .iter()
+            .filter_map(|z| z.after_ms)
+            .max()
+            .or(Some(0));
+    }
+    if let Some(a) = &mut r.adopter {
+        a.reaped = all;
+    }
+    if all
+        || r.error
+            .as_deref()
+            .is_some_and(|e| e.contains("not permitted"))
+    {
+        return;
+    }
+    let pid = r.pid;
+    let who = r.who();
+    let kill = format!("zombies fix --kill-parent --parent {pid}");
+    let f = &r.finding;
+    r.next = Some(match r.remedy {
+        Remedy::SignalParent => {
+            if f.state == "t" {
+                let by = f
+                    .traced_by
+                    .map(|t| format!(" (PID {t})"))
+                    .unwrap_or_default();
+                format!(
+                    "{who} is stopped by its tracer{by}, which holds the signals: detach the debugger, or try `{kill}`"
+                )
+            } else if f.sigchld_blocked {
+                format!("SIGCHLD is blocked in {who}, so the nudge stays pending: try `{kill}`")
+            } else if f.sigchld == Disposition::Caught {
+                format!(
+                    "{who} ran its SIGCHLD handler but did not reap them (or not within {}): try `{kill}`",
+                    duration(req.timeout)
+                )
+            } else {
+                format!(
+                    "{who} {} SIGCHLD, so the nudge was discarded: try `{kill}`",
+                    if f.sigchld == Disposition::Ignored {
+                        "ignores"
+                    } else {
+                        "leaves at its default and never waits for"
+                    }
+                )
+            }
+        }
+        _ => match (&r.exited, &r.adopter) {
+            (None, _) => format!(
+                "{who} is still alive: see the error above; `zombies explain {pid}` shows its state"
+            ),
+            (Some(_), Some(a)) if a.namespace_init => format!(
+                "fix-init: the adopter {} is PID 1 of its namespace and does not reap: run a real init as PID 1 (tini, `docker run --init`) or restart the container",
+                adopter_name(a)
+            ),
+            (Some(_), Some(a)) => format!(
+                "the adopter {} is a child subreaper that does not reap them (or not within {}): `zombies explain {}` and fix that process",
+                adopter_name(a),
+                duration(req.timeout),
+                a.pid
+            ),
+            (Some(_), None) => "`zombies list` shows who holds them now".to_string(),
+        },
+    });
+}
+
+fn adopter_name(a: &ObservedAdopter) -> String {
+    match &a.comm {
+        Some(c) => format!("{} ({})", a.pid, printable(c)),
+        None => a.pid.to_string(),
+    }
+}

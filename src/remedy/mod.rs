@@ -1,0 +1,287 @@
+//! Remedies: the only code that sends signals. A fix is planned from the diagnosis
+//! (plan.rs, with the refusals of safety.rs), confirmed by the app layer, then carried out and
+//! checked (act.rs, through the pidfds of pidfd.rs). The result is a `FixReport`, which the
+//! renderers in report/fix.rs print and which `--format json` prints as it is.
+//!
+//! JSON shape (one object; durations in milliseconds):
+//!
+//! ```text
+//! { "remedy": "signal-parent|kill-parent|ignore|auto", "dry_run": bool, "executed": bool,
+//!   "grace_ms": u64, "timeout_ms": u64, "ignore_file": string|null,
+//!   "parents": [ { "pid", "comm", "exe", "uid", "user", "state", "sigchld",
+//!       "remedy": "signal-parent|kill-parent|ignore|fix-init",
+//!       "outcome": "planned|refused|advised|ignored|cleared|remaining",
+//!       "refusal": "namespace-init|kernel-thread|this-tool|ancestor|session-leader|critical"|null,
+//!       "reason": string|null,          // why refused, the advice, or what ignore recorded
+//!       "signals": [ { "signal": "SIGCONT", "at_ms": u64 } ],
+//!       "exited": { "after_ms": u64, "signal": "SIGTERM|SIGKILL" }|null,
+//!       "adopter": { "pid", "comm", "namespace_init": bool, "reaped": bool }|null,
+//!       "zombies": [ { "pid", "comm", "cleared": bool, "after_ms": u64|null } ],
+//!       "total": usize, "cleared": usize, "elapsed_ms": u64|null,
+//!       "error": string|null, "next": string|null } ],
+//!   "summary": { "parents", "zombies", "cleared", "remaining", "refused", "skipped_ignored" },
+//!   "success": bool }
+//! ```
+
+mod act;
+pub mod pidfd;
+mod plan;
+pub mod safety;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::diagnose::{Disposition, ParentFinding, Remedy};
+use crate::proc::Pid;
+use crate::report::printable;
+
+pub use act::execute;
+pub use plan::plan;
+pub use safety::Refusal;
+
+/// The remedy asked for on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Choice {
+    SignalParent,
+    KillParent,
+    Ignore,
+    /// Each parent's recommended remedy.
+    Auto,
+}
+
+impl Choice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Choice::SignalParent => "signal-parent",
+            Choice::KillParent => "kill-parent",
+            Choice::Ignore => "ignore",
+            Choice::Auto => "auto",
+        }
+    }
+}
+
+/// Which parents to act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// This parent of zombies.
+    Parent(Pid),
+    /// The parent of this zombie.
+    Zombie(Pid),
+    /// Every parent with zombies that is not on the ignore list.
+    All,
+}
+
+/// A fix, as resolved from the command line.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub choice: Choice,
+    pub target: Target,
+    /// Lifts the critical-name refusal, and nothing else.
+    pub force: bool,
+    /// SIGTERM to SIGKILL.
+    pub grace: Duration,
+    /// How long to wait for the zombies to be reaped (and for a SIGKILLed parent to die).
+    pub timeout: Duration,
+    /// --ignore: record the parent's uid in the entry.
+    pub ignore_same_user: bool,
+    /// --ignore: the entry's note.
+    pub ignore_note: Option<String>,
+}
+
+/// What happened to one parent (or, before acting, what will).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Will be acted on (dry run, or before confirmation).
+    Planned,
+    /// A safety rule forbids it; nothing was sent.
+    Refused,
+    /// --auto: the recommendation is fix-init or ignore, which fix reports but does not do.
+    Advised,
+    /// --ignore: the parent is on the ignore list.
+    Ignored,
+    /// Every targeted zombie is gone.
+    Cleared,
+    /// Some targeted zombies are still there after --timeout.
+    Remaining,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Planned => "planned",
+            Outcome::Refused => "refused",
+            Outcome::Advised => "advised",
+            Outcome::Ignored => "ignored",
+            Outcome::Cleared => "cleared",
+            Outcome::Remaining => "remaining",
+        }
+    }
+}
+
+/// A signal fix sent, and when (since it began with this parent).
+#[derive(Clone, Debug, Serialize)]
+pub struct Sent {
+    pub signal: &'static str,
+    pub at_ms: u64,
+}
+
+/// How a killed parent died.
+#[derive(Clone, Debug, Serialize)]
+pub struct Exited {
+    pub after_ms: u64,
+    /// The last signal sent before it exited: SIGTERM, or SIGKILL after the grace time.
+    pub signal: &'static str,
+}
+
+/// Who took the zombies after their parent died, as their PPid showed it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ObservedAdopter {
+    pub pid: Pid,
+    pub comm: Option<String>,
+    /// PID 1 of its namespace (else a child subreaper).
+    pub namespace_init: bool,
+    /// Whether it reaped every adopted zombie within the timeout.
+    pub reaped: bool,
+}
+
+/// One targeted zombie.
+#[derive(Clone, Debug, Serialize)]
+pub struct ZombieResult {
+    pub pid: Pid,
+    pub comm: String,
+    pub cleared: bool,
+    /// When it was gone, since the first signal to its parent.
+    pub after_ms: Option<u64>,
+    #[serde(skip)]
+    pub start_ticks: u64,
+}
+
+/// The plan and the result for one parent.
+#[derive(Clone, Debug, Serialize)]
+pub struct ParentResult {
+    pub pid: Pid,
+    pub comm: String,
+    pub exe: Option<String>,
+    pub uid: Option<u32>,
+    pub user: Option<String>,
+    /// Its state when scanned.
+    pub state: String,
+    pub sigchld: Disposition,
+    /// The remedy for this parent (for --auto, its recommendation).
+    pub remedy: Remedy,
+    pub outcome: Outcome,
+    pub refusal: Option<Refusal>,
+    pub reason: Option<String>,
+    pub signals: Vec<Sent>,
+    pub exited: Option<Exited>,
+    pub adopter: Option<ObservedAdopter>,
+    pub zombies: Vec<ZombieResult>,
+    pub total: usize,
+    pub cleared: usize,
+    /// From the first signal until the last zombie was gone; null while some remain.
+    pub elapsed_ms: Option<u64>,
+    /// What went wrong while acting (permission denied, the parent vanished, ...).
+    pub error: Option<String>,
+    /// What to try next when the zombies remain.
+    pub next: Option<String>,
+    /// The diagnosis this rests on.
+    #[serde(skip)]
+    pub finding: ParentFinding,
+}
+
+impl ParentResult {
+    /// "4242 (nginx)", with the name made safe for a terminal.
+    pub fn who(&self) -> String {
+        format!("{} ({})", self.pid, printable(&self.comm))
+    }
+
+    /// Whether fix is to send signals to it.
+    pub fn acts(&self) -> bool {
+        self.outcome == Outcome::Planned
+    }
+
+    /// Whether this parent counts as done for the exit status.
+    pub fn succeeded(&self) -> bool {
+        matches!(self.outcome, Outcome::Cleared | Outcome::Ignored)
+    }
+}
+
+/// Totals over the report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FixSummary {
+    pub parents: usize,
+    pub zombies: usize,
+    pub cleared: usize,
+    pub remaining: usize,
+    pub refused: usize,
+    /// --all: parents left alone because they are on the ignore list.
+    pub skipped_ignored: usize,
+}
+
+/// Everything `zombies fix` planned and did.
+#[derive(Clone, Debug, Serialize)]
+pub struct FixReport {
+    pub remedy: Choice,
+    pub dry_run: bool,
+    /// Whether the plan was carried out (false for a dry run or a refusal to proceed).
+    pub executed: bool,
+    pub grace_ms: u64,
+    pub timeout_ms: u64,
+    /// The ignore list written (--ignore) or consulted (--all).
+    pub ignore_file: Option<String>,
+    pub parents: Vec<ParentResult>,
+    pub summary: FixSummary,
+    /// True when the exit status is 0.
+    pub success: bool,
+}
+
+impl FixReport {
+    /// Whether any parent is to be acted on (so confirmation is needed).
+    pub fn has_actions(&self) -> bool {
+        self.parents.iter().any(ParentResult::acts)
+    }
+
+    /// Recomputes the summary and the success flag from the parents.
+    pub fn finish(&mut self) {
+        let mut s = FixSummary {
+            skipped_ignored: self.summary.skipped_ignored,
+            parents: self.parents.len(),
+            ..FixSummary::default()
+        };
+        for p in &self.parents {
+            s.zombies += p.total;
+            s.cleared += p.cleared;
+            if p.outcome == Outcome::Refused {
+                s.refused += 1;
+            }
+        }
+        s.remaining = s.zombies - s.cleared;
+        self.summary = s;
+        self.success = if self.executed {
+            self.parents.iter().all(ParentResult::succeeded)
+        } else {
+            // A plan succeeds when nothing in it would be refused or left as advice.
+            self.parents
+                .iter()
+                .all(|p| matches!(p.outcome, Outcome::Planned | Outcome::Ignored))
+        };
+    }
+}
+
+/// Whether the procfs at `root` numbers processes as our own PID namespace does: fix sends
+/// signals by PID, so it refuses to act on another namespace's procfs (`--proc /host/proc`).
+pub fn same_pid_namespace(root: &Path) -> bool {
+    std::fs::read_link(root.join("self"))
+        .ok()
+        .and_then(|t| t.to_str()?.parse::<u32>().ok())
+        == Some(std::process::id())
+}
+
+/// Milliseconds, saturating.
+pub(crate) fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

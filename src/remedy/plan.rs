@@ -1,0 +1,241 @@
+//! From a diagnosis and a request to a plan: which parents, which remedy for each, and which
+//! are refused and why. Pure: nothing is read or sent here.
+
+use anyhow::{Result, bail};
+
+use super::safety;
+use super::{
+    Choice, FixReport, FixSummary, Outcome, ParentResult, Request, Target, ZombieResult, ms,
+};
+use crate::diagnose::{Context, Diagnosis, ParentFinding, Remedy};
+use crate::ignore::{Entry, IgnoreList};
+use crate::proc::Snapshot;
+use crate::report::{duration, printable};
+
+/// Resolves the target and decides, parent by parent, what fix will do. Bad targets (no such
+/// process, a process with no zombies) are errors that say what to use instead.
+pub fn plan(
+    snap: &Snapshot,
+    diag: &Diagnosis,
+    ctx: &Context,
+    req: &Request,
+    ignore: &IgnoreList,
+) -> Result<FixReport> {
+    let mut skipped_ignored = 0;
+    let findings: Vec<ParentFinding> = match req.target {
+        Target::Parent(pid) => match diag.parent(pid) {
+            Some(f) => vec![f.clone()],
+            None => bail!(not_a_parent(snap, pid)),
+        },
+        Target::Zombie(pid) => match diag.parent_of_zombie(pid) {
+            Some(f) => vec![f.clone()],
+            None => bail!(not_a_zombie(snap, diag, pid)),
+        },
+        Target::All => {
+            let mut d = diag.clone();
+            ignore.apply(&mut d);
+            skipped_ignored = diag.parents.len() - d.parents.len();
+            d.parents
+        }
+    };
+    let parents = findings
+        .into_iter()
+        .map(|f| plan_parent(f, ctx, req, ignore))
+        .collect();
+    let uses_list = req.choice == Choice::Ignore || req.target == Target::All;
+    let mut report = FixReport {
+        remedy: req.choice,
+        dry_run: false,
+        executed: false,
+        grace_ms: ms(req.grace),
+        timeout_ms: ms(req.timeout),
+        ignore_file: uses_list.then(|| ignore.path.display().to_string()),
+        parents,
+        summary: FixSummary {
+            skipped_ignored,
+            ..FixSummary::default()
+        },
+        success: false,
+    };
+    report.finish();
+    Ok(report)
+}
+
+fn plan_parent(
+    f: ParentFinding,
+    ctx: &Context,
+    req: &Request,
+    ignore: &IgnoreList,
+) -> ParentResult {
+    let remedy = match req.choice {
+        Choice::SignalParent => Remedy::SignalParent,
+        Choice::KillParent => Remedy::KillParent,
+        Choice::Ignore => Remedy::Ignore,
+        Choice::Auto => f.recommended,
+    };
+    let who = format!("{} ({})", f.pid, printable(&f.comm));
+    let (outcome, refusal, reason) = match remedy {
+        Remedy::Ignore if req.choice == Choice::Ignore => {
+            let entry = entry_for(&f, req);
+            if ignore.entries.contains(&entry) || ignore.is_ignored(&f) {
+                (
+                    Outcome::Ignored,
+                    None,
+                    Some(format!(
+                        "{who} is already on the ignore list {}",
+                        ignore.path.display()
+                    )),
+                )
+            } else {
+                (
+                    Outcome::Planned,
+                    None,
+                    Some(format!(
+                        "add {} to the ignore list {}; no signal is sent",
+                        entry.key(),
+                        ignore.path.display()
+                    )),
+                )
+            }
+        }
+        // --auto reports these recommendations; it does not change the ignore list (that is a
+        // decision about monitoring) and cannot install an init.
+        Remedy::Ignore => (
+            Outcome::Advised,
+            None,
+            Some(format!(
+                "recommended: ignore. {}; to stop alerting on it: zombies fix --ignore --parent {}",
+                f.reason, f.pid
+            )),
+        ),
+        Remedy::FixInit => (
+            Outcome::Advised,
+            None,
+            Some(format!("recommended: fix-init. {}", f.reason)),
+        ),
+        Remedy::SignalParent | Remedy::KillParent => match safety::check(&f, ctx, req.force) {
+            Some(r) => (Outcome::Refused, Some(r), Some(r.explain(&f))),
+            None => (Outcome::Planned, None, Some(describe(&f, remedy, req))),
+        },
+    };
+    let zombies: Vec<ZombieResult> = f
+        .zombies
+        .iter()
+        .map(|z| ZombieResult {
+            pid: z.pid,
+            comm: z.comm.clone(),
+            cleared: false,
+            after_ms: None,
+            start_ticks: z.start_ticks,
+        })
+        .collect();
+    ParentResult {
+        pid: f.pid,
+        comm: f.comm.clone(),
+        exe: f.exe.clone(),
+        uid: f.uid,
+        user: f.user.clone(),
+        state: f.state.clone(),
+        sigchld: f.sigchld,
+        remedy,
+        outcome,
+        refusal,
+        reason,
+        signals: Vec::new(),
+        exited: None,
+        adopter: None,
+        total: zombies.len(),
+        cleared: 0,
+        zombies,
+        elapsed_ms: None,
+        error: None,
+        next: None,
+        finding: f,
+    }
+}
+
+/// The ignore-list entry --ignore records for a parent.
+pub(super) fn entry_for(f: &ParentFinding, req: &Request) -> Entry {
+    let mut e = Entry::for_parent(f, req.ignore_same_user);
+    e.note = req.ignore_note.clone();
+    e
+}
+
+/// What will be sent, in one line.
+fn describe(f: &ParentFinding, remedy: Remedy, req: &Request) -> String {
+    let stopped = matches!(f.state.as_str(), "T" | "t");
+    match remedy {
+        Remedy::SignalParent => {
+            let mut s = if stopped {
+                "SIGCONT (it is stopped), then SIGCHLD".to_string()
+            } else {
+                "SIGCHLD".to_string()
+            };
+            if f.sigchld != crate::diagnose::Disposition::Caught || f.sigchld_blocked {
+                s.push_str(&format!(
+                    "; unlikely to help: SIGCHLD is {} in it",
+                    if f.sigchld_blocked {
+                        "blocked"
+                    } else {
+                        f.sigchld.as_str()
+                    }
+                ));
+            }
+            s
+        }
+        _ => {
+            let adopter = match (f.adopter.pid, &f.adopter.comm) {
+                (Some(p), Some(c)) => format!("{p} ({})", printable(c)),
+                (Some(p), None) => format!("PID {p}"),
+                _ => "an adopter that cannot be predicted".to_string(),
+            };
+            format!(
+                "SIGTERM{}, SIGKILL if still alive after {}; the zombies should be adopted by {adopter} (or a subreaper) and reaped",
+                if stopped { " and SIGCONT" } else { "" },
+                duration(req.grace)
+            )
+        }
+    }
+}
+
+fn not_a_parent(snap: &Snapshot, pid: i32) -> String {
+    match snap.get(pid) {
+        None => format!(
+            "no process with PID {pid} (it may have exited); `zombies list` shows the parents of zombies there are now"
+        ),
+        Some(p) if p.is_zombie() => format!(
+            "{pid} ({}) is a zombie, not a parent of zombies: use --pid {pid} to act on its parent {}",
+            printable(&p.comm),
+            p.ppid
+        ),
+        Some(p) => format!(
+            "{pid} ({}) holds no zombies: nothing to fix; `zombies list` shows the parents that do",
+            printable(&p.comm)
+        ),
+    }
+}
+
+fn not_a_zombie(snap: &Snapshot, diag: &Diagnosis, pid: i32) -> String {
+    match snap.get(pid) {
+        None => format!(
+            "no process with PID {pid} (it may have been reaped already); `zombies list --pids` shows the zombies there are now"
+        ),
+        Some(p) if p.is_exited_leader() => format!(
+            "{pid} ({}) is not a zombie: its main thread exited but {} threads still run (ps shows Zl)",
+            printable(&p.comm),
+            p.num_threads
+        ),
+        Some(p) => match diag.parent(pid) {
+            Some(f) => format!(
+                "{pid} ({}) is not a zombie but holds {} of them: use --parent {pid}",
+                printable(&p.comm),
+                f.zombies.len()
+            ),
+            None => format!(
+                "{pid} ({}) is not a zombie (state {}); `zombies list --pids` shows the zombies there are",
+                printable(&p.comm),
+                p.state
+            ),
+        },
+    }
+}

@@ -1,0 +1,194 @@
+//! Who fix must never signal, decided from the diagnosis alone (pure, unit-tested). The
+//! recycled-PID rule lives in pidfd.rs, where the signal is sent.
+
+use serde::Serialize;
+
+use crate::diagnose::{Context, ParentFinding, is_critical_name};
+use crate::report::printable;
+
+/// Why a parent is not signalled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Refusal {
+    /// PID 1 of its PID namespace: its death takes the whole namespace (container) down.
+    NamespaceInit,
+    /// kthreadd or another kernel thread: signals do not apply.
+    KernelThread,
+    /// The zombies process itself.
+    ThisTool,
+    /// An ancestor of this process: the user's shell, terminal, tmux, sshd or cron daemon.
+    Ancestor,
+    /// The leader of this process's session: the user's login shell.
+    SessionLeader,
+    /// On the critical list and --force was not given.
+    Critical,
+}
+
+impl Refusal {
+    /// Whether --force lifts it: only the critical list.
+    pub fn forceable(self) -> bool {
+        self == Refusal::Critical
+    }
+
+    /// One sentence for people: what the process is and what to do instead.
+    pub fn explain(self, p: &ParentFinding) -> String {
+        let who = format!("{} ({})", p.pid, printable(&p.comm));
+        match self {
+            Refusal::NamespaceInit => format!(
+                "{who} is PID 1 of its PID namespace: killing it kills every process in it (the whole container), so fix never signals it; if it does not reap, run a real init as PID 1 (tini, `docker run --init`)"
+            ),
+            Refusal::KernelThread => format!(
+                "{who} is a kernel thread: it cannot be signalled; its zombies are harmless unless they pile up (`zombies fix --ignore --parent {}`)",
+                p.pid
+            ),
+            Refusal::ThisTool => format!("{who} is this zombies process itself"),
+            Refusal::Ancestor => format!(
+                "{who} is an ancestor of this zombies process (your shell, terminal, tmux, sshd or cron): acting on it could end your own session; restart it when convenient, or ignore it (`zombies fix --ignore --parent {}`)",
+                p.pid
+            ),
+            Refusal::SessionLeader => format!(
+                "{who} leads this terminal session (your login shell): acting on it could end your session; restart it when convenient"
+            ),
+            Refusal::Critical => format!(
+                "{who} is a critical service: killing or signalling it can take the machine or your login down; add --force if you are sure, or ignore it (`zombies fix --ignore --parent {}`)",
+                p.pid
+            ),
+        }
+    }
+}
+
+/// The first rule that forbids signalling `p`, or None when it may be signalled. `--force`
+/// lifts only the critical list; PID 1, kernel threads, this tool, its ancestors and its
+/// session leader stay refused.
+pub fn check(p: &ParentFinding, ctx: &Context, force: bool) -> Option<Refusal> {
+    if p.kernel_thread || p.comm == "kthreadd" {
+        return Some(Refusal::KernelThread);
+    }
+    if p.pid == 1 || p.pid_ns_init {
+        return Some(Refusal::NamespaceInit);
+    }
+    if p.pid == ctx.self_pid {
+        return Some(Refusal::ThisTool);
+    }
+    if ctx.ancestors.contains(&p.pid) {
+        return Some(Refusal::Ancestor);
+    }
+    if ctx.session > 0 && p.pid == ctx.session {
+        return Some(Refusal::SessionLeader);
+    }
+    if !force && is_critical_name(&p.comm) {
+        return Some(Refusal::Critical);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::{Adopter, Disposition, Remedy};
+
+    pub(crate) fn finding(pid: i32, comm: &str) -> ParentFinding {
+        ParentFinding {
+            pid,
+            comm: comm.into(),
+            cmdline: None,
+            exe: None,
+            uid: Some(0),
+            user: None,
+            state: "S".into(),
+            sigchld: Disposition::Default,
+            sigchld_blocked: false,
+            sigchld_pending: false,
+            wchan: None,
+            traced_by: None,
+            pid_ns_init: false,
+            kernel_thread: false,
+            cgroup: None,
+            adopter: Adopter {
+                pid: None,
+                comm: None,
+                note: String::new(),
+            },
+            recommended: Remedy::KillParent,
+            reason: String::new(),
+            start_ticks: 1,
+            zombies: Vec::new(),
+            details: None,
+        }
+    }
+
+    fn ctx() -> Context {
+        Context {
+            self_pid: 500,
+            ancestors: vec![400, 300, 1],
+            session: 300,
+            now_unix: 0,
+        }
+    }
+
+    #[test]
+    fn ordinary_parent_is_allowed() {
+        assert_eq!(check(&finding(4242, "srv"), &ctx(), false), None);
+    }
+
+    #[test]
+    fn pid_one_of_any_namespace_even_with_force() {
+        assert_eq!(
+            check(&finding(1, "systemd"), &ctx(), true),
+            Some(Refusal::NamespaceInit)
+        );
+        let container_init = ParentFinding {
+            pid_ns_init: true,
+            ..finding(7000, "node")
+        };
+        assert_eq!(
+            check(&container_init, &ctx(), true),
+            Some(Refusal::NamespaceInit)
+        );
+    }
+
+    #[test]
+    fn kernel_threads_and_kthreadd() {
+        let kt = ParentFinding {
+            kernel_thread: true,
+            ..finding(90, "kworker/0:1")
+        };
+        assert_eq!(check(&kt, &ctx(), true), Some(Refusal::KernelThread));
+        assert_eq!(
+            check(&finding(2, "kthreadd"), &ctx(), true),
+            Some(Refusal::KernelThread)
+        );
+    }
+
+    #[test]
+    fn self_ancestors_and_session_leader_even_with_force() {
+        assert_eq!(
+            check(&finding(500, "zombies"), &ctx(), true),
+            Some(Refusal::ThisTool)
+        );
+        assert_eq!(
+            check(&finding(400, "bash"), &ctx(), true),
+            Some(Refusal::Ancestor)
+        );
+        // A session leader that is not an ancestor (we were started with setsid elsewhere).
+        let c = Context {
+            ancestors: vec![1],
+            ..ctx()
+        };
+        assert_eq!(
+            check(&finding(300, "bash"), &c, true),
+            Some(Refusal::SessionLeader)
+        );
+    }
+
+    #[test]
+    fn critical_names_need_force_and_say_so() {
+        let p = finding(800, "sshd");
+        let r = check(&p, &ctx(), false);
+        assert_eq!(r, Some(Refusal::Critical));
+        assert!(r.unwrap().forceable());
+        assert!(r.unwrap().explain(&p).contains("--force"));
+        assert_eq!(check(&p, &ctx(), true), None);
+        assert!(!Refusal::Ancestor.forceable());
+    }
+}

@@ -1,0 +1,999 @@
+//! Issue 3: `zombies fix` and `zombies ignore`, on real processes. A test only ever targets
+//! processes it made with --parent or --pid; every scenario that could touch other processes
+//! (--all, PID 1) runs in its own PID namespace (unshare/nsenter, as root).
+
+mod common;
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use common::*;
+use nix::sys::signal::{self, Signal};
+use nix::sys::wait::waitpid;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_zombies");
+
+/// Runs `zombies fix ARGS --format json`: the exit code and the parsed report.
+fn fix_json(args: &[&str]) -> (i32, Value) {
+    let out = run(zombies().arg("fix").args(args).args(["--format", "json"]));
+    parse(&out, args)
+}
+
+fn parse(out: &Output, args: &[&str]) -> (i32, Value) {
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "fix {args:?}: bad JSON ({e}): {}\nstderr: {}",
+            stdout(out),
+            stderr(out)
+        )
+    });
+    (out.status.code().unwrap_or(-1), v)
+}
+
+/// Runs `zombies fix ARGS` for people.
+fn fix_text(args: &[&str]) -> Output {
+    run(zombies().arg("fix").args(args).args(["--color", "never"]))
+}
+
+fn alive(pid: i32) -> bool {
+    matches!(proc_state(pid), Some(s) if s != 'Z' && s != 'X')
+}
+
+fn sorted(mut v: Vec<i64>) -> Vec<i64> {
+    v.sort_unstable();
+    v
+}
+
+/// The PIDs of `v["parents"][0]["zombies"]` that fix reports cleared.
+fn cleared_pids(p: &Value) -> Vec<i64> {
+    sorted(
+        p["zombies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|z| z["cleared"] == true)
+            .map(|z| z["pid"].as_i64().unwrap())
+            .collect(),
+    )
+}
+
+/// The children of `pid`, from /proc/PID/task/PID/children.
+fn children(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
+/// Reaps `pids` once they have been adopted by this test process (the subreaper), after
+/// `hold`, so that fix has time to see who adopted them. Reaps nothing else: never
+/// waitpid(-1), which would steal other tests' children.
+fn reap_when_adopted(pids: Vec<i32>, hold: Duration) -> JoinHandle<Vec<i32>> {
+    std::thread::spawn(move || {
+        let me = std::process::id() as i32;
+        let mut reaped = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while reaped.len() < pids.len() && Instant::now() < deadline {
+            for &z in &pids {
+                if !reaped.contains(&z) && proc_ppid(z) == Some(me) {
+                    std::thread::sleep(hold);
+                    if waitpid(nix::unistd::Pid::from_raw(z), None).is_ok() {
+                        reaped.push(z);
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        reaped
+    })
+}
+
+/// A shell script run as a child of the test, which ends up holding `zombies` zombies.
+/// Drop kills it and reaps it and its zombies (adopted by us, the subreaper).
+struct ShParent {
+    child: Child,
+    pid: i32,
+    zombies: Vec<i32>,
+}
+
+impl ShParent {
+    fn spawn(script: &str, zombies: usize) -> ShParent {
+        become_subreaper();
+        let child = Command::new("sh")
+            .args(["-c", script])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn sh");
+        let pid = child.id() as i32;
+        let mut guard = ShParent {
+            child,
+            pid,
+            zombies: Vec::new(),
+        };
+        let ok = wait_until(Duration::from_secs(5), || {
+            let zs: Vec<i32> = children(pid)
+                .into_iter()
+                .filter(|&c| proc_state(c) == Some('Z'))
+                .collect();
+            guard.zombies = zs;
+            guard.zombies.len() == zombies
+        });
+        assert!(ok, "{script}: no {zombies} zombies under {pid}");
+        guard
+    }
+}
+
+impl Drop for ShParent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for &z in &self.zombies {
+            let _ = waitpid(nix::unistd::Pid::from_raw(z), None);
+        }
+    }
+}
+
+/// A fresh PID namespace (with its own /proc) whose PID 1 runs `script`. Drop kills its
+/// PID 1, which takes every process in it down, and reaps unshare.
+struct PidNs {
+    unshare: Child,
+    /// PID 1 of the namespace, as we see it.
+    init: i32,
+}
+
+impl PidNs {
+    fn spawn(script: &str) -> PidNs {
+        become_subreaper();
+        let unshare = Command::new("unshare")
+            .args([
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "--kill-child",
+                "sh",
+                "-c",
+                script,
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn unshare");
+        let upid = unshare.id() as i32;
+        let mut init = 0;
+        assert!(
+            wait_until(Duration::from_secs(5), || {
+                init = children(upid).first().copied().unwrap_or(0);
+                init > 0
+            }),
+            "unshare did not fork its PID 1"
+        );
+        PidNs { unshare, init }
+    }
+
+    /// Runs zombies inside the namespace, from outside it (nsenter forks into it): so the
+    /// namespace's processes are not ancestors of the zombies process.
+    fn zombies(&self, args: &[&str]) -> Output {
+        Command::new("nsenter")
+            .args(["-t", &self.init.to_string(), "-p", "-m", "--", BIN])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run nsenter")
+    }
+
+    /// The PID a process of the namespace has inside it (last field of NSpid).
+    fn ns_pid(host_pid: i32) -> i32 {
+        let status = std::fs::read_to_string(format!("/proc/{host_pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("NSpid:")).unwrap();
+        line.split_whitespace().last().unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for PidNs {
+    fn drop(&mut self) {
+        let _ = signal::kill(nix::unistd::Pid::from_raw(self.init), Signal::SIGKILL);
+        let _ = self.unshare.kill();
+        let _ = self.unshare.wait();
+        // With unshare gone first, its child came to us: reap it either way.
+        let _ = waitpid(nix::unistd::Pid::from_raw(self.init), None);
+    }
+}
+
+fn is_root() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    eprintln!("skipped: needs root for a fresh PID namespace (unshare --pid)");
+    false
+}
+
+// ---------------------------------------------------------------------------------------
+// --signal-parent
+
+#[test]
+fn nudge_clears_a_parent_whose_handler_reaps() {
+    let zp = ZombieParent::spawn(Spec {
+        sigchld: Sigchld::CaughtReaps,
+        zombies: 2,
+        ..Spec::default()
+    });
+    let (code, v) = fix_json(&["--signal-parent", "--parent", &zp.pid.to_string(), "--yes"]);
+    assert_eq!(code, 0, "{v:#}");
+    let p = &v["parents"][0];
+    assert_eq!(p["pid"], zp.pid);
+    assert_eq!(p["outcome"], "cleared");
+    assert_eq!(p["signals"][0]["signal"], "SIGCHLD");
+    assert_eq!(p["signals"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (p["cleared"].as_u64(), p["total"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(
+        cleared_pids(p),
+        sorted(zp.zombies.iter().map(|&z| z as i64).collect())
+    );
+    assert!(p["elapsed_ms"].as_u64().unwrap() < 5000);
+    assert_eq!(v["success"], true);
+    for &z in &zp.zombies {
+        assert!(!ZombieParent::is_zombie(z), "{z} still a zombie");
+    }
+    assert!(alive(zp.pid), "the nudge must not kill the parent");
+}
+
+#[test]
+fn nudge_fails_honestly_when_the_parent_never_reaps() {
+    let zp = ZombieParent::spawn(Spec {
+        zombies: 2,
+        ..Spec::default()
+    });
+    let pid = zp.pid.to_string();
+    let start = Instant::now();
+    let (code, v) = fix_json(&[
+        "--signal-parent",
+        "--parent",
+        &pid,
+        "--yes",
+        "--timeout",
+        "300ms",
+    ]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    let p = &v["parents"][0];
+    assert_eq!(p["outcome"], "remaining");
+    assert_eq!(p["cleared"], 0);
+    assert_eq!(p["elapsed_ms"], Value::Null);
+    let next = p["next"].as_str().unwrap();
+    assert!(
+        next.contains(&format!("zombies fix --kill-parent --parent {pid}")),
+        "{next}"
+    );
+    assert!(next.contains("default"), "{next}");
+    for &z in &zp.zombies {
+        assert!(ZombieParent::is_zombie(z));
+    }
+    // For people: the count, the PIDs still there, and the next step.
+    let out = fix_text(&[
+        "--signal-parent",
+        "--parent",
+        &pid,
+        "--yes",
+        "--timeout",
+        "100ms",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("cleared 0 of 2 zombies"), "{text}");
+    assert!(
+        text.contains("next:") && text.contains("--kill-parent"),
+        "{text}"
+    );
+    assert!(text.contains(&zp.zombies[0].to_string()), "{text}");
+}
+
+#[test]
+fn nudge_on_blocked_sigchld_says_so() {
+    let zp = ZombieParent::spawn(Spec {
+        sigchld: Sigchld::Blocked,
+        ..Spec::default()
+    });
+    let (code, v) = fix_json(&[
+        "--signal-parent",
+        "--parent",
+        &zp.pid.to_string(),
+        "--yes",
+        "--timeout",
+        "200ms",
+    ]);
+    assert_eq!(code, 1);
+    let next = v["parents"][0]["next"].as_str().unwrap();
+    assert!(
+        next.contains("blocked") && next.contains("--kill-parent"),
+        "{next}"
+    );
+}
+
+#[test]
+fn stopped_parent_is_continued_then_cleared() {
+    let zp = ZombieParent::spawn(Spec {
+        sigchld: Sigchld::CaughtReaps,
+        stopped: true,
+        ..Spec::default()
+    });
+    assert_eq!(proc_state(zp.pid), Some('T'));
+    let (code, v) = fix_json(&["--signal-parent", "--parent", &zp.pid.to_string(), "--yes"]);
+    assert_eq!(code, 0, "{v:#}");
+    let p = &v["parents"][0];
+    let sent: Vec<&str> = p["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["signal"].as_str().unwrap())
+        .collect();
+    assert_eq!(sent, ["SIGCONT", "SIGCHLD"]);
+    assert_eq!(p["outcome"], "cleared");
+    assert!(!ZombieParent::is_zombie(zp.zombies[0]));
+    assert!(
+        wait_until(Duration::from_secs(2), || proc_state(zp.pid) == Some('S')),
+        "parent not running again"
+    );
+}
+
+#[test]
+fn pid_target_acts_on_the_zombies_parent_and_auto_picks_the_nudge() {
+    let zp = ZombieParent::spawn(Spec {
+        sigchld: Sigchld::CaughtReaps,
+        zombies: 2,
+        ..Spec::default()
+    });
+    let (code, v) = fix_json(&["--auto", "--pid", &zp.zombies[1].to_string(), "--yes"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["remedy"], "auto");
+    let p = &v["parents"][0];
+    assert_eq!(p["pid"], zp.pid);
+    assert_eq!(p["remedy"], "signal-parent");
+    assert_eq!(p["cleared"], 2, "all of the parent's zombies are targeted");
+}
+
+#[test]
+fn without_pidfds_the_start_time_check_still_works() {
+    let zp = ZombieParent::spawn(Spec {
+        sigchld: Sigchld::CaughtReaps,
+        ..Spec::default()
+    });
+    let out = run(zombies()
+        .env("ZOMBIES_NO_PIDFD", "1")
+        .args([
+            "fix",
+            "--signal-parent",
+            "--yes",
+            "--format",
+            "json",
+            "--parent",
+        ])
+        .arg(zp.pid.to_string()));
+    let (code, v) = parse(&out, &["ZOMBIES_NO_PIDFD=1"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["parents"][0]["outcome"], "cleared");
+}
+
+// ---------------------------------------------------------------------------------------
+// --kill-parent
+
+#[test]
+fn kill_parent_hands_the_zombies_to_a_subreaper_that_reaps() {
+    let zp = ZombieParent::spawn(Spec {
+        zombies: 2,
+        ..Spec::default()
+    });
+    let reaper = reap_when_adopted(zp.zombies.clone(), Duration::from_millis(150));
+    let (code, v) = fix_json(&["--kill-parent", "--parent", &zp.pid.to_string(), "--yes"]);
+    let reaped = reaper.join().unwrap();
+    assert_eq!(code, 0, "{v:#}");
+    let p = &v["parents"][0];
+    assert_eq!(p["outcome"], "cleared");
+    assert_eq!(p["exited"]["signal"], "SIGTERM");
+    assert_eq!(p["signals"][0]["signal"], "SIGTERM");
+    let me = std::process::id();
+    assert_eq!(
+        p["adopter"]["pid"], me,
+        "the test process adopted them: {p:#}"
+    );
+    assert_eq!(p["adopter"]["namespace_init"], false);
+    assert_eq!(p["adopter"]["reaped"], true);
+    assert_eq!(
+        sorted(reaped.iter().map(|&z| z as i64).collect()),
+        cleared_pids(p)
+    );
+    assert_eq!(
+        proc_state(zp.pid),
+        Some('Z'),
+        "the parent died (and awaits our wait)"
+    );
+}
+
+#[test]
+fn kill_parent_escalates_to_sigkill_after_the_grace_time() {
+    // The shell ignores SIGTERM; exec keeps it ignored in sleep.
+    let sp = ShParent::spawn("trap '' TERM; sleep 0 & sleep 0 & exec sleep 60", 2);
+    let reaper = reap_when_adopted(sp.zombies.clone(), Duration::from_millis(100));
+    let start = Instant::now();
+    let (code, v) = fix_json(&[
+        "--kill-parent",
+        "--parent",
+        &sp.pid.to_string(),
+        "--yes",
+        "--grace",
+        "300ms",
+    ]);
+    reaper.join().unwrap();
+    assert_eq!(code, 0, "{v:#}");
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    let p = &v["parents"][0];
+    let sent: Vec<&str> = p["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["signal"].as_str().unwrap())
+        .collect();
+    assert_eq!(sent, ["SIGTERM", "SIGKILL"]);
+    assert_eq!(p["exited"]["signal"], "SIGKILL");
+    assert!(p["signals"][1]["at_ms"].as_u64().unwrap() >= 300);
+    assert_eq!(p["outcome"], "cleared");
+}
+
+#[test]
+fn kill_parent_with_an_adopter_that_never_reaps_says_fix_init() {
+    if !is_root() {
+        return;
+    }
+    // PID 1 of the namespace is `sleep`, which never reaps; its child holds two zombies.
+    let ns = PidNs::spawn("(sleep 0 & sleep 0 & exec sleep 60) & exec sleep 60");
+    let mut victim = 0;
+    assert!(wait_until(Duration::from_secs(5), || {
+        victim = children(ns.init).first().copied().unwrap_or(0);
+        victim > 0
+            && children(victim)
+                .iter()
+                .filter(|&&c| proc_state(c) == Some('Z'))
+                .count()
+                == 2
+    }));
+    let inner = PidNs::ns_pid(victim).to_string();
+    let out = ns.zombies(&[
+        "fix",
+        "--kill-parent",
+        "--parent",
+        &inner,
+        "--yes",
+        "--timeout",
+        "300ms",
+        "--format",
+        "json",
+    ]);
+    let (code, v) = parse(&out, &["in namespace"]);
+    assert_eq!(code, 1, "{v:#}");
+    let p = &v["parents"][0];
+    assert_eq!(p["outcome"], "remaining");
+    assert_eq!(p["exited"]["signal"], "SIGTERM");
+    assert_eq!(p["adopter"]["pid"], 1);
+    assert_eq!(p["adopter"]["comm"], "sleep");
+    assert_eq!(p["adopter"]["namespace_init"], true);
+    assert_eq!(p["adopter"]["reaped"], false);
+    let next = p["next"].as_str().unwrap();
+    assert!(next.contains("fix-init"), "{next}");
+    // And for people.
+    let text = stdout(&ns.zombies(&["fix", "--auto", "--all", "--yes", "--color", "never"]));
+    assert!(text.contains("fix-init"), "{text}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Safety
+
+#[test]
+fn dry_run_changes_nothing() {
+    let zp = ZombieParent::spawn(Spec {
+        zombies: 2,
+        ..Spec::default()
+    });
+    let pid = zp.pid.to_string();
+    let (code, v) = fix_json(&["--kill-parent", "--parent", &pid, "--dry-run"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["executed"], false);
+    assert_eq!(v["parents"][0]["outcome"], "planned");
+    assert_eq!(v["parents"][0]["signals"].as_array().unwrap().len(), 0);
+    let out = fix_text(&["--kill-parent", "--parent", &pid, "--dry-run", "--yes"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.contains("SIGTERM") && text.contains("Dry run"),
+        "{text}"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(alive(zp.pid), "dry run killed the parent");
+    for &z in &zp.zombies {
+        assert!(ZombieParent::is_zombie(z));
+    }
+}
+
+#[test]
+fn no_terminal_and_no_yes_refuses() {
+    let zp = ZombieParent::spawn(Spec::default());
+    let out = fix_text(&["--kill-parent", "--parent", &zp.pid.to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("not a terminal") && err.contains("--yes"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(alive(zp.pid));
+}
+
+/// Opens a pseudo-terminal and runs fix with it as stdin, answering `answer`.
+fn fix_on_terminal(args: &[&str], answer: &str) -> Output {
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let slave: OwnedFd = pty.slave;
+    let child = zombies()
+        .arg("fix")
+        .args(args)
+        .args(["--color", "never"])
+        .stdin(Stdio::from(slave))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    nix::unistd::write(&pty.master, answer.as_bytes()).expect("answer");
+    let out = child.wait_with_output().expect("wait");
+    drop(pty.master);
+    out
+}
+
+#[test]
+fn on_a_terminal_it_shows_the_plan_and_asks() {
+    let zp = ZombieParent::spawn(Spec {
+        sigchld: Sigchld::CaughtReaps,
+        ..Spec::default()
+    });
+    let pid = zp.pid.to_string();
+    let out = fix_on_terminal(&["--signal-parent", "--parent", &pid], "n\n");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("Plan:") && err.contains("SIGCHLD"), "{err}");
+    assert!(
+        err.contains("Proceed? [y/N]") && err.contains("Nothing done"),
+        "{err}"
+    );
+    assert!(
+        ZombieParent::is_zombie(zp.zombies[0]),
+        "answered no, yet acted"
+    );
+
+    let out = fix_on_terminal(&["--signal-parent", "--parent", &pid], "y\n");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("cleared 1 of 1 zombie"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!ZombieParent::is_zombie(zp.zombies[0]));
+}
+
+#[test]
+fn a_recycled_pid_is_never_signalled() {
+    use zombies::diagnose::{self, Context};
+    use zombies::ignore::IgnoreList;
+    use zombies::proc::ProcFs;
+    use zombies::remedy::{self, Choice, Request, Target};
+
+    let zp = ZombieParent::spawn(Spec::default());
+    let fs = ProcFs::open(std::path::Path::new("/proc")).unwrap();
+    let snap = fs.scan().unwrap();
+    let ctx = Context::current(&snap);
+    let diag = diagnose::diagnose(&snap, &ctx, &mut Default::default());
+    let req = Request {
+        choice: Choice::KillParent,
+        target: Target::Parent(zp.pid),
+        force: false,
+        grace: Duration::from_millis(100),
+        timeout: Duration::from_millis(100),
+        ignore_same_user: false,
+        ignore_note: None,
+    };
+    let mut ignore = IgnoreList::default();
+    let mut plan = remedy::plan(&snap, &diag, &ctx, &req, &ignore).unwrap();
+    // As if the diagnosed process had died and another had taken its PID.
+    plan.parents[0].finding.start_ticks += 1;
+    remedy::execute(&mut plan, &fs, &req, &mut ignore).unwrap();
+    let p = &plan.parents[0];
+    assert!(p.signals.is_empty(), "{:?}", p.signals);
+    let err = p.error.as_deref().unwrap();
+    assert!(
+        err.contains("no longer") && err.contains("nothing was sent"),
+        "{err}"
+    );
+    assert!(!plan.success);
+    assert!(alive(zp.pid), "the process now on that PID was signalled");
+}
+
+#[test]
+fn force_never_unlocks_an_ancestor() {
+    become_subreaper();
+    // `timeout` holds two zombies and runs (through sh) the zombies process that targets it.
+    let script = format!(
+        "sleep 0 & sleep 0 & exec timeout 20 sh -c 'sleep 0.3; exec {BIN} fix --kill-parent --parent $PPID --yes --force --format json'"
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (code, v) = parse(&out, &["ancestor"]);
+    assert_eq!(code, 1, "{v:#}");
+    let p = &v["parents"][0];
+    assert_eq!(p["comm"], "timeout");
+    assert_eq!(p["outcome"], "refused");
+    assert_eq!(p["refusal"], "ancestor");
+    assert!(p["reason"].as_str().unwrap().contains("ancestor"));
+    // timeout exited with its command; its zombies came to us: reap them.
+    for c in children(std::process::id() as i32) {
+        if proc_state(c) == Some('Z')
+            && p["zombies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|z| z["pid"] == c)
+        {
+            let _ = waitpid(nix::unistd::Pid::from_raw(c), None);
+        }
+    }
+}
+
+#[test]
+fn critical_services_need_force() {
+    let dir = std::env::temp_dir().join(format!("zombies-fix-critical-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cron = dir.join("cron");
+    let _ = std::fs::remove_file(&cron);
+    std::os::unix::fs::symlink("/usr/bin/sleep", &cron).unwrap();
+    let sp = ShParent::spawn(
+        &format!("sleep 0 & sleep 0 & exec {} 60", cron.display()),
+        2,
+    );
+    let pid = sp.pid.to_string();
+    let (code, v) = fix_json(&["--kill-parent", "--parent", &pid, "--yes"]);
+    assert_eq!(code, 1, "{v:#}");
+    let p = &v["parents"][0];
+    assert_eq!(p["comm"], "cron");
+    assert_eq!(p["refusal"], "critical");
+    assert!(p["reason"].as_str().unwrap().contains("--force"));
+    assert!(alive(sp.pid));
+
+    let reaper = reap_when_adopted(sp.zombies.clone(), Duration::from_millis(50));
+    let (code, v) = fix_json(&["--kill-parent", "--parent", &pid, "--yes", "--force"]);
+    reaper.join().unwrap();
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["parents"][0]["outcome"], "cleared");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn pid_one_is_refused_even_with_force() {
+    if !is_root() {
+        return;
+    }
+    let ns = PidNs::spawn("sleep 0 & sleep 0 & exec sleep 60");
+    assert!(wait_until(Duration::from_secs(5), || children(ns.init)
+        .iter()
+        .filter(|&&c| proc_state(c) == Some('Z'))
+        .count()
+        == 2));
+    for remedy in ["--kill-parent", "--signal-parent"] {
+        let out = ns.zombies(&[
+            "fix", remedy, "--parent", "1", "--yes", "--force", "--format", "json",
+        ]);
+        let (code, v) = parse(&out, &[remedy]);
+        assert_eq!(code, 1, "{v:#}");
+        let p = &v["parents"][0];
+        assert_eq!(p["pid"], 1);
+        assert_eq!(p["outcome"], "refused");
+        assert_eq!(p["refusal"], "namespace-init");
+        assert!(p["reason"].as_str().unwrap().contains("PID 1"));
+    }
+    // --all skips it too and says why.
+    let out = ns.zombies(&["fix", "--kill-parent", "--all", "--yes", "--color", "never"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("refused") && text.contains("PID 1 of its PID namespace"),
+        "{text}"
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        proc_state(ns.init),
+        Some('S'),
+        "PID 1 of the namespace was hurt"
+    );
+}
+
+#[test]
+fn all_skips_its_own_ancestor_and_fixes_the_rest() {
+    if !is_root() {
+        return;
+    }
+    // In a fresh namespace: PID 1 is a shell that reaps. Its child (the victim) holds two
+    // zombies and never reaps. Another child, `timeout`, holds two zombies and is an ancestor
+    // of the zombies process that runs --all.
+    let script = r#"
+        (sleep 0 & sleep 0 & exec sleep 60) &
+        sleep 0.2
+        sh -c 'sleep 0 & sleep 0 & exec timeout 20 sh -c "sleep 0.3; exec $Z fix --all --kill-parent --yes --format json"'
+        exit $?
+    "#;
+    become_subreaper();
+    let out = Command::new("unshare")
+        .args([
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "--kill-child",
+            "sh",
+            "-c",
+            script,
+        ])
+        .env("Z", BIN)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (code, v) = parse(&out, &["--all in a namespace"]);
+    assert_eq!(code, 1, "{v:#}");
+    let parents = v["parents"].as_array().unwrap();
+    let by_comm = |c: &str| {
+        parents
+            .iter()
+            .find(|p| p["comm"] == c)
+            .unwrap_or_else(|| panic!("no {c} in {v:#}"))
+    };
+    let victim = by_comm("sleep");
+    assert_eq!(victim["outcome"], "cleared", "{victim:#}");
+    assert_eq!(victim["total"], 2);
+    let ancestor = by_comm("timeout");
+    assert_eq!(ancestor["outcome"], "refused");
+    assert_eq!(ancestor["refusal"], "ancestor");
+    assert_eq!(ancestor["signals"].as_array().unwrap().len(), 0);
+    assert_eq!(v["summary"]["refused"], 1);
+}
+
+#[test]
+fn bad_targets_are_explained() {
+    // PIDs above pid_max never exist.
+    let out = fix_text(&["--signal-parent", "--parent", "2147483647", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no process with PID 2147483647"),
+        "{}",
+        stderr(&out)
+    );
+    let me = std::process::id().to_string();
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let sl = sleeper.id().to_string();
+    let out = fix_text(&["--signal-parent", "--parent", &sl, "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("holds no zombies"),
+        "{}",
+        stderr(&out)
+    );
+    let out = fix_text(&["--signal-parent", "--pid", &sl, "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is not a zombie"), "{}", stderr(&out));
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    for args in [
+        &["--signal-parent", "--parent", "abc"][..],
+        &["--signal-parent", "--parent", &me, "--kill-parent"],
+        &["--signal-parent"],
+        &["--kill-parent", "--all", "--grace", "5"],
+        &["--kill-parent", "--all", "--note", "x"],
+    ] {
+        let out = fix_text(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn permission_denied_names_the_process_and_the_uid() {
+    if !is_root() {
+        return;
+    }
+    let zp = ZombieParent::spawn(Spec::default());
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            BIN,
+            "fix",
+        ])
+        .args(["--kill-parent", "--yes", "--color", "never", "--parent"])
+        .arg(zp.pid.to_string())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("cannot signal {} (", zp.pid))
+            && text.contains("operation not permitted; run as root or as uid 0"),
+        "{text}"
+    );
+    assert!(alive(zp.pid));
+}
+
+// ---------------------------------------------------------------------------------------
+// --ignore and `zombies ignore`
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let d = std::env::temp_dir().join(format!("zombies-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        TempDir(d)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn ignore_records_the_parent_and_list_honours_it() {
+    let zp = ZombieParent::spawn(Spec::default());
+    let dir = TempDir::new("fix-ignore");
+    let file = dir.0.join("ignore.toml");
+    let file_s = file.to_str().unwrap();
+    let pid = zp.pid.to_string();
+    let listed = |extra: &[&str]| -> bool {
+        let v = json(
+            &[
+                &[
+                    "list",
+                    "--format",
+                    "json",
+                    "--parent",
+                    &pid,
+                    "--ignore-file",
+                    file_s,
+                ],
+                extra,
+            ]
+            .concat(),
+        );
+        !v["parents"].as_array().unwrap().is_empty()
+    };
+    assert!(listed(&[]));
+
+    let (code, v) = fix_json(&[
+        "--ignore",
+        "--parent",
+        &pid,
+        "--yes",
+        "--note",
+        "test fixture",
+        "--ignore-file",
+        file_s,
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["parents"][0]["outcome"], "ignored");
+    assert_eq!(v["ignore_file"], file_s);
+    assert!(
+        alive(zp.pid) && ZombieParent::is_zombie(zp.zombies[0]),
+        "ignore sent a signal"
+    );
+    assert!(!listed(&[]), "list still shows an ignored parent");
+    assert!(listed(&["--all"]), "list --all must show ignored parents");
+
+    // Again: already there, nothing to confirm, still success.
+    let (code, v) = fix_json(&["--ignore", "--parent", &pid, "--ignore-file", file_s]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(
+        v["parents"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("already")
+    );
+
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    let exe = exe.to_str().unwrap();
+    let v = json(&[
+        "ignore",
+        "list",
+        "--format",
+        "json",
+        "--ignore-file",
+        file_s,
+    ]);
+    assert_eq!(v["file"], file_s);
+    assert_eq!(v["entries"][0]["exe"], exe);
+    assert_eq!(v["entries"][0]["note"], "test fixture");
+    let text = stdout(&run(zombies().args([
+        "ignore",
+        "list",
+        "--color",
+        "never",
+        "--ignore-file",
+        file_s,
+    ])));
+    assert!(
+        text.contains(exe) && text.contains("test fixture"),
+        "{text}"
+    );
+
+    let out = run(zombies().args(["ignore", "remove", "no-such-entry", "--ignore-file", file_s]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("zombies ignore list"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(zombies().args(["ignore", "remove", exe, "--ignore-file", file_s]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Removed 1 entry"), "{}", stdout(&out));
+    assert!(listed(&[]));
+    let text = stdout(&run(zombies().args([
+        "ignore",
+        "list",
+        "--ignore-file",
+        file_s,
+    ])));
+    assert!(text.contains("is empty"), "{text}");
+}
+
+#[test]
+fn all_leaves_ignored_parents_alone() {
+    if !is_root() {
+        return;
+    }
+    let dir = TempDir::new("fix-all-ignored");
+    let file = dir.0.join("ignore.toml");
+    std::fs::write(&file, "[[ignore]]\ncomm = \"sleep\"\n").unwrap();
+    let ns = PidNs::spawn("(sleep 0 & sleep 0 & exec sleep 60) & exec sleep 60");
+    let mut victim = 0;
+    assert!(wait_until(Duration::from_secs(5), || {
+        victim = children(ns.init).first().copied().unwrap_or(0);
+        victim > 0
+            && children(victim)
+                .iter()
+                .filter(|&&c| proc_state(c) == Some('Z'))
+                .count()
+                == 2
+    }));
+    let out = ns.zombies(&[
+        "fix",
+        "--kill-parent",
+        "--all",
+        "--yes",
+        "--ignore-file",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let (code, v) = parse(&out, &["--all with ignore list"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["parents"].as_array().unwrap().len(), 0);
+    assert_eq!(v["summary"]["skipped_ignored"], 1);
+    assert!(alive(victim));
+}
