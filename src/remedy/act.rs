@@ -8,7 +8,7 @@ use anyhow::Result;
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
-use super::pidfd::{Event, Handle, OpenError, wait_all};
+use super::pidfd::{Event, Handle, OpenError, wait};
 use super::plan::entry_for;
 use super::{FixReport, ObservedAdopter, Outcome, ParentResult, Request, Sent, ms};
 use crate::diagnose::{Disposition, Remedy};
@@ -25,7 +25,6 @@ struct Live {
     stopped: bool,
     /// Its zombies: (index into the result's zombies, handle); None when already gone.
     zombies: Vec<(usize, Option<Handle>)>,
-    start: Instant,
 }
 
 /// Carries out every planned action of `report` and fills in what happened. Signals go only to
@@ -64,11 +63,11 @@ pub fn execute(
         return Ok(());
     }
 
-    // Act.
+    // Act. One clock for everything: the signals go out within microseconds of each other.
+    let clock = Instant::now();
     for l in &mut live {
         let r = &mut report.parents[l.idx];
         let Some(h) = &l.parent else { continue };
-        l.start = Instant::now();
         let signals: &[Signal] = match (r.remedy, l.stopped) {
             (Remedy::SignalParent, true) => &[Signal::SIGCONT, Signal::SIGCHLD],
             (Remedy::SignalParent, false) => &[Signal::SIGCHLD],
@@ -77,83 +76,23 @@ pub fn execute(
             (_, false) => &[Signal::SIGTERM],
         };
         for &sig in signals {
-            if !send(fs, h, sig, r, l.start) {
+            if !send(fs, h, sig, r, clock) {
                 l.parent = None;
                 break;
             }
         }
     }
 
-    // Kill: wait out the grace time, SIGKILL the survivors, wait for them to die.
-    let killing: Vec<usize> = (0..live.len())
-        .filter(|&i| {
-            live[i].parent.is_some() && report.parents[live[i].idx].remedy == Remedy::KillParent
-        })
-        .collect();
-    if !killing.is_empty() {
-        let t0 = Instant::now();
-        let handles: Vec<&Handle> = killing
-            .iter()
-            .filter_map(|&i| live[i].parent.as_ref())
-            .collect();
-        let after_term = wait_all(fs, &handles, Event::Exited, t0, t0 + req.grace);
-        let mut survivors = Vec::new();
-        for (k, &i) in killing.iter().enumerate() {
-            let l = &live[i];
-            let r = &mut report.parents[l.idx];
-            match after_term[k] {
-                Some(_) => {
-                    r.exited = Some(super::Exited {
-                        after_ms: ms(l.start.elapsed()),
-                        signal: "SIGTERM",
-                    })
-                }
-                None => {
-                    if let Some(h) = &l.parent {
-                        if send(fs, h, Signal::SIGKILL, r, l.start) {
-                            survivors.push(i);
-                        }
-                    }
-                }
-            }
-        }
-        if !survivors.is_empty() {
-            let t1 = Instant::now();
-            let handles: Vec<&Handle> = survivors
-                .iter()
-                .filter_map(|&i| live[i].parent.as_ref())
-                .collect();
-            let after_kill = wait_all(fs, &handles, Event::Exited, t1, t1 + req.timeout);
-            for (k, &i) in survivors.iter().enumerate() {
-                let l = &live[i];
-                let r = &mut report.parents[l.idx];
-                match after_kill[k] {
-                    Some(_) => {
-                        r.exited = Some(super::Exited {
-                            after_ms: ms(l.start.elapsed()),
-                            signal: "SIGKILL",
-                        })
-                    }
-                    None => r.error = Some(stuck(fs, r)),
-                }
-            }
-        }
-        for &i in &killing {
-            let l = &live[i];
-            let r = &mut report.parents[l.idx];
-            if r.exited.is_some() {
-                r.adopter = observe_adopter(fs, l);
-            }
-        }
-    }
-
-    // Verify: wait until every targeted zombie is reaped, or the timeout.
-    let t_verify = Instant::now();
-    let mut watched: Vec<(usize, usize, &Handle)> = Vec::new();
+    // What to watch: every zombie until it is reaped, every parent being killed until it dies.
+    let mut items: Vec<(&Handle, Event)> = Vec::new();
+    let mut what: Vec<Watched> = Vec::new();
     for (li, l) in live.iter().enumerate() {
         for (zi, h) in &l.zombies {
             match h {
-                Some(h) => watched.push((li, *zi, h)),
+                Some(h) => {
+                    items.push((h, Event::Reaped));
+                    what.push(Watched::Zombie(li, *zi));
+                }
                 None => {
                     let z = &mut report.parents[l.idx].zombies[*zi];
                     z.cleared = true;
@@ -161,22 +100,105 @@ pub fn execute(
                 }
             }
         }
+        if let Some(h) = &l.parent {
+            if report.parents[l.idx].remedy == Remedy::KillParent {
+                items.push((h, Event::Exited));
+                what.push(Watched::Parent(li));
+            }
+        }
     }
-    let handles: Vec<&Handle> = watched.iter().map(|(_, _, h)| *h).collect();
-    let reaped = wait_all(
+    let mut done = vec![None; items.len()];
+    let parents_dead = |d: &[Option<std::time::Duration>]| {
+        what.iter()
+            .zip(d)
+            .all(|(w, t)| !matches!(w, Watched::Parent(_)) || t.is_some())
+    };
+    // A parent just died: its zombies now show their adopter as PPid, until it reaps them.
+    let mut adopters: Vec<Option<ObservedAdopter>> = vec![None; live.len()];
+    let mut on_event = |i: usize| {
+        if let Watched::Parent(li) = what[i] {
+            adopters[li] = observe_adopter(fs, &live[li]);
+        }
+    };
+
+    // Kill: wait out the grace time, SIGKILL the survivors, wait for them to die.
+    if what.iter().any(|w| matches!(w, Watched::Parent(_))) {
+        wait(
+            fs,
+            &items,
+            &mut done,
+            clock,
+            clock + req.grace,
+            parents_dead,
+            &mut on_event,
+        );
+        for (i, w) in what.iter().enumerate() {
+            if let (Watched::Parent(li), None) = (w, done[i]) {
+                let l = &live[*li];
+                if let Some(h) = &l.parent {
+                    send(fs, h, Signal::SIGKILL, &mut report.parents[l.idx], clock);
+                }
+            }
+        }
+        let now = Instant::now();
+        wait(
+            fs,
+            &items,
+            &mut done,
+            clock,
+            now + req.timeout,
+            parents_dead,
+            &mut on_event,
+        );
+    }
+
+    // Verify: wait until every targeted zombie is reaped, or the timeout.
+    let zombies_gone = |d: &[Option<std::time::Duration>]| {
+        what.iter()
+            .zip(d)
+            .all(|(w, t)| !matches!(w, Watched::Zombie(..)) || t.is_some())
+    };
+    let now = Instant::now();
+    wait(
         fs,
-        &handles,
-        Event::Reaped,
-        t_verify,
-        t_verify + req.timeout,
+        &items,
+        &mut done,
+        clock,
+        now + req.timeout,
+        zombies_gone,
+        &mut on_event,
     );
-    for (k, (li, zi, _)) in watched.iter().enumerate() {
-        let l = &live[*li];
-        if let Some(at) = reaped[k] {
-            // `at` counts from the start of verification; report it from the first signal.
-            let z = &mut report.parents[l.idx].zombies[*zi];
-            z.cleared = true;
-            z.after_ms = Some(ms(t_verify.saturating_duration_since(l.start) + at));
+
+    for (i, w) in what.iter().enumerate() {
+        match *w {
+            Watched::Zombie(li, zi) => {
+                if let Some(at) = done[i] {
+                    let z = &mut report.parents[live[li].idx].zombies[zi];
+                    z.cleared = true;
+                    z.after_ms = Some(ms(at));
+                }
+            }
+            Watched::Parent(li) => {
+                let r = &mut report.parents[live[li].idx];
+                match done[i] {
+                    Some(at) => {
+                        r.exited = Some(super::Exited {
+                            after_ms: ms(at),
+                            signal: if r.signals.iter().any(|s| s.signal == "SIGKILL") {
+                                "SIGKILL"
+                            } else {
+                                "SIGTERM"
+                            },
+                        });
+                        r.adopter = adopters[li].take();
+                    }
+                    None => {
+                        if r.error.is_none() {
+                            r.error = Some(stuck(fs, r));
+                        }
+                    }
+                }
+            }
         }
     }
     for l in &live {
@@ -184,6 +206,15 @@ pub fn execute(
     }
     report.finish();
     Ok(())
+}
+
+/// What an item of the wait is.
+#[derive(Clone, Copy)]
+enum Watched {
+    /// (index into `live`, index into that parent's zombies)
+    Zombie(usize, usize),
+    /// Index into `live`.
+    Parent(usize),
 }
 
 /// Opens the parent and its zombies before anything is sent: once a zombie is reaped its PID
@@ -230,7 +261,6 @@ fn open(fs: &ProcFs, idx: usize, r: &mut ParentResult) -> Live {
         parent,
         stopped,
         zombies,
-        start: Instant::now(),
     }
 }
 
@@ -364,14 +394,13 @@ fn conclude(r: &mut ParentResult, req: &Request) {
                     "{who} ran its SIGCHLD handler but did not reap them (or not within {}): try `{kill}`",
                     duration(req.timeout)
                 )
+            } else if f.sigchld == Disposition::Ignored {
+                format!(
+                    "{who} ignores SIGCHLD, which does not reap zombies made before it did, so the nudge did nothing: try `{kill}`"
+                )
             } else {
                 format!(
-                    "{who} {} SIGCHLD, so the nudge was discarded: try `{kill}`",
-                    if f.sigchld == Disposition::Ignored {
-                        "ignores"
-                    } else {
-                        "leaves at its default and never waits for"
-                    }
+                    "{who} leaves SIGCHLD at its default (discard) and never calls wait(), so the nudge did nothing: try `{kill}`"
                 )
             }
         }

@@ -179,67 +179,89 @@ fn fired(fd: &PollFd, event: Event) -> bool {
     }
 }
 
-/// Waits until `event` has happened to every handle in `watch` or `deadline` passes, and
-/// returns, for each, when it happened (None: not by the deadline). Pidfds are waited on with
-/// poll(2), no /proc polling; legacy handles are checked every 10 ms.
-pub fn wait_all(
+/// Waits for events on many processes at once: `items[i].1` happening to `items[i].0`.
+/// `done[i]` is set to the time (since `clock`) when item i's event was seen; items already
+/// done are not watched. Returns when `stop(done)` holds or `deadline` passes; `on_event(i)` runs
+/// as soon as item i's event is seen (e.g. to read who adopted a dead parent's zombies before
+/// they are reaped). Pidfds are waited on with poll(2); legacy handles are checked every 10 ms.
+pub fn wait(
     fs: &ProcFs,
-    watch: &[&Handle],
-    event: Event,
-    start: Instant,
+    items: &[(&Handle, Event)],
+    done: &mut [Option<Duration>],
+    clock: Instant,
     deadline: Instant,
-) -> Vec<Option<Duration>> {
-    let mut done: Vec<Option<Duration>> = vec![None; watch.len()];
+    mut stop: impl FnMut(&[Option<Duration>]) -> bool,
+    mut on_event: impl FnMut(usize),
+) {
     loop {
-        for (i, h) in watch.iter().enumerate() {
-            if done[i].is_none() && h.happened(fs, event) {
-                done[i] = Some(start.elapsed());
+        for (i, (h, ev)) in items.iter().enumerate() {
+            if done[i].is_none() && h.happened(fs, *ev) {
+                done[i] = Some(clock.elapsed());
+                on_event(i);
             }
         }
         let now = Instant::now();
-        if done.iter().all(Option::is_some) || now >= deadline {
-            return done;
+        if stop(done) || now >= deadline {
+            return;
         }
-        let pending: Vec<(usize, &PidFd)> = watch
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| done[*i].is_none())
-            .filter_map(|(i, h)| match h {
-                Handle::Pidfd { fd, .. } => Some((i, fd)),
-                Handle::Legacy { .. } => None,
-            })
+        let pending: Vec<usize> = (0..items.len())
+            .filter(|&i| done[i].is_none() && matches!(items[i].0, Handle::Pidfd { .. }))
             .collect();
-        let legacy_left = watch
-            .iter()
-            .enumerate()
-            .any(|(i, h)| done[i].is_none() && matches!(h, Handle::Legacy { .. }));
-        let mut wait = deadline - now;
+        let legacy_left = (0..items.len())
+            .any(|i| done[i].is_none() && matches!(items[i].0, Handle::Legacy { .. }));
+        let mut left = deadline - now;
         if legacy_left {
-            wait = wait.min(Duration::from_millis(10));
+            left = left.min(Duration::from_millis(10));
         }
         // At most a second per poll(): the loop re-checks everything in between.
-        let ms = wait.as_millis().clamp(1, 1000) as u16;
+        let ms = left.as_millis().clamp(1, 1000) as u16;
         if pending.is_empty() {
             std::thread::sleep(Duration::from_millis(u64::from(ms)));
             continue;
         }
         let mut fds: Vec<PollFd> = pending
             .iter()
-            .map(|(_, fd)| PollFd::new(fd.as_fd(), poll_events(event)))
+            .filter_map(|&i| match items[i].0 {
+                Handle::Pidfd { fd, .. } => Some(PollFd::new(fd.as_fd(), poll_events(items[i].1))),
+                Handle::Legacy { .. } => None,
+            })
             .collect();
         match nix::poll::poll(&mut fds, PollTimeout::from(ms)) {
             Ok(_) | Err(Errno::EINTR) => {
-                let at = start.elapsed();
-                for (k, (i, _)) in pending.iter().enumerate() {
-                    if fired(&fds[k], event) {
-                        done[*i] = Some(at);
+                let at = clock.elapsed();
+                for (k, &i) in pending.iter().enumerate() {
+                    if fired(&fds[k], items[i].1) {
+                        done[i] = Some(at);
+                        on_event(i);
                     }
                 }
             }
-            // poll() itself failing is not expected; fall back to checking in the loop.
+            // poll() itself failing is not expected; the loop checks each handle instead.
             Err(_) => std::thread::sleep(Duration::from_millis(10)),
         }
     }
+}
+
+/// Waits until `event` has happened to every handle or `deadline` passes; for each, when.
+pub fn wait_all(
+    fs: &ProcFs,
+    handles: &[&Handle],
+    event: Event,
+    clock: Instant,
+    deadline: Instant,
+) -> Vec<Option<Duration>> {
+    let items: Vec<(&Handle, Event)> = handles.iter().map(|h| (*h, event)).collect();
+    let mut done = vec![None; items.len()];
+    wait(
+        fs,
+        &items,
+        &mut done,
+        clock,
+        deadline,
+        |d| d.iter().all(Option::is_some),
+        |_| {},
+    );
+    done
 }
 
 #[cfg(test)]

@@ -190,7 +190,7 @@ fn describe(f: &ParentFinding, remedy: Remedy, req: &Request) -> String {
                 _ => "an adopter that cannot be predicted".to_string(),
             };
             format!(
-                "SIGTERM{}, SIGKILL if still alive after {}; the zombies should be adopted by {adopter} (or a subreaper) and reaped",
+                "SIGTERM{}, SIGKILL if still alive after {}; its zombies should then be adopted and reaped by {adopter}, unless a subreaper is closer",
                 if stopped { " and SIGCONT" } else { "" },
                 duration(req.grace)
             )

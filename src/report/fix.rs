@@ -42,9 +42,10 @@ pub fn write_plan(out: &mut impl Write, r: &FixReport, style: Style) -> io::Resu
         match p.outcome {
             Outcome::Planned => writeln!(
                 out,
-                "  {} {}: {}",
+                "  {} {}: {}: {}",
                 style.green("→"),
                 style.bold(&head),
+                p.remedy.as_str(),
                 reason
             )?,
             Outcome::Refused => writeln!(
@@ -162,7 +163,7 @@ fn write_parent(
             style.green("cleared"),
             p.cleared,
             plural(p.total, "zombie", "zombies"),
-            duration(std::time::Duration::from_millis(p.elapsed_ms.unwrap_or(0)))
+            took(p.elapsed_ms.unwrap_or(0))
         )?,
         Outcome::Remaining => writeln!(
             out,
@@ -219,7 +220,7 @@ fn write_parent(
             out,
             "    it exited on {} after {}",
             e.signal,
-            duration(ms(e.after_ms))
+            took(e.after_ms)
         )?;
     }
     if let Some(a) = &p.adopter {
@@ -239,6 +240,12 @@ fn write_parent(
         };
         writeln!(out, "    adopted by {name}, {what}, {verdict}")?;
     }
+    if p.adopter.is_none() && p.exited.is_some() && p.outcome == Outcome::Cleared {
+        writeln!(
+            out,
+            "    its zombies were reaped at once, before fix could see who adopted them"
+        )?;
+    }
     if let Some(e) = &p.error {
         writeln!(out, "    {} {e}", style.red("error:"))?;
     }
@@ -255,6 +262,14 @@ fn write_parent(
         writeln!(out, "    {} {n}", style.bold("next:"))?;
     }
     Ok(())
+}
+
+/// "under 1ms" rather than a surprising "0ms".
+fn took(v: u64) -> String {
+    match v {
+        0 => "under 1ms".to_string(),
+        v => duration(ms(v)),
+    }
 }
 
 fn ms(v: u64) -> std::time::Duration {
