@@ -812,6 +812,7 @@ fn permission_denied_names_the_process_and_the_uid() {
         return;
     }
     let zp = ZombieParent::spawn(Spec::default());
+    let start = Instant::now();
     let out = Command::new("setpriv")
         .args([
             "--reuid",
@@ -837,6 +838,10 @@ fn permission_denied_names_the_process_and_the_uid() {
         "{text}"
     );
     assert!(alive(zp.pid));
+    assert!(
+        text.contains("nothing was sent") && start.elapsed() < Duration::from_secs(4),
+        "waited out the timeout although nothing was sent: {text}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ struct Live {
     parent: Option<Handle>,
     /// Whether it was stopped (T or t) when opened.
     stopped: bool,
+    /// It exited before fix acted: its zombies went to an adopter, which may reap them.
+    parent_gone: bool,
     /// Its zombies: (index into the result's zombies, handle); None when already gone.
     zombies: Vec<(usize, Option<Handle>)>,
 }
@@ -87,8 +89,18 @@ pub fn execute(
     let mut items: Vec<(&Handle, Event)> = Vec::new();
     let mut what: Vec<Watched> = Vec::new();
     for (li, l) in live.iter().enumerate() {
+        // Nothing sent and the parent still there (permission denied, PID reused): nothing will
+        // change, so look once instead of waiting out the timeout.
+        let watch = l.parent_gone || !report.parents[l.idx].signals.is_empty();
         for (zi, h) in &l.zombies {
             match h {
+                Some(h) if !watch => {
+                    if h.happened(fs, Event::Reaped) {
+                        let z = &mut report.parents[l.idx].zombies[*zi];
+                        z.cleared = true;
+                        z.after_ms = Some(0);
+                    }
+                }
                 Some(h) => {
                     items.push((h, Event::Reaped));
                     what.push(Watched::Zombie(li, *zi));
@@ -235,9 +247,11 @@ fn open(fs: &ProcFs, idx: usize, r: &mut ParentResult) -> Live {
         zombies.push((zi, h));
     }
     let who = r.who();
+    let mut parent_gone = false;
     let (parent, stopped) = match Handle::open(fs, r.pid, r.finding.start_ticks) {
         Ok((h, st)) => (Some(h), matches!(st.state, b'T' | b't')),
         Err(OpenError::Gone) => {
+            parent_gone = true;
             r.error = Some(format!(
                 "{who} exited before fix acted; nothing was sent (its zombies went to an adopter)"
             ));
@@ -260,6 +274,7 @@ fn open(fs: &ProcFs, idx: usize, r: &mut ParentResult) -> Live {
         idx,
         parent,
         stopped,
+        parent_gone,
         zombies,
     }
 }

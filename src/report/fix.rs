@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::{duration, printable};
-use crate::remedy::{FixReport, Outcome, ParentResult};
+use crate::remedy::{Choice, FixReport, Outcome, ParentResult};
 use crate::style::Style;
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -40,14 +40,20 @@ pub fn write_plan(out: &mut impl Write, r: &FixReport, style: Style) -> io::Resu
         );
         let reason = p.reason.as_deref().unwrap_or("");
         match p.outcome {
-            Outcome::Planned => writeln!(
-                out,
-                "  {} {}: {}: {}",
-                style.green("→"),
-                style.bold(&head),
-                p.remedy.as_str(),
-                reason
-            )?,
+            Outcome::Planned => {
+                // With --auto the remedy differs from parent to parent: name it.
+                let remedy = if r.remedy == Choice::Auto {
+                    format!("{}: ", p.remedy.as_str())
+                } else {
+                    String::new()
+                };
+                writeln!(
+                    out,
+                    "  {} {}: {remedy}{reason}",
+                    style.green("→"),
+                    style.bold(&head)
+                )?
+            }
             Outcome::Refused => writeln!(
                 out,
                 "  {} {}: {} {}",
@@ -167,12 +173,16 @@ fn write_parent(
         )?,
         Outcome::Remaining => writeln!(
             out,
-            "{} {who}: {} cleared {} of {}; gave up after {}",
+            "{} {who}: {} cleared {} of {}; {}",
             style.red("✘"),
             p.remedy.as_str(),
             style.red(&p.cleared.to_string()),
             plural(p.total, "zombie", "zombies"),
-            duration(std::time::Duration::from_millis(r.timeout_ms))
+            if p.signals.is_empty() {
+                "nothing was sent".to_string()
+            } else {
+                format!("gave up after {}", duration(ms(r.timeout_ms)))
+            }
         )?,
         Outcome::Refused => {
             writeln!(
@@ -264,10 +274,10 @@ fn write_parent(
     Ok(())
 }
 
-/// "under 1ms" rather than a surprising "0ms".
+/// "<1ms" rather than a surprising "0ms".
 fn took(v: u64) -> String {
     match v {
-        0 => "under 1ms".to_string(),
+        0 => "<1ms".to_string(),
         v => duration(ms(v)),
     }
 }
