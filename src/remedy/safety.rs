@@ -123,6 +123,7 @@ mod tests {
             ancestors: vec![400, 300, 1],
             session: 300,
             now_unix: 0,
+            euid: 0,
         }
     }
 
