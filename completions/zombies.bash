@@ -19,11 +19,17 @@ _zombies() {
             zombies,explain)
                 cmd="zombies__subcmd__explain"
                 ;;
+            zombies,fix)
+                cmd="zombies__subcmd__fix"
+                ;;
             zombies,generate)
                 cmd="zombies__subcmd__generate"
                 ;;
             zombies,help)
                 cmd="zombies__subcmd__help"
+                ;;
+            zombies,ignore)
+                cmd="zombies__subcmd__ignore"
                 ;;
             zombies,list)
                 cmd="zombies__subcmd__list"
@@ -34,17 +40,47 @@ _zombies() {
             zombies__subcmd__help,explain)
                 cmd="zombies__subcmd__help__subcmd__explain"
                 ;;
+            zombies__subcmd__help,fix)
+                cmd="zombies__subcmd__help__subcmd__fix"
+                ;;
             zombies__subcmd__help,generate)
                 cmd="zombies__subcmd__help__subcmd__generate"
                 ;;
             zombies__subcmd__help,help)
                 cmd="zombies__subcmd__help__subcmd__help"
                 ;;
+            zombies__subcmd__help,ignore)
+                cmd="zombies__subcmd__help__subcmd__ignore"
+                ;;
             zombies__subcmd__help,list)
                 cmd="zombies__subcmd__help__subcmd__list"
                 ;;
             zombies__subcmd__help,tree)
                 cmd="zombies__subcmd__help__subcmd__tree"
+                ;;
+            zombies__subcmd__help__subcmd__ignore,list)
+                cmd="zombies__subcmd__help__subcmd__ignore__subcmd__list"
+                ;;
+            zombies__subcmd__help__subcmd__ignore,remove)
+                cmd="zombies__subcmd__help__subcmd__ignore__subcmd__remove"
+                ;;
+            zombies__subcmd__ignore,help)
+                cmd="zombies__subcmd__ignore__subcmd__help"
+                ;;
+            zombies__subcmd__ignore,list)
+                cmd="zombies__subcmd__ignore__subcmd__list"
+                ;;
+            zombies__subcmd__ignore,remove)
+                cmd="zombies__subcmd__ignore__subcmd__remove"
+                ;;
+            zombies__subcmd__ignore__subcmd__help,help)
+                cmd="zombies__subcmd__ignore__subcmd__help__subcmd__help"
+                ;;
+            zombies__subcmd__ignore__subcmd__help,list)
+                cmd="zombies__subcmd__ignore__subcmd__help__subcmd__list"
+                ;;
+            zombies__subcmd__ignore__subcmd__help,remove)
+                cmd="zombies__subcmd__ignore__subcmd__help__subcmd__remove"
                 ;;
             *)
                 ;;
@@ -53,7 +89,7 @@ _zombies() {
 
     case "${cmd}" in
         zombies)
-            opts="-h -V --proc --color --ignore-file --help --version list tree explain generate help"
+            opts="-h -V --proc --color --ignore-file --help --version list tree explain fix ignore generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -108,6 +144,56 @@ _zombies() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        zombies__subcmd__fix)
+            opts="-y -n -h -V --signal-parent --kill-parent --ignore --auto --parent --pid --all --force --yes --dry-run --grace --timeout --same-user --note --format --proc --color --ignore-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --parent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --note)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         zombies__subcmd__generate)
             opts="-h -V --proc --color --ignore-file --help --version man completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -135,7 +221,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__help)
-            opts="list tree explain generate help"
+            opts="list tree explain fix ignore generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -149,6 +235,20 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__help__subcmd__explain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__help__subcmd__fix)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -190,6 +290,48 @@ _zombies() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        zombies__subcmd__help__subcmd__ignore)
+            opts="list remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__help__subcmd__ignore__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__help__subcmd__ignore__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         zombies__subcmd__help__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -211,6 +353,144 @@ _zombies() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ignore)
+            opts="-h -V --proc --color --ignore-file --help --version list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --proc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ignore__subcmd__help)
+            opts="list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ignore__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ignore__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ignore__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ignore__subcmd__list)
+            opts="-h -V --format --proc --color --ignore-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ignore__subcmd__remove)
+            opts="-h -V --proc --color --ignore-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --proc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

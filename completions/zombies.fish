@@ -34,6 +34,8 @@ complete -c zombies -n "__fish_zombies_needs_command" -s V -l version -d 'Print 
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
+complete -c zombies -n "__fish_zombies_needs_command" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it.'
+complete -c zombies -n "__fish_zombies_needs_command" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l parent -d 'Only the zombies of this parent' -r
@@ -66,6 +68,58 @@ never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l parent -d 'Target: this parent of zombies' -r
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l pid -d 'Target: the parent of this zombie (all of that parent\'s zombies are targeted)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l grace -d 'With --kill-parent: how long to wait after SIGTERM before SIGKILL (e.g. 500ms, 5s, 1m)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l timeout -d 'How long to wait for the zombies to be reaped before reporting failure' -r
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l note -d 'With --ignore: why, for the next person reading the list' -r
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l format -d 'Output format' -r -f -a "text\t'For people'
+json\t'One JSON object (the documented, stable contract)'"
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l signal-parent -d 'Remedy: send SIGCHLD to the parent (SIGCONT first when it is stopped), so a handler that reaps runs. Works when `explain` says the parent catches SIGCHLD unblocked'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l kill-parent -d 'Remedy: SIGTERM the parent, SIGKILL it after --grace; its zombies are adopted by PID 1 of its namespace or the nearest subreaper, which should reap them. Reports the adopter'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l ignore -d 'Remedy: add the parent to the ignore list (by executable, else by name) so list and check stop reporting it. Sends no signal'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l auto -d 'Remedy: each parent\'s recommended remedy, as `list` shows it. fix-init and ignore recommendations are reported with the command to apply them, never acted on'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l all -d 'Target: every parent with zombies that is not on the ignore list'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l force -d 'Also act on critical services (systemd, sshd, dockerd, cron, ...). Never unlocks PID 1, kernel threads, or this tool\'s ancestors and session leader'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -s y -l yes -d 'Act without asking. Needed when stdin is not a terminal (cron, scripts)'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -s n -l dry-run -d 'Print the plan and change nothing'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l same-user -d 'With --ignore: only when the parent runs as the same user (records its uid)'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -f -a "list" -d 'Show the entries and the file they live in'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -f -a "remove" -d 'Remove every entry whose executable path or command name is ENTRY'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "text\t'For people'
+json\t'One JSON object (the documented, stable contract)'"
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from help" -f -a "list" -d 'Show the entries and the file they live in'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove every entry whose executable path or command name is ENTRY'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
 always\t''
@@ -73,8 +127,12 @@ never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain generate help" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain generate help" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain generate help" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it.'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "list" -d 'Show the entries and the file they live in'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "remove" -d 'Remove every entry whose executable path or command name is ENTRY'

@@ -101,6 +101,9 @@ The procfs to read, as \fB\-\-proc\fR.
 .TP
 .B ZOMBIES_IGNORE_FILE
 The ignore list to use, as \fB\-\-ignore\-file\fR.
+.TP
+.B ZOMBIES_NO_PIDFD
+When set to anything but 0, \fBfix\fR does not use pidfds and re-checks each process's start time before kill(2), as on kernels before 5.3.
 "#;
 
 const EXAMPLES: &str = r#".SH EXAMPLES
@@ -116,4 +119,10 @@ The branches of the process tree that lead to zombies.
 .TP
 .B zombies list \-\-proc /host/proc
 From a container, the host's processes (with the host's /proc mounted at /host/proc).
+.TP
+.B zombies fix \-\-auto \-\-all \-\-dry\-run
+The remedy each parent of zombies would get, and which would be refused and why; nothing is sent.
+.TP
+.B zombies fix \-\-kill\-parent \-\-parent 4242 \-\-yes
+Terminate 4242 (SIGTERM, SIGKILL after 5s) so that its zombies are adopted and reaped, and check that they were.
 "#;

@@ -108,7 +108,9 @@ impl Handle {
             match PidFd::open(pid) {
                 Ok(fd) => Handle::Pidfd { pid, fd },
                 Err(Errno::ESRCH) => return Err(OpenError::Gone),
-                Err(Errno::ENOSYS) => Handle::Legacy { pid, start_ticks },
+                // ENOSYS: before Linux 5.3. EPERM: an old container seccomp profile that denies
+                // syscalls it does not know (pidfd_open itself needs no permission).
+                Err(Errno::ENOSYS | Errno::EPERM) => Handle::Legacy { pid, start_ticks },
                 Err(e) => return Err(OpenError::Other(e)),
             }
         } else {
