@@ -152,7 +152,10 @@ fn install(handler: SigHandler) {
 impl ZombieParent {
     pub fn spawn(spec: Spec) -> ZombieParent {
         become_subreaper();
-        let (rd, wr) = nix::unistd::pipe().expect("pipe");
+        // CLOEXEC keeps the pipe out of programs other tests exec. Forks by other test threads
+        // still inherit the write end, so the reader never waits for EOF: it reads exactly
+        // one record per zombie and a 0 that means "ready", with a deadline.
+        let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
         // SAFETY: the child makes only async-signal-safe calls (and glibc's malloc is
         // fork-safe) before it sleeps forever in pause().
         match unsafe { fork() }.expect("fork") {
@@ -163,9 +166,10 @@ impl ZombieParent {
             ForkResult::Parent { child } => {
                 drop(wr);
                 let mut zombies = Vec::new();
-                let mut buf = [0u8; 4];
-                while let Ok(4) = nix::unistd::read(&rd, &mut buf) {
-                    zombies.push(i32::from_ne_bytes(buf));
+                let ready = read_records(&rd, Duration::from_secs(10), |pid| zombies.push(pid));
+                if !ready {
+                    kill_and_reap(child.as_raw());
+                    panic!("zombie helper {child} did not report ready in time");
                 }
                 let guard = ZombieParent {
                     pid: child.as_raw(),
@@ -227,8 +231,7 @@ fn child_main(spec: &Spec, wr: OwnedFd) -> ! {
                     nix::sys::wait::Id::Pid(child),
                     WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
                 );
-                let bytes = child.as_raw().to_ne_bytes();
-                let _ = nix::unistd::write(&wr, &bytes);
+                let _ = nix::unistd::write(&wr, &child.as_raw().to_ne_bytes());
             }
             Err(_) => unsafe { libc::_exit(1) },
         }
@@ -238,6 +241,7 @@ fn child_main(spec: &Spec, wr: OwnedFd) -> ! {
         Sigchld::Ignored => install(SigHandler::SigIgn),
         _ => {}
     }
+    let _ = nix::unistd::write(&wr, &0i32.to_ne_bytes());
     drop(wr);
     unsafe {
         if spec.stopped {
@@ -255,6 +259,40 @@ impl Drop for ZombieParent {
         for &z in &self.zombies {
             // They are ours now (subreaper), or already reaped by their parent's handler.
             let _ = waitpid(Pid::from_raw(z), None);
+        }
+    }
+}
+
+/// Reads 4-byte PIDs from `rd`, handing each to `each`, until a 0 ("ready"); false when the
+/// deadline passes or the writer dies first.
+fn read_records(rd: &OwnedFd, deadline: Duration, mut each: impl FnMut(i32)) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let start = Instant::now();
+    let mut buf = Vec::new();
+    loop {
+        while buf.len() >= 4 {
+            let pid = i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+            buf.drain(..4);
+            if pid == 0 {
+                return true;
+            }
+            each(pid);
+        }
+        let left = deadline.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return false;
+        }
+        let ms =
+            PollTimeout::try_from(left.as_millis().min(10_000) as i32).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(rd.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, ms).unwrap_or(0) == 0 {
+            continue;
+        }
+        let mut chunk = [0u8; 256];
+        match nix::unistd::read(rd, &mut chunk) {
+            Ok(0) | Err(_) => return false, // the helper died before saying ready
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
     }
 }
