@@ -5,7 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use crate::cli::{Cli, Command, ExplainArgs, Format, GenerateArgs, Generated, ListArgs, TreeArgs};
+use crate::check::state::{self, State};
+use crate::check::{self as checks, Outcome, Status, Thresholds};
+use crate::cli::{
+    CheckArgs, CheckFormat, Cli, Command, ExplainArgs, Format, GenerateArgs, Generated, ListArgs,
+    TreeArgs,
+};
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::{Exit, UsageError};
 use crate::ignore::IgnoreList;
@@ -33,6 +38,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Tree(args) => tree(&g, &args),
         Command::Explain(args) => explain(&g, &args),
         Command::Generate(args) => generate(&args),
+        Command::Check(args) => check(&g, &args),
     }
 }
 
@@ -147,4 +153,78 @@ fn generate(args: &GenerateArgs) -> Result<Exit> {
     }
     out.flush()?;
     Ok(Exit::SUCCESS)
+}
+
+/// `zombies check`: every failure becomes an UNKNOWN report (exit 3), never the usual exit
+/// codes, which a monitoring system would misread.
+fn check(g: &Globals, args: &CheckArgs) -> Result<Exit> {
+    let thresholds = Thresholds {
+        warn: args.warn,
+        crit: args.crit,
+        max_age: args.max_age,
+        warn_per_parent: args.warn_per_parent,
+    };
+    let outcome = check_once(g, args, &thresholds)
+        .unwrap_or_else(|e| Outcome::unknown(thresholds.clone(), format!("{e:#}")));
+    let mut report = Vec::new();
+    match args.format {
+        CheckFormat::Nagios => report::nagios::write(&mut report, &outcome)?,
+        CheckFormat::Prometheus => report::prometheus::write(&mut report, &outcome)?,
+        CheckFormat::Json => report::json::write(&mut report, &outcome)?,
+    }
+    if let Some(path) = &args.output {
+        if let Err(e) = crate::atomic::write(path, &report) {
+            let _ = writeln!(
+                io::stderr(),
+                "zombies: {e}; the check result was not saved: make the directory writable or pass another --output"
+            );
+            return Ok(Exit::CHECK_UNKNOWN);
+        }
+    } else if !(args.quiet && outcome.status == Status::Ok) {
+        let mut out = io::stdout().lock();
+        out.write_all(&report)?;
+        out.flush()?;
+    }
+    Ok(outcome.status.exit())
+}
+
+/// Scan, remember, filter, judge.
+fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> {
+    t.validate().map_err(anyhow::Error::msg)?;
+    let (_snap, ctx, mut diag) = scan_and_diagnose(g)?;
+
+    // Ages are kept for every zombie of the scan, before any filter (see check::state).
+    let path = args.state.clone().unwrap_or_else(state::default_path);
+    let boot_id = std::fs::read_to_string(g.proc_root.join("sys/kernel/random/boot_id"))
+        .ok()
+        .map(|s| s.trim().to_string());
+    let (mut memory, warning) = State::load(&path, boot_id.as_deref());
+    if let Some(w) = warning {
+        let _ = writeln!(io::stderr(), "zombies: warning: {w}");
+    }
+    let ids = diag
+        .parents
+        .iter()
+        .flat_map(|p| p.zombies.iter().map(|z| (z.pid, z.start_ticks)));
+    let first_seen = memory.update(ids, ctx.now_unix);
+    let age_problem = match memory.save() {
+        Ok(_) => None,
+        Err(e) => {
+            let _ = writeln!(
+                io::stderr(),
+                "zombies: warning: {e}; zombie ages cannot be kept: pass --state with a writable path"
+            );
+            Some(format!("state file not writable ({e})"))
+        }
+    };
+
+    filter(&mut diag, args.parent, args.user.as_deref())?;
+    IgnoreList::load(g.ignore_file.as_deref())?.apply(&mut diag);
+    Ok(checks::evaluate(
+        diag,
+        &first_seen,
+        ctx.now_unix,
+        t,
+        age_problem,
+    ))
 }

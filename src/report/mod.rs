@@ -3,6 +3,8 @@
 
 pub mod explain;
 pub mod json;
+pub mod nagios;
+pub mod prometheus;
 pub mod table;
 pub mod tree;
 
