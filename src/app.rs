@@ -190,7 +190,9 @@ fn check(g: &Globals, args: &CheckArgs) -> Result<Exit> {
 
 /// Scan, remember, filter, judge.
 fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> {
+    // Refuse bad options before anything is scanned or written.
     t.validate().map_err(anyhow::Error::msg)?;
+    filter(&mut Diagnosis::default(), None, args.user.as_deref())?;
     let (_snap, ctx, mut diag) = scan_and_diagnose(g)?;
 
     // Ages are kept for every zombie of the scan, before any filter (see check::state).

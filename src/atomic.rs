@@ -11,9 +11,6 @@ use std::path::Path;
 /// Replaces `path` with `bytes` atomically, creating its directory when missing. On failure
 /// the temporary file is removed and the error names the path.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let named = |e: io::Error, what: &str, p: &Path| {
-        io::Error::new(e.kind(), format!("cannot {what} {}: {e}", p.display()))
-    };
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -24,7 +21,16 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
             format!("{} names no file", path.display()),
         ));
     };
-    std::fs::create_dir_all(dir).map_err(|e| named(e, "create directory", dir))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot write {}: cannot create its directory {}: {e}",
+                path.display(),
+                dir.display()
+            ),
+        )
+    })?;
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
         name.to_string_lossy(),
@@ -38,7 +44,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })();
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        named(e, "write", path)
+        io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
     })
 }
 
