@@ -193,10 +193,17 @@ fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> 
     // Refuse bad options before anything is scanned or written.
     t.validate().map_err(anyhow::Error::msg)?;
     filter(&mut Diagnosis::default(), None, args.user.as_deref())?;
-    let (_snap, ctx, mut diag) = scan_and_diagnose(g)?;
+    // Not scan_and_diagnose: its note about unreadable processes on stderr would make cron
+    // mail every minute under --quiet; the check reports them in its own output instead.
+    let snap = ProcFs::open(&g.proc_root)?.scan()?;
+    let ctx = Context::current(&snap);
+    let mut diag = diagnose::diagnose(&snap, &ctx, &mut Users::default());
 
     // Ages are kept for every zombie of the scan, before any filter (see check::state).
-    let path = args.state.clone().unwrap_or_else(state::default_path);
+    let path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| state::default_path(&g.proc_root));
     let boot_id = std::fs::read_to_string(g.proc_root.join("sys/kernel/random/boot_id"))
         .ok()
         .map(|s| s.trim().to_string());

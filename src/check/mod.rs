@@ -347,6 +347,13 @@ pub fn evaluate(
     if diag.summary.ignored > 0 {
         message.push_str(&format!("; {} ignored", diag.summary.ignored));
     }
+    if diag.summary.unreadable > 0 {
+        // hidepid or permissions: zombies of other users may be missed.
+        message.push_str(&format!(
+            "; {} not readable, run as root to see all",
+            plural(diag.summary.unreadable, "process", "processes")
+        ));
+    }
 
     Outcome {
         status,
@@ -568,6 +575,18 @@ mod tests {
             "11 zombie processes: 4 zombies under a (1), 3 zombies under b (2), 2 zombies under c (3) and 2 more under 2 other parents; 2 ignored"
         );
         assert_eq!(o.status, Status::Warning);
+    }
+
+    #[test]
+    fn unreadable_processes_are_mentioned_even_when_ok() {
+        let mut d = diag(vec![]);
+        d.summary.unreadable = 12;
+        let o = evaluate(d, &HashMap::new(), 0, &Thresholds::default(), None);
+        assert_eq!(o.status, Status::Ok);
+        assert_eq!(
+            o.message,
+            "0 zombie processes; 12 processes not readable, run as root to see all"
+        );
     }
 
     #[test]

@@ -61,22 +61,50 @@ pub struct State {
 }
 
 /// The documented default location: `/var/lib/zombies/check-state.json` for root, else
-/// `$XDG_STATE_HOME/zombies/check-state.json` (`~/.local/state/zombies/...` when unset).
-pub fn default_path() -> PathBuf {
-    let file = "check-state.json";
+/// `$XDG_STATE_HOME/zombies/check-state.json` (`~/.local/state/zombies/...` when unset; the
+/// home directory from the password database when $HOME is unset too, as under some NRPE
+/// setups).
+///
+/// Another procfs (`--proc /host/proc`) numbers processes differently, so it gets a file of
+/// its own (`check-state-host_proc.json`): two views sharing one file would keep forgetting
+/// each other's zombies and --max-age would never fire.
+pub fn default_path(proc_root: &Path) -> PathBuf {
+    let file = file_name_for(proc_root);
     if nix::unistd::geteuid().is_root() {
         return Path::new("/var/lib/zombies").join(file);
     }
+    let home = || {
+        std::env::var_os("HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                nix::unistd::User::from_uid(nix::unistd::getuid())
+                    .ok()
+                    .flatten()
+                    .map(|u| u.dir)
+            })
+    };
     let base = std::env::var_os("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".local").join("state"))
-        })
+        .or_else(|| home().map(|h| h.join(".local").join("state")))
         .unwrap_or_else(|| PathBuf::from(".local/state"));
     base.join("zombies").join(file)
+}
+
+/// `check-state.json` for /proc, `check-state-<path>.json` for any other procfs.
+fn file_name_for(proc_root: &Path) -> String {
+    let trimmed = proc_root.to_string_lossy();
+    let trimmed = trimmed.trim_end_matches('/');
+    if trimmed == "/proc" {
+        return "check-state.json".to_string();
+    }
+    let tag: String = trimmed
+        .trim_start_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("check-state-{tag}.json")
 }
 
 impl State {
@@ -244,6 +272,21 @@ mod tests {
         let (mut s, warn) = State::load(&path, Some("boot-b"));
         assert!(warn.is_none());
         assert_eq!(s.update([(10, 500)], 1300)[&(10, 500)], 1300);
+    }
+
+    #[test]
+    fn each_procfs_has_its_own_default_file() {
+        assert_eq!(file_name_for(Path::new("/proc")), "check-state.json");
+        assert_eq!(file_name_for(Path::new("/proc/")), "check-state.json");
+        assert_eq!(
+            file_name_for(Path::new("/host/proc")),
+            "check-state-host_proc.json"
+        );
+        assert_eq!(
+            file_name_for(Path::new("rel/p r.oc")),
+            "check-state-rel_p_r_oc.json"
+        );
+        assert!(default_path(Path::new("/proc")).ends_with("zombies/check-state.json"));
     }
 
     #[test]
