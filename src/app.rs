@@ -216,16 +216,12 @@ fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> 
         .iter()
         .flat_map(|p| p.zombies.iter().map(|z| (z.pid, z.start_ticks)));
     let first_seen = memory.update(ids, ctx.now_unix);
-    let age_problem = match memory.save() {
-        Ok(_) => None,
-        Err(e) => {
-            let _ = writeln!(
-                io::stderr(),
-                "zombies: warning: {e}; zombie ages cannot be kept: pass --state with a writable path"
-            );
-            Some(format!("state file not writable ({e})"))
-        }
-    };
+    // Said in the report, not on stderr: under cron a warning every minute would be mail
+    // every minute, and the report is where the monitoring engineer looks.
+    let age_problem = memory
+        .save()
+        .err()
+        .map(|e| format!("{e}; pass --state with a writable path"));
 
     filter(&mut diag, args.parent, args.user.as_deref())?;
     IgnoreList::load(g.ignore_file.as_deref())?.apply(&mut diag);

@@ -306,10 +306,14 @@ pub fn evaluate(
                 ));
             }
         }
-        if let (Some(why), Some(_)) = (&age_problem, t.max_age) {
-            // --max-age cannot work without memory: say so rather than stay silently OK.
-            status = status.worst(Status::Unknown);
-            problems.push(format!("--max-age cannot be checked: {why}"));
+        if let Some(why) = &age_problem {
+            if t.max_age.is_some() {
+                // --max-age cannot work without memory: say so rather than stay silently OK.
+                status = status.worst(Status::Unknown);
+                problems.push(format!("--max-age cannot be checked: {why}"));
+            } else {
+                problems.push(format!("zombie ages not kept: {why}"));
+            }
         }
     }
 
@@ -539,7 +543,7 @@ mod tests {
         let o = evaluate(d(), &HashMap::new(), 5, &t, Some("read-only".into()));
         assert_eq!(o.status, Status::Unknown);
         assert!(o.message.contains("--max-age cannot be checked: read-only"));
-        // Without --max-age the state does not matter.
+        // Without --max-age the status does not depend on it, but the text says it.
         let o = evaluate(
             d(),
             &HashMap::new(),
@@ -548,6 +552,11 @@ mod tests {
             Some("x".into()),
         );
         assert_eq!(o.status, Status::Ok);
+        assert!(
+            o.message.ends_with("; zombie ages not kept: x"),
+            "{}",
+            o.message
+        );
         // A known problem outranks not knowing.
         let o = evaluate(
             diag(vec![parent(10, "p", 30)]),
