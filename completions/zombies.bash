@@ -16,6 +16,9 @@ _zombies() {
             ",$1")
                 cmd="zombies"
                 ;;
+            zombies,check)
+                cmd="zombies__subcmd__check"
+                ;;
             zombies,explain)
                 cmd="zombies__subcmd__explain"
                 ;;
@@ -36,6 +39,9 @@ _zombies() {
                 ;;
             zombies,tree)
                 cmd="zombies__subcmd__tree"
+                ;;
+            zombies__subcmd__help,check)
+                cmd="zombies__subcmd__help__subcmd__check"
                 ;;
             zombies__subcmd__help,explain)
                 cmd="zombies__subcmd__help__subcmd__explain"
@@ -89,12 +95,86 @@ _zombies() {
 
     case "${cmd}" in
         zombies)
-            opts="-h -V --proc --color --ignore-file --help --version list tree explain fix ignore generate help"
+            opts="-h -V --proc --color --ignore-file --help --version list tree explain fix ignore check generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --proc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__check)
+            opts="-w -c -o -q -h -V --warn --crit --max-age --warn-per-parent --state --parent --user --format --output --quiet --proc --color --ignore-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --warn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warn-per-parent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "nagios prometheus json" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --proc)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -221,8 +301,22 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__help)
-            opts="list tree explain fix ignore generate help"
+            opts="list tree explain fix ignore check generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

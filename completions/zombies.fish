@@ -36,6 +36,7 @@ complete -c zombies -n "__fish_zombies_needs_command" -f -a "tree" -d 'Show the 
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it.'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
+complete -c zombies -n "__fish_zombies_needs_command" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l parent -d 'Only the zombies of this parent' -r
@@ -120,6 +121,25 @@ complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from help" -f -a "list" -d 'Show the entries and the file they live in'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove every entry whose executable path or command name is ENTRY'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zombies -n "__fish_zombies_using_subcommand check" -s w -l warn -d 'WARNING when the zombie count is in this alert range; the default 5 means more than 5' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -s c -l crit -d 'CRITICAL when the zombie count is in this alert range; the default 20 means more than 20' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l max-age -d 'CRITICAL when a zombie has been seen for longer than this: 500ms, 30s, 10m, 2h, 1d. The kernel does not record when a process died, so ages are measured from the first check that saw the zombie (see --state); run the check at least this often' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l warn-per-parent -d 'WARNING when one parent holds more than N zombies' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l state -d 'Where to remember when each zombie was first seen [default: $XDG_STATE_HOME/zombies/check-state.json (~/.local/state/...), or /var/lib/zombies/check-state.json for root]. Written only when it changes' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l parent -d 'Only the zombies of this parent' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l user -d 'Only zombies owned by this user (name or uid)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l format -d 'Output format' -r -f -a "nagios\t'One line for Nagios, Icinga and NRPE: status, text and performance data'
+prometheus\t'Prometheus text exposition format, for the node_exporter textfile collector'
+json\t'One JSON object: status, counts, thresholds and the per-parent detail of list'"
+complete -c zombies -n "__fish_zombies_using_subcommand check" -s o -l output -d 'Write the report to FILE instead of stdout, atomically (a temporary file in the same directory, then rename), as the node_exporter textfile collector needs' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand check" -s q -l quiet -d 'Print nothing when the status is OK (cron mails only problems); the exit code still tells'
+complete -c zombies -n "__fish_zombies_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_using_subcommand check" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
 always\t''
@@ -127,12 +147,13 @@ never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it.'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it.'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "list" -d 'Show the entries and the file they live in'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "remove" -d 'Remove every entry whose executable path or command name is ENTRY'

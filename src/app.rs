@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
+use crate::check::state::{self, State};
+use crate::check::{self as checks, Outcome, Status, Thresholds};
 use crate::cli::{
-    Cli, Command, ExplainArgs, FixArgs, Format, GenerateArgs, Generated, IgnoreAction, IgnoreArgs,
-    ListArgs, TreeArgs,
+    CheckArgs, CheckFormat, Cli, Command, ExplainArgs, FixArgs, Format, GenerateArgs, Generated,
+    IgnoreAction, IgnoreArgs, ListArgs, TreeArgs,
 };
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::{Exit, UsageError};
@@ -39,6 +41,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Fix(args) => fix(&g, &args),
         Command::Ignore(args) => ignore(&g, &args),
         Command::Generate(args) => generate(&args),
+        Command::Check(args) => check(&g, &args),
     }
 }
 
@@ -290,4 +293,83 @@ fn ignore(g: &Globals, args: &IgnoreArgs) -> Result<Exit> {
     }
     out.flush()?;
     Ok(Exit::SUCCESS)
+}
+
+/// `zombies check`: every failure becomes an UNKNOWN report (exit 3), never the usual exit
+/// codes, which a monitoring system would misread.
+fn check(g: &Globals, args: &CheckArgs) -> Result<Exit> {
+    let thresholds = Thresholds {
+        warn: args.warn,
+        crit: args.crit,
+        max_age: args.max_age,
+        warn_per_parent: args.warn_per_parent,
+    };
+    let outcome = check_once(g, args, &thresholds)
+        .unwrap_or_else(|e| Outcome::unknown(thresholds.clone(), format!("{e:#}")));
+    let mut report = Vec::new();
+    match args.format {
+        CheckFormat::Nagios => report::nagios::write(&mut report, &outcome)?,
+        CheckFormat::Prometheus => report::prometheus::write(&mut report, &outcome)?,
+        CheckFormat::Json => report::json::write(&mut report, &outcome)?,
+    }
+    if let Some(path) = &args.output {
+        if let Err(e) = crate::atomic::write(path, &report) {
+            let _ = writeln!(
+                io::stderr(),
+                "zombies: {e}; the check result was not saved: make the directory writable or pass another --output"
+            );
+            return Ok(Exit::CHECK_UNKNOWN);
+        }
+    } else if !(args.quiet && outcome.status == Status::Ok) {
+        let mut out = io::stdout().lock();
+        out.write_all(&report)?;
+        out.flush()?;
+    }
+    Ok(outcome.status.exit())
+}
+
+/// Scan, remember, filter, judge.
+fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> {
+    // Refuse bad options before anything is scanned or written.
+    t.validate().map_err(anyhow::Error::msg)?;
+    filter(&mut Diagnosis::default(), None, args.user.as_deref())?;
+    // Not scan_and_diagnose: its note about unreadable processes on stderr would make cron
+    // mail every minute under --quiet; the check reports them in its own output instead.
+    let snap = ProcFs::open(&g.proc_root)?.scan()?;
+    let ctx = Context::current(&snap);
+    let mut diag = diagnose::diagnose(&snap, &ctx, &mut Users::default());
+
+    // Ages are kept for every zombie of the scan, before any filter (see check::state).
+    let path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| state::default_path(&g.proc_root));
+    let boot_id = std::fs::read_to_string(g.proc_root.join("sys/kernel/random/boot_id"))
+        .ok()
+        .map(|s| s.trim().to_string());
+    let (mut memory, warning) = State::load(&path, boot_id.as_deref());
+    if let Some(w) = warning {
+        let _ = writeln!(io::stderr(), "zombies: warning: {w}");
+    }
+    let ids = diag
+        .parents
+        .iter()
+        .flat_map(|p| p.zombies.iter().map(|z| (z.pid, z.start_ticks)));
+    let first_seen = memory.update(ids, ctx.now_unix);
+    // Said in the report, not on stderr: under cron a warning every minute would be mail
+    // every minute, and the report is where the monitoring engineer looks.
+    let age_problem = memory
+        .save()
+        .err()
+        .map(|e| format!("{e}; pass --state with a writable path"));
+
+    filter(&mut diag, args.parent, args.user.as_deref())?;
+    IgnoreList::load(g.ignore_file.as_deref())?.apply(&mut diag);
+    Ok(checks::evaluate(
+        diag,
+        &first_seen,
+        ctx.now_unix,
+        t,
+        age_problem,
+    ))
 }

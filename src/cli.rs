@@ -2,11 +2,13 @@
 //! pages; nothing below the app layer sees clap.
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
+use crate::check::Range;
 use crate::proc::Pid;
 
 /// Find zombie processes, explain why their parents do not reap them, and fix it safely.
@@ -81,6 +83,17 @@ pub enum Command {
     /// $XDG_CONFIG_HOME/zombies/ignore.toml (/etc/zombies/ignore.toml for root), or wherever
     /// --ignore-file says.
     Ignore(IgnoreArgs),
+    /// Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus
+    /// textfile, or JSON.
+    ///
+    /// Exits 0 OK, 1 WARNING, 2 CRITICAL or 3 UNKNOWN, as Nagios and Icinga plugins do; UNKNOWN
+    /// when /proc cannot be read or an option is invalid. Zero zombies is always OK, whatever
+    /// the thresholds. Parents on the ignore list are left out and counted as ignored.
+    ///
+    /// RANGE is the monitoring-plugins threshold syntax, as in check_procs: N alerts above N,
+    /// N: below N, ~:N above N, N:M outside N..M, @N:M inside N..M. So --warn 2 --crit 4 is OK
+    /// at 2 zombies, WARNING at 3 and 4, CRITICAL from 5.
+    Check(CheckArgs),
     /// Write the man pages or shell completions (for packagers and this repository).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -217,11 +230,11 @@ pub struct FixArgs {
     pub dry_run: bool,
 
     /// With --kill-parent: how long to wait after SIGTERM before SIGKILL (e.g. 500ms, 5s, 1m).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, default_value = "5s")]
     pub grace: Duration,
 
     /// How long to wait for the zombies to be reaped before reporting failure.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, default_value = "5s")]
     pub timeout: Duration,
 
     /// With --ignore: only when the parent runs as the same user (records its uid).
@@ -259,38 +272,70 @@ pub enum IgnoreAction {
     },
 }
 
-/// Parses a duration the humantime way: a number and a unit, repeated: 500ms, 5s, 2m, 1m30s,
-/// 1.5s, 1h. Units: ms, s, m, h. A bare number is refused: 5 could mean seconds or minutes.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("'{s}' is not a duration: write it like 500ms, 5s, 2m or 1m30s");
-    let t = s.trim();
-    if t.is_empty() {
-        return Err(bad());
-    }
-    let mut total = 0f64;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let unit_len = rest[num_len..]
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len() - num_len);
-        let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
-        let scale = match &rest[num_len..num_len + unit_len] {
-            "ms" => 0.001,
-            "s" | "sec" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += n * scale;
-        rest = &rest[num_len + unit_len..];
-    }
-    if !total.is_finite() || total > 86_400.0 * 365.0 {
-        return Err(format!("'{s}' is too long a duration"));
-    }
-    Ok(Duration::from_secs_f64(total))
+/// Output format of check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One line for Nagios, Icinga and NRPE: status, text and performance data.
+    #[default]
+    Nagios,
+    /// Prometheus text exposition format, for the node_exporter textfile collector.
+    Prometheus,
+    /// One JSON object: status, counts, thresholds and the per-parent detail of list.
+    Json,
+}
+
+/// Thresholds, state and output of `zombies check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// WARNING when the zombie count is in this alert range; the default 5 means more than 5.
+    #[arg(long, short = 'w', value_name = "RANGE", value_parser = parse_range, default_value = "5")]
+    pub warn: Range,
+
+    /// CRITICAL when the zombie count is in this alert range; the default 20 means more than 20.
+    #[arg(long, short = 'c', value_name = "RANGE", value_parser = parse_range, default_value = "20")]
+    pub crit: Range,
+
+    /// CRITICAL when a zombie has been seen for longer than this: 500ms, 30s, 10m, 2h, 1d.
+    /// The kernel does not record when a process died, so ages are measured from the first
+    /// check that saw the zombie (see --state); run the check at least this often.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub max_age: Option<Duration>,
+
+    /// WARNING when one parent holds more than N zombies.
+    #[arg(long, value_name = "N")]
+    pub warn_per_parent: Option<usize>,
+
+    /// Where to remember when each zombie was first seen [default:
+    /// $XDG_STATE_HOME/zombies/check-state.json (~/.local/state/...), or
+    /// /var/lib/zombies/check-state.json for root]. Written only when it changes.
+    #[arg(long, value_name = "PATH", env = "ZOMBIES_STATE")]
+    pub state: Option<PathBuf>,
+
+    /// Only the zombies of this parent.
+    #[arg(long, value_name = "PID", value_parser = parse_pid)]
+    pub parent: Option<Pid>,
+
+    /// Only zombies owned by this user (name or uid).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Nagios)]
+    pub format: CheckFormat,
+
+    /// Write the report to FILE instead of stdout, atomically (a temporary file in the same
+    /// directory, then rename), as the node_exporter textfile collector needs.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print nothing when the status is OK (cron mails only problems); the exit code still
+    /// tells.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn parse_range(s: &str) -> Result<Range, String> {
+    Range::parse(s)
 }
 
 /// Parses a PID: a positive whole number.
@@ -309,7 +354,49 @@ pub fn parse_pid(s: &str) -> Result<Pid, String> {
 /// Parses the command line. Started under the name `ipc` (a link to this binary), it behaves
 /// as `zombies ipc`, busybox-style.
 pub fn parse() -> Cli {
-    Cli::parse_from(with_applet(std::env::args_os().collect()))
+    let args = with_applet(std::env::args_os().collect());
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        // Help and --version print and exit 0 as usual.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) if subcommand(&args) == Some("check") => check_usage_error(&e),
+        Err(e) => e.exit(),
+    }
+}
+
+/// The subcommand named on a command line: the first word that is not an option or the value
+/// of a global option.
+pub fn subcommand(args: &[OsString]) -> Option<&str> {
+    let mut words = args.iter().skip(1).map(|a| a.to_str());
+    while let Some(word) = words.next() {
+        match word? {
+            "--proc" | "--color" | "--ignore-file" => {
+                words.next();
+            }
+            w if w.starts_with('-') => {}
+            w => return Some(w),
+        }
+    }
+    None
+}
+
+/// An invalid `zombies check` command line. Nagios reads clap's exit code 2 as CRITICAL, so
+/// say UNKNOWN, on one line of stdout where the monitoring system looks, and exit 3.
+fn check_usage_error(e: &clap::Error) -> ! {
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "ZOMBIES UNKNOWN: invalid arguments: {first} (see zombies check --help)"
+    );
+    let _ = out.flush();
+    std::process::exit(crate::exit::Exit::CHECK_UNKNOWN.0.into())
 }
 
 /// Inserts the applet name as subcommand when argv[0] names one.
@@ -344,29 +431,6 @@ mod tests {
     }
 
     #[test]
-    fn durations_parse_the_humantime_way() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        for bad in [
-            "",
-            "5",
-            "s",
-            "5x",
-            "-1s",
-            "1..2s",
-            "ms5",
-            "5 s",
-            "99999999999h",
-        ] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn fix_needs_exactly_one_remedy_and_one_target() {
         let parse = |args: &[&str]| Cli::try_parse_from(args).map(|_| ());
         assert!(parse(&["zombies", "fix", "--signal-parent", "--parent", "5"]).is_ok());
@@ -375,6 +439,38 @@ mod tests {
         assert!(parse(&["zombies", "fix", "--auto", "--kill-parent", "--all"]).is_err());
         assert!(parse(&["zombies", "fix", "--auto", "--all", "--pid", "3"]).is_err());
         assert!(parse(&["zombies", "fix", "--auto", "--all", "--grace", "5"]).is_err());
+    }
+
+    #[test]
+    fn finds_the_subcommand_past_global_options() {
+        let words = |s: &str| -> Vec<OsString> { s.split(' ').map(OsString::from).collect() };
+        assert_eq!(subcommand(&words("zombies check --warn 3")), Some("check"));
+        assert_eq!(
+            subcommand(&words("zombies --proc /p --color never check")),
+            Some("check")
+        );
+        assert_eq!(
+            subcommand(&words("zombies --proc=/p --ignore-file f check")),
+            Some("check")
+        );
+        assert_eq!(
+            subcommand(&words("zombies --proc check list")),
+            Some("list")
+        );
+        assert_eq!(subcommand(&words("zombies --quiet")), None);
+    }
+
+    #[test]
+    fn check_defaults() {
+        let cli = Cli::try_parse_from(["zombies", "check"]).unwrap();
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not check")
+        };
+        assert_eq!(args.warn, crate::check::DEFAULT_WARN);
+        assert_eq!(args.crit, crate::check::DEFAULT_CRIT);
+        assert_eq!(args.format, CheckFormat::Nagios);
+        assert!(Cli::try_parse_from(["zombies", "check", "--warn", "5:3"]).is_err());
+        assert!(Cli::try_parse_from(["zombies", "check", "--max-age", "10"]).is_err());
     }
 
     #[test]

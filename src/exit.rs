@@ -16,6 +16,22 @@ impl Exit {
     pub const INTERRUPTED: Exit = Exit(130);
 }
 
+/// `zombies check` speaks the monitoring-plugins protocol instead: Nagios, Icinga and NRPE
+/// read its exit code as the service state, so it has its own four codes, and an invalid
+/// option is UNKNOWN (3), never clap's usual 2, which would read as CRITICAL.
+impl Exit {
+    /// OK: no zombies, or fewer than the thresholds.
+    pub const CHECK_OK: Exit = Exit(0);
+    /// WARNING: the count is in the --warn range, or a parent holds more than
+    /// --warn-per-parent.
+    pub const CHECK_WARNING: Exit = Exit(1);
+    /// CRITICAL: the count is in the --crit range, or a zombie was seen longer than --max-age.
+    pub const CHECK_CRITICAL: Exit = Exit(2);
+    /// UNKNOWN: the check could not be done: /proc unreadable, invalid options, the output
+    /// file not writable.
+    pub const CHECK_UNKNOWN: Exit = Exit(3);
+}
+
 impl From<Exit> for std::process::ExitCode {
     fn from(e: Exit) -> Self {
         std::process::ExitCode::from(e.0)

@@ -80,6 +80,9 @@ Usage error: an unknown option, a malformed PID or duration, an unknown demo nam
 .TP
 .B 130
 Interrupted by Ctrl-C or SIGTERM, after cleaning up.
+.PP
+\fBzombies check\fR speaks the monitoring-plugins protocol instead: 0 OK, 1 WARNING, 2 CRITICAL,
+3 UNKNOWN (/proc unreadable, invalid options, output not writable).
 "#;
 
 const FILES: &str = r#".SH FILES
@@ -89,6 +92,10 @@ The process information pseudo-filesystem read by every command (see \fB\-\-proc
 .TP
 .I $XDG_CONFIG_HOME/zombies/ignore.toml
 The ignore list (\fI/etc/zombies/ignore.toml\fR for root), written by \fBzombies fix \-\-ignore\fR.
+.TP
+.I $XDG_STATE_HOME/zombies/check-state.json
+When \fBzombies check\fR first saw each zombie (\fI/var/lib/zombies/check-state.json\fR for root;
+see \fB\-\-state\fR).
 "#;
 
 const ENVIRONMENT: &str = r#".SH ENVIRONMENT
@@ -104,6 +111,9 @@ The ignore list to use, as \fB\-\-ignore\-file\fR.
 .TP
 .B ZOMBIES_NO_PIDFD
 When set to anything but 0, \fBfix\fR does not use pidfds and re-checks each process's start time before kill(2), as on kernels before 5.3.
+.TP
+.B ZOMBIES_STATE
+The state file of \fBzombies check\fR, as \fB\-\-state\fR.
 "#;
 
 const EXAMPLES: &str = r#".SH EXAMPLES
@@ -116,6 +126,12 @@ Why zombie 4242 has not been reaped, with the evidence from /proc and the comman
 .TP
 .B zombies tree \-\-zombies\-only
 The branches of the process tree that lead to zombies.
+.TP
+.B zombies check \-\-warn 5 \-\-crit 20 \-\-max\-age 30m
+A Nagios/Icinga check: one line with performance data, exit 0 to 3.
+.TP
+.B zombies check \-\-format prometheus \-\-output /var/lib/node_exporter/textfile_collector/zombies.prom
+Metrics for the node_exporter textfile collector, written atomically.
 .TP
 .B zombies list \-\-proc /host/proc
 From a container, the host's processes (with the host's /proc mounted at /host/proc).

@@ -2,8 +2,11 @@
 //! tests and the demos reuse the /proc reader from here.
 
 pub mod app;
+pub mod atomic;
+pub mod check;
 pub mod cli;
 pub mod diagnose;
+pub mod duration;
 pub mod exit;
 pub mod generate;
 pub mod ignore;

@@ -5,6 +5,8 @@ pub mod explain;
 pub mod fix;
 pub mod ignore;
 pub mod json;
+pub mod nagios;
+pub mod prometheus;
 pub mod table;
 pub mod tree;
 

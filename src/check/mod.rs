@@ -1,0 +1,608 @@
+//! `zombies check`: from a diagnosis, the thresholds and the first-seen state to one verdict,
+//! OK, WARNING, CRITICAL or UNKNOWN, as the monitoring-plugins guidelines define them. Pure:
+//! reading /proc and the state file is the app layer's job, rendering the report's.
+
+pub mod range;
+pub mod state;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use crate::diagnose::Diagnosis;
+use crate::exit::Exit;
+use crate::proc::Pid;
+pub use range::Range;
+use state::ZombieId;
+
+/// Default `--warn`: more than 5 zombies. A few come and go on a busy machine.
+pub const DEFAULT_WARN: Range = Range::above(5.0);
+/// Default `--crit`: more than 20 zombies, a parent that has stopped reaping for good.
+pub const DEFAULT_CRIT: Range = Range::above(20.0);
+
+/// What the check alerts on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Thresholds {
+    /// On the zombie count (after the ignore list and the filters).
+    pub warn: Range,
+    pub crit: Range,
+    /// A zombie seen for longer than this is CRITICAL.
+    pub max_age: Option<Duration>,
+    /// A parent holding more zombies than this is a WARNING.
+    pub warn_per_parent: Option<usize>,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            warn: DEFAULT_WARN,
+            crit: DEFAULT_CRIT,
+            max_age: None,
+            warn_per_parent: None,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Refuses what cannot be meant: a plain --warn above a plain --crit would report
+    /// CRITICAL before it ever reported WARNING.
+    pub fn validate(&self) -> Result<(), String> {
+        if let (Some(w), Some(c)) = (self.warn.plain_upper(), self.crit.plain_upper()) {
+            if w > c {
+                return Err(format!(
+                    "--warn {} is above --crit {}: the count would turn CRITICAL before it could be a WARNING; give a --warn no higher than --crit",
+                    self.warn, self.crit
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Thresholds {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct View {
+            warn: String,
+            crit: String,
+            max_age_seconds: Option<f64>,
+            warn_per_parent: Option<usize>,
+        }
+        View {
+            warn: self.warn.to_string(),
+            crit: self.crit.to_string(),
+            max_age_seconds: self.max_age.map(|d| d.as_secs_f64()),
+            warn_per_parent: self.warn_per_parent,
+        }
+        .serialize(s)
+    }
+}
+
+/// The verdict, as the plugin guidelines define it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl Status {
+    /// The status word of the Nagios line.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Warning => "WARNING",
+            Status::Critical => "CRITICAL",
+            Status::Unknown => "UNKNOWN",
+        }
+    }
+
+    pub fn exit(self) -> Exit {
+        match self {
+            Status::Ok => Exit::CHECK_OK,
+            Status::Warning => Exit::CHECK_WARNING,
+            Status::Critical => Exit::CHECK_CRITICAL,
+            Status::Unknown => Exit::CHECK_UNKNOWN,
+        }
+    }
+
+    /// The more serious of two: CRITICAL, then WARNING, then UNKNOWN, then OK (a known
+    /// problem outranks not knowing).
+    pub fn worst(self, other: Status) -> Status {
+        let rank = |s| match s {
+            Status::Ok => 0,
+            Status::Unknown => 1,
+            Status::Warning => 2,
+            Status::Critical => 3,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// Zombies held by one parent.
+#[derive(Clone, Debug, Serialize)]
+pub struct ParentCount {
+    pub pid: Pid,
+    pub comm: String,
+    pub zombies: usize,
+}
+
+/// How long one zombie has been seen.
+#[derive(Clone, Debug, Serialize)]
+pub struct ZombieSeen {
+    pub pid: Pid,
+    pub ppid: Pid,
+    pub first_seen_unix: u64,
+    pub seen_seconds: u64,
+}
+
+/// The result of one check: what every output format renders.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    pub status: Status,
+    /// The exit code that goes with the status (0..3).
+    pub exit_code: u8,
+    /// The verdict in words: the text after `ZOMBIES <STATUS>: ` on the Nagios line.
+    pub message: String,
+    /// Zombies counted (after the ignore list, --user and --parent); null when UNKNOWN
+    /// because nothing could be counted.
+    pub zombies: Option<usize>,
+    /// Parents holding those zombies.
+    pub parents: Option<usize>,
+    /// Zombies left out because their parent is on the ignore list.
+    pub ignored: Option<usize>,
+    /// Zombies left out by --user and --parent.
+    pub filtered_out: Option<usize>,
+    /// How long the oldest counted zombie has been seen, by the state file.
+    pub oldest_seen_seconds: Option<u64>,
+    /// The most zombies any one parent holds.
+    pub max_per_parent: Option<usize>,
+    pub thresholds: Thresholds,
+    /// Parents, most zombies first.
+    #[serde(skip)]
+    pub by_parent: Vec<ParentCount>,
+    /// Every counted zombie with its first sighting, oldest first.
+    pub seen: Vec<ZombieSeen>,
+    /// The diagnosis, exactly as `zombies list --format json` prints it.
+    pub list: Option<Diagnosis>,
+}
+
+/// How many parents the message names before "and N more".
+const NAMED_PARENTS: usize = 3;
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Writes a duration the way people write it: "500ms", "45s", "10m", "1h30m".
+fn human(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        return format!("{}ms", d.as_millis());
+    }
+    let s = d.as_secs();
+    let mut out = String::new();
+    let (d_, h, m, sec) = (s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
+    for (v, u) in [(d_, "d"), (h, "h"), (m, "m"), (sec, "s")] {
+        if v > 0 {
+            out.push_str(&format!("{v}{u}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
+impl Outcome {
+    /// A check that could not be done: /proc unreadable, invalid options, a failed write.
+    pub fn unknown(thresholds: Thresholds, why: String) -> Outcome {
+        Outcome {
+            status: Status::Unknown,
+            exit_code: Status::Unknown.exit().0,
+            message: why,
+            zombies: None,
+            parents: None,
+            ignored: None,
+            filtered_out: None,
+            oldest_seen_seconds: None,
+            max_per_parent: None,
+            thresholds,
+            by_parent: Vec::new(),
+            seen: Vec::new(),
+            list: None,
+        }
+    }
+}
+
+/// Judges a diagnosis (already filtered, ignore list applied). `first_seen` comes from the
+/// state file; `age_problem` says why ages cannot be kept, when they cannot.
+pub fn evaluate(
+    diag: Diagnosis,
+    first_seen: &HashMap<ZombieId, u64>,
+    now: u64,
+    t: &Thresholds,
+    age_problem: Option<String>,
+) -> Outcome {
+    let count = diag.summary.zombies;
+    let by_parent: Vec<ParentCount> = diag
+        .parents
+        .iter()
+        .map(|p| ParentCount {
+            pid: p.pid,
+            comm: p.comm.clone(),
+            zombies: p.zombies.len(),
+        })
+        .collect();
+    let mut seen: Vec<ZombieSeen> = diag
+        .parents
+        .iter()
+        .flat_map(|p| p.zombies.iter())
+        .map(|z| {
+            let first = first_seen
+                .get(&(z.pid, z.start_ticks))
+                .copied()
+                .unwrap_or(now);
+            ZombieSeen {
+                pid: z.pid,
+                ppid: z.ppid,
+                first_seen_unix: first,
+                seen_seconds: now.saturating_sub(first),
+            }
+        })
+        .collect();
+    seen.sort_by(|a, b| b.seen_seconds.cmp(&a.seen_seconds).then(a.pid.cmp(&b.pid)));
+    let oldest = seen.first().map_or(0, |z| z.seen_seconds);
+    let max_per_parent = by_parent.iter().map(|p| p.zombies).max().unwrap_or(0);
+
+    let mut status = Status::Ok;
+    let mut problems: Vec<String> = Vec::new();
+    // Zero zombies is OK whatever the thresholds say: there is nothing to act on.
+    if count > 0 {
+        let n = count as f64;
+        if t.crit.alerts(n) {
+            status = Status::Critical;
+        } else if t.warn.alerts(n) {
+            status = Status::Warning;
+        }
+        if let (Some(max), Some(z)) = (t.max_age, seen.first()) {
+            if Duration::from_secs(z.seen_seconds) > max {
+                status = status.worst(Status::Critical);
+                let over = seen
+                    .iter()
+                    .filter(|z| Duration::from_secs(z.seen_seconds) > max)
+                    .count();
+                let parent = by_parent
+                    .iter()
+                    .find(|p| p.pid == z.ppid)
+                    .map_or(String::new(), |p| format!(" under {} ({})", p.comm, p.pid));
+                problems.push(format!(
+                    "{} seen longer than --max-age {}: the oldest, PID {}{}, for {}",
+                    plural(over, "zombie", "zombies"),
+                    human(max),
+                    z.pid,
+                    parent,
+                    human(Duration::from_secs(z.seen_seconds))
+                ));
+            }
+        }
+        if let Some(limit) = t.warn_per_parent {
+            let over: Vec<&ParentCount> = by_parent.iter().filter(|p| p.zombies > limit).collect();
+            if let Some(worst) = over.first() {
+                status = status.worst(Status::Warning);
+                let more = match over.len() - 1 {
+                    0 => String::new(),
+                    k => format!(" (and {} more)", plural(k, "parent", "parents")),
+                };
+                problems.push(format!(
+                    "{} ({}) holds {}, over --warn-per-parent {limit}{more}",
+                    worst.comm, worst.pid, worst.zombies
+                ));
+            }
+        }
+        if let Some(why) = &age_problem {
+            if t.max_age.is_some() {
+                // --max-age cannot work without memory: say so rather than stay silently OK.
+                status = status.worst(Status::Unknown);
+                problems.push(format!("--max-age cannot be checked: {why}"));
+            } else {
+                problems.push(format!("zombie ages not kept: {why}"));
+            }
+        }
+    }
+
+    let mut message = plural(count, "zombie process", "zombie processes");
+    if !by_parent.is_empty() {
+        let named: Vec<String> = by_parent
+            .iter()
+            .take(NAMED_PARENTS)
+            .map(|p| {
+                format!(
+                    "{} under {} ({})",
+                    plural(p.zombies, "zombie", "zombies"),
+                    p.comm,
+                    p.pid
+                )
+            })
+            .collect();
+        message.push_str(": ");
+        message.push_str(&named.join(", "));
+        let rest = &by_parent[by_parent.len().min(NAMED_PARENTS)..];
+        if !rest.is_empty() {
+            let z: usize = rest.iter().map(|p| p.zombies).sum();
+            message.push_str(&format!(
+                " and {} more under {} other {}",
+                z,
+                rest.len(),
+                if rest.len() == 1 { "parent" } else { "parents" }
+            ));
+        }
+    }
+    for p in problems {
+        message.push_str("; ");
+        message.push_str(&p);
+    }
+    if diag.summary.ignored > 0 {
+        message.push_str(&format!("; {} ignored", diag.summary.ignored));
+    }
+    if diag.summary.unreadable > 0 {
+        // hidepid or permissions: zombies of other users may be missed.
+        message.push_str(&format!(
+            "; {} not readable, run as root to see all",
+            plural(diag.summary.unreadable, "process", "processes")
+        ));
+    }
+
+    Outcome {
+        status,
+        exit_code: status.exit().0,
+        message,
+        zombies: Some(count),
+        parents: Some(by_parent.len()),
+        ignored: Some(diag.summary.ignored),
+        filtered_out: Some(diag.summary.filtered_out),
+        oldest_seen_seconds: Some(oldest),
+        max_per_parent: Some(max_per_parent),
+        thresholds: t.clone(),
+        by_parent,
+        seen,
+        list: Some(diag),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::{Adopter, Disposition, ParentFinding, Remedy, Summary, Zombie};
+
+    fn zombie(pid: Pid, ppid: Pid) -> Zombie {
+        Zombie {
+            pid,
+            ppid,
+            comm: "z".into(),
+            uid: Some(0),
+            user: None,
+            started_unix: None,
+            exit_code: Some(0),
+            exit_signal: None,
+            start_ticks: pid as u64 * 10,
+        }
+    }
+
+    fn parent(pid: Pid, comm: &str, zombies: usize) -> ParentFinding {
+        ParentFinding {
+            pid,
+            comm: comm.into(),
+            cmdline: None,
+            exe: None,
+            uid: Some(0),
+            user: None,
+            state: "S".into(),
+            sigchld: Disposition::Default,
+            sigchld_blocked: false,
+            sigchld_pending: false,
+            wchan: None,
+            traced_by: None,
+            pid_ns_init: false,
+            kernel_thread: false,
+            cgroup: None,
+            adopter: Adopter {
+                pid: None,
+                comm: None,
+                note: String::new(),
+            },
+            recommended: Remedy::KillParent,
+            reason: String::new(),
+            start_ticks: 0,
+            zombies: (0..zombies)
+                .map(|i| zombie(pid * 100 + i as Pid, pid))
+                .collect(),
+            details: None,
+        }
+    }
+
+    fn diag(parents: Vec<ParentFinding>) -> Diagnosis {
+        let zombies = parents.iter().map(|p| p.zombies.len()).sum();
+        Diagnosis {
+            summary: Summary {
+                zombies,
+                parents: parents.len(),
+                ..Summary::default()
+            },
+            parents,
+        }
+    }
+
+    fn thresholds(warn: &str, crit: &str) -> Thresholds {
+        Thresholds {
+            warn: Range::parse(warn).unwrap(),
+            crit: Range::parse(crit).unwrap(),
+            ..Thresholds::default()
+        }
+    }
+
+    fn status_at(count: usize, t: &Thresholds) -> Status {
+        let d = if count == 0 {
+            diag(vec![])
+        } else {
+            diag(vec![parent(10, "p", count)])
+        };
+        evaluate(d, &HashMap::new(), 1000, t, None).status
+    }
+
+    #[test]
+    fn check_procs_boundaries() {
+        let t = thresholds("2", "4");
+        assert_eq!(status_at(0, &t), Status::Ok);
+        assert_eq!(status_at(2, &t), Status::Ok);
+        assert_eq!(status_at(3, &t), Status::Warning);
+        assert_eq!(status_at(4, &t), Status::Warning);
+        assert_eq!(status_at(5, &t), Status::Critical);
+        let d = Thresholds::default();
+        assert_eq!(status_at(5, &d), Status::Ok);
+        assert_eq!(status_at(6, &d), Status::Warning);
+        assert_eq!(status_at(21, &d), Status::Critical);
+    }
+
+    #[test]
+    fn zero_is_ok_whatever_the_thresholds() {
+        // "10:" alerts below 10, so 0 would alert; zero zombies must not.
+        let t = thresholds("10:", "5:");
+        assert_eq!(status_at(0, &t), Status::Ok);
+        assert_eq!(status_at(3, &t), Status::Critical);
+        let t = thresholds("@0:3", "@0:1");
+        assert_eq!(status_at(0, &t), Status::Ok);
+        assert_eq!(status_at(1, &t), Status::Critical);
+        assert_eq!(status_at(3, &t), Status::Warning);
+    }
+
+    #[test]
+    fn warn_above_crit_is_refused() {
+        assert!(
+            thresholds("10", "5")
+                .validate()
+                .unwrap_err()
+                .contains("--warn 10 is above --crit 5")
+        );
+        assert!(thresholds("~:10", "5").validate().is_err());
+        assert!(thresholds("5", "5").validate().is_ok());
+        assert!(thresholds("5", "20").validate().is_ok());
+        // Ranges of other shapes may be ordered any way the user means.
+        assert!(thresholds("@10:20", "5").validate().is_ok());
+        assert!(thresholds("10:", "5:").validate().is_ok());
+    }
+
+    #[test]
+    fn max_age_and_per_parent() {
+        let mut t = Thresholds {
+            max_age: Some(Duration::from_secs(60)),
+            warn_per_parent: Some(2),
+            ..Thresholds::default()
+        };
+        let d = || diag(vec![parent(10, "nginx", 3), parent(20, "sh", 1)]);
+        let mut seen = HashMap::new();
+        seen.insert((2000, 20000), 900); // the zombie of sh, seen 100 s ago
+        let o = evaluate(d(), &seen, 1000, &t, None);
+        assert_eq!(o.status, Status::Critical, "{}", o.message);
+        assert_eq!(o.oldest_seen_seconds, Some(100));
+        assert_eq!(o.seen[0].pid, 2000);
+        assert!(
+            o.message.contains("1 zombie seen longer than --max-age 1m: the oldest, PID 2000 under sh (20), for 1m40s"),
+            "{}",
+            o.message
+        );
+        assert!(
+            o.message
+                .contains("nginx (10) holds 3, over --warn-per-parent 2"),
+            "{}",
+            o.message
+        );
+        t.max_age = Some(Duration::from_secs(100));
+        let o = evaluate(d(), &seen, 1000, &t, None);
+        assert_eq!(o.status, Status::Warning, "100 s is not longer than 100 s");
+        assert_eq!(o.max_per_parent, Some(3));
+        assert_eq!(
+            o.message,
+            "4 zombie processes: 3 zombies under nginx (10), 1 zombie under sh (20); nginx (10) holds 3, over --warn-per-parent 2"
+        );
+    }
+
+    #[test]
+    fn unusable_state_makes_max_age_unknown_not_ok() {
+        let t = Thresholds {
+            max_age: Some(Duration::from_secs(60)),
+            ..Thresholds::default()
+        };
+        let d = || diag(vec![parent(10, "p", 1)]);
+        let o = evaluate(d(), &HashMap::new(), 5, &t, Some("read-only".into()));
+        assert_eq!(o.status, Status::Unknown);
+        assert!(o.message.contains("--max-age cannot be checked: read-only"));
+        // Without --max-age the status does not depend on it, but the text says it.
+        let o = evaluate(
+            d(),
+            &HashMap::new(),
+            5,
+            &Thresholds::default(),
+            Some("x".into()),
+        );
+        assert_eq!(o.status, Status::Ok);
+        assert!(
+            o.message.ends_with("; zombie ages not kept: x"),
+            "{}",
+            o.message
+        );
+        // A known problem outranks not knowing.
+        let o = evaluate(
+            diag(vec![parent(10, "p", 30)]),
+            &HashMap::new(),
+            5,
+            &t,
+            Some("x".into()),
+        );
+        assert_eq!(o.status, Status::Critical);
+    }
+
+    #[test]
+    fn message_names_the_worst_parents_and_counts_the_rest() {
+        let mut d = diag(vec![
+            parent(1, "a", 4),
+            parent(2, "b", 3),
+            parent(3, "c", 2),
+            parent(4, "d", 1),
+            parent(5, "e", 1),
+        ]);
+        d.summary.ignored = 2;
+        let o = evaluate(d, &HashMap::new(), 0, &Thresholds::default(), None);
+        assert_eq!(
+            o.message,
+            "11 zombie processes: 4 zombies under a (1), 3 zombies under b (2), 2 zombies under c (3) and 2 more under 2 other parents; 2 ignored"
+        );
+        assert_eq!(o.status, Status::Warning);
+    }
+
+    #[test]
+    fn unreadable_processes_are_mentioned_even_when_ok() {
+        let mut d = diag(vec![]);
+        d.summary.unreadable = 12;
+        let o = evaluate(d, &HashMap::new(), 0, &Thresholds::default(), None);
+        assert_eq!(o.status, Status::Ok);
+        assert_eq!(
+            o.message,
+            "0 zombie processes; 12 processes not readable, run as root to see all"
+        );
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(Duration::from_millis(500)), "500ms");
+        assert_eq!(human(Duration::from_secs(90)), "1m30s");
+        assert_eq!(human(Duration::from_secs(86400 + 3600)), "1d1h");
+        assert_eq!(human(Duration::from_secs(600)), "10m");
+    }
+}

@@ -1,0 +1,141 @@
+//! The Prometheus text exposition format (version 0.0.4), for the node_exporter textfile
+//! collector. Every family always has its `# HELP` and `# TYPE` lines and, when the check
+//! could count, an explicit sample even at zero: node_exporter's own processes collector
+//! drops the `Z` state when there are none, which leaves alerts on it with no series.
+//!
+//! When the check is UNKNOWN only `zombies_check_status 3` has a sample: a count we could not
+//! take is absent rather than a misleading zero.
+
+use std::io::{self, Write};
+
+use crate::check::{Outcome, Status};
+
+/// All the metrics of one check.
+pub fn write(out: &mut impl Write, o: &Outcome) -> io::Result<()> {
+    let known = o.zombies.is_some();
+    let family = |out: &mut dyn Write, name: &str, help: &str| -> io::Result<()> {
+        writeln!(out, "# HELP {name} {help}")?;
+        writeln!(out, "# TYPE {name} gauge")
+    };
+    family(
+        out,
+        "zombies_processes",
+        "Zombie processes now, after the ignore list and the --user/--parent filters.",
+    )?;
+    if let Some(n) = o.zombies {
+        writeln!(out, "zombies_processes {n}")?;
+    }
+    family(out, "zombies_parents", "Processes holding counted zombies.")?;
+    if let Some(n) = o.parents {
+        writeln!(out, "zombies_parents {n}")?;
+    }
+    family(
+        out,
+        "zombies_ignored_processes",
+        "Zombies left out because their parent is on the ignore list.",
+    )?;
+    if let Some(n) = o.ignored {
+        writeln!(out, "zombies_ignored_processes {n}")?;
+    }
+    family(
+        out,
+        "zombies_oldest_seen_seconds",
+        "How long the oldest counted zombie has been seen by zombies check (0 when none).",
+    )?;
+    if let Some(n) = o.oldest_seen_seconds {
+        writeln!(out, "zombies_oldest_seen_seconds {n}")?;
+    }
+    family(
+        out,
+        "zombies_by_parent",
+        "Zombies held by each parent process.",
+    )?;
+    if known {
+        for p in &o.by_parent {
+            writeln!(
+                out,
+                "zombies_by_parent{{parent_pid=\"{}\",parent_comm=\"{}\"}} {}",
+                p.pid,
+                label_value(&p.comm),
+                p.zombies
+            )?;
+        }
+    }
+    family(
+        out,
+        "zombies_check_status",
+        "Result of zombies check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+    )?;
+    writeln!(out, "zombies_check_status {}", status_value(o.status))
+}
+
+fn status_value(s: Status) -> u8 {
+    s.exit().0
+}
+
+/// Escapes a label value as the exposition format requires: backslash, double quote and
+/// line feed; everything else is UTF-8 as is.
+pub fn label_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Thresholds, evaluate};
+    use crate::diagnose::Diagnosis;
+
+    fn text(o: &Outcome) -> String {
+        let mut v = Vec::new();
+        write(&mut v, o).unwrap();
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label_value("nginx"), "nginx");
+        assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(label_value("sp ace{}=,"), "sp ace{}=,");
+    }
+
+    #[test]
+    fn explicit_zeros() {
+        let o = evaluate(
+            Diagnosis::default(),
+            &Default::default(),
+            0,
+            &Thresholds::default(),
+            None,
+        );
+        let t = text(&o);
+        for sample in [
+            "zombies_processes 0\n",
+            "zombies_parents 0\n",
+            "zombies_ignored_processes 0\n",
+            "zombies_oldest_seen_seconds 0\n",
+            "zombies_check_status 0\n",
+        ] {
+            assert!(t.contains(sample), "{sample:?} missing from\n{t}");
+        }
+        assert!(t.contains("# TYPE zombies_by_parent gauge\n"));
+        assert_eq!(t.matches("# HELP ").count(), 6);
+        assert_eq!(t.matches("# TYPE ").count(), 6);
+    }
+
+    #[test]
+    fn unknown_only_has_the_status() {
+        let o = Outcome::unknown(Thresholds::default(), "no /proc".into());
+        let t = text(&o);
+        let samples: Vec<&str> = t.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(samples, vec!["zombies_check_status 3"]);
+    }
+}
