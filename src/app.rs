@@ -58,11 +58,11 @@ pub fn scan_and_diagnose(g: &Globals) -> Result<(Snapshot, Context, Diagnosis)> 
     let ctx = Context::current(&snap);
     let diag = diagnose::diagnose(&snap, &ctx, &mut Users::default());
     if snap.unreadable > 0 {
-        eprintln!(
-            "zombies: note: {} processes in {} could not be read (hidepid or permissions); run as root to see them",
+        crate::exit::warn(&format!(
+            "note: {} processes in {} could not be read (hidepid or permissions); run as root to see them",
             snap.unreadable,
             g.proc_root.display()
-        );
+        ));
     }
     Ok((snap, ctx, diag))
 }
@@ -94,7 +94,7 @@ fn list(g: &Globals, args: &ListArgs) -> Result<Exit> {
             Ok(list) => {
                 list.apply(&mut diag);
             }
-            Err(e) => eprintln!("zombies: warning: {e:#}; showing every parent"),
+            Err(e) => crate::exit::warn(&format!("warning: {e:#}; showing every parent")),
         }
     }
     let mut out = stdout();

@@ -60,10 +60,17 @@ pub fn report(err: &anyhow::Error) -> Exit {
             }
         }
     }
-    eprintln!("zombies: {err:#}");
+    warn(&format!("{err:#}"));
     if err.downcast_ref::<UsageError>().is_some() {
         Exit::USAGE
     } else {
         Exit::FAILURE
     }
+}
+
+/// Writes `zombies: MSG` to stderr. Unlike eprintln!, a stderr that is gone (a closed pipe)
+/// is not a reason to panic.
+pub fn warn(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "zombies: {msg}");
 }

@@ -11,10 +11,9 @@
 //! note = "reaps on reload"  # optional
 //! ```
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::diagnose::{Diagnosis, ParentFinding};
@@ -88,11 +87,7 @@ pub fn default_path() -> PathBuf {
     if nix::unistd::geteuid().is_root() {
         return PathBuf::from("/etc/zombies/ignore.toml");
     }
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from(".config"));
+    let config = crate::paths::xdg_dir("XDG_CONFIG_HOME", ".config");
     config.join("zombies").join("ignore.toml")
 }
 
@@ -150,38 +145,15 @@ impl IgnoreList {
         before - self.entries.len()
     }
 
-    /// Writes the list atomically: a temporary file in the same directory, then rename.
+    /// Writes the list atomically (see `atomic::write`).
     pub fn save(&self) -> Result<()> {
-        let dir = self
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let text = format!(
             "# zombies ignore list: parents whose zombies `zombies list` and `zombies check` do not report.\n# Managed by `zombies fix --ignore` and `zombies ignore list|remove`.\n\n{}",
             toml::to_string(&File {
                 ignore: self.entries.clone()
             })?
         );
-        let Some(name) = self.path.file_name() else {
-            bail!("ignore list path {} has no file name", self.path.display());
-        };
-        let tmp = dir.join(format!(
-            ".{}.{}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        };
-        write()
-            .inspect_err(|_| {
-                let _ = std::fs::remove_file(&tmp);
-            })
+        crate::atomic::write(&self.path, text.as_bytes())
             .with_context(|| format!("cannot write ignore list {}", self.path.display()))
     }
 

@@ -73,22 +73,7 @@ pub fn default_path(proc_root: &Path) -> PathBuf {
     if nix::unistd::geteuid().is_root() {
         return Path::new("/var/lib/zombies").join(file);
     }
-    let home = || {
-        std::env::var_os("HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                nix::unistd::User::from_uid(nix::unistd::getuid())
-                    .ok()
-                    .flatten()
-                    .map(|u| u.dir)
-            })
-    };
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| home().map(|h| h.join(".local").join("state")))
-        .unwrap_or_else(|| PathBuf::from(".local/state"));
+    let base = crate::paths::xdg_dir("XDG_STATE_HOME", ".local/state");
     base.join("zombies").join(file)
 }
 
