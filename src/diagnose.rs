@@ -147,6 +147,40 @@ pub struct ParentFinding {
     pub details: Option<ParentDetails>,
 }
 
+impl ParentFinding {
+    /// A parent with neutral facts (SIGCHLD default, state S, no zombies), for unit tests.
+    #[cfg(test)]
+    pub fn for_test(pid: Pid, comm: &str) -> ParentFinding {
+        ParentFinding {
+            pid,
+            comm: comm.into(),
+            cmdline: None,
+            exe: None,
+            uid: Some(0),
+            user: None,
+            state: "S".into(),
+            sigchld: Disposition::Default,
+            sigchld_blocked: false,
+            sigchld_pending: false,
+            wchan: None,
+            traced_by: None,
+            pid_ns_init: false,
+            kernel_thread: false,
+            cgroup: None,
+            adopter: Adopter {
+                pid: None,
+                comm: None,
+                note: String::new(),
+            },
+            recommended: Remedy::KillParent,
+            reason: String::new(),
+            start_ticks: 0,
+            zombies: Vec::new(),
+            details: None,
+        }
+    }
+}
+
 /// System-wide figures.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {

@@ -172,35 +172,12 @@ impl IgnoreList {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::{Adopter, Disposition, Remedy};
 
     fn parent(exe: Option<&str>, comm: &str, uid: u32) -> ParentFinding {
         ParentFinding {
-            pid: 10,
-            comm: comm.into(),
-            cmdline: None,
             exe: exe.map(str::to_string),
             uid: Some(uid),
-            user: None,
-            state: "S".into(),
-            sigchld: Disposition::Default,
-            sigchld_blocked: false,
-            sigchld_pending: false,
-            wchan: None,
-            traced_by: None,
-            pid_ns_init: false,
-            kernel_thread: false,
-            cgroup: None,
-            adopter: Adopter {
-                pid: None,
-                comm: None,
-                note: String::new(),
-            },
-            recommended: Remedy::KillParent,
-            reason: String::new(),
-            start_ticks: 0,
-            zombies: Vec::new(),
-            details: None,
+            ..ParentFinding::for_test(10, comm)
         }
     }
 

@@ -379,7 +379,7 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::{Adopter, Disposition, ParentFinding, Remedy, Summary, Zombie};
+    use crate::diagnose::{ParentFinding, Summary, Zombie};
 
     fn zombie(pid: Pid, ppid: Pid) -> Zombie {
         Zombie {
@@ -397,33 +397,10 @@ mod tests {
 
     fn parent(pid: Pid, comm: &str, zombies: usize) -> ParentFinding {
         ParentFinding {
-            pid,
-            comm: comm.into(),
-            cmdline: None,
-            exe: None,
-            uid: Some(0),
-            user: None,
-            state: "S".into(),
-            sigchld: Disposition::Default,
-            sigchld_blocked: false,
-            sigchld_pending: false,
-            wchan: None,
-            traced_by: None,
-            pid_ns_init: false,
-            kernel_thread: false,
-            cgroup: None,
-            adopter: Adopter {
-                pid: None,
-                comm: None,
-                note: String::new(),
-            },
-            recommended: Remedy::KillParent,
-            reason: String::new(),
-            start_ticks: 0,
             zombies: (0..zombies)
                 .map(|i| zombie(pid * 100 + i as Pid, pid))
                 .collect(),
-            details: None,
+            ..ParentFinding::for_test(pid, comm)
         }
     }
 

@@ -85,35 +85,11 @@ pub fn check(p: &ParentFinding, ctx: &Context, force: bool) -> Option<Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::{Adopter, Disposition, Remedy};
 
     pub(crate) fn finding(pid: i32, comm: &str) -> ParentFinding {
         ParentFinding {
-            pid,
-            comm: comm.into(),
-            cmdline: None,
-            exe: None,
-            uid: Some(0),
-            user: None,
-            state: "S".into(),
-            sigchld: Disposition::Default,
-            sigchld_blocked: false,
-            sigchld_pending: false,
-            wchan: None,
-            traced_by: None,
-            pid_ns_init: false,
-            kernel_thread: false,
-            cgroup: None,
-            adopter: Adopter {
-                pid: None,
-                comm: None,
-                note: String::new(),
-            },
-            recommended: Remedy::KillParent,
-            reason: String::new(),
             start_ticks: 1,
-            zombies: Vec::new(),
-            details: None,
+            ..ParentFinding::for_test(pid, comm)
         }
     }
 
