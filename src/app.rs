@@ -5,9 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use crate::cli::{Cli, Command, ExplainArgs, Format, ListArgs, TreeArgs};
+use crate::cli::{
+    Cli, Command, DemoName, ExplainArgs, Format, IpcArgs, IpcCommand, IpcDemoArgs, IpcListArgs,
+    ListArgs, TreeArgs,
+};
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::{Exit, UsageError};
+use crate::ipc::{self, Demo, DemoOptions, runtime::Interrupted};
 use crate::proc::users::{self, Users};
 use crate::proc::{ProcFs, Snapshot};
 use crate::report;
@@ -28,6 +32,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::List(args) => list(&g, &args),
         Command::Tree(args) => tree(&g, &args),
         Command::Explain(args) => explain(&g, &args),
+        Command::Ipc(args) => ipc(&g, args),
     }
 }
 
@@ -114,4 +119,68 @@ fn explain(g: &Globals, args: &ExplainArgs) -> Result<Exit> {
     }
     out.flush()?;
     Ok(Exit::SUCCESS)
+}
+
+fn ipc(g: &Globals, args: IpcArgs) -> Result<Exit> {
+    match args
+        .command
+        .unwrap_or(IpcCommand::List(IpcListArgs::default()))
+    {
+        IpcCommand::Demo(a) => ipc_demo(g, a),
+        IpcCommand::List(a) => ipc_list(g, &a),
+    }
+}
+
+fn ipc_demo(g: &Globals, a: IpcDemoArgs) -> Result<Exit> {
+    let Some(name) = a.name else {
+        let mut out = io::stdout().lock();
+        ipc::write_demo_list(&mut out, g.style)?;
+        out.flush()?;
+        return Ok(Exit::SUCCESS);
+    };
+    let demo = match name {
+        DemoName::Signal => Demo::Signal,
+        DemoName::Pipe => Demo::Pipe,
+        DemoName::Fifo => Demo::Fifo,
+        DemoName::Mqueue => Demo::Mqueue,
+        DemoName::Sem => Demo::Sem,
+        DemoName::Shm => Demo::Shm,
+    };
+    if a.posix && !demo.has_posix() {
+        bail!(UsageError(format!(
+            "--posix applies to the mqueue, sem and shm demos, not to {}",
+            demo.name()
+        )));
+    }
+    if a.path.is_some() && demo != Demo::Fifo {
+        bail!(UsageError(format!(
+            "--path applies to the fifo demo, not to {}",
+            demo.name()
+        )));
+    }
+    let opts = DemoOptions {
+        json: a.format == Format::Json,
+        step: a.step,
+        posix: a.posix,
+        path: a.path,
+        style: g.style,
+    };
+    match ipc::run_demo(demo, &opts) {
+        Ok(()) => Ok(Exit::SUCCESS),
+        Err(e) => match e.downcast_ref::<Interrupted>() {
+            Some(i) => {
+                let _ = writeln!(
+                    io::stderr(),
+                    "zombies: {i}; the demo removed what it created and reaped its children"
+                );
+                Ok(Exit::INTERRUPTED)
+            }
+            None => Err(e.context(format!("the {} demo failed", demo.name()))),
+        },
+    }
+}
+
+fn ipc_list(g: &Globals, a: &IpcListArgs) -> Result<Exit> {
+    let _ = (g, a);
+    bail!("not yet")
 }

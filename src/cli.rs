@@ -50,6 +50,11 @@ pub enum Command {
     Tree(TreeArgs),
     /// Explain why a zombie has not been reaped, citing /proc, and how to fix it.
     Explain(ExplainArgs),
+    /// Learn inter-process communication with live demos, and find leaked IPC objects.
+    ///
+    /// Also answers to the name `ipc`: make a link with
+    /// `ln -s "$(command -v zombies)" ~/.local/bin/ipc` and type `ipc demo fifo`.
+    Ipc(IpcArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -104,6 +109,80 @@ pub struct ExplainArgs {
     /// A zombie, a parent of zombies, or any process.
     #[arg(value_name = "PID", value_parser = parse_pid)]
     pub pid: Pid,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct IpcArgs {
+    /// Without a subcommand: `list`.
+    #[command(subcommand)]
+    pub command: Option<IpcCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IpcCommand {
+    /// Run a demo: real processes use one IPC primitive while the kernel's view of it
+    /// (/proc, /dev/shm, /dev/mqueue) is shown step by step.
+    ///
+    /// Every object a demo creates is removed when it ends, also on error and on Ctrl-C or
+    /// SIGTERM (then it exits 130); every child process is killed and reaped.
+    Demo(IpcDemoArgs),
+    /// List System V message queues, semaphore sets and shared memory segments
+    /// (/proc/sysvipc) and POSIX queues, shared memory and named semaphores (/dev/mqueue,
+    /// /dev/shm), with their owners and whether the processes that used them still live.
+    List(IpcListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IpcDemoArgs {
+    /// The demo to run; without a name, list the demos.
+    #[arg(value_enum, value_name = "NAME")]
+    pub name: Option<DemoName>,
+
+    /// Pause after each step until Enter is pressed, to look around in /proc meanwhile.
+    #[arg(long)]
+    pub step: bool,
+
+    /// Output format: text, or json for one event per line.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// mqueue, sem, shm: the POSIX variant (mq_open, sem_open, shm_open) instead of System V.
+    #[arg(long)]
+    pub posix: bool,
+
+    /// fifo: create the FIFO at PATH (which must not exist) and wait for a writer from
+    /// another shell, e.g. `echo hi > PATH`. It is removed at the end.
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<PathBuf>,
+}
+
+/// The IPC demos.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DemoName {
+    /// Catch, ignore and block signals; SIGKILL and SIGSTOP cannot be; stop and continue.
+    Signal,
+    /// pipe(2) between a parent and a child: shared inode, EOF, EPIPE and SIGPIPE.
+    Pipe,
+    /// A named pipe made with mkfifo: open blocks until both ends are open.
+    Fifo,
+    /// A message queue: typed messages and the permissions its creator set.
+    Mqueue,
+    /// A semaphore: lost updates without it, none with it, SEM_UNDO.
+    Sem,
+    /// Shared memory: one segment attached by two processes.
+    Shm,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct IpcListArgs {
+    /// Only objects whose creator and last users are all gone and that nobody has attached
+    /// or open: the leaks that survive until reboot.
+    #[arg(long)]
+    pub orphaned: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod diagnose;
 pub mod exit;
+pub mod ipc;
 pub mod proc;
 pub mod report;
 pub mod style;
