@@ -181,6 +181,16 @@ fn ipc_demo(g: &Globals, a: IpcDemoArgs) -> Result<Exit> {
 }
 
 fn ipc_list(g: &Globals, a: &IpcListArgs) -> Result<Exit> {
-    let _ = (g, a);
-    bail!("not yet")
+    let src = ipc::list::Sources::system(&g.proc_root);
+    let mut listing = ipc::list::collect(&src, &mut Users::default())?;
+    if a.orphaned {
+        ipc::list::only_orphaned(&mut listing);
+    }
+    let mut out = io::stdout().lock();
+    match a.format {
+        Format::Json => report::json::write(&mut out, &listing)?,
+        Format::Text => ipc::list::write_text(&mut out, &listing, a.orphaned, g.style)?,
+    }
+    out.flush()?;
+    Ok(Exit::SUCCESS)
 }
