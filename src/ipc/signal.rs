@@ -212,10 +212,10 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut s = Step::new("A child process to signal")
         .call("fork()", pid.to_string())
         .explain(
-            "The child waits for commands on a pipe. Nothing is ignored or blocked, and the only \
-             handlers are for SIGSEGV and SIGBUS, which the Rust runtime installs to report stack \
-             overflows (the child inherited them through fork). Every other signal would get its \
-             default action.",
+            "The child waits for commands on a pipe. Through fork it inherited the demo's \
+             dispositions: the handlers for SIGSEGV and SIGBUS that the Rust runtime installs to \
+             report stack overflows, and any signal the demo was started with ignored. Every \
+             other signal would get its default action.",
         );
     state_ev(&mut s, pid, "S: sleeping, waiting for a command");
     mask_ev(&mut s, pid, "SigCgt", "caught");
