@@ -1006,3 +1006,27 @@ fn list_shows_posix_shm_and_who_maps_it() {
         assert!(stdout(&out).contains("mount -t mqueue none /dev/mqueue"));
     }
 }
+
+/// Without root, the mqueue demo shows the creator's permissions by taking write permission
+/// from its own queue. As root, run it as nobody to check that path too.
+#[test]
+fn mqueue_demo_as_an_ordinary_user() {
+    let _g = serial();
+    if !is_root() {
+        return; // mqueue_demo covers this path
+    }
+    use std::os::unix::process::CommandExt;
+    let out = run(zombies()
+        .args(["ipc", "demo", "mqueue", "--format", "json"])
+        .current_dir("/")
+        .uid(65534)
+        .gid(65534)
+        .stdin(Stdio::null()));
+    assert_ok(&out);
+    let ev = events(&out.stdout);
+    let perm = step(&ev, "Permissions the creator set");
+    assert_eq!(val(perm, "msgsnd").as_deref(), Some("-1 EACCES"));
+    assert_eq!(val(perm, "msgrcv").as_deref(), Some("0"));
+    assert_eq!(val(perm, "msg perms").as_deref(), Some("400"));
+    assert_nothing_left(&ev, demo_pid(&ev));
+}

@@ -74,10 +74,7 @@ fn msg_field(r: &MsgRow, f: &str) -> (String, String) {
         ),
         "perms" => (
             format!("{:o}", r.perms),
-            format!(
-                "{}: set by the creator; only its owner may read or write",
-                rwx(r.perms)
-            ),
+            format!("{}: permissions set by the creator", rwx(r.perms)),
         ),
         "uid" => (
             format!("{}, cuid {}", r.uid, r.cuid),
@@ -265,6 +262,9 @@ fn permission_step(rt: &Runtime, n: &mut Narrator, id: i32, me: i32) -> Result<(
     let cpid = child.pid();
     let line = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
     child.wait(rt, Duration::from_secs(5))?;
+    // The row as the child met it, before the mode is restored.
+    let mut during = Step::default();
+    row_ev(&mut during, id, &["perms", "uid", "qnum"]);
     if !root {
         sysv::msg_set_mode(id, 0o600)
             .map_err(io_err)
@@ -275,11 +275,15 @@ fn permission_step(rt: &Runtime, n: &mut Narrator, id: i32, me: i32) -> Result<(
     }
     let w: Vec<&str> = line.split_whitespace().collect();
     let get = |i: usize| w.get(i).copied().unwrap_or("?").to_string();
+    let ret = |i: usize| match get(i).as_str() {
+        "0" => "0".to_string(),
+        e => format!("-1 {e}"),
+    };
     let mut s = if root {
         Step::new("Another user is refused")
             .call(
                 format!("setuid({NOBODY}); msgsnd({id}); msgrcv({id}) in PID {cpid}"),
-                format!("-1 {}, -1 {}", get(1), get(2)),
+                format!("{}, {}", ret(1), ret(2)),
             )
             .explain(
                 "The creator gave read and write permission to its owner only (0600). A child \
@@ -293,7 +297,7 @@ fn permission_step(rt: &Runtime, n: &mut Narrator, id: i32, me: i32) -> Result<(
                 format!(
                     "msgctl({id}, IPC_SET, mode 0400); msgsnd({id}); msgrcv({id}) in PID {cpid}"
                 ),
-                format!("{}, {}", get(1), get(2)),
+                format!("0, {}, {}", ret(1), ret(2)),
             )
             .explain(
                 "The creator changed the mode to 0400: read-only, even for its owner. A child of \
@@ -310,25 +314,9 @@ fn permission_step(rt: &Runtime, n: &mut Narrator, id: i32, me: i32) -> Result<(
             "the owner"
         },
     );
-    s.ev_mut(
-        "msgsnd",
-        if get(1) == "0" {
-            "0".into()
-        } else {
-            format!("-1 {}", get(1))
-        },
-        "write permission is needed to send",
-    );
-    s.ev_mut(
-        "msgrcv",
-        if get(2) == "0" {
-            "0".into()
-        } else {
-            format!("-1 {}", get(2))
-        },
-        "read permission is needed to receive",
-    );
-    row_ev(&mut s, id, &["perms", "uid", "qnum"]);
+    s.ev_mut("msgsnd", ret(1), "write permission is needed to send");
+    s.ev_mut("msgrcv", ret(2), "read permission is needed to receive");
+    s.evidence.extend(during.evidence);
     let _ = me;
     n.step(s)
 }

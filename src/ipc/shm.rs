@@ -256,7 +256,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         )
         .explain(
             "Now mapped into our memory; /proc/PID/maps names it after its key. It shows as \
-             (deleted) because the file behind it lives on an internal filesystem with no name.",
+             (deleted) because the kernel file behind it is not linked into any directory.",
         );
     row_ev(&mut s, id, &["nattch", "lpid"]);
     maps_ev(
