@@ -1030,3 +1030,29 @@ fn mqueue_demo_as_an_ordinary_user() {
     assert_eq!(val(perm, "msg perms").as_deref(), Some("400"));
     assert_nothing_left(&ev, demo_pid(&ev));
 }
+
+/// A panic in the middle of a demo unwinds through the guards: nothing is left.
+#[test]
+fn panic_mid_demo_cleans_up() {
+    let _g = serial();
+    for (args, at) in [
+        (&["shm"][..], "3"),
+        (&["sem"], "5"),
+        (&["mqueue"], "2"),
+        (&["sem", "--posix"], "1"),
+        (&["fifo"], "4"),
+        (&["signal"], "2"),
+    ] {
+        let out = run(zombies()
+            .args(["ipc", "demo"])
+            .args(args)
+            .args(["--format", "json"])
+            .env("ZOMBIES_TEST_PANIC_AFTER_STEP", at)
+            .stdin(Stdio::null()));
+        assert_eq!(out.status.code(), Some(101), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("ZOMBIES_TEST_PANIC_AFTER_STEP"));
+        let ev = events(&out.stdout);
+        assert!(!steps(&ev).is_empty());
+        assert_nothing_left(&ev, demo_pid(&ev));
+    }
+}

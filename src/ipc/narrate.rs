@@ -188,6 +188,11 @@ impl<'a> Narrator<'a> {
         if self.pause {
             self.wait_enter()?;
         }
+        // Test seam: prove that a panic mid-demo still removes everything (the guards run
+        // while unwinding).
+        if std::env::var("ZOMBIES_TEST_PANIC_AFTER_STEP").ok() == Some(self.steps.to_string()) {
+            panic!("ZOMBIES_TEST_PANIC_AFTER_STEP={}", self.steps);
+        }
         Ok(())
     }
 
