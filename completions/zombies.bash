@@ -34,6 +34,9 @@ _zombies() {
             zombies,ignore)
                 cmd="zombies__subcmd__ignore"
                 ;;
+            zombies,ipc)
+                cmd="zombies__subcmd__ipc"
+                ;;
             zombies,list)
                 cmd="zombies__subcmd__list"
                 ;;
@@ -58,6 +61,9 @@ _zombies() {
             zombies__subcmd__help,ignore)
                 cmd="zombies__subcmd__help__subcmd__ignore"
                 ;;
+            zombies__subcmd__help,ipc)
+                cmd="zombies__subcmd__help__subcmd__ipc"
+                ;;
             zombies__subcmd__help,list)
                 cmd="zombies__subcmd__help__subcmd__list"
                 ;;
@@ -69,6 +75,12 @@ _zombies() {
                 ;;
             zombies__subcmd__help__subcmd__ignore,remove)
                 cmd="zombies__subcmd__help__subcmd__ignore__subcmd__remove"
+                ;;
+            zombies__subcmd__help__subcmd__ipc,demo)
+                cmd="zombies__subcmd__help__subcmd__ipc__subcmd__demo"
+                ;;
+            zombies__subcmd__help__subcmd__ipc,list)
+                cmd="zombies__subcmd__help__subcmd__ipc__subcmd__list"
                 ;;
             zombies__subcmd__ignore,help)
                 cmd="zombies__subcmd__ignore__subcmd__help"
@@ -88,6 +100,24 @@ _zombies() {
             zombies__subcmd__ignore__subcmd__help,remove)
                 cmd="zombies__subcmd__ignore__subcmd__help__subcmd__remove"
                 ;;
+            zombies__subcmd__ipc,demo)
+                cmd="zombies__subcmd__ipc__subcmd__demo"
+                ;;
+            zombies__subcmd__ipc,help)
+                cmd="zombies__subcmd__ipc__subcmd__help"
+                ;;
+            zombies__subcmd__ipc,list)
+                cmd="zombies__subcmd__ipc__subcmd__list"
+                ;;
+            zombies__subcmd__ipc__subcmd__help,demo)
+                cmd="zombies__subcmd__ipc__subcmd__help__subcmd__demo"
+                ;;
+            zombies__subcmd__ipc__subcmd__help,help)
+                cmd="zombies__subcmd__ipc__subcmd__help__subcmd__help"
+                ;;
+            zombies__subcmd__ipc__subcmd__help,list)
+                cmd="zombies__subcmd__ipc__subcmd__help__subcmd__list"
+                ;;
             *)
                 ;;
         esac
@@ -95,7 +125,7 @@ _zombies() {
 
     case "${cmd}" in
         zombies)
-            opts="-h -V --proc --color --ignore-file --help --version list tree explain fix ignore check generate help"
+            opts="-h -V --proc --color --ignore-file --help --version list tree explain fix ignore check ipc generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -301,7 +331,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__help)
-            opts="list tree explain fix ignore check generate help"
+            opts="list tree explain fix ignore check ipc generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -413,6 +443,48 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__help__subcmd__ignore__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__help__subcmd__ipc)
+            opts="demo list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__help__subcmd__ipc__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__help__subcmd__ipc__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -573,6 +645,152 @@ _zombies() {
                 return 0
             fi
             case "${prev}" in
+                --proc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ipc)
+            opts="-h -V --proc --color --ignore-file --help --version demo list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --proc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ipc__subcmd__demo)
+            opts="-h -V --step --format --posix --path --proc --color --ignore-file --help --version signal pipe fifo mqueue sem shm"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ipc__subcmd__help)
+            opts="demo list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ipc__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ipc__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ipc__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__ipc__subcmd__list)
+            opts="-h -V --orphaned --format --proc --color --ignore-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --proc)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

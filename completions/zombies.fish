@@ -37,6 +37,7 @@ complete -c zombies -n "__fish_zombies_needs_command" -f -a "explain" -d 'Explai
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it.'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
+complete -c zombies -n "__fish_zombies_needs_command" -f -a "ipc" -d 'Learn inter-process communication with live demos, and find leaked IPC objects'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l parent -d 'Only the zombies of this parent' -r
@@ -140,6 +141,41 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -l ignore-file -d
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s q -l quiet -d 'Print nothing when the status is OK (cron mails only problems); the exit code still tells'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -f -a "demo" -d 'Run a demo: real processes use one IPC primitive while the kernel\'s view of it (/proc, /dev/shm, /dev/mqueue) is shown step by step'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -f -a "list" -d 'List System V message queues, semaphore sets and shared memory segments (/proc/sysvipc) and POSIX queues, shared memory and named semaphores (/dev/mqueue, /dev/shm), with their owners and whether the processes that used them still live'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l format -d 'Output format: text, or json for one event per line' -r -f -a "text\t'For people'
+json\t'One JSON object (the documented, stable contract)'"
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l path -d 'fifo: create the FIFO at PATH (which must not exist) and wait for a writer from another shell, e.g. `echo hi > PATH`. It is removed at the end' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l step -d 'Pause after each step until Enter is pressed, to look around in /proc meanwhile'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l posix -d 'mqueue, sem, shm: the POSIX variant (mq_open, sem_open, shm_open) instead of System V'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "text\t'For people'
+json\t'One JSON object (the documented, stable contract)'"
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l orphaned -d 'Only objects whose creator and last users are all gone and that nobody has attached or open: the leaks that survive until reboot'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from help" -f -a "demo" -d 'Run a demo: real processes use one IPC primitive while the kernel\'s view of it (/proc, /dev/shm, /dev/mqueue) is shown step by step'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from help" -f -a "list" -d 'List System V message queues, semaphore sets and shared memory segments (/proc/sysvipc) and POSIX queues, shared memory and named semaphores (/dev/mqueue, /dev/shm), with their owners and whether the processes that used them still live'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
 always\t''
@@ -147,13 +183,16 @@ never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it.'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check ipc generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check ipc generate help" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check ipc generate help" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check ipc generate help" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it.'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check ipc generate help" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check ipc generate help" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check ipc generate help" -f -a "ipc" -d 'Learn inter-process communication with live demos, and find leaked IPC objects'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check ipc generate help" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check ipc generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "list" -d 'Show the entries and the file they live in'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "remove" -d 'Remove every entry whose executable path or command name is ENTRY'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ipc" -f -a "demo" -d 'Run a demo: real processes use one IPC primitive while the kernel\'s view of it (/proc, /dev/shm, /dev/mqueue) is shown step by step'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ipc" -f -a "list" -d 'List System V message queues, semaphore sets and shared memory segments (/proc/sysvipc) and POSIX queues, shared memory and named semaphores (/dev/mqueue, /dev/shm), with their owners and whether the processes that used them still live'

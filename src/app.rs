@@ -9,11 +9,13 @@ use crate::check::state::{self, State};
 use crate::check::{self as checks, Outcome, Status, Thresholds};
 use crate::cli::{
     CheckArgs, CheckFormat, Cli, Command, ExplainArgs, FixArgs, Format, GenerateArgs, Generated,
-    IgnoreAction, IgnoreArgs, ListArgs, TreeArgs,
+    IgnoreAction, IgnoreArgs, IpcArgs, IpcCommand, IpcDemoArgs, IpcDemoName, IpcListArgs, ListArgs,
+    TreeArgs,
 };
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::{Exit, UsageError};
 use crate::ignore::IgnoreList;
+use crate::ipc::{self, Demo, DemoOptions, runtime::Interrupted};
 use crate::proc::users::{self, Users};
 use crate::proc::{ProcFs, Snapshot};
 use crate::remedy::{self, Choice, Request, Target};
@@ -42,6 +44,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Ignore(args) => ignore(&g, &args),
         Command::Generate(args) => generate(&args),
         Command::Check(args) => check(&g, &args),
+        Command::Ipc(args) => ipc(&g, args),
     }
 }
 
@@ -372,4 +375,78 @@ fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> 
         t,
         age_problem,
     ))
+}
+
+fn ipc(g: &Globals, args: IpcArgs) -> Result<Exit> {
+    match args
+        .command
+        .unwrap_or(IpcCommand::List(IpcListArgs::default()))
+    {
+        IpcCommand::Demo(a) => ipc_demo(g, a),
+        IpcCommand::List(a) => ipc_list(g, &a),
+    }
+}
+
+fn ipc_demo(g: &Globals, a: IpcDemoArgs) -> Result<Exit> {
+    let Some(name) = a.name else {
+        let mut out = stdout();
+        ipc::write_demo_list(&mut out, g.style)?;
+        out.flush()?;
+        return Ok(Exit::SUCCESS);
+    };
+    let demo = match name {
+        IpcDemoName::Signal => Demo::Signal,
+        IpcDemoName::Pipe => Demo::Pipe,
+        IpcDemoName::Fifo => Demo::Fifo,
+        IpcDemoName::Mqueue => Demo::Mqueue,
+        IpcDemoName::Sem => Demo::Sem,
+        IpcDemoName::Shm => Demo::Shm,
+    };
+    if a.posix && !demo.has_posix() {
+        bail!(UsageError(format!(
+            "--posix applies to the mqueue, sem and shm demos, not to {}",
+            demo.name()
+        )));
+    }
+    if a.path.is_some() && demo != Demo::Fifo {
+        bail!(UsageError(format!(
+            "--path applies to the fifo demo, not to {}",
+            demo.name()
+        )));
+    }
+    let opts = DemoOptions {
+        json: a.format == Format::Json,
+        step: a.step,
+        posix: a.posix,
+        path: a.path,
+        style: g.style,
+    };
+    match ipc::run_demo(demo, &opts) {
+        Ok(()) => Ok(Exit::SUCCESS),
+        Err(e) => match e.downcast_ref::<Interrupted>() {
+            Some(i) => {
+                let _ = writeln!(
+                    io::stderr(),
+                    "zombies: {i}; the demo removed what it created and reaped its children"
+                );
+                Ok(Exit::INTERRUPTED)
+            }
+            None => Err(e.context(format!("the {} demo failed", demo.name()))),
+        },
+    }
+}
+
+fn ipc_list(g: &Globals, a: &IpcListArgs) -> Result<Exit> {
+    let src = ipc::list::Sources::system(&g.proc_root);
+    let mut listing = ipc::list::collect(&src, &mut Users::default())?;
+    if a.orphaned {
+        ipc::list::only_orphaned(&mut listing);
+    }
+    let mut out = stdout();
+    match a.format {
+        Format::Json => report::json::write(&mut out, &listing)?,
+        Format::Text => ipc::list::write_text(&mut out, &listing, a.orphaned, g.style)?,
+    }
+    out.flush()?;
+    Ok(Exit::SUCCESS)
 }

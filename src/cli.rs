@@ -94,6 +94,11 @@ pub enum Command {
     /// N: below N, ~:N above N, N:M outside N..M, @N:M inside N..M. So --warn 2 --crit 4 is OK
     /// at 2 zombies, WARNING at 3 and 4, CRITICAL from 5.
     Check(CheckArgs),
+    /// Learn inter-process communication with live demos, and find leaked IPC objects.
+    ///
+    /// Also answers to the name `ipc`: make a link with
+    /// `ln -s "$(command -v zombies)" ~/.local/bin/ipc` and type `ipc demo fifo`.
+    Ipc(IpcArgs),
     /// Write the man pages or shell completions (for packagers and this repository).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -336,6 +341,80 @@ pub struct CheckArgs {
 
 fn parse_range(s: &str) -> Result<Range, String> {
     Range::parse(s)
+}
+
+#[derive(Debug, Args)]
+pub struct IpcArgs {
+    /// Without a subcommand: `list`.
+    #[command(subcommand)]
+    pub command: Option<IpcCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IpcCommand {
+    /// Run a demo: real processes use one IPC primitive while the kernel's view of it
+    /// (/proc, /dev/shm, /dev/mqueue) is shown step by step.
+    ///
+    /// Every object a demo creates is removed when it ends, also on error and on Ctrl-C or
+    /// SIGTERM (then it exits 130); every child process is killed and reaped.
+    Demo(IpcDemoArgs),
+    /// List System V message queues, semaphore sets and shared memory segments
+    /// (/proc/sysvipc) and POSIX queues, shared memory and named semaphores (/dev/mqueue,
+    /// /dev/shm), with their owners and whether the processes that used them still live.
+    List(IpcListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IpcDemoArgs {
+    /// The demo to run; without a name, list the demos.
+    #[arg(value_enum, value_name = "NAME")]
+    pub name: Option<IpcDemoName>,
+
+    /// Pause after each step until Enter is pressed, to look around in /proc meanwhile.
+    #[arg(long)]
+    pub step: bool,
+
+    /// Output format: text, or json for one event per line.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// mqueue, sem, shm: the POSIX variant (mq_open, sem_open, shm_open) instead of System V.
+    #[arg(long)]
+    pub posix: bool,
+
+    /// fifo: create the FIFO at PATH (which must not exist) and wait for a writer from
+    /// another shell, e.g. `echo hi > PATH`. It is removed at the end.
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<PathBuf>,
+}
+
+/// The IPC demos.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IpcDemoName {
+    /// Catch, ignore and block signals; SIGKILL and SIGSTOP cannot be; stop and continue.
+    Signal,
+    /// pipe(2) between a parent and a child: shared inode, EOF, EPIPE and SIGPIPE.
+    Pipe,
+    /// A named pipe made with mkfifo: open blocks until both ends are open.
+    Fifo,
+    /// A message queue: typed messages and the permissions its creator set.
+    Mqueue,
+    /// A semaphore: lost updates without it, none with it, SEM_UNDO.
+    Sem,
+    /// Shared memory: one segment attached by two processes.
+    Shm,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct IpcListArgs {
+    /// Only objects whose creator and last users are all gone and that nobody has attached
+    /// or open: the leaks that survive until reboot.
+    #[arg(long)]
+    pub orphaned: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// Parses a PID: a positive whole number.

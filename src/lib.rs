@@ -10,6 +10,7 @@ pub mod duration;
 pub mod exit;
 pub mod generate;
 pub mod ignore;
+pub mod ipc;
 pub mod paths;
 pub mod proc;
 pub mod remedy;

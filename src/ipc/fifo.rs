@@ -1,0 +1,610 @@
+//! `ipc demo fifo`: a named pipe. mkfifo makes a permanent file of type `p`; a process that
+//! opens it for reading blocks until another opens it for writing (the wait is measured); the
+//! reader and writer are separate processes that only share the path. With `--path` the FIFO
+//! is made where the user says and the writer is the user, from another shell.
+//!
+//! The FIFO and the private directory are owned by guards that remove them; a guard removes a
+//! path only while it is still the very file the demo created (same device and inode), so a
+//! path the tool did not create is never removed.
+
+use std::ffi::CString;
+use std::os::fd::RawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+use nix::sys::stat::{Mode, SFlag};
+
+use super::narrate::{Narrator, Object, Step, errno_text};
+use super::procinfo;
+use super::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line, write_fd};
+use crate::exit::UsageError;
+
+const MESSAGE: &str = "hello through the FIFO";
+
+/// A FIFO this process created; Drop unlinks it if the path still names that same file.
+pub struct FifoGuard {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+    owner: u32,
+    removed: bool,
+}
+
+impl FifoGuard {
+    /// mkfifo(path, mode) (or mknod with S_IFIFO), remembering which file it made.
+    pub fn create(path: &Path, mode: u32, with_mknod: bool) -> Result<FifoGuard, Errno> {
+        let perm = Mode::from_bits_truncate(mode);
+        if with_mknod {
+            nix::sys::stat::mknod(path, SFlag::S_IFIFO, perm, 0)?;
+        } else {
+            nix::unistd::mkfifo(path, perm)?;
+        }
+        let md = std::fs::symlink_metadata(path).map_err(|_| Errno::ENOENT)?;
+        Ok(FifoGuard {
+            path: path.to_path_buf(),
+            dev: md.dev(),
+            ino: md.ino(),
+            owner: std::process::id(),
+            removed: false,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Unlinks the FIFO if the path still names the file we made; true when removed.
+    pub fn remove(&mut self) -> bool {
+        if self.removed {
+            return true;
+        }
+        match std::fs::symlink_metadata(&self.path) {
+            // Inode numbers are reused at once: a replacement must also be a FIFO to be ours.
+            Ok(md) if md.dev() == self.dev && md.ino() == self.ino && md.file_type().is_fifo() => {
+                self.removed = std::fs::remove_file(&self.path).is_ok();
+            }
+            _ => self.removed = true, // gone or replaced: not ours to remove
+        }
+        self.removed
+    }
+}
+
+impl Drop for FifoGuard {
+    fn drop(&mut self) {
+        if self.owner == std::process::id() {
+            self.remove();
+        }
+    }
+}
+
+/// A private directory this process created with mkdtemp; Drop removes it if empty.
+pub struct TempDir {
+    path: PathBuf,
+    owner: u32,
+}
+
+impl TempDir {
+    pub fn create(prefix: &str) -> Result<TempDir> {
+        let template = std::env::temp_dir().join(format!("{prefix}.XXXXXX"));
+        let path = nix::unistd::mkdtemp(&template)
+            .map_err(std::io::Error::from)
+            .with_context(|| {
+                format!(
+                    "cannot create a private directory like {}; set TMPDIR to a writable directory",
+                    template.display()
+                )
+            })?;
+        Ok(TempDir {
+            path,
+            owner: std::process::id(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if self.owner == std::process::id() {
+            let _ = std::fs::remove_dir(&self.path);
+        }
+    }
+}
+
+/// `ls -l`'s first column for a mode: "prw-------".
+fn ls_mode(md: &std::fs::Metadata) -> String {
+    let ft = md.file_type();
+    let t = if ft.is_fifo() {
+        'p'
+    } else if ft.is_dir() {
+        'd'
+    } else if ft.is_file() {
+        '-'
+    } else {
+        '?'
+    };
+    format!("{t}{}", super::sysvipc::rwx(md.mode() & 0o777))
+}
+
+fn file_ev(step: &mut Step, path: &Path, meaning: &str) {
+    match std::fs::symlink_metadata(path) {
+        Ok(md) => {
+            step.ev_mut(
+                format!("lstat {}", path.display()),
+                format!("{} {:04o}", ls_mode(&md), md.mode() & 0o7777),
+                meaning.to_string(),
+            );
+            step.ev_mut(
+                "  st_ino, st_size",
+                format!("{}, {}", md.ino(), md.size()),
+                "inode number; a FIFO's size is always 0: data never touches the disk",
+            );
+        }
+        Err(e) => step.ev_mut(
+            format!("lstat {}", path.display()),
+            format!("{e}"),
+            meaning.to_string(),
+        ),
+    }
+}
+
+fn cpath(p: &Path) -> CString {
+    CString::new(p.as_os_str().as_bytes()).unwrap_or_default()
+}
+
+/// The reader child: open (blocks until a writer opens), report the wait, wait for "go",
+/// then read until EOF.
+fn reader(path: &CString, report: RawFd, go: RawFd) -> i32 {
+    let t0 = Instant::now();
+    // SAFETY: a NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    let waited = t0.elapsed();
+    if fd < 0 {
+        send_line(report, &format!("error open {:?}", Errno::last()));
+        return 1;
+    }
+    send_line(report, &format!("opened {} {fd}", waited.as_millis()));
+    let mut b = [0u8; 1];
+    if go >= 0 && read_fd(go, &mut b) != Ok(1) {
+        return 2;
+    }
+    let mut buf = [0u8; 256];
+    loop {
+        match read_fd(fd, &mut buf) {
+            Ok(0) => {
+                send_line(report, "eof");
+                return 0;
+            }
+            Ok(n) => {
+                let text = String::from_utf8_lossy(&buf[..n]);
+                send_line(report, &format!("data {n} {}", text.escape_debug()));
+            }
+            Err(Errno::EINTR) => {}
+            Err(e) => {
+                send_line(report, &format!("error read {e:?}"));
+                return 1;
+            }
+        }
+    }
+}
+
+/// The writer child: open for writing, report, wait for "go", write, close.
+fn writer(path: &CString, report: RawFd, go: RawFd) -> i32 {
+    // SAFETY: a NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        send_line(report, &format!("error open {:?}", Errno::last()));
+        return 1;
+    }
+    send_line(report, &format!("wopened {fd}"));
+    let mut b = [0u8; 1];
+    if read_fd(go, &mut b) != Ok(1) {
+        return 2;
+    }
+    let r = write_fd(fd, format!("{MESSAGE}\n").as_bytes());
+    close_fd(fd);
+    if r.is_ok() { 0 } else { 3 }
+}
+
+/// Waits until the reader sleeps in the FIFO's open.
+fn wait_blocked_in_open(rt: &Runtime, pid: i32) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        let w = procinfo::wchan(pid);
+        if procinfo::state(pid) == Some('S') && w.as_deref().is_some_and(|w| w.contains("partner"))
+        {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(2) {
+            // Kernels name the wait differently; being asleep is what matters.
+            if procinfo::state(pid) == Some('S') {
+                return Ok(());
+            }
+            bail!("the reader (PID {pid}) did not block in open");
+        }
+        rt.sleep(Duration::from_millis(2))?;
+    }
+}
+
+/// The system call a sleeping process is in, from /proc/PID/syscall's first number.
+fn syscall_name(pid: i32) -> Option<String> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    let nr: i64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(match nr {
+        libc::SYS_openat => format!("{nr} (openat)"),
+        #[cfg(target_arch = "x86_64")]
+        libc::SYS_open => format!("{nr} (open)"),
+        _ => nr.to_string(),
+    })
+}
+
+pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<()> {
+    n.start(
+        "a named pipe (FIFO)",
+        "The notes: FIFOs are permanent objects created with mkfifo() or mknod(), then opened \
+         and read or written just like a normal file; reading normally blocks. Unlike a pipe, a \
+         FIFO has a name in the filesystem, so unrelated processes can find it.",
+    )?;
+
+    // 1. Where the FIFO lives.
+    let dir;
+    let fifo_path = match user_path {
+        Some(p) => {
+            if std::fs::symlink_metadata(p).is_ok() {
+                bail!(UsageError(format!(
+                    "{} already exists; give --path a name that does not exist yet (zombies \
+                     never removes a file it did not create)",
+                    p.display()
+                )));
+            }
+            p.to_path_buf()
+        }
+        None => {
+            dir = TempDir::create(&super::demo_name("fifo"))?;
+            let mut s = Step::new("A private directory for the FIFO")
+                .call(
+                    format!("mkdtemp(\"{}\")", dir.path().display()),
+                    "the new path, mode 0700",
+                )
+                .explain("Only our user can reach what we create inside it.");
+            file_ev(&mut s, dir.path(), "a directory, rwx for the owner only");
+            s.evidence.truncate(1);
+            n.step(s)?;
+            dir.path().join("fifo")
+        }
+    };
+
+    // 2. mkfifo.
+    let mut fifo = FifoGuard::create(&fifo_path, 0o600, false)
+        .map_err(std::io::Error::from)
+        .with_context(|| {
+            format!(
+                "cannot create a FIFO at {}; is its directory there and writable?",
+                fifo_path.display()
+            )
+        })?;
+    n.object(
+        "created",
+        &Object {
+            kind: "fifo",
+            id: None,
+            key: None,
+            name: Some(fifo_path.display().to_string()),
+        },
+    )?;
+    let mut s = Step::new("Create the FIFO")
+        .call(format!("mkfifo(\"{}\", 0600)", fifo_path.display()), "0")
+        .explain(
+            "A new kind of file: type p. It is permanent: it stays in the directory, like any \
+             file, until it is unlinked, whether or not a process has it open.",
+        );
+    file_ev(
+        &mut s,
+        &fifo_path,
+        "p: a FIFO, readable and writable by its owner",
+    );
+    n.step(s)?;
+
+    if user_path.is_none() {
+        let twin_path = fifo_path.with_file_name("fifo-by-mknod");
+        let mut twin = FifoGuard::create(&twin_path, 0o600, true)
+            .map_err(std::io::Error::from)
+            .context("mknod(S_IFIFO)")?;
+        let mut s = Step::new("mknod makes the same kind of file")
+            .call(
+                format!("mknod(\"{}\", S_IFIFO|0600, 0)", twin_path.display()),
+                "0",
+            )
+            .explain("mkfifo(3) is a library wrapper around mknod(2) with S_IFIFO.");
+        file_ev(&mut s, &twin_path, "p again");
+        s.evidence.truncate(1);
+        twin.remove();
+        s.ev_mut(
+            format!("unlink(\"{}\")", twin_path.display()),
+            "0",
+            "we keep only the first one",
+        );
+        n.step(s)?;
+    }
+
+    // 3. The reader blocks in open.
+    let cp = cpath(&fifo_path);
+    let mut rep = Channel::new()?;
+    let (go_rd, go_wr) = super::runtime::pipe()?;
+    let (go_r, go_w) = (
+        std::os::fd::AsRawFd::as_raw_fd(&go_rd),
+        std::os::fd::AsRawFd::as_raw_fd(&go_wr),
+    );
+    let user_mode = user_path.is_some();
+    let mut rd_child = rt.spawn("FIFO reader", || {
+        close_fd(rep.reader());
+        close_fd(go_w);
+        reader(&cp, rep.writer(), if user_mode { -1 } else { go_r })
+    })?;
+    let rpid = rd_child.pid();
+    if user_mode {
+        rep.close_write();
+    }
+    wait_blocked_in_open(rt, rpid)?;
+    let mut s = Step::new("A reader opens the FIFO and blocks")
+        .call(
+            format!("open(\"{}\", O_RDONLY) in PID {rpid}", fifo_path.display()),
+            "(blocks)",
+        )
+        .explain(
+            "Opening a FIFO for reading waits until some process opens it for writing. The \
+             reader is asleep inside open itself: it has no descriptor for the FIFO yet.",
+        );
+    s.ev_mut(
+        format!("/proc/{rpid}/stat state"),
+        procinfo::state(rpid).map(String::from).unwrap_or_default(),
+        "S: sleeping",
+    );
+    s.ev_mut(
+        format!("/proc/{rpid}/wchan"),
+        procinfo::wchan(rpid).unwrap_or_else(|| "?".into()),
+        "waiting for the other end to open",
+    );
+    if let Some(sc) = syscall_name(rpid) {
+        s.ev_mut(
+            format!("/proc/{rpid}/syscall"),
+            sc,
+            "the system call it is blocked in",
+        );
+    }
+    n.step(s)?;
+
+    if user_mode {
+        n.say(&format!(
+            "Now, in another shell, type:  echo hi > {}   (Ctrl-C here to stop)",
+            shell_quote(&fifo_path)
+        ))?;
+        let opened = rep.recv(rt, Duration::from_secs(u64::from(u32::MAX)))?;
+        let (ms, fd) = parse_opened(opened.as_deref())?;
+        let mut lines = Vec::new();
+        loop {
+            match rep.recv(rt, Duration::from_secs(u64::from(u32::MAX)))? {
+                Some(l) if l.starts_with("data ") => lines.push(l),
+                _ => break,
+            }
+        }
+        let st = rd_child.wait(rt, Duration::from_secs(5))?;
+        let mut s = Step::new("Your writer opened it: the reader wakes up and reads")
+            .call(
+                format!("open(...) in PID {rpid} returned fd {fd}"),
+                format!("after {ms} ms"),
+            )
+            .explain(
+                "The shell's `>` opened the FIFO for writing; that completed the reader's open. \
+                 echo wrote its line and the shell closed the FIFO: end of file for the reader.",
+            );
+        s.ev_mut(
+            "time blocked in open",
+            format!("{ms} ms"),
+            "measured by the reader",
+        );
+        for l in &lines {
+            let (count, text) = split_data(l);
+            s.ev_mut(
+                format!("read({fd}) in PID {rpid}"),
+                count,
+                format!("\"{text}\""),
+            );
+        }
+        s.ev_mut(
+            format!("waitpid({rpid})"),
+            describe(st),
+            "the reader saw EOF and exited",
+        );
+        n.step(s)?;
+    } else {
+        rt.sleep(Duration::from_millis(300))?;
+        let mut wr_child = rt.spawn("FIFO writer", || {
+            close_fd(rep.reader());
+            close_fd(go_w);
+            writer(&cp, rep.writer(), go_r)
+        })?;
+        rep.close_write();
+        drop(go_rd);
+        let wpid = wr_child.pid();
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            match rep.recv(rt, Duration::from_secs(5))? {
+                Some(l) => got.push(l),
+                None => bail!("the FIFO children stopped reporting"),
+            }
+        }
+        let opened = got.iter().find(|l| l.starts_with("opened ")).cloned();
+        let wopened = got.iter().find(|l| l.starts_with("wopened ")).cloned();
+        let (ms, rfd) = parse_opened(opened.as_deref())?;
+        let wfd: i32 = wopened
+            .as_deref()
+            .and_then(|l| l.strip_prefix("wopened "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1);
+        let mut s = Step::new("A writer opens it: both opens complete")
+            .call(
+                format!("open(\"{}\", O_WRONLY) in PID {wpid}", fifo_path.display()),
+                wfd.to_string(),
+            )
+            .explain(
+                "A second, separate process opened the FIFO by its path, 300 ms later. That \
+                 released the reader. Unlike a pipe's pipe:[inode], /proc shows the FIFO's path.",
+            );
+        s.ev_mut(
+            "time the reader was blocked in open",
+            format!("{ms} ms"),
+            "measured by the reader around open(2)",
+        );
+        s.ev_mut(
+            format!("/proc/{rpid}/fd/{rfd}"),
+            procinfo::fd_target(rpid, rfd).unwrap_or_default(),
+            "the reader's descriptor",
+        );
+        s.ev_mut(
+            format!("/proc/{wpid}/fd/{wfd}"),
+            procinfo::fd_target(wpid, wfd).unwrap_or_default(),
+            "the writer's descriptor: the same file",
+        );
+        n.step(s)?;
+
+        nix::unistd::write(&go_wr, b"gg")
+            .map_err(std::io::Error::from)
+            .context("write to the FIFO children")?;
+        let mut data = Vec::new();
+        loop {
+            match rep.recv(rt, Duration::from_secs(5))? {
+                Some(l) if l.starts_with("data ") => data.push(l),
+                Some(l) if l == "eof" => break,
+                Some(l) => bail!("the FIFO reader said: {l}"),
+                None => break,
+            }
+        }
+        let wst = wr_child.wait(rt, Duration::from_secs(5))?;
+        let rst = rd_child.wait(rt, Duration::from_secs(5))?;
+        let mut s = Step::new("Write, read, close: end of file")
+            .call(
+                format!("write({wfd}, \"{MESSAGE}\\n\"); close({wfd}) in PID {wpid}"),
+                "23",
+            )
+            .explain(
+                "The bytes went through the kernel's pipe buffer, first in, first out; when the \
+                 writer closed its end the reader's read returned 0, end of file.",
+            );
+        for l in &data {
+            let (count, text) = split_data(l);
+            s.ev_mut(
+                format!("read({rfd}) in PID {rpid}"),
+                count,
+                format!("\"{text}\""),
+            );
+        }
+        s.ev_mut(
+            format!("waitpid({wpid})"),
+            describe(wst),
+            "the writer is done",
+        );
+        s.ev_mut(
+            format!("waitpid({rpid})"),
+            describe(rst),
+            "the reader saw EOF",
+        );
+        n.step(s)?;
+    }
+
+    // The FIFO outlives its users; then we remove it.
+    let mut s = Step::new("The FIFO outlives the processes; remove it")
+        .call(format!("unlink(\"{}\")", fifo_path.display()), "0")
+        .explain(
+            "Both processes are gone and the FIFO is still there: a permanent object. It goes \
+             only when unlinked, which the demo does now (it removes only the file it created).",
+        );
+    file_ev(&mut s, &fifo_path, "still a FIFO, with no process using it");
+    s.evidence.truncate(1);
+    let removed = fifo.remove();
+    let after = std::fs::symlink_metadata(fifo.path());
+    s.ev_mut(
+        format!("lstat {}", fifo_path.display()),
+        match after {
+            Ok(_) => "still there".to_string(),
+            Err(e) => errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+        },
+        if removed { "removed" } else { "not removed" },
+    );
+    n.step(s)?;
+    n.object(
+        "removed",
+        &Object {
+            kind: "fifo",
+            id: None,
+            key: None,
+            name: Some(fifo_path.display().to_string()),
+        },
+    )?;
+
+    n.end(
+        "A FIFO is a file of type p: opening it waits for the other end, then it behaves like \
+         a pipe between processes that only share its name. Removed; children reaped.",
+    )
+}
+
+fn parse_opened(line: Option<&str>) -> Result<(u64, i32)> {
+    let l = line.unwrap_or("");
+    if let Some(rest) = l.strip_prefix("opened ") {
+        let mut it = rest.split_whitespace();
+        let ms = it.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let fd = it.next().and_then(|v| v.parse().ok()).unwrap_or(-1);
+        return Ok((ms, fd));
+    }
+    bail!("the FIFO reader could not open the FIFO: {l}")
+}
+
+fn split_data(l: &str) -> (String, String) {
+    let rest = l.strip_prefix("data ").unwrap_or(l);
+    match rest.split_once(' ') {
+        Some((c, t)) => (c.to_string(), t.to_string()),
+        None => (rest.to_string(), String::new()),
+    }
+}
+
+/// Quotes a path for a POSIX shell when it needs it.
+fn shell_quote(p: &Path) -> String {
+    let s = p.display().to_string();
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c))
+    {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote(Path::new("/tmp/f")), "/tmp/f");
+        assert_eq!(shell_quote(Path::new("/tmp/a b")), "'/tmp/a b'");
+        assert_eq!(shell_quote(Path::new("/tmp/it's")), "'/tmp/it'\\''s'");
+    }
+
+    #[test]
+    fn guard_never_removes_a_replaced_path() {
+        let dir = TempDir::create("zombies-test-fifo-guard").unwrap();
+        let p = dir.path().join("f");
+        let mut g = FifoGuard::create(&p, 0o600, false).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        std::fs::write(&p, b"not ours").unwrap();
+        assert!(g.remove());
+        assert!(p.exists(), "a file the guard did not create was removed");
+        std::fs::remove_file(&p).unwrap();
+    }
+}

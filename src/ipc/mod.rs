@@ -1,0 +1,165 @@
+//! Inter-process communication on the live system: one demo per primitive the project's notes
+//! name (signals, pipes, FIFOs, message queues, semaphores, shared memory), and `ipc list`,
+//! which finds System V and POSIX IPC objects and the ones nobody uses any more.
+
+pub mod fifo;
+pub mod list;
+pub mod mqueue;
+pub mod narrate;
+pub mod pipe;
+pub mod procinfo;
+pub mod runtime;
+pub mod sem;
+pub mod shm;
+pub mod signal;
+pub mod sysv;
+pub mod sysvipc;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::style::Style;
+use narrate::Narrator;
+use runtime::{Interrupted, Runtime};
+
+/// The demos, in the order the notes list the mechanisms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Demo {
+    Signal,
+    Pipe,
+    Fifo,
+    Mqueue,
+    Sem,
+    Shm,
+}
+
+impl Demo {
+    pub const ALL: [Demo; 6] = [
+        Demo::Signal,
+        Demo::Pipe,
+        Demo::Fifo,
+        Demo::Mqueue,
+        Demo::Sem,
+        Demo::Shm,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Demo::Signal => "signal",
+            Demo::Pipe => "pipe",
+            Demo::Fifo => "fifo",
+            Demo::Mqueue => "mqueue",
+            Demo::Sem => "sem",
+            Demo::Shm => "shm",
+        }
+    }
+
+    /// One line on what the demo shows.
+    pub fn about(self) -> &'static str {
+        match self {
+            Demo::Signal => {
+                "catch, ignore and block signals (SigCgt, SigIgn, SigBlk, ShdPnd); SIGKILL and SIGSTOP cannot be; stop and continue a child"
+            }
+            Demo::Pipe => {
+                "pipe(2) between parent and child: one inode in both /proc/PID/fd, EOF, EPIPE and SIGPIPE"
+            }
+            Demo::Fifo => {
+                "a named pipe: mkfifo, file type p, open blocks until the other end opens [--path PATH]"
+            }
+            Demo::Mqueue => {
+                "System V message queue: typed messages, /proc/sysvipc/msg, creator-set permissions [--posix]"
+            }
+            Demo::Sem => {
+                "System V semaphore: lost updates without it, none with it, SEM_UNDO on death [--posix]"
+            }
+            Demo::Shm => {
+                "System V shared memory: one page seen by two processes, nattch 1-2-1, IPC_RMID [--posix]"
+            }
+        }
+    }
+
+    /// Whether the demo has a `--posix` variant.
+    pub fn has_posix(self) -> bool {
+        matches!(self, Demo::Mqueue | Demo::Sem | Demo::Shm)
+    }
+}
+
+/// How to run a demo, resolved from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct DemoOptions {
+    /// JSON events instead of text.
+    pub json: bool,
+    /// Pause for Enter after each step.
+    pub step: bool,
+    /// The POSIX variant (mqueue, sem, shm).
+    pub posix: bool,
+    /// fifo: create the FIFO here and wait for a writer from another shell.
+    pub path: Option<PathBuf>,
+    pub style: Style,
+}
+
+/// `zombies ipc demo` without a name: the list of demos.
+pub fn write_demo_list(out: &mut impl Write, style: Style) -> io::Result<()> {
+    writeln!(out, "IPC demos (zombies ipc demo NAME, or ipc demo NAME):")?;
+    for d in Demo::ALL {
+        writeln!(
+            out,
+            "  {}  {}",
+            style.bold(&format!("{:<7}", d.name())),
+            d.about()
+        )?;
+    }
+    writeln!(
+        out,
+        "Options: --step pauses after each step, --format json prints one event per line."
+    )
+}
+
+/// Runs one demo. Every object and child it creates is owned by a guard inside the demo
+/// function, so by the time this returns (success, error, panic or Ctrl-C) they are gone; then
+/// the processes adopted as subreaper are reaped.
+pub fn run_demo(demo: Demo, opts: &DemoOptions) -> Result<()> {
+    let rt = Runtime::start()?;
+    let result = {
+        let mut n = Narrator::new(demo.name(), opts.json, opts.step, opts.style, &rt);
+        let r = match demo {
+            Demo::Signal => signal::run(&rt, &mut n),
+            Demo::Pipe => pipe::run(&rt, &mut n),
+            Demo::Fifo => fifo::run(&rt, &mut n, opts.path.as_deref()),
+            Demo::Mqueue if opts.posix => mqueue::run_posix(&rt, &mut n),
+            Demo::Mqueue => mqueue::run(&rt, &mut n),
+            Demo::Sem if opts.posix => sem::run_posix(&rt, &mut n),
+            Demo::Sem => sem::run(&rt, &mut n),
+            Demo::Shm if opts.posix => shm::run_posix(&rt, &mut n),
+            Demo::Shm => shm::run(&rt, &mut n),
+        };
+        // A child killed by the user's Ctrl-C may make a step fail before we read the
+        // signalfd: the interruption is the real story.
+        match (r, rt.pending()) {
+            (Ok(()), None) => Ok(()),
+            (_, Some(sig)) => Err(anyhow::Error::from(Interrupted(sig))),
+            (Err(e), None) => Err(e),
+        }
+    };
+    rt.reap_adopted();
+    if opts.json {
+        if let Err(e) = &result {
+            if let Some(i) = e.downcast_ref::<Interrupted>() {
+                let mut out = io::stdout().lock();
+                let ev = serde_json::json!({
+                    "event": "interrupted", "demo": demo.name(), "signal": i.0.as_str(),
+                });
+                let _ = writeln!(out, "{ev}");
+                let _ = out.flush();
+            }
+        }
+    }
+    result
+}
+
+/// A name for an IPC object that says who made it: `zombies-demo-<pid>-<what>`.
+pub fn demo_name(what: &str) -> String {
+    format!("zombies-demo-{}-{what}", std::process::id())
+}

@@ -1,0 +1,597 @@
+//! `ipc demo mqueue`: a System V message queue (msgget, msgsnd with typed messages, msgrcv
+//! selecting by type) and its row in /proc/sysvipc/msg as it changes; the permissions its
+//! creator set refuse another user. `--posix`: mq_open with priorities.
+
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+use nix::mqueue::{MQ_OFlag, MqAttr, MqdT};
+use nix::sys::stat::Mode;
+
+use super::narrate::{Narrator, Object, Step, errno_text};
+use super::procinfo;
+use super::runtime::{Channel, Runtime, close_fd, describe, send_line};
+use super::sysv::{self, MsgQueue, io_err, key_hex};
+use super::sysvipc::{self, MsgRow, rwx};
+
+/// The uid and gid a root demo switches a child to, to be refused: `nobody`.
+pub const NOBODY: u32 = 65534;
+
+/// In a child: give up root for `nobody` (groups, gid, then uid: after setuid there is no way
+/// back, and no capability left to bypass permissions).
+pub fn become_nobody() -> Result<(), Errno> {
+    nix::unistd::setgroups(&[])?;
+    nix::unistd::setgid(nix::unistd::Gid::from_raw(NOBODY))?;
+    nix::unistd::setuid(nix::unistd::Uid::from_raw(NOBODY))
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn row_ev(step: &mut Step, id: i32, fields: &[&str]) {
+    let Some(r) = sysvipc::msg_row(id) else {
+        step.ev_mut(
+            "/proc/sysvipc/msg",
+            format!("no row with msqid {id}"),
+            "the queue is gone",
+        );
+        return;
+    };
+    for &f in fields {
+        let (value, meaning) = msg_field(&r, f);
+        step.ev_mut(format!("/proc/sysvipc/msg {f}"), value, meaning);
+    }
+}
+
+fn pid_meaning(pid: i32, what: &str, me: i32) -> String {
+    if pid == 0 {
+        format!("{what}: nobody yet")
+    } else if pid == me {
+        format!("{what}: this demo")
+    } else if procinfo::state(pid).is_some() {
+        format!("{what}: PID {pid}, alive")
+    } else {
+        format!("{what}: PID {pid}, which has exited")
+    }
+}
+
+fn msg_field(r: &MsgRow, f: &str) -> (String, String) {
+    let me = std::process::id() as i32;
+    match f {
+        "key" => (
+            r.key.to_string(),
+            format!(
+                "the key ({}): the name processes agree on to find the queue",
+                key_hex(r.key)
+            ),
+        ),
+        "msqid" => (
+            r.id.to_string(),
+            "the identifier every call passes to the kernel".into(),
+        ),
+        "perms" => (
+            format!("{:o}", r.perms),
+            format!("{}: permissions set by the creator", rwx(r.perms)),
+        ),
+        "uid" => (
+            format!("{}, cuid {}", r.uid, r.cuid),
+            "owner and creator".into(),
+        ),
+        "qnum" => (r.qnum.to_string(), "messages in the queue".into()),
+        "cbytes" => (r.cbytes.to_string(), "bytes of message text queued".into()),
+        "lspid" => (r.lspid.to_string(), pid_meaning(r.lspid, "last sender", me)),
+        "lrpid" => (
+            r.lrpid.to_string(),
+            pid_meaning(r.lrpid, "last receiver", me),
+        ),
+        _ => (String::new(), String::new()),
+    }
+}
+
+pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+    let me = rt.pid();
+    n.start(
+        "a System V message queue",
+        "The notes: message queues let one or more processes write messages that one or more \
+         other processes read. Like semaphores and shared memory, a queue is reached through an \
+         identifier passed to the kernel, and only by processes the creator's permissions allow.",
+    )?;
+
+    // 1. Create.
+    let mut q = MsgQueue::create(0o600)
+        .map_err(io_err)
+        .context("msgget(IPC_CREAT|IPC_EXCL|0600); is kernel.msgmni exhausted? (ipcs -q)")?;
+    n.object(
+        "created",
+        &Object {
+            kind: "sysv-msg",
+            id: Some(q.id),
+            key: Some(key_hex(q.key)),
+            name: None,
+        },
+    )?;
+    let mut s = Step::new("Create a queue")
+        .call(
+            format!("msgget({}, IPC_CREAT|IPC_EXCL|0600)", key_hex(q.key)),
+            q.id.to_string(),
+        )
+        .explain(
+            "The kernel made a queue and returned its identifier. Its row in /proc/sysvipc/msg is \
+             what ipcs -q shows.",
+        );
+    row_ev(
+        &mut s,
+        q.id,
+        &["key", "msqid", "perms", "uid", "qnum", "lspid", "lrpid"],
+    );
+    n.step(s)?;
+
+    // 2. A child sends typed messages, then exits.
+    let id = q.id;
+    let msgs: [(i64, &str); 3] = [
+        (2, "type 2, first"),
+        (1, "type 1, only one"),
+        (2, "type 2, second"),
+    ];
+    let mut sender = rt.spawn("message sender", || {
+        for (t, text) in msgs {
+            if sysv::msg_send(id, t, text.as_bytes(), 0).is_err() {
+                return 1;
+            }
+        }
+        0
+    })?;
+    let spid = sender.pid();
+    let st = sender.wait(rt, Duration::from_secs(5))?;
+    let mut s = Step::new("A child sends three typed messages and exits")
+        .call(
+            format!(
+                "msgsnd({id}, {{2, \"{}\"}}); msgsnd({id}, {{1, \"{}\"}}); msgsnd({id}, {{2, \"{}\"}}) in PID {spid}",
+                msgs[0].1, msgs[1].1, msgs[2].1
+            ),
+            "0, 0, 0",
+        )
+        .explain(
+            "Each message carries a type, a positive number chosen by the sender. The sender \
+             has exited, yet its messages wait in the queue: the queue belongs to the kernel, \
+             not to any process.",
+        );
+    s.ev_mut(
+        format!("waitpid({spid})"),
+        describe(st),
+        "the sender is gone",
+    );
+    row_ev(&mut s, id, &["qnum", "cbytes", "lspid"]);
+    n.step(s)?;
+
+    // 3. Receive by type.
+    let (t1, m1) = sysv::msg_recv(id, 2, libc::IPC_NOWAIT)
+        .map_err(io_err)
+        .context("msgrcv type 2")?;
+    let (t2, m2) = sysv::msg_recv(id, 0, libc::IPC_NOWAIT)
+        .map_err(io_err)
+        .context("msgrcv type 0")?;
+    let mut s = Step::new("Receive by type")
+        .call(
+            format!("msgrcv({id}, type 2, IPC_NOWAIT); msgrcv({id}, type 0, IPC_NOWAIT)"),
+            format!("{}, {}", m1.len(), m2.len()),
+        )
+        .explain(
+            "msgrcv picks by type: 2 takes the oldest message of type 2, skipping the older \
+             type 1; 0 takes whatever is at the head; a negative type takes the lowest type up \
+             to its absolute value. One message is left.",
+        );
+    s.ev_mut(
+        "msgrcv type 2",
+        format!("type {t1}: \"{}\"", String::from_utf8_lossy(&m1)),
+        "the first message of type 2",
+    );
+    s.ev_mut(
+        "msgrcv type 0",
+        format!("type {t2}: \"{}\"", String::from_utf8_lossy(&m2)),
+        "the message now at the head",
+    );
+    row_ev(&mut s, id, &["qnum", "lrpid"]);
+    n.step(s)?;
+
+    // 4. Permissions.
+    permission_step(rt, n, id, me)?;
+
+    // 5. Remove.
+    q.remove().map_err(io_err).context("msgctl(IPC_RMID)")?;
+    let mut s = Step::new("Remove the queue")
+        .call(format!("msgctl({id}, IPC_RMID)"), "0")
+        .explain(
+            "System V objects outlive every process: without IPC_RMID this queue and its last \
+             message would stay until reboot (zombies ipc list --orphaned finds such leftovers).",
+        );
+    row_ev(&mut s, id, &["qnum"]);
+    n.step(s)?;
+    n.object(
+        "removed",
+        &Object {
+            kind: "sysv-msg",
+            id: Some(id),
+            key: Some(key_hex(q.key)),
+            name: None,
+        },
+    )?;
+    n.end(
+        "A queue found by its identifier, typed messages received by type, permissions enforced \
+         by the kernel, and the queue removed: no row is left in /proc/sysvipc/msg.",
+    )
+}
+
+/// As root: a child that became `nobody` is refused. Otherwise: the owner removes its own
+/// write permission and a child (same user) is refused the send.
+fn permission_step(rt: &Runtime, n: &mut Narrator, id: i32, me: i32) -> Result<()> {
+    let mut rep = Channel::new()?;
+    let root = is_root();
+    if !root {
+        sysv::msg_set_mode(id, 0o400)
+            .map_err(io_err)
+            .context("msgctl(IPC_SET)")?;
+    }
+    let mut child = rt.spawn("unprivileged child", || {
+        close_fd(rep.reader());
+        let w = rep.writer();
+        if root {
+            if let Err(e) = become_nobody() {
+                send_line(w, &format!("setuid {e:?}"));
+                return 1;
+            }
+        }
+        let snd = match sysv::msg_send(id, 1, b"let me in", libc::IPC_NOWAIT) {
+            Ok(()) => "0".to_string(),
+            Err(e) => format!("{e:?}"),
+        };
+        let rcv = match sysv::msg_recv(id, 0, libc::IPC_NOWAIT) {
+            Ok(_) => "0".to_string(),
+            Err(e) => format!("{e:?}"),
+        };
+        send_line(
+            w,
+            &format!("{} {snd} {rcv}", nix::unistd::getuid().as_raw()),
+        );
+        0
+    })?;
+    rep.close_write();
+    let cpid = child.pid();
+    let line = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
+    child.wait(rt, Duration::from_secs(5))?;
+    // The row as the child met it, before the mode is restored.
+    let mut during = Step::default();
+    row_ev(&mut during, id, &["perms", "uid", "qnum"]);
+    if !root {
+        sysv::msg_set_mode(id, 0o600)
+            .map_err(io_err)
+            .context("msgctl(IPC_SET)")?;
+    }
+    if line.starts_with("setuid") {
+        bail!("the child could not switch to uid {NOBODY}: {line}");
+    }
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let get = |i: usize| w.get(i).copied().unwrap_or("?").to_string();
+    let ret = |i: usize| match get(i).as_str() {
+        "0" => "0".to_string(),
+        e => format!("-1 {e}"),
+    };
+    let mut s = if root {
+        Step::new("Another user is refused")
+            .call(
+                format!("setuid({NOBODY}); msgsnd({id}); msgrcv({id}) in PID {cpid}"),
+                format!("{}, {}", ret(1), ret(2)),
+            )
+            .explain(
+                "The creator gave read and write permission to its owner only (0600). A child \
+                 that switched from root to nobody has the identifier but not the permission: \
+                 the kernel refuses it with EACCES. (Root itself bypasses the check: it has \
+                 CAP_IPC_OWNER.)",
+            )
+    } else {
+        Step::new("Permissions the creator set are enforced")
+            .call(
+                format!(
+                    "msgctl({id}, IPC_SET, mode 0400); msgsnd({id}); msgrcv({id}) in PID {cpid}"
+                ),
+                format!("0, {}, {}", ret(1), ret(2)),
+            )
+            .explain(
+                "The creator changed the mode to 0400: read-only, even for its owner. A child of \
+                 the same user may still receive, but its send is refused with EACCES. The mode \
+                 is set back to 0600 afterwards. (Run as root to see another user refused.)",
+            )
+    };
+    s.ev_mut(
+        format!("getuid() in PID {cpid}"),
+        get(0),
+        if root {
+            "nobody: neither owner nor creator"
+        } else {
+            "the owner"
+        },
+    );
+    s.ev_mut("msgsnd", ret(1), "write permission is needed to send");
+    s.ev_mut("msgrcv", ret(2), "read permission is needed to receive");
+    s.evidence.extend(during.evidence);
+    let _ = me;
+    n.step(s)
+}
+
+// ---------------------------------------------------------------- POSIX
+
+/// A POSIX message queue this process created: Drop closes and unlinks it.
+pub struct PosixMq {
+    pub name: String,
+    pub mqd: Option<MqdT>,
+    owner: u32,
+    unlinked: bool,
+}
+
+impl PosixMq {
+    pub fn create(name: &str, maxmsg: i64, msgsize: i64) -> Result<PosixMq, Errno> {
+        // nix passes the mode only together with attributes: always give both.
+        let attr = MqAttr::new(0, maxmsg as _, msgsize as _, 0);
+        let mqd = nix::mqueue::mq_open(
+            name,
+            MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR | MQ_OFlag::O_NONBLOCK,
+            Mode::from_bits_truncate(0o600),
+            Some(&attr),
+        )?;
+        Ok(PosixMq {
+            name: name.to_string(),
+            mqd: Some(mqd),
+            owner: std::process::id(),
+            unlinked: false,
+        })
+    }
+
+    pub fn unlink(&mut self) -> Result<(), Errno> {
+        if !self.unlinked {
+            nix::mqueue::mq_unlink(self.name.as_str())?;
+            self.unlinked = true;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PosixMq {
+    fn drop(&mut self) {
+        if self.owner == std::process::id() {
+            if let Some(m) = self.mqd.take() {
+                let _ = nix::mqueue::mq_close(m);
+            }
+            let _ = self.unlink();
+        }
+    }
+}
+
+/// Whether an mqueue filesystem is mounted at /dev/mqueue.
+pub fn mqueue_mounted() -> bool {
+    std::fs::read_to_string("/proc/self/mounts")
+        .map(|m| {
+            m.lines().any(|l| {
+                let mut f = l.split_whitespace();
+                let _dev = f.next();
+                f.next() == Some("/dev/mqueue") && f.next() == Some("mqueue")
+            })
+        })
+        .unwrap_or(false)
+}
+
+fn devmq_ev(step: &mut Step, name: &str) {
+    if mqueue_mounted() {
+        let path = format!("/dev/mqueue{name}");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| e.to_string());
+        step.ev_mut(
+            format!("cat {path}"),
+            text.trim().to_string(),
+            "QSIZE: bytes queued",
+        );
+    } else {
+        step.ev_mut(
+            "/dev/mqueue",
+            "not mounted",
+            "queues exist anyway; to see them as files: mount -t mqueue none /dev/mqueue",
+        );
+    }
+}
+
+pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+    let me = rt.pid();
+    n.start(
+        "a POSIX message queue",
+        "POSIX queues are found by a name like /something instead of a numeric key, deliver \
+         the highest priority first, and are files of the mqueue filesystem (usually mounted on \
+         /dev/mqueue).",
+    )?;
+    let name = format!("/{}", super::demo_name("mq"));
+    let mut q = PosixMq::create(&name, 8, 128)
+        .map_err(io_err)
+        .with_context(|| format!("mq_open({name}, O_CREAT|O_EXCL)"))?;
+    n.object(
+        "created",
+        &Object {
+            kind: "posix-mq",
+            id: None,
+            key: None,
+            name: Some(name.clone()),
+        },
+    )?;
+    let fd = q.mqd.as_ref().map_or(-1, |m| m.as_raw_fd());
+    let attr = q.mqd.as_ref().map(nix::mqueue::mq_getattr).transpose();
+    let attr = attr.map_err(io_err).context("mq_getattr")?;
+    let mut s = Step::new("Create a queue by name")
+        .call(
+            format!(
+                "mq_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR|O_NONBLOCK, 0600, {{maxmsg 8, msgsize 128}})"
+            ),
+            fd.to_string(),
+        )
+        .explain(
+            "On Linux the queue descriptor is a file descriptor; /proc shows the queue's name.",
+        );
+    s.ev_mut(
+        format!("/proc/{me}/fd/{fd}"),
+        procinfo::fd_target(me, fd).unwrap_or_default(),
+        "the queue, by name",
+    );
+    if let Some(a) = &attr {
+        s.ev_mut(
+            "mq_getattr",
+            format!(
+                "maxmsg {}, msgsize {}, curmsgs {}",
+                a.maxmsg(),
+                a.msgsize(),
+                a.curmsgs()
+            ),
+            "limits we set; no message yet",
+        );
+    }
+    devmq_ev(&mut s, &name);
+    n.step(s)?;
+
+    // A child opens it by name and sends with priorities.
+    let msgs: [(u32, &str); 3] = [(1, "low"), (9, "urgent"), (5, "medium")];
+    let cname = name.clone();
+    let mut sender = rt.spawn("message sender", || {
+        let Ok(m) = nix::mqueue::mq_open(cname.as_str(), MQ_OFlag::O_WRONLY, Mode::empty(), None)
+        else {
+            return 1;
+        };
+        for (p, text) in msgs {
+            if nix::mqueue::mq_send(&m, text.as_bytes(), p).is_err() {
+                return 2;
+            }
+        }
+        0
+    })?;
+    let spid = sender.pid();
+    let st = sender.wait(rt, Duration::from_secs(5))?;
+    let cur = q
+        .mqd
+        .as_ref()
+        .and_then(|m| nix::mqueue::mq_getattr(m).ok())
+        .map_or("?".to_string(), |a| a.curmsgs().to_string());
+    let mut s = Step::new("A child opens it by name and sends with priorities")
+        .call(
+            format!(
+                "mq_open(\"{name}\", O_WRONLY); mq_send(\"low\", 1); mq_send(\"urgent\", 9); mq_send(\"medium\", 5) in PID {spid}"
+            ),
+            "0",
+        )
+        .explain("The child needed only the name. Its messages stay queued after it exits.");
+    s.ev_mut(
+        format!("waitpid({spid})"),
+        describe(st),
+        "the sender is gone",
+    );
+    s.ev_mut("mq_getattr curmsgs", cur, "messages waiting");
+    devmq_ev(&mut s, &name);
+    n.step(s)?;
+
+    // Receive: highest priority first.
+    let mut s = Step::new("Receive: the highest priority comes first")
+        .call("mq_receive × 3", "")
+        .explain("Not first in, first out: by priority, then by arrival within a priority.");
+    let mut order = Vec::new();
+    if let Some(m) = q.mqd.as_ref() {
+        for i in 1..=3 {
+            let mut buf = [0u8; 128];
+            let mut prio = 0u32;
+            let len = nix::mqueue::mq_receive(m, &mut buf, &mut prio)
+                .map_err(io_err)
+                .context("mq_receive")?;
+            let text = String::from_utf8_lossy(&buf[..len]).into_owned();
+            s.ev_mut(
+                format!("mq_receive #{i}"),
+                format!("\"{text}\""),
+                format!("priority {prio}"),
+            );
+            order.push(prio);
+        }
+    }
+    n.step(s)?;
+    if order != [9, 5, 1] {
+        bail!("messages came in priority order {order:?}, not 9, 5, 1");
+    }
+
+    if is_root() {
+        let mut rep = Channel::new()?;
+        let cname = name.clone();
+        let mut child = rt.spawn("unprivileged child", || {
+            close_fd(rep.reader());
+            let w = rep.writer();
+            if let Err(e) = become_nobody() {
+                send_line(w, &format!("setuid {e:?}"));
+                return 1;
+            }
+            let r = nix::mqueue::mq_open(cname.as_str(), MQ_OFlag::O_WRONLY, Mode::empty(), None);
+            send_line(
+                w,
+                &match r {
+                    Ok(_) => "0".to_string(),
+                    Err(e) => format!("{e:?}"),
+                },
+            );
+            0
+        })?;
+        rep.close_write();
+        let cpid = child.pid();
+        let line = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
+        child.wait(rt, Duration::from_secs(5))?;
+        let mut s = Step::new("Another user is refused")
+            .call(
+                format!("setuid({NOBODY}); mq_open(\"{name}\", O_WRONLY) in PID {cpid}"),
+                if line == "0" {
+                    "3".into()
+                } else {
+                    format!("-1 {line}")
+                },
+            )
+            .explain(
+                "The mode 0600 given at creation lets only the owner open the queue; nobody is \
+                 refused at open time with EACCES.",
+            );
+        s.ev_mut("mq_open as nobody", line, "permission checked at open");
+        n.step(s)?;
+    }
+
+    q.unlink().map_err(io_err).context("mq_unlink")?;
+    let probe = nix::mqueue::mq_open(name.as_str(), MQ_OFlag::O_RDONLY, Mode::empty(), None);
+    let probe_text = match probe {
+        Ok(m) => {
+            let _ = nix::mqueue::mq_close(m);
+            "opened: still there".to_string()
+        }
+        Err(e) => errno_text(e),
+    };
+    if let Some(m) = q.mqd.take() {
+        let _ = nix::mqueue::mq_close(m);
+    }
+    let mut s = Step::new("Unlink the queue")
+        .call(format!("mq_unlink(\"{name}\"); mq_close({fd})"), "0")
+        .explain(
+            "Like a file, the name goes at once and the queue itself when the last descriptor \
+             closes. Without mq_unlink it would stay until reboot.",
+        );
+    s.ev_mut(
+        format!("mq_open(\"{name}\", O_RDONLY)"),
+        probe_text,
+        "the name is gone",
+    );
+    n.step(s)?;
+    n.object(
+        "removed",
+        &Object {
+            kind: "posix-mq",
+            id: None,
+            key: None,
+            name: Some(name.clone()),
+        },
+    )?;
+    n.end("Named queue, priorities, permissions and unlink: nothing is left behind.")
+}

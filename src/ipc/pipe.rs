@@ -1,0 +1,283 @@
+//! `ipc demo pipe`: an unnamed pipe between a parent and its child. Both ends are the same
+//! kernel object (one `pipe:[inode]` in both processes' /proc/PID/fd); the reader sees EOF
+//! when the last write end closes; a writer without readers gets SIGPIPE, or EPIPE when it
+//! ignores SIGPIPE (as every Rust program does).
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitStatus;
+
+use super::narrate::{Narrator, Step, errno_text};
+use super::procinfo;
+use super::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line, write_fd};
+
+const MESSAGE: &str = "hello through the pipe";
+
+fn fd_ev(step: &mut Step, pid: i32, fd: RawFd, meaning: &str) {
+    let target = procinfo::fd_target(pid, fd).unwrap_or_else(|| "(closed)".into());
+    let meaning = match procinfo::fd_access(pid, fd) {
+        Some(access) => format!("{meaning} ({access})"),
+        None => meaning.to_string(),
+    };
+    step.ev_mut(format!("/proc/{pid}/fd/{fd}"), target, meaning);
+}
+
+/// The reader child: closes its copy of the write end, then reports every read until EOF.
+fn reader(rd: RawFd, wr: RawFd, report: RawFd) -> i32 {
+    close_fd(wr);
+    send_line(report, "ready");
+    let mut buf = [0u8; 256];
+    loop {
+        match read_fd(rd, &mut buf) {
+            Ok(0) => {
+                send_line(report, "eof");
+                return 0;
+            }
+            Ok(n) => send_line(
+                report,
+                &format!("data {n} {}", String::from_utf8_lossy(&buf[..n])),
+            ),
+            Err(Errno::EINTR) => {}
+            Err(e) => {
+                send_line(report, &format!("error {e:?}"));
+                return 1;
+            }
+        }
+    }
+}
+
+/// Polls until `pid` no longer has descriptor `fd` open.
+fn wait_closed(rt: &Runtime, pid: i32, fd: RawFd) -> Result<()> {
+    let start = Instant::now();
+    while procinfo::fd_target(pid, fd).is_some() {
+        if start.elapsed() > Duration::from_secs(2) {
+            bail!("PID {pid} did not close descriptor {fd}");
+        }
+        rt.sleep(Duration::from_millis(2))?;
+    }
+    Ok(())
+}
+
+pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+    let me = rt.pid();
+    n.start(
+        "an unnamed pipe between a parent and its child",
+        "The notes: pipes are unnamed, set up by the shell with | to route the output of one \
+         program to the input of another. Here the demo makes one with pipe(2), forks, and the \
+         two processes talk through it while we watch /proc/PID/fd.",
+    )?;
+
+    // 1. The pipe.
+    let (rd, wr) = nix::unistd::pipe()
+        .map_err(std::io::Error::from)
+        .context("pipe")?;
+    let (r, w) = (rd.as_raw_fd(), wr.as_raw_fd());
+    let inode = procinfo::fd_target(me, r).unwrap_or_default();
+    let mut s = Step::new("Create a pipe")
+        .call("pipe([r, w])", format!("0, r = {r}, w = {w}"))
+        .explain(
+            "Two descriptors for one kernel buffer: bytes written to w come out of r. The pipe \
+             has no name in any directory; /proc shows it as pipe:[inode] on a hidden \
+             filesystem (pipefs).",
+        );
+    fd_ev(&mut s, me, r, "read end");
+    fd_ev(&mut s, me, w, "write end: the same inode, the same pipe");
+    n.step(s)?;
+
+    // 2. Fork the reader.
+    let mut rep = Channel::new()?;
+    let mut child = rt.spawn("pipe reader", || {
+        close_fd(rep.reader());
+        reader(r, w, rep.writer())
+    })?;
+    rep.close_write();
+    let cpid = child.pid();
+    if rep.recv(rt, Duration::from_secs(5))?.as_deref() != Some("ready") {
+        bail!("the reader child (PID {cpid}) did not start");
+    }
+    drop(rd);
+    wait_closed(rt, cpid, w)?;
+    let mut s = Step::new("Fork a reader; each side closes the end it does not use")
+        .call("fork()", cpid.to_string())
+        .explain(
+            "fork copies the descriptor table, so both processes hold both ends. The child \
+             closes its write end and the parent its read end; the pipe now goes one way, \
+             parent to child. (Another pipe, not shown, carries the child's reports back.)",
+        );
+    fd_ev(&mut s, cpid, r, "the child's read end: the same inode");
+    fd_ev(&mut s, cpid, w, "the child closed its write end");
+    fd_ev(&mut s, me, w, "the parent's write end: the same inode");
+    fd_ev(&mut s, me, r, "the parent closed its read end");
+    n.step(s)?;
+    if procinfo::fd_target(cpid, r) != Some(inode.clone()) {
+        bail!("the child's read end is not {inode}");
+    }
+
+    // 3. The reader blocks.
+    super::signal::wait_state(rt, cpid, 'S', Duration::from_secs(2))?;
+    let mut s = Step::new("The child reads from the empty pipe and blocks")
+        .call(format!("read({r}) in the child"), "(blocks)")
+        .explain("Nothing to read yet: the kernel puts the reader to sleep until data comes.");
+    s.ev_mut(
+        format!("/proc/{cpid}/stat state"),
+        procinfo::state(cpid).map(String::from).unwrap_or_default(),
+        "S: sleeping",
+    );
+    s.ev_mut(
+        format!("/proc/{cpid}/wchan"),
+        procinfo::wchan(cpid).unwrap_or_else(|| "?".into()),
+        "the kernel function it sleeps in: a pipe read",
+    );
+    n.step(s)?;
+
+    // 4. Write.
+    let written = nix::unistd::write(&wr, MESSAGE.as_bytes())
+        .map_err(std::io::Error::from)
+        .context("write to the pipe")?;
+    let got = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
+    let mut s = Step::new("The parent writes; the child wakes up with the bytes")
+        .call(format!("write({w}, \"{MESSAGE}\")"), written.to_string())
+        .explain("The child's read returned what the parent wrote, byte for byte.");
+    let (count, text) = got
+        .strip_prefix("data ")
+        .and_then(|d| d.split_once(' '))
+        .unwrap_or(("?", got.as_str()));
+    s.ev_mut(
+        format!("read({r}) in PID {cpid}"),
+        count.to_string(),
+        format!("bytes read: \"{text}\""),
+    );
+    n.step(s)?;
+
+    // 5. EOF.
+    drop(wr);
+    let eof = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
+    let st = child.wait(rt, Duration::from_secs(5))?;
+    let mut s = Step::new("The parent closes the write end: the reader sees end of file")
+        .call(format!("close({w})"), "0")
+        .explain(
+            "With no write end open anywhere, read returns 0: end of file. Had the child kept its \
+             own copy of the write end, it would wait forever: that is why each side closes the \
+             end it does not use.",
+        );
+    s.ev_mut(
+        format!("read({r}) in PID {cpid}"),
+        if eof == "eof" { "0" } else { eof.as_str() }.to_string(),
+        "0 bytes: end of file",
+    );
+    s.ev_mut(
+        format!("waitpid({cpid})"),
+        describe(st),
+        "the reader finished",
+    );
+    n.step(s)?;
+
+    // 6. SIGPIPE.
+    let (rd2, wr2) = nix::unistd::pipe()
+        .map_err(std::io::Error::from)
+        .context("pipe")?;
+    let (r2, w2) = (rd2.as_raw_fd(), wr2.as_raw_fd());
+    let (go_rd, go_wr) = super::runtime::pipe()?;
+    let go_w = go_wr.as_raw_fd();
+    let mut writer = rt.spawn("pipe writer", || writer(r2, w2, go_rd.as_raw_fd(), go_w))?;
+    drop(go_rd);
+    let wpid = writer.pid();
+    drop(rd2);
+    wait_closed(rt, wpid, r2)?;
+    let sigign = procinfo::sigmask(wpid, "SigIgn").unwrap_or_default();
+    write_go(&go_wr)?;
+    let st = writer.wait(rt, Duration::from_secs(5))?;
+    let mut s = Step::new("A writer with no reader left dies of SIGPIPE")
+        .call(format!("write({w2}) in PID {wpid}"), "(killed)")
+        .explain(
+            "A second pipe; this time the parent closes its read end and a child writes. With \
+             no reader, the kernel sends the writer SIGPIPE, whose default action terminates \
+             it. (Rust ignores SIGPIPE and children inherit that; this child restored the \
+             default first.)",
+        );
+    s.ev_mut(
+        format!("/proc/{wpid}/status SigIgn"),
+        sigign.hex(),
+        if sigign.has(libc::SIGPIPE) {
+            "SIGPIPE is ignored"
+        } else {
+            "SIGPIPE (bit 12) not ignored: default action"
+        },
+    );
+    s.ev_mut(
+        format!("waitpid({wpid})"),
+        describe(st),
+        "the writer was killed by the kernel's signal",
+    );
+    n.step(s)?;
+    if !matches!(st, WaitStatus::Signaled(_, Signal::SIGPIPE, _)) {
+        bail!("the writer did not die of SIGPIPE: {}", describe(st));
+    }
+    drop(wr2);
+
+    // 7. EPIPE.
+    let (rd3, wr3) = nix::unistd::pipe()
+        .map_err(std::io::Error::from)
+        .context("pipe")?;
+    drop(rd3);
+    let r = nix::unistd::write(&wr3, b"x");
+    let mine = procinfo::sigmask(me, "SigIgn").unwrap_or_default();
+    let mut s = Step::new("A writer that ignores SIGPIPE gets EPIPE instead")
+        .call(
+            format!("write({}) in the demo (PID {me})", wr3.as_raw_fd()),
+            match r {
+                Ok(n) => n.to_string(),
+                Err(e) => errno_text(e),
+            },
+        )
+        .explain(
+            "The demo itself ignores SIGPIPE, like every Rust program, so the same situation \
+             is an error return, EPIPE, and the process goes on.",
+        );
+    s.ev_mut(
+        format!("/proc/{me}/status SigIgn"),
+        mine.hex(),
+        if mine.has(libc::SIGPIPE) {
+            "SIGPIPE (bit 12) ignored"
+        } else {
+            "SIGPIPE not ignored"
+        },
+    );
+    n.step(s)?;
+    drop(wr3);
+    if r != Err(Errno::EPIPE) {
+        bail!("writing to a pipe without readers returned {r:?}, not EPIPE");
+    }
+
+    n.end(
+        "One pipe, one inode, two processes; EOF when the last writer closed; SIGPIPE or \
+         EPIPE for a writer without readers. Every child was reaped.",
+    )
+}
+
+/// The SIGPIPE writer: default SIGPIPE, closes the read end, waits for "go", writes.
+fn writer(r: RawFd, w: RawFd, go: RawFd, go_w: RawFd) -> i32 {
+    // SAFETY: restoring the default disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    close_fd(go_w);
+    close_fd(r);
+    let mut b = [0u8; 1];
+    if read_fd(go, &mut b) != Ok(1) {
+        return 2;
+    }
+    match write_fd(w, b"into the void") {
+        Ok(_) => 0,
+        Err(_) => 3,
+    }
+}
+
+fn write_go(fd: &OwnedFd) -> Result<()> {
+    nix::unistd::write(fd, b"g")
+        .map(drop)
+        .map_err(std::io::Error::from)
+        .context("write to the writer child")
+}

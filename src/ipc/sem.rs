@@ -1,0 +1,644 @@
+//! `ipc demo sem`: a System V semaphore guards a counter that two processes increment in
+//! shared memory. Without it updates are lost; with it none are; SEM_UNDO gives back the
+//! semaphore of a process that dies holding it. `--posix`: a named semaphore (sem_open),
+//! which lives in /dev/shm and has no SEM_UNDO.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+
+use super::narrate::{Narrator, Object, Step, errno_text};
+use super::procinfo;
+use super::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
+use super::shm::Mapping;
+use super::sysv::{self, SemSet, io_err, key_hex};
+use super::sysvipc;
+
+/// Increments per process in each race.
+const ROUNDS: u64 = 20_000;
+
+/// One read-modify-write of the shared counter, with a sched_yield in the middle every so
+/// often: the window in which another process's update is overwritten, made wide enough to
+/// show on one CPU too.
+///
+/// # Safety
+/// `counter` points into a live shared mapping.
+unsafe fn bump(counter: *mut u64, i: u64) {
+    // SAFETY: per the function contract.
+    unsafe {
+        let v = std::ptr::read_volatile(counter);
+        if i % 32 == 0 {
+            libc::sched_yield();
+        }
+        std::ptr::write_volatile(counter, v + 1);
+    }
+}
+
+/// How a racer protects its increments.
+#[derive(Clone, Copy)]
+enum Guard {
+    None,
+    SysV(i32),
+    Posix,
+}
+
+/// A racer child: waits for the start signal (EOF on `go`), then does ROUNDS increments.
+fn racer(counter: usize, guard: Guard, go: RawFd, posix_name: &CString) -> i32 {
+    let mut b = [0u8; 1];
+    let _ = read_fd(go, &mut b);
+    let p = counter as *mut u64;
+    let sem = match guard {
+        // SAFETY: a NUL-terminated name; no O_CREAT, so no mode and value.
+        Guard::Posix => unsafe { libc::sem_open(posix_name.as_ptr(), 0) },
+        _ => std::ptr::null_mut(),
+    };
+    if matches!(guard, Guard::Posix) && sem == libc::SEM_FAILED {
+        return 3;
+    }
+    for i in 0..ROUNDS {
+        match guard {
+            Guard::None => {}
+            Guard::SysV(id) => {
+                if sysv::sem_op(id, 0, -1, libc::SEM_UNDO).is_err() {
+                    return 2;
+                }
+            }
+            // SAFETY: sem came from sem_open.
+            Guard::Posix => while unsafe { libc::sem_wait(sem) } != 0 {},
+        }
+        // SAFETY: the mapping outlives the child (inherited through fork).
+        unsafe { bump(p, i) };
+        match guard {
+            Guard::None => {}
+            Guard::SysV(id) => {
+                if sysv::sem_op(id, 0, 1, libc::SEM_UNDO).is_err() {
+                    return 2;
+                }
+            }
+            // SAFETY: as above.
+            Guard::Posix => unsafe {
+                libc::sem_post(sem);
+            },
+        }
+    }
+    0
+}
+
+/// Runs two racers and returns the final counter and the time taken.
+fn race(
+    rt: &Runtime,
+    map: &Mapping,
+    guard: Guard,
+    posix_name: &CString,
+) -> Result<(u64, Duration, [i32; 2])> {
+    // SAFETY: the mapping is live and at least 8 bytes.
+    unsafe { std::ptr::write_volatile(map.ptr().cast::<u64>(), 0) };
+    let (go_rd, go_wr) = super::runtime::pipe()?;
+    let (go_r, go_w) = (go_rd.as_raw_fd(), go_wr.as_raw_fd());
+    let addr = map.addr();
+    let mut kids = Vec::new();
+    for _ in 0..2 {
+        kids.push(rt.spawn("counter process", || {
+            close_fd(go_w);
+            racer(addr, guard, go_r, posix_name)
+        })?);
+    }
+    let t0 = Instant::now();
+    drop(go_wr); // EOF: both start together
+    for k in &mut kids {
+        let st = k.wait(rt, Duration::from_secs(60))?;
+        if !matches!(st, nix::sys::wait::WaitStatus::Exited(_, 0)) {
+            bail!("counter process {} {}", k.pid(), describe(st));
+        }
+    }
+    let took = t0.elapsed();
+    // SAFETY: as above; both writers are gone.
+    let v = unsafe { std::ptr::read_volatile(map.ptr().cast::<u64>()) };
+    Ok((v, took, [kids[0].pid(), kids[1].pid()]))
+}
+
+fn race_ev(s: &mut Step, v: u64) {
+    let expected = 2 * ROUNDS;
+    s.ev_mut(
+        "expected",
+        expected.to_string(),
+        format!("2 processes × {ROUNDS} increments"),
+    );
+    s.ev_mut("counter", v.to_string(), "what the shared memory holds");
+    s.ev_mut(
+        "lost updates",
+        expected.saturating_sub(v).to_string(),
+        "increments overwritten by the other process",
+    );
+}
+
+fn sem_row_ev(s: &mut Step, id: i32, fields: &[&str]) {
+    let Some(r) = sysvipc::sem_row(id) else {
+        s.ev_mut(
+            "/proc/sysvipc/sem",
+            format!("no row with semid {id}"),
+            "the set is gone",
+        );
+        return;
+    };
+    for &f in fields {
+        let (v, m) = match f {
+            "key" => (r.key.to_string(), format!("the key ({})", key_hex(r.key))),
+            "semid" => (r.id.to_string(), "the identifier".to_string()),
+            "perms" => (
+                format!("{:o}", r.perms),
+                format!("{}: set by the creator", sysvipc::rwx(r.perms)),
+            ),
+            "nsems" => (r.nsems.to_string(), "semaphores in the set".to_string()),
+            _ => continue,
+        };
+        s.ev_mut(format!("/proc/sysvipc/sem {f}"), v, m);
+    }
+}
+
+fn semctl_ev(s: &mut Step, id: i32, cmds: &[(&str, i32, &str)]) {
+    for &(name, cmd, meaning) in cmds {
+        let v = match sysv::sem_get(id, 0, cmd) {
+            Ok(v) => v.to_string(),
+            Err(e) => errno_text(e),
+        };
+        s.ev_mut(format!("semctl({id}, 0, {name})"), v, meaning.to_string());
+    }
+}
+
+/// A child that takes the semaphore, says so, and sleeps holding it.
+fn holder(id: i32, flags: i32, report: RawFd) -> i32 {
+    if sysv::sem_op(id, 0, -1, flags).is_err() {
+        return 1;
+    }
+    send_line(report, "holding");
+    loop {
+        // SAFETY: waits for a signal.
+        unsafe { libc::pause() };
+    }
+}
+
+pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+    n.start(
+        "a System V semaphore",
+        "The notes: semaphores are counters that control access to shared resources, a locking \
+         mechanism that keeps more than one process from using the resource at a time. Two \
+         processes add to one counter in shared memory, first without, then with a semaphore.",
+    )?;
+
+    let mut set = SemSet::create(1, 0o600)
+        .map_err(io_err)
+        .context("semget(IPC_CREAT|IPC_EXCL|0600); is kernel.sem exhausted? (ipcs -s)")?;
+    let id = set.id;
+    n.object(
+        "created",
+        &Object {
+            kind: "sysv-sem",
+            id: Some(id),
+            key: Some(key_hex(set.key)),
+            name: None,
+        },
+    )?;
+    sysv::sem_setval(id, 0, 1)
+        .map_err(io_err)
+        .context("semctl(SETVAL)")?;
+    let mut s = Step::new("Create a semaphore set with one semaphore, value 1")
+        .call(
+            format!(
+                "semget({}, 1, IPC_CREAT|IPC_EXCL|0600); semctl({id}, 0, SETVAL, 1)",
+                key_hex(set.key)
+            ),
+            format!("{id}, 0"),
+        )
+        .explain(
+            "Value 1 means free: one process may pass. semop -1 waits while the value is 0 \
+             (P, take) and +1 gives it back (V, release).",
+        );
+    sem_row_ev(&mut s, id, &["key", "semid", "perms", "nsems"]);
+    semctl_ev(&mut s, id, &[("GETVAL", libc::GETVAL, "free")]);
+    n.step(s)?;
+
+    let map = Mapping::anonymous_shared(4096)?;
+    let me = rt.pid();
+    let mut s = Step::new("A counter in memory shared with the children")
+        .call(
+            "mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS)",
+            format!("{:#x}", map.addr()),
+        )
+        .explain(
+            "A shared mapping stays shared across fork: parent and children see the same page \
+             (the s in rw-s).",
+        );
+    for l in procinfo::maps_lines(me, &format!("{:x}-", map.addr())) {
+        s.ev_mut(format!("/proc/{me}/maps"), l, "shared, not copied on write");
+    }
+    n.step(s)?;
+
+    let none = CString::default();
+    let (v, took, pids) = race(rt, &map, Guard::None, &none)?;
+    let mut s = Step::new("Two processes increment it without the semaphore")
+        .call(
+            format!(
+                "counter = counter + 1, {ROUNDS} times, in PIDs {} and {}",
+                pids[0], pids[1]
+            ),
+            format!("done in {} ms", took.as_millis()),
+        )
+        .explain(
+            "Each increment reads the counter and writes it back plus one. When both read the \
+             same value, one write overwrites the other: an update is lost.",
+        );
+    race_ev(&mut s, v);
+    if v == 2 * ROUNDS {
+        s.explanation
+            .push_str(" This time no update was lost: the race depends on timing; run again.");
+    }
+    n.step(s)?;
+
+    let (v2, took2, pids2) = race(rt, &map, Guard::SysV(id), &none)?;
+    let mut s = Step::new("The same, each increment between semop -1 and semop +1")
+        .call(
+            format!(
+                "semop({id}, -1, SEM_UNDO); counter = counter + 1; semop({id}, +1, SEM_UNDO), in PIDs {} and {}",
+                pids2[0], pids2[1]
+            ),
+            format!("done in {} ms", took2.as_millis()),
+        )
+        .explain(
+            "Only one process at a time is between the two semops: no update is lost. The \
+             price is two system calls per increment.",
+        );
+    race_ev(&mut s, v2);
+    semctl_ev(
+        &mut s,
+        id,
+        &[
+            ("GETVAL", libc::GETVAL, "free again"),
+            ("GETPID", libc::GETPID, "the last process to semop"),
+        ],
+    );
+    n.step(s)?;
+    if v2 != 2 * ROUNDS {
+        bail!("with the semaphore the counter is {v2}, not {}", 2 * ROUNDS);
+    }
+
+    // SEM_UNDO.
+    let mut rep = Channel::new()?;
+    let mut h = rt.spawn("semaphore holder", || {
+        close_fd(rep.reader());
+        holder(id, libc::SEM_UNDO, rep.writer())
+    })?;
+    if rep.recv(rt, Duration::from_secs(5))?.as_deref() != Some("holding") {
+        bail!("the holder (PID {}) did not take the semaphore", h.pid());
+    }
+    let mut w = rt.spawn("semaphore waiter", || {
+        close_fd(rep.reader());
+        if sysv::sem_op(id, 0, -1, libc::SEM_UNDO).is_err() {
+            return 1;
+        }
+        send_line(rep.writer(), "acquired");
+        0
+    })?;
+    rep.close_write();
+    let (hpid, wpid) = (h.pid(), w.pid());
+    wait_for(rt, || sysv::sem_get(id, 0, libc::GETNCNT).ok() == Some(1))?;
+    let mut s = Step::new("One process holds it, another waits")
+        .call(
+            format!("semop({id}, -1, SEM_UNDO) in PID {hpid}, then in PID {wpid}"),
+            "0, (blocks)",
+        )
+        .explain(
+            "The holder took the semaphore (value 0); the waiter sleeps in semop. SEM_UNDO asks \
+             the kernel to reverse the operation if the process exits without doing so.",
+        );
+    semctl_ev(
+        &mut s,
+        id,
+        &[
+            ("GETVAL", libc::GETVAL, "taken"),
+            ("GETPID", libc::GETPID, "the holder"),
+            ("GETNCNT", libc::GETNCNT, "processes waiting for it to rise"),
+        ],
+    );
+    s.ev_mut(
+        format!("/proc/{wpid}/stat state"),
+        procinfo::state(wpid).map(String::from).unwrap_or_default(),
+        "S: the waiter sleeps",
+    );
+    n.step(s)?;
+
+    h.signal(Signal::SIGKILL)?;
+    let hst = h.wait(rt, Duration::from_secs(5))?;
+    let got = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
+    let wst = w.wait(rt, Duration::from_secs(5))?;
+    let mut s = Step::new("The holder dies: SEM_UNDO releases the semaphore")
+        .call(format!("kill({hpid}, SIGKILL)"), "0")
+        .explain(
+            "The holder never ran its semop +1, but the kernel undid its -1 when it died; the \
+             waiter got the semaphore, and released it the same way when it exited.",
+        );
+    s.ev_mut(format!("waitpid({hpid})"), describe(hst), "died holding it");
+    s.ev_mut(
+        format!("PID {wpid} says"),
+        got.clone(),
+        "the waiter got through",
+    );
+    s.ev_mut(
+        format!("waitpid({wpid})"),
+        describe(wst),
+        "the waiter is done",
+    );
+    semctl_ev(&mut s, id, &[("GETVAL", libc::GETVAL, "free again")]);
+    n.step(s)?;
+    if got != "acquired" {
+        bail!("the waiter did not acquire the semaphore after the holder died");
+    }
+
+    // Without SEM_UNDO.
+    let mut rep = Channel::new()?;
+    let mut x = rt.spawn("semaphore holder", || {
+        close_fd(rep.reader());
+        holder(id, 0, rep.writer())
+    })?;
+    rep.close_write();
+    if rep.recv(rt, Duration::from_secs(5))?.as_deref() != Some("holding") {
+        bail!("the holder (PID {}) did not take the semaphore", x.pid());
+    }
+    let xpid = x.pid();
+    x.signal(Signal::SIGKILL)?;
+    let xst = x.wait(rt, Duration::from_secs(5))?;
+    let mut s = Step::new("Without SEM_UNDO, a dead holder keeps it forever")
+        .call(
+            format!("semop({id}, -1, 0) in PID {xpid}; kill({xpid}, SIGKILL)"),
+            "0, 0",
+        )
+        .explain(
+            "Nothing gives this one back: every later semop -1 would wait forever. The demo \
+             repairs it with SETVAL (as an administrator would) before removing the set.",
+        );
+    s.ev_mut(format!("waitpid({xpid})"), describe(xst), "died holding it");
+    semctl_ev(&mut s, id, &[("GETVAL", libc::GETVAL, "still taken")]);
+    sysv::sem_setval(id, 0, 1)
+        .map_err(io_err)
+        .context("semctl(SETVAL)")?;
+    n.step(s)?;
+
+    set.remove().map_err(io_err).context("semctl(IPC_RMID)")?;
+    let mut s = Step::new("Remove the semaphore set")
+        .call(format!("semctl({id}, 0, IPC_RMID)"), "0")
+        .explain("Like every System V object it would otherwise stay until reboot.");
+    sem_row_ev(&mut s, id, &["semid"]);
+    n.step(s)?;
+    n.object(
+        "removed",
+        &Object {
+            kind: "sysv-sem",
+            id: Some(id),
+            key: Some(key_hex(set.key)),
+            name: None,
+        },
+    )?;
+    n.end(&format!(
+        "{} updates lost without the semaphore, none with it; SEM_UNDO freed a dead holder's \
+         semaphore. The set is removed and every child reaped.",
+        (2 * ROUNDS).saturating_sub(v)
+    ))
+}
+
+/// Polls `cond` every 2 ms for up to 5 s.
+fn wait_for(rt: &Runtime, mut cond: impl FnMut() -> bool) -> Result<()> {
+    let start = Instant::now();
+    while !cond() {
+        if start.elapsed() > Duration::from_secs(5) {
+            bail!("timed out waiting for the semaphore's state to change");
+        }
+        rt.sleep(Duration::from_millis(2))?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- POSIX
+
+/// A named POSIX semaphore this process created: Drop closes and unlinks it.
+pub struct PosixSem {
+    name: CString,
+    sem: *mut libc::sem_t,
+    owner: u32,
+    unlinked: bool,
+}
+
+impl PosixSem {
+    pub fn create(name: &str, value: u32) -> Result<PosixSem, Errno> {
+        let cname = CString::new(name).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: sem_open is variadic; with O_CREAT it takes a mode_t and an unsigned value.
+        let sem = unsafe {
+            libc::sem_open(
+                cname.as_ptr(),
+                libc::O_CREAT | libc::O_EXCL,
+                0o600 as libc::c_uint,
+                value as libc::c_uint,
+            )
+        };
+        if sem == libc::SEM_FAILED {
+            return Err(Errno::last());
+        }
+        Ok(PosixSem {
+            name: cname,
+            sem,
+            owner: std::process::id(),
+            unlinked: false,
+        })
+    }
+
+    pub fn value(&self) -> i32 {
+        let mut v = -1;
+        // SAFETY: sem is open.
+        unsafe { libc::sem_getvalue(self.sem, &mut v) };
+        v
+    }
+
+    pub fn post(&self) {
+        // SAFETY: sem is open.
+        unsafe { libc::sem_post(self.sem) };
+    }
+
+    pub fn unlink(&mut self) -> Result<(), Errno> {
+        if !self.unlinked {
+            // SAFETY: a NUL-terminated name.
+            if unsafe { libc::sem_unlink(self.name.as_ptr()) } != 0 {
+                return Err(Errno::last());
+            }
+            self.unlinked = true;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PosixSem {
+    fn drop(&mut self) {
+        if self.owner == std::process::id() {
+            // SAFETY: sem came from sem_open and is closed once.
+            unsafe { libc::sem_close(self.sem) };
+            let _ = self.unlink();
+        }
+    }
+}
+
+fn shm_file_ev(s: &mut Step, path: &str, meaning: &str) {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(md) => s.ev_mut(
+            format!("lstat {path}"),
+            format!("-{} {} bytes", sysvipc::rwx(md.mode() & 0o777), md.size()),
+            meaning.to_string(),
+        ),
+        Err(e) => s.ev_mut(
+            format!("lstat {path}"),
+            errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+            meaning.to_string(),
+        ),
+    }
+}
+
+pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+    let me = rt.pid();
+    n.start(
+        "a POSIX named semaphore",
+        "sem_open finds a semaphore by name; glibc keeps it in a small file in /dev/shm that \
+         every user maps. The same race as the System V demo, guarded by sem_wait and sem_post.",
+    )?;
+    let short = super::demo_name("sem");
+    let name = format!("/{short}");
+    let file = format!("/dev/shm/sem.{short}");
+    let mut sem = PosixSem::create(&name, 1)
+        .map_err(io_err)
+        .with_context(|| format!("sem_open({name}, O_CREAT|O_EXCL); is /dev/shm mounted?"))?;
+    n.object(
+        "created",
+        &Object {
+            kind: "posix-sem",
+            id: None,
+            key: None,
+            name: Some(name.clone()),
+        },
+    )?;
+    let mut s = Step::new("Create a named semaphore, value 1")
+        .call(
+            format!("sem_open(\"{name}\", O_CREAT|O_EXCL, 0600, 1)"),
+            "a sem_t *",
+        )
+        .explain("The name becomes a file in /dev/shm, mapped into our memory.");
+    shm_file_ev(&mut s, &file, "the semaphore's file");
+    for l in procinfo::maps_lines(me, "/dev/shm/sem.") {
+        s.ev_mut(
+            format!("/proc/{me}/maps"),
+            l,
+            "mapped shared; glibc built the file under a temporary name and linked it into \
+             place, so the mapping shows that name, deleted",
+        );
+    }
+    s.ev_mut("sem_getvalue", sem.value().to_string(), "free");
+    n.step(s)?;
+
+    let map = Mapping::anonymous_shared(4096)?;
+    let cname = CString::new(name.clone()).unwrap_or_default();
+    let (v, _, pids) = race(rt, &map, Guard::None, &cname)?;
+    let mut s = Step::new("Two processes increment a shared counter without it")
+        .call(
+            format!(
+                "counter = counter + 1, {ROUNDS} times, in PIDs {} and {}",
+                pids[0], pids[1]
+            ),
+            "",
+        )
+        .explain("Unprotected read-modify-write: updates are lost.");
+    race_ev(&mut s, v);
+    n.step(s)?;
+
+    let (v2, took2, pids2) = race(rt, &map, Guard::Posix, &cname)?;
+    let mut s = Step::new("With sem_wait and sem_post around each increment")
+        .call(
+            format!(
+                "sem_open(\"{name}\", 0); sem_wait; counter = counter + 1; sem_post, in PIDs {} and {}",
+                pids2[0], pids2[1]
+            ),
+            format!("done in {} ms", took2.as_millis()),
+        )
+        .explain(
+            "Each child opened the semaphore by name. No update is lost. An uncontended \
+             sem_wait is an atomic instruction in user space; only waiting enters the kernel \
+             (futex).",
+        );
+    race_ev(&mut s, v2);
+    s.ev_mut("sem_getvalue", sem.value().to_string(), "free again");
+    n.step(s)?;
+    if v2 != 2 * ROUNDS {
+        bail!("with the semaphore the counter is {v2}, not {}", 2 * ROUNDS);
+    }
+
+    let mut rep = Channel::new()?;
+    let cn = &cname;
+    let mut h = rt.spawn("semaphore holder", || {
+        close_fd(rep.reader());
+        // SAFETY: a NUL-terminated name.
+        let s = unsafe { libc::sem_open(cn.as_ptr(), 0) };
+        // SAFETY: s came from sem_open.
+        if s == libc::SEM_FAILED || unsafe { libc::sem_wait(s) } != 0 {
+            return 1;
+        }
+        send_line(rep.writer(), "holding");
+        loop {
+            // SAFETY: waits for a signal.
+            unsafe { libc::pause() };
+        }
+    })?;
+    rep.close_write();
+    if rep.recv(rt, Duration::from_secs(5))?.as_deref() != Some("holding") {
+        bail!("the holder did not take the semaphore");
+    }
+    let hpid = h.pid();
+    h.signal(Signal::SIGKILL)?;
+    let hst = h.wait(rt, Duration::from_secs(5))?;
+    let mut s = Step::new("A holder dies: the named semaphore stays taken")
+        .call(
+            format!("sem_wait in PID {hpid}; kill({hpid}, SIGKILL)"),
+            "0, 0",
+        )
+        .explain(
+            "POSIX semaphores have no SEM_UNDO: the value stays 0 and later sem_waits would \
+             block forever. The demo posts it back.",
+        );
+    s.ev_mut(format!("waitpid({hpid})"), describe(hst), "died holding it");
+    s.ev_mut("sem_getvalue", sem.value().to_string(), "still taken");
+    sem.post();
+    n.step(s)?;
+
+    sem.unlink().map_err(io_err).context("sem_unlink")?;
+    let mut s = Step::new("Unlink the semaphore")
+        .call(format!("sem_unlink(\"{name}\")"), "0")
+        .explain(
+            "The file leaves /dev/shm at once; our mapping goes with sem_close. Without \
+             sem_unlink it would stay until reboot (/dev/shm is memory).",
+        );
+    shm_file_ev(&mut s, &file, "gone");
+    n.step(s)?;
+    n.object(
+        "removed",
+        &Object {
+            kind: "posix-sem",
+            id: None,
+            key: None,
+            name: Some(name.clone()),
+        },
+    )?;
+    drop(sem);
+    n.end(&format!(
+        "{} updates lost without the semaphore, none with it; a dead holder keeps a POSIX \
+         semaphore. Unlinked; children reaped.",
+        (2 * ROUNDS).saturating_sub(v)
+    ))
+}

@@ -1,0 +1,584 @@
+//! `ipc demo shm`: a System V shared memory segment attached by a parent and a child: the
+//! child writes, the parent reads, nattch in /proc/sysvipc/shm goes 1, 2, 1, and IPC_RMID
+//! while attached marks it for destruction (SHM_DEST). `--posix`: shm_open and mmap, a file
+//! in /dev/shm.
+
+use std::ffi::CString;
+use std::num::NonZeroUsize;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr::NonNull;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+use nix::sys::mman::{MapFlags, ProtFlags};
+
+use super::narrate::{Narrator, Object, Step, errno_text};
+use super::procinfo;
+use super::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
+use super::sysv::{ShmAttach, ShmSegment, io_err, key_hex};
+use super::sysvipc::{self, SHM_DEST};
+
+/// A shared memory mapping, unmapped on Drop.
+pub struct Mapping {
+    ptr: NonNull<libc::c_void>,
+    len: usize,
+    owner: u32,
+}
+
+impl Mapping {
+    /// mmap(MAP_SHARED|MAP_ANONYMOUS): memory that stays shared across fork.
+    pub fn anonymous_shared(len: usize) -> Result<Mapping> {
+        let size = NonZeroUsize::new(len).context("empty mapping")?;
+        // SAFETY: a fresh anonymous mapping aliases nothing.
+        let ptr = unsafe {
+            nix::sys::mman::mmap_anonymous(
+                None,
+                size,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
+        }
+        .map_err(io_err)
+        .context("mmap(MAP_SHARED|MAP_ANONYMOUS)")?;
+        Ok(Mapping {
+            ptr,
+            len,
+            owner: std::process::id(),
+        })
+    }
+
+    /// mmap(MAP_SHARED) of a file.
+    pub fn shared_file(fd: BorrowedFd<'_>, len: usize) -> Result<Mapping, Errno> {
+        let size = NonZeroUsize::new(len).ok_or(Errno::EINVAL)?;
+        // SAFETY: a fresh mapping of the file; we only access it through this guard.
+        let ptr = unsafe {
+            nix::sys::mman::mmap(
+                None,
+                size,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+                fd,
+                0,
+            )
+        }?;
+        Ok(Mapping {
+            ptr,
+            len,
+            owner: std::process::id(),
+        })
+    }
+
+    pub fn ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr().cast()
+    }
+
+    pub fn addr(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
+    /// Writes NUL-terminated text at the start.
+    pub fn write(&self, data: &[u8]) {
+        let n = data.len().min(self.len - 1);
+        // SAFETY: the mapping is len bytes and writable.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr(), n);
+            *self.ptr().add(n) = 0;
+        }
+    }
+
+    /// Reads the NUL-terminated text at the start.
+    pub fn read(&self) -> String {
+        // SAFETY: the mapping is len bytes and readable.
+        let bytes = unsafe { std::slice::from_raw_parts(self.ptr(), self.len) };
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(self.len);
+        String::from_utf8_lossy(&bytes[..end]).into_owned()
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        if self.owner == std::process::id() {
+            // SAFETY: unmapping what we mapped; nothing refers into it any more.
+            let _ = unsafe { nix::sys::mman::munmap(self.ptr, self.len) };
+        }
+    }
+}
+
+const SIZE: usize = 4096;
+
+fn row_ev(s: &mut Step, id: i32, fields: &[&str]) {
+    let me = std::process::id() as i32;
+    let Some(r) = sysvipc::shm_row(id) else {
+        s.ev_mut(
+            "/proc/sysvipc/shm",
+            format!("no row with shmid {id}"),
+            "the segment is destroyed",
+        );
+        return;
+    };
+    let who = |pid: i32| {
+        if pid == 0 {
+            "nobody yet".to_string()
+        } else if pid == me {
+            "this demo".to_string()
+        } else if procinfo::state(pid).is_some() {
+            format!("PID {pid}, alive")
+        } else {
+            format!("PID {pid}, exited")
+        }
+    };
+    for &f in fields {
+        let (v, m) = match f {
+            "key" => (
+                r.key.to_string(),
+                if r.key == 0 {
+                    "0 = IPC_PRIVATE: removed, no longer found by key".to_string()
+                } else {
+                    format!("the key ({})", key_hex(r.key))
+                },
+            ),
+            "shmid" => (r.id.to_string(), "the identifier".to_string()),
+            "perms" => (
+                format!("{:o}", r.perms),
+                if r.perms & SHM_DEST != 0 {
+                    format!(
+                        "{}, plus 1000 = SHM_DEST: destroyed at the last detach",
+                        sysvipc::rwx(r.perms)
+                    )
+                } else {
+                    format!("{}: set by the creator", sysvipc::rwx(r.perms))
+                },
+            ),
+            "size" => (r.size.to_string(), "bytes".to_string()),
+            "cpid" => (r.cpid.to_string(), format!("creator: {}", who(r.cpid))),
+            "lpid" => (
+                r.lpid.to_string(),
+                format!("last shmat/shmdt: {}", who(r.lpid)),
+            ),
+            "nattch" => (r.nattch.to_string(), "processes attached".to_string()),
+            _ => continue,
+        };
+        s.ev_mut(format!("/proc/sysvipc/shm {f}"), v, m);
+    }
+}
+
+fn maps_ev(s: &mut Step, pid: i32, needle: &str, meaning: &str) {
+    let lines = procinfo::maps_lines(pid, needle);
+    if lines.is_empty() {
+        s.ev_mut(
+            format!("/proc/{pid}/maps"),
+            format!("no {needle}"),
+            meaning.to_string(),
+        );
+    }
+    for l in lines {
+        s.ev_mut(format!("/proc/{pid}/maps"), l, meaning.to_string());
+    }
+}
+
+/// The child: attach by id, write, report, wait for "go", detach.
+fn sysv_child(id: i32, report: RawFd, go: RawFd) -> i32 {
+    let mut b = [0u8; 1];
+    if read_fd(go, &mut b) != Ok(1) {
+        return 2;
+    }
+    let Ok(a) = ShmAttach::attach(id, SIZE) else {
+        send_line(report, &format!("error shmat {:?}", Errno::last()));
+        return 1;
+    };
+    a.write(format!("hello from PID {}", std::process::id()).as_bytes());
+    send_line(report, "written");
+    let _ = read_fd(go, &mut b);
+    // Detach explicitly (exit would too) so the demo can show lpid change.
+    let _ = a.detach();
+    send_line(report, "detached");
+    let _ = read_fd(go, &mut b);
+    0
+}
+
+pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+    let me = rt.pid();
+    n.start(
+        "System V shared memory",
+        "The notes: shared memory maps one memory area into several processes. What one writes \
+         the others read at once, with no copy and no system call. A segment is found by its \
+         identifier and guarded by its creator's permissions, like queues and semaphores.",
+    )?;
+    let mut seg = ShmSegment::create(SIZE, 0o600)
+        .map_err(io_err)
+        .context("shmget(IPC_CREAT|IPC_EXCL|0600); is kernel.shmmni exhausted? (ipcs -m)")?;
+    let id = seg.id;
+    let needle = format!("/SYSV{:08x}", seg.key as u32);
+    n.object(
+        "created",
+        &Object {
+            kind: "sysv-shm",
+            id: Some(id),
+            key: Some(key_hex(seg.key)),
+            name: None,
+        },
+    )?;
+    let mut s = Step::new("Create a 4 KiB segment")
+        .call(
+            format!(
+                "shmget({}, 4096, IPC_CREAT|IPC_EXCL|0600)",
+                key_hex(seg.key)
+            ),
+            id.to_string(),
+        )
+        .explain("It exists, but no process has it in its address space yet.");
+    row_ev(
+        &mut s,
+        id,
+        &["key", "shmid", "perms", "size", "cpid", "nattch"],
+    );
+    n.step(s)?;
+
+    let mut rep = Channel::new()?;
+    let (go_rd, go_wr) = super::runtime::pipe()?;
+    let (go_r, go_w) = (go_rd.as_raw_fd(), go_wr.as_raw_fd());
+    let mut child = rt.spawn("shm child", || {
+        close_fd(rep.reader());
+        close_fd(go_w);
+        sysv_child(id, rep.writer(), go_r)
+    })?;
+    rep.close_write();
+    drop(go_rd);
+    let cpid = child.pid();
+    let mine = ShmAttach::attach(id, SIZE)
+        .map_err(io_err)
+        .context("shmat")?;
+    let mut s = Step::new("The demo attaches it")
+        .call(
+            format!("shmat({id}, NULL, 0)"),
+            format!("{:#x}", mine.addr()),
+        )
+        .explain(
+            "Now mapped into our memory; /proc/PID/maps names it after its key. It shows as \
+             (deleted) because the kernel file behind it is not linked into any directory.",
+        );
+    row_ev(&mut s, id, &["nattch", "lpid"]);
+    maps_ev(
+        &mut s,
+        me,
+        &needle,
+        "the segment in our address space (s: shared)",
+    );
+    n.step(s)?;
+
+    nix::unistd::write(&go_wr, b"a")
+        .map_err(std::io::Error::from)
+        .context("write to the child")?;
+    let said = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
+    if said != "written" {
+        bail!("the child could not attach the segment: {said}");
+    }
+    let mut s = Step::new("A child attaches it by id and writes")
+        .call(
+            format!("shmat({id}, NULL, 0); strcpy(addr, \"hello from PID {cpid}\") in PID {cpid}"),
+            "0",
+        )
+        .explain(
+            "The child was forked before the demo attached, so it starts without the segment: \
+             it attaches by identifier, as an unrelated process would.",
+        );
+    row_ev(&mut s, id, &["nattch", "lpid"]);
+    maps_ev(&mut s, cpid, &needle, "the same segment in the child");
+    n.step(s)?;
+
+    let text = mine.read();
+    let mut s = Step::new("The demo reads what the child wrote")
+        .call(
+            format!("read {:#x} in PID {me}", mine.addr()),
+            format!("\"{text}\""),
+        )
+        .explain(
+            "The demo made no system call to get this: both mappings are the same physical \
+             page.",
+        );
+    s.ev_mut(
+        format!("memory at {:#x}", mine.addr()),
+        format!("\"{text}\""),
+        "written by the child",
+    );
+    n.step(s)?;
+    if text != format!("hello from PID {cpid}") {
+        bail!("the segment holds \"{text}\", not the child's message");
+    }
+
+    nix::unistd::write(&go_wr, b"g")
+        .map_err(std::io::Error::from)
+        .context("write to the child")?;
+    let said = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
+    if said != "detached" {
+        bail!("the child did not detach: {said}");
+    }
+    let mut s = Step::new("The child detaches")
+        .call(format!("shmdt(addr) in PID {cpid}"), "0")
+        .explain("Detaching does not destroy the segment, nor its contents.");
+    row_ev(&mut s, id, &["nattch", "lpid"]);
+    n.step(s)?;
+    drop(go_wr);
+    let st = child.wait(rt, Duration::from_secs(5))?;
+
+    seg.remove().map_err(io_err).context("shmctl(IPC_RMID)")?;
+    let mut s = Step::new("Remove it while still attached")
+        .call(format!("shmctl({id}, IPC_RMID)"), "0")
+        .explain(
+            "The segment is only marked for destruction (SHM_DEST) and its key is set to \
+             IPC_PRIVATE, so nobody new finds it by key; it lives on while attached.",
+        );
+    s.ev_mut(
+        format!("waitpid({cpid})"),
+        describe(st),
+        "the child is gone",
+    );
+    row_ev(&mut s, id, &["key", "perms", "nattch"]);
+    s.ev_mut(
+        format!("memory at {:#x}", mine.addr()),
+        format!("\"{}\"", mine.read()),
+        "still readable",
+    );
+    n.step(s)?;
+
+    mine.detach().map_err(io_err).context("shmdt")?;
+    let mut s = Step::new("The last detach destroys it")
+        .call("shmdt(addr)", "0")
+        .explain("nattch reached 0 on a segment marked SHM_DEST: the kernel freed it.");
+    row_ev(&mut s, id, &["nattch"]);
+    n.step(s)?;
+    n.object(
+        "removed",
+        &Object {
+            kind: "sysv-shm",
+            id: Some(id),
+            key: Some(key_hex(seg.key)),
+            name: None,
+        },
+    )?;
+    n.end(
+        "One segment, two processes, nattch 1, 2, 1; IPC_RMID while attached, gone at the \
+         last detach. Nothing is left in /proc/sysvipc/shm.",
+    )
+}
+
+// ---------------------------------------------------------------- POSIX
+
+/// A POSIX shared memory object this process created: Drop unlinks it.
+pub struct PosixShm {
+    name: CString,
+    pub fd: OwnedFd,
+    owner: u32,
+    unlinked: bool,
+}
+
+impl PosixShm {
+    pub fn create(name: &str, len: usize) -> Result<PosixShm, Errno> {
+        let cname = CString::new(name).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: a NUL-terminated name.
+        let fd = unsafe {
+            libc::shm_open(
+                cname.as_ptr(),
+                libc::O_CREAT | libc::O_EXCL | libc::O_RDWR | libc::O_CLOEXEC,
+                0o600,
+            )
+        };
+        if fd < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: a descriptor we just opened and own.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let me = PosixShm {
+            name: cname,
+            fd,
+            owner: std::process::id(),
+            unlinked: false,
+        };
+        nix::unistd::ftruncate(&me.fd, len as libc::off_t)?;
+        Ok(me)
+    }
+
+    pub fn unlink(&mut self) -> Result<(), Errno> {
+        if !self.unlinked {
+            // SAFETY: a NUL-terminated name.
+            if unsafe { libc::shm_unlink(self.name.as_ptr()) } != 0 {
+                return Err(Errno::last());
+            }
+            self.unlinked = true;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PosixShm {
+    fn drop(&mut self) {
+        if self.owner == std::process::id() {
+            let _ = self.unlink();
+        }
+    }
+}
+
+pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+    let me = rt.pid();
+    n.start(
+        "POSIX shared memory",
+        "shm_open opens a named object, a file in /dev/shm (a tmpfs: memory, not disk); \
+         ftruncate sets its size and mmap(MAP_SHARED) puts it in memory. Any process that \
+         knows the name and has permission can map the same pages.",
+    )?;
+    let short = super::demo_name("shm");
+    let name = format!("/{short}");
+    let file = format!("/dev/shm/{short}");
+    let mut rep = Channel::new()?;
+    let (go_rd, go_wr) = super::runtime::pipe()?;
+    let (go_r, go_w) = (go_rd.as_raw_fd(), go_wr.as_raw_fd());
+    let cname = CString::new(name.clone()).unwrap_or_default();
+    let mut child = rt.spawn("shm child", || {
+        close_fd(rep.reader());
+        close_fd(go_w);
+        let w = rep.writer();
+        let mut b = [0u8; 1];
+        if read_fd(go_r, &mut b) != Ok(1) {
+            return 2;
+        }
+        // SAFETY: a NUL-terminated name.
+        let cfd = unsafe { libc::shm_open(cname.as_ptr(), libc::O_RDWR, 0) };
+        if cfd < 0 {
+            send_line(w, &format!("error shm_open {:?}", Errno::last()));
+            return 1;
+        }
+        // SAFETY: we own cfd.
+        let cfd = unsafe { OwnedFd::from_raw_fd(cfd) };
+        let Ok(m) = Mapping::shared_file(cfd.as_fd(), SIZE) else {
+            send_line(w, "error mmap");
+            return 1;
+        };
+        m.write(format!("hello from PID {}", std::process::id()).as_bytes());
+        send_line(w, "written");
+        let mut b = [0u8; 1];
+        let _ = read_fd(go_r, &mut b);
+        0
+    })?;
+    rep.close_write();
+    drop(go_rd);
+    let cpid = child.pid();
+    let mut obj = PosixShm::create(&name, SIZE)
+        .map_err(io_err)
+        .with_context(|| format!("shm_open({name}, O_CREAT|O_EXCL); is /dev/shm mounted?"))?;
+    n.object(
+        "created",
+        &Object {
+            kind: "posix-shm",
+            id: None,
+            key: None,
+            name: Some(name.clone()),
+        },
+    )?;
+    let fd = obj.fd.as_raw_fd();
+    let mut s = Step::new("Create a named object and size it")
+        .call(
+            format!("shm_open(\"{name}\", O_CREAT|O_EXCL|O_RDWR, 0600); ftruncate({fd}, 4096)"),
+            format!("{fd}, 0"),
+        )
+        .explain("A file in /dev/shm, opened like any file.");
+    file_ev(&mut s, &file, "the object, owner read-write");
+    s.ev_mut(
+        format!("/proc/{me}/fd/{fd}"),
+        procinfo::fd_target(me, fd).unwrap_or_default(),
+        "our descriptor",
+    );
+    n.step(s)?;
+
+    let map = Mapping::shared_file(obj.fd.as_fd(), SIZE)
+        .map_err(io_err)
+        .context("mmap")?;
+    let mut s = Step::new("Map it")
+        .call(
+            format!("mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, {fd}, 0)"),
+            format!("{:#x}", map.addr()),
+        )
+        .explain("MAP_SHARED: writes go to the object, where every mapper sees them.");
+    maps_ev(&mut s, me, &file, "the object in our address space");
+    n.step(s)?;
+
+    nix::unistd::write(&go_wr, b"g")
+        .map_err(std::io::Error::from)
+        .context("write to the child")?;
+    let said = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
+    if said != "written" {
+        bail!("the child could not map the object: {said}");
+    }
+    let text = map.read();
+    let mut s = Step::new("A child opens it by name, maps it and writes; the demo reads")
+        .call(
+            format!("shm_open(\"{name}\", O_RDWR); mmap; strcpy in PID {cpid}"),
+            "0",
+        )
+        .explain(
+            "The child was forked before the object existed; it found it by name. Two \
+             mappings of one object: the demo reads the child's words directly.",
+        );
+    maps_ev(&mut s, cpid, &file, "the same object in the child");
+    s.ev_mut(
+        format!("memory at {:#x} in PID {me}", map.addr()),
+        format!("\"{text}\""),
+        "written by the child",
+    );
+    n.step(s)?;
+    drop(go_wr);
+    let st = child.wait(rt, Duration::from_secs(5))?;
+    if text != format!("hello from PID {cpid}") {
+        bail!("the object holds \"{text}\", not the child's message");
+    }
+
+    obj.unlink().map_err(io_err).context("shm_unlink")?;
+    let mut s = Step::new("Unlink it while mapped")
+        .call(format!("shm_unlink(\"{name}\")"), "0")
+        .explain(
+            "The name leaves /dev/shm at once; the memory lives until the last mapping and \
+             descriptor go (the maps line now says deleted). Without shm_unlink it would stay \
+             until reboot.",
+        );
+    s.ev_mut(
+        format!("waitpid({cpid})"),
+        describe(st),
+        "the child is gone",
+    );
+    file_ev(&mut s, &file, "the name is gone");
+    maps_ev(&mut s, me, &file, "still mapped here");
+    s.ev_mut(
+        format!("memory at {:#x}", map.addr()),
+        format!("\"{}\"", map.read()),
+        "still readable",
+    );
+    n.step(s)?;
+    drop(map);
+    drop(obj);
+    n.object(
+        "removed",
+        &Object {
+            kind: "posix-shm",
+            id: None,
+            key: None,
+            name: Some(name.clone()),
+        },
+    )?;
+    n.end("A named object in /dev/shm mapped by two processes, then unlinked; children reaped.")
+}
+
+fn file_ev(s: &mut Step, path: &str, meaning: &str) {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(md) => s.ev_mut(
+            format!("lstat {path}"),
+            format!("-{} {} bytes", sysvipc::rwx(md.mode() & 0o777), md.size()),
+            meaning.to_string(),
+        ),
+        Err(e) => s.ev_mut(
+            format!("lstat {path}"),
+            errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+            meaning.to_string(),
+        ),
+    }
+}

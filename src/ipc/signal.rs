@@ -1,0 +1,403 @@
+//! `ipc demo signal`: a child catches, ignores and blocks signals while the demo reads its
+//! masks in /proc/PID/status; SIGKILL and SIGSTOP refuse all three; SIGSTOP and SIGCONT move
+//! the child between T and S; an uncaught SIGTERM takes the default action.
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitStatus;
+
+use super::narrate::{Narrator, Step};
+use super::procinfo;
+use super::runtime::{Channel, Runtime, close_fd, describe, send_line};
+use crate::proc::signals::SigMask;
+
+/// The report pipe's write end, for the signal handler (set only in the child).
+static REPORT_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Runs in the child on each delivery: one write(2), which is async-signal-safe.
+extern "C" fn on_signal(sig: libc::c_int) {
+    let mut msg = *b"caught 00\n";
+    msg[7] = b'0' + (sig / 10 % 10) as u8;
+    msg[8] = b'0' + (sig % 10) as u8;
+    let fd = REPORT_FD.load(Ordering::Relaxed);
+    // SAFETY: write is async-signal-safe; msg lives on this stack frame.
+    unsafe { libc::write(fd, msg.as_ptr().cast(), msg.len()) };
+}
+
+fn sigset(sigs: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in sigs {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    }
+}
+
+fn errno_word(r: libc::c_int) -> String {
+    if r == 0 {
+        "0".to_string()
+    } else {
+        format!("{:?}", nix::errno::Errno::last())
+    }
+}
+
+/// The child's side: obeys one-letter commands from the demo and answers on the report pipe.
+fn child(cmd: RawFd, report: RawFd) -> i32 {
+    REPORT_FD.store(report, Ordering::Relaxed);
+    let say = |s: &str| send_line(report, s);
+    // A clean slate: Rust ignores SIGPIPE and the child inherited that.
+    // SAFETY: resetting a disposition to the default.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    say("ready");
+    let mut b = [0u8; 1];
+    loop {
+        match super::runtime::read_fd(cmd, &mut b) {
+            Ok(0) => return 0,
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return 1,
+        }
+        // SAFETY: each arm makes plain signal-management calls with valid arguments.
+        unsafe {
+            match b[0] {
+                b'c' => {
+                    let mut sa: libc::sigaction = std::mem::zeroed();
+                    sa.sa_sigaction = on_signal as *const () as usize;
+                    sa.sa_flags = libc::SA_RESTART;
+                    libc::sigemptyset(&mut sa.sa_mask);
+                    let r = libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+                    say(&format!("ok {}", errno_word(r)));
+                }
+                b'i' => {
+                    let r = libc::signal(libc::SIGUSR2, libc::SIG_IGN);
+                    say(if r == libc::SIG_ERR { "ok -1" } else { "ok 0" });
+                }
+                b'b' => {
+                    let set = sigset(&[libc::SIGUSR1]);
+                    let r = libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                    say(&format!("ok {}", errno_word(r)));
+                }
+                b'u' => {
+                    // A pending SIGUSR1 is delivered before sigprocmask returns: its "caught"
+                    // line comes before our "ok".
+                    let set = sigset(&[libc::SIGUSR1]);
+                    let r = libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                    say(&format!("ok {}", errno_word(r)));
+                }
+                b'k' => {
+                    let mut sa: libc::sigaction = std::mem::zeroed();
+                    sa.sa_sigaction = on_signal as *const () as usize;
+                    libc::sigemptyset(&mut sa.sa_mask);
+                    let kill = libc::sigaction(libc::SIGKILL, &sa, std::ptr::null_mut());
+                    let kill = errno_word(kill);
+                    let mut ign: libc::sigaction = std::mem::zeroed();
+                    ign.sa_sigaction = libc::SIG_IGN;
+                    libc::sigemptyset(&mut ign.sa_mask);
+                    let stop = libc::sigaction(libc::SIGSTOP, &ign, std::ptr::null_mut());
+                    let stop = errno_word(stop);
+                    let set = sigset(&[libc::SIGKILL, libc::SIGSTOP]);
+                    let block = libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                    say(&format!("ok {kill} {stop} {}", errno_word(block)));
+                }
+                _ => say("ok ?"),
+            }
+        }
+    }
+}
+
+/// The signals in a mask, by name: "SIGUSR1", "none".
+fn names(m: SigMask) -> String {
+    let v: Vec<String> = (1..=64)
+        .filter(|&s| m.has(s))
+        .map(crate::proc::signals::name)
+        .collect();
+    if v.is_empty() {
+        "no signal".to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn mask_ev(step: &mut Step, pid: i32, line: &str, what: &str) {
+    let m = procinfo::sigmask(pid, line).unwrap_or_default();
+    step.ev_mut(
+        format!("/proc/{pid}/status {line}"),
+        m.hex(),
+        format!("{what}: {}", names(m)),
+    );
+}
+
+fn state_ev(step: &mut Step, pid: i32, meaning: &str) {
+    let st = procinfo::state(pid)
+        .map(String::from)
+        .unwrap_or("gone".into());
+    step.ev_mut(format!("/proc/{pid}/stat state"), st, meaning.to_string());
+}
+
+/// Polls /proc until `pid` is in state `want`.
+pub fn wait_state(rt: &Runtime, pid: i32, want: char, timeout: Duration) -> Result<char> {
+    let start = Instant::now();
+    loop {
+        let st = procinfo::state(pid);
+        if st == Some(want) {
+            return Ok(want);
+        }
+        if start.elapsed() > timeout {
+            bail!(
+                "PID {pid} is in state {} instead of {want} after {timeout:?}",
+                st.map(String::from).unwrap_or("gone".into())
+            );
+        }
+        rt.sleep(Duration::from_millis(2))?;
+    }
+}
+
+struct Talk<'a> {
+    rt: &'a Runtime,
+    cmd: OwnedFd,
+    rep: Channel,
+}
+
+impl Talk<'_> {
+    fn ask(&mut self, c: u8) -> Result<(Vec<String>, String)> {
+        nix::unistd::write(&self.cmd, &[c]).map_err(std::io::Error::from)?;
+        let mut caught = Vec::new();
+        loop {
+            match self.rep.recv(self.rt, Duration::from_secs(5))? {
+                Some(l) if l.starts_with("caught") => caught.push(l),
+                Some(l) => return Ok((caught, l)),
+                None => bail!("the child closed its report pipe"),
+            }
+        }
+    }
+}
+
+pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+    n.start(
+        "catch, ignore, block; SIGKILL and SIGSTOP cannot be",
+        "The notes: a process can ignore, block or catch every signal except SIGSTOP and SIGKILL; \
+         a signal that is not caught gets the kernel's default action. A child process does each \
+         of these on command while we read its signal masks in /proc/PID/status (hex, bit N-1 \
+         for signal N).",
+    )?;
+
+    let (cmd_rd, cmd_wr) = super::runtime::pipe()?;
+    let mut rep = Channel::new()?;
+    let mut child = rt.spawn("signal demo child", || {
+        close_fd(cmd_wr.as_raw_fd());
+        close_fd(rep.reader());
+        child(cmd_rd.as_raw_fd(), rep.writer())
+    })?;
+    drop(cmd_rd);
+    rep.close_write();
+    let pid = child.pid();
+    let mut talk = Talk {
+        rt,
+        cmd: cmd_wr,
+        rep,
+    };
+
+    let ready = talk.rep.recv(rt, Duration::from_secs(5))?;
+    if ready.as_deref() != Some("ready") {
+        bail!("the signal demo child did not start (said {ready:?})");
+    }
+    wait_state(rt, pid, 'S', Duration::from_secs(2))?;
+    let mut s = Step::new("A child process to signal")
+        .call("fork()", pid.to_string())
+        .explain(
+            "The child waits for commands on a pipe. Through fork it inherited the demo's \
+             dispositions: the handlers for SIGSEGV and SIGBUS that the Rust runtime installs to \
+             report stack overflows, and any signal the demo was started with ignored. Every \
+             other signal would get its default action.",
+        );
+    state_ev(&mut s, pid, "S: sleeping, waiting for a command");
+    mask_ev(&mut s, pid, "SigCgt", "caught");
+    mask_ev(&mut s, pid, "SigIgn", "ignored");
+    mask_ev(&mut s, pid, "SigBlk", "blocked");
+    n.step(s)?;
+
+    // Catch.
+    let (_, ok) = talk.ask(b'c')?;
+    let mut s = Step::new("Catch SIGUSR1: install a handler")
+        .call(
+            "sigaction(SIGUSR1, {handler, SA_RESTART}) in the child",
+            ok.trim_start_matches("ok ").to_string(),
+        )
+        .explain("SigCgt now has bit 9 set (0x200): signal 10, SIGUSR1, has a handler.");
+    mask_ev(&mut s, pid, "SigCgt", "caught");
+    n.step(s)?;
+
+    child.signal(Signal::SIGUSR1)?;
+    let line = talk.rep.recv(rt, Duration::from_secs(5))?;
+    let mut s = Step::new("Send SIGUSR1: the handler runs")
+        .call(format!("kill({pid}, SIGUSR1)"), "0")
+        .explain(
+            "The default action of SIGUSR1 is to terminate; the handler ran instead and the \
+             child lives on.",
+        );
+    s.ev_mut(
+        "report pipe",
+        line.unwrap_or_else(|| "(nothing)".into()),
+        "written by the handler inside the child",
+    );
+    state_ev(&mut s, pid, "still alive, back to waiting");
+    n.step(s)?;
+
+    // Ignore.
+    talk.ask(b'i')?;
+    child.signal(Signal::SIGUSR2)?;
+    let heard = talk.rep.quiet_for(rt, Duration::from_millis(200))?;
+    let mut s = Step::new("Ignore SIGUSR2, then send it")
+        .call(
+            format!("signal(SIGUSR2, SIG_IGN) in the child; kill({pid}, SIGUSR2)"),
+            "0",
+        )
+        .explain(
+            "SIGUSR2 would terminate the child by default. Ignored, it is discarded when sent: \
+             it is never pending and nothing runs.",
+        );
+    mask_ev(&mut s, pid, "SigIgn", "ignored");
+    mask_ev(&mut s, pid, "ShdPnd", "pending");
+    s.ev_mut(
+        "report pipe",
+        heard.unwrap_or_else(|| "(nothing in 200 ms)".into()),
+        "no handler ran",
+    );
+    state_ev(&mut s, pid, "alive: the signal had no effect");
+    n.step(s)?;
+
+    // Block.
+    talk.ask(b'b')?;
+    child.signal(Signal::SIGUSR1)?;
+    child.signal(Signal::SIGUSR1)?;
+    let heard = talk.rep.quiet_for(rt, Duration::from_millis(200))?;
+    let mut s = Step::new("Block SIGUSR1, then send it twice")
+        .call(
+            format!("sigprocmask(SIG_BLOCK, {{SIGUSR1}}) in the child; kill({pid}, SIGUSR1) twice"),
+            "0",
+        )
+        .explain(
+            "A blocked signal is not lost: it waits, pending. kill(2) targets the whole process, \
+             so it shows in ShdPnd (SigPnd is the per-thread set that tgkill(2) fills).",
+        );
+    mask_ev(&mut s, pid, "SigBlk", "blocked");
+    mask_ev(&mut s, pid, "ShdPnd", "pending for the process");
+    mask_ev(&mut s, pid, "SigPnd", "pending for the thread");
+    s.ev_mut(
+        "report pipe",
+        heard.unwrap_or_else(|| "(nothing in 200 ms)".into()),
+        "the handler has not run",
+    );
+    n.step(s)?;
+
+    let (caught, _) = talk.ask(b'u')?;
+    let late = talk.rep.quiet_for(rt, Duration::from_millis(100))?;
+    let deliveries = caught.len() + usize::from(late.is_some());
+    let mut s = Step::new("Unblock SIGUSR1: the pending signal is delivered")
+        .call("sigprocmask(SIG_UNBLOCK, {SIGUSR1}) in the child", "0")
+        .explain(
+            "The handler ran as soon as the signal was unblocked, once: a standard signal is a \
+             single pending bit, so the second kill added nothing (real-time signals queue).",
+        );
+    s.ev_mut(
+        "report pipe",
+        caught.first().cloned().unwrap_or("(nothing)".into()),
+        "the handler ran on unblock",
+    );
+    s.ev_mut(
+        "handler runs",
+        deliveries.to_string(),
+        "deliveries for 2 signals sent while blocked",
+    );
+    mask_ev(&mut s, pid, "ShdPnd", "pending");
+    mask_ev(&mut s, pid, "SigBlk", "blocked");
+    n.step(s)?;
+
+    // SIGKILL and SIGSTOP.
+    let (_, ok) = talk.ask(b'k')?;
+    let words: Vec<&str> = ok.split_whitespace().collect();
+    let word = |i: usize| words.get(i).copied().unwrap_or("?").to_string();
+    let mut s = Step::new("Try to catch SIGKILL, ignore SIGSTOP and block both")
+        .call(
+            "sigaction(SIGKILL, handler); sigaction(SIGSTOP, SIG_IGN); \
+             sigprocmask(SIG_BLOCK, {SIGKILL, SIGSTOP}) in the child",
+            format!("{}, {}, {}", word(1), word(2), word(3)),
+        )
+        .explain(
+            "The kernel refuses a handler or SIG_IGN for SIGKILL and SIGSTOP with EINVAL, and \
+             sigprocmask silently leaves them out of the mask: no process can escape them.",
+        );
+    s.ev_mut(
+        "sigaction(SIGKILL)",
+        format!("-1 {}", word(1)),
+        "cannot be caught",
+    );
+    s.ev_mut(
+        "sigaction(SIGSTOP)",
+        format!("-1 {}", word(2)),
+        "cannot be ignored",
+    );
+    mask_ev(&mut s, pid, "SigBlk", "blocked");
+    mask_ev(&mut s, pid, "SigCgt", "caught");
+    n.step(s)?;
+
+    // Stop and continue.
+    child.signal(Signal::SIGSTOP)?;
+    let st = child.wait_stop_change(rt, Duration::from_secs(5))?;
+    wait_state(rt, pid, 'T', Duration::from_secs(2))?;
+    let mut s = Step::new("SIGSTOP stops the child")
+        .call(format!("kill({pid}, SIGSTOP)"), "0")
+        .explain(
+            "Stopped although it asked to block SIGSTOP. The parent learns of it from \
+             waitpid(WUNTRACED).",
+        );
+    state_ev(&mut s, pid, "T: stopped");
+    s.ev_mut(
+        format!("waitpid({pid}, WUNTRACED)"),
+        describe(st),
+        "the stop is reported to the parent",
+    );
+    n.step(s)?;
+
+    child.signal(Signal::SIGCONT)?;
+    let st = child.wait_stop_change(rt, Duration::from_secs(5))?;
+    wait_state(rt, pid, 'S', Duration::from_secs(2))?;
+    let mut s = Step::new("SIGCONT continues it")
+        .call(format!("kill({pid}, SIGCONT)"), "0")
+        .explain("Running again, it goes back to sleeping in read(2) on its command pipe.");
+    state_ev(&mut s, pid, "S: sleeping again");
+    s.ev_mut(
+        format!("waitpid({pid}, WCONTINUED)"),
+        describe(st),
+        "the parent is told of that too",
+    );
+    n.step(s)?;
+
+    // Default action.
+    child.signal(Signal::SIGTERM)?;
+    let st = child.wait(rt, Duration::from_secs(5))?;
+    let mut s = Step::new("SIGTERM, not caught: the default action")
+        .call(format!("kill({pid}, SIGTERM)"), "0")
+        .explain(
+            "No handler, not ignored, not blocked: the kernel applies the default action for \
+             SIGTERM, which is to terminate. We reap the child with waitpid.",
+        );
+    s.ev_mut(format!("waitpid({pid})"), describe(st), "the child is gone");
+    state_ev(&mut s, pid, "no /proc entry left: reaped, no zombie");
+    n.step(s)?;
+    if !matches!(st, WaitStatus::Signaled(_, Signal::SIGTERM, _)) {
+        bail!("the child did not die of SIGTERM: {}", describe(st));
+    }
+
+    n.end(
+        "Caught, ignored and blocked signals, each visible in /proc/PID/status; SIGKILL and \
+         SIGSTOP cannot be caught, ignored or blocked. Nothing is left behind.",
+    )
+}

@@ -1,0 +1,1058 @@
+//! Issue 6: the IPC demos and `ipc list`, run on the live kernel. Every demo is checked for the
+//! evidence it claims and for leaving nothing behind: the objects it reported creating, its
+//! named files in /dev/shm and the temp dir, and any process it left (as subreaper, the test
+//! inherits what a demo leaks). The machine is shared, so nothing here compares global counts:
+//! only the demo's own objects, identified by the keys, ids and names it reports.
+
+mod common;
+
+use std::ffi::CString;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+/// IPC tests run one at a time: they fork, and they look for what a demo left behind.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    become_subreaper();
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Parses JSON Lines output.
+fn events(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line ({e}): {l}")))
+        .collect()
+}
+
+fn steps(ev: &[Value]) -> Vec<&Value> {
+    ev.iter().filter(|e| e["event"] == "step").collect()
+}
+
+/// The value of the first evidence row whose field ends with `suffix`.
+fn val(step: &Value, suffix: &str) -> Option<String> {
+    step["evidence"]
+        .as_array()?
+        .iter()
+        .find(|e| e["field"].as_str().is_some_and(|f| f.ends_with(suffix)))
+        .and_then(|e| e["value"].as_str().map(String::from))
+}
+
+/// The step whose title contains `t`.
+fn step<'a>(ev: &'a [Value], t: &str) -> &'a Value {
+    ev.iter()
+        .find(|e| e["event"] == "step" && e["title"].as_str().is_some_and(|x| x.contains(t)))
+        .unwrap_or_else(|| panic!("no step titled like {t:?}"))
+}
+
+fn demo_pid(ev: &[Value]) -> i32 {
+    ev.iter()
+        .find(|e| e["event"] == "start")
+        .and_then(|e| e["pid"].as_i64())
+        .expect("start event with the demo pid") as i32
+}
+
+/// Runs a demo with --format json to completion.
+fn run_demo(args: &[&str]) -> (Output, Vec<Value>) {
+    let mut a = vec!["ipc", "demo"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["--format", "json"]);
+    let out = run(zombies().args(&a).stdin(Stdio::null()));
+    let ev = events(&out.stdout);
+    (out, ev)
+}
+
+fn sysv_rows(kind: &str) -> Vec<(i32, i32)> {
+    std::fs::read_to_string(format!("/proc/sysvipc/{kind}"))
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((f.next()?.parse().ok()?, f.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// True when a System V object with this key and id is still in /proc/sysvipc.
+fn sysv_present(kind: &str, key_hex: &str, id: i64) -> bool {
+    let key = u32::from_str_radix(key_hex.trim_start_matches("0x"), 16).unwrap() as i32;
+    sysv_rows(kind)
+        .iter()
+        .any(|&(k, i)| i64::from(i) == id && (k == key || k == 0))
+}
+
+fn posix_mq_exists(name: &str) -> bool {
+    let c = CString::new(name).unwrap();
+    // SAFETY: a NUL-terminated name; the descriptor is closed at once.
+    let fd = unsafe { libc::mq_open(c.as_ptr(), libc::O_RDONLY) };
+    if fd >= 0 {
+        unsafe { libc::mq_close(fd) };
+        return true;
+    }
+    false
+}
+
+/// Asserts every object the demo reported creating is gone, and nothing named after its PID
+/// remains in /dev/shm, /dev/mqueue or the temp dir.
+fn assert_nothing_left(ev: &[Value], pid: i32) {
+    for o in ev
+        .iter()
+        .filter(|e| e["event"] == "object" && e["action"] == "created")
+    {
+        let kind = o["kind"].as_str().unwrap();
+        let gone = match kind {
+            "sysv-msg" | "sysv-sem" | "sysv-shm" => !sysv_present(
+                &kind[5..],
+                o["key"].as_str().unwrap(),
+                o["id"].as_i64().unwrap(),
+            ),
+            "posix-mq" => !posix_mq_exists(o["name"].as_str().unwrap()),
+            "posix-shm" => !Path::new(&format!("/dev/shm{}", o["name"].as_str().unwrap())).exists(),
+            "posix-sem" => !Path::new(&format!(
+                "/dev/shm/sem.{}",
+                o["name"].as_str().unwrap().trim_start_matches('/')
+            ))
+            .exists(),
+            "fifo" => !Path::new(o["name"].as_str().unwrap()).exists(),
+            other => panic!("unknown object kind {other}"),
+        };
+        assert!(gone, "the demo left {o}");
+    }
+    let prefix = format!("zombies-demo-{pid}-");
+    for dir in ["/dev/shm", "/dev/mqueue", "/tmp"] {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                assert!(!name.contains(&prefix), "the demo left {dir}/{name}");
+            }
+        }
+    }
+    assert_no_children();
+}
+
+/// As subreaper, whatever a demo left running or unreaped would now be our child.
+fn assert_no_children() {
+    let me = std::process::id() as i32;
+    let ok = wait_until(Duration::from_secs(2), || {
+        let kids: Vec<i32> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|&p| proc_ppid(p) == Some(me))
+            .collect();
+        kids.is_empty()
+    });
+    let me_kids: Vec<(i32, Option<char>)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&p| proc_ppid(p) == Some(me))
+        .map(|p| (p, proc_state(p)))
+        .collect();
+    // Reap them so one failure does not cascade.
+    for &(p, _) in &me_kids {
+        kill_and_reap(p);
+    }
+    assert!(ok, "a demo left processes behind: {me_kids:?}");
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "demo failed ({:?}): {}\n{}",
+        out.status,
+        stderr(out),
+        stdout(out)
+    );
+}
+
+// ---------------------------------------------------------------- CLI
+
+#[test]
+fn demo_without_name_lists_demos() {
+    let _g = serial();
+    let out = run(zombies().args(["ipc", "demo"]));
+    assert!(out.status.success());
+    let s = stdout(&out);
+    for d in ["signal", "pipe", "fifo", "mqueue", "sem", "shm"] {
+        assert!(s.contains(d), "{d} missing from:\n{s}");
+    }
+}
+
+#[test]
+fn unknown_demo_exits_2_naming_the_valid_ones() {
+    let _g = serial();
+    let out = run(zombies().args(["ipc", "demo", "telepathy"]));
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(e.contains("telepathy"), "{e}");
+    for d in ["signal", "pipe", "fifo", "mqueue", "sem", "shm"] {
+        assert!(e.contains(d), "{d} missing from:\n{e}");
+    }
+}
+
+#[test]
+fn misplaced_options_exit_2() {
+    let _g = serial();
+    let out = run(zombies().args(["ipc", "demo", "pipe", "--posix"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = run(zombies().args(["ipc", "demo", "shm", "--path", "/tmp/x"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+/// A temp directory removed on Drop.
+struct TestDir(PathBuf);
+
+impl TestDir {
+    fn new(tag: &str) -> TestDir {
+        let p = std::env::temp_dir().join(format!("zombies-test-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir(&p).unwrap();
+        TestDir(p)
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn binary_answers_to_the_name_ipc() {
+    let _g = serial();
+    let dir = TestDir::new("applet");
+    let link = dir.0.join("ipc");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_zombies"), &link).unwrap();
+    let out = Command::new(&link).arg("demo").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("mqueue"));
+    let out = Command::new(&link)
+        .args(["list", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["objects"].is_array());
+    let out = Command::new(&link)
+        .args(["demo", "pipe", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_nothing_left(&events(&out.stdout), demo_pid(&events(&out.stdout)));
+}
+
+// ---------------------------------------------------------------- demos
+
+#[test]
+fn signal_demo() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["signal"]);
+    assert_ok(&out);
+    let catch = step(&ev, "Catch SIGUSR1");
+    let cgt = u64::from_str_radix(&val(catch, "SigCgt").unwrap(), 16).unwrap();
+    assert_ne!(cgt & 0x200, 0, "SIGUSR1 not in SigCgt");
+    assert_eq!(
+        val(step(&ev, "the handler runs"), "report pipe").as_deref(),
+        Some("caught 10")
+    );
+    let ign = step(&ev, "Ignore SIGUSR2");
+    // Other bits may be inherited from whoever started the test.
+    let sigign = u64::from_str_radix(&val(ign, "SigIgn").unwrap(), 16).unwrap();
+    assert_ne!(sigign & 0x800, 0, "SIGUSR2 not in SigIgn");
+    assert_eq!(val(ign, "stat state").as_deref(), Some("S"));
+    let block = step(&ev, "Block SIGUSR1");
+    assert_eq!(val(block, "SigBlk").as_deref(), Some("0000000000000200"));
+    assert_eq!(val(block, "ShdPnd").as_deref(), Some("0000000000000200"));
+    let unblock = step(&ev, "Unblock");
+    assert_eq!(val(unblock, "handler runs").as_deref(), Some("1"));
+    assert_eq!(val(unblock, "ShdPnd").as_deref(), Some("0000000000000000"));
+    let k = step(&ev, "SIGKILL");
+    assert_eq!(val(k, "sigaction(SIGKILL)").as_deref(), Some("-1 EINVAL"));
+    assert_eq!(val(k, "sigaction(SIGSTOP)").as_deref(), Some("-1 EINVAL"));
+    let blk = u64::from_str_radix(&val(k, "SigBlk").unwrap(), 16).unwrap();
+    assert_eq!(blk & ((1 << 8) | (1 << 18)), 0, "SIGKILL/SIGSTOP in SigBlk");
+    assert_eq!(
+        val(step(&ev, "SIGSTOP stops"), "stat state").as_deref(),
+        Some("T")
+    );
+    assert_eq!(
+        val(step(&ev, "SIGCONT"), "stat state").as_deref(),
+        Some("S")
+    );
+    let term = step(&ev, "SIGTERM");
+    assert_eq!(val(term, "stat state").as_deref(), Some("gone"));
+    assert!(val(term, ")").unwrap().contains("killed by SIGTERM"));
+    assert_eq!(ev.last().unwrap()["event"], "end");
+    assert_nothing_left(&ev, demo_pid(&ev));
+}
+
+#[test]
+fn pipe_demo() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["pipe"]);
+    assert_ok(&out);
+    let create = step(&ev, "Create a pipe");
+    let fds: Vec<&str> = create["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(fds.len(), 2);
+    assert!(fds[0].starts_with("pipe:["), "{fds:?}");
+    assert_eq!(fds[0], fds[1], "both ends are one inode");
+    let fork = step(&ev, "Fork a reader");
+    let vals: Vec<&str> = fork["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(vals, [fds[0], "(closed)", fds[0], "(closed)"]);
+    let blocked = step(&ev, "blocks");
+    assert_eq!(val(blocked, "stat state").as_deref(), Some("S"));
+    let w = step(&ev, "wakes up");
+    assert_eq!(w["evidence"][0]["value"], "22");
+    let eof = step(&ev, "end of file");
+    assert_eq!(eof["evidence"][0]["value"], "0");
+    assert!(
+        val(step(&ev, "SIGPIPE"), ")")
+            .unwrap()
+            .contains("killed by SIGPIPE")
+    );
+    assert!(
+        step(&ev, "EPIPE")["result"]
+            .as_str()
+            .unwrap()
+            .contains("EPIPE")
+    );
+    assert_nothing_left(&ev, demo_pid(&ev));
+}
+
+#[test]
+fn fifo_demo() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["fifo"]);
+    assert_ok(&out);
+    let pid = demo_pid(&ev);
+    let mk = step(&ev, "Create the FIFO");
+    let mode = mk["evidence"][0]["value"].as_str().unwrap();
+    assert!(mode.starts_with("prw-------"), "{mode}");
+    let dir = step(&ev, "private directory");
+    assert!(
+        dir["evidence"][0]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("drwx------")
+    );
+    let open = step(&ev, "both opens complete");
+    let waited: u64 = val(open, "blocked in open")
+        .unwrap()
+        .trim_end_matches(" ms")
+        .parse()
+        .unwrap();
+    assert!((250..5000).contains(&waited), "reader waited {waited} ms");
+    let targets: Vec<&str> = open["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets[0], targets[1]);
+    assert!(targets[0].ends_with("/fifo"));
+    let blocked = step(&ev, "blocks");
+    assert_eq!(val(blocked, "stat state").as_deref(), Some("S"));
+    let data = step(&ev, "end of file");
+    assert_eq!(data["evidence"][0]["value"], "23");
+    let rm = step(&ev, "outlives");
+    assert!(
+        rm["evidence"][0]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("prw")
+    );
+    assert!(
+        rm["evidence"][1]["value"]
+            .as_str()
+            .unwrap()
+            .contains("ENOENT")
+    );
+    assert_nothing_left(&ev, pid);
+}
+
+/// Reads a child's stdout lines on a thread, so the test can wait with a timeout.
+fn line_reader(child: &mut Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Collects lines until one satisfies `until` (or 10 s pass).
+fn read_until(rx: &mpsc::Receiver<String>, mut until: impl FnMut(&Value) -> bool) -> Vec<Value> {
+    let mut got = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(10)) {
+        let v: Value = serde_json::from_str(&line).unwrap();
+        let done = until(&v);
+        got.push(v);
+        if done {
+            return got;
+        }
+    }
+    panic!("the demo never got there; it said: {got:?}");
+}
+
+#[test]
+fn fifo_demo_with_a_user_path() {
+    let _g = serial();
+    let dir = TestDir::new("fifo-path");
+    let path = dir.0.join("myfifo");
+    let mut child = zombies()
+        .args(["ipc", "demo", "fifo", "--format", "json", "--path"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = line_reader(&mut child);
+    let mut ev = read_until(&rx, |v| v["event"] == "say");
+    let hint = ev.last().unwrap()["text"].as_str().unwrap().to_string();
+    assert!(
+        hint.contains(&format!("echo hi > {}", path.display())),
+        "{hint}"
+    );
+    // The other shell: open the FIFO for writing and write a line.
+    {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all(b"hi\n").unwrap();
+    }
+    ev.extend(read_until(&rx, |v| v["event"] == "end"));
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let got = step(&ev, "Your writer");
+    assert!(
+        got["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["meaning"] == "\"hi\\n\""),
+        "{got}"
+    );
+    assert!(!path.exists(), "the FIFO was not removed");
+    assert_nothing_left(&ev, demo_pid(&ev));
+}
+
+#[test]
+fn fifo_never_removes_an_existing_path() {
+    let _g = serial();
+    let dir = TestDir::new("fifo-exists");
+    let path = dir.0.join("precious");
+    std::fs::write(&path, b"keep me").unwrap();
+    let out = run(zombies().args(["ipc", "demo", "fifo", "--path"]).arg(&path));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already exists"));
+    assert_eq!(std::fs::read(&path).unwrap(), b"keep me");
+}
+
+#[test]
+fn mqueue_demo() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["mqueue"]);
+    assert_ok(&out);
+    let created = step(&ev, "Create a queue");
+    assert_eq!(val(created, "perms").as_deref(), Some("600"));
+    assert_eq!(val(created, "qnum").as_deref(), Some("0"));
+    let sent = step(&ev, "sends three");
+    assert_eq!(val(sent, "qnum").as_deref(), Some("3"));
+    let sender: i32 = sent["syscall"]
+        .as_str()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(val(sent, "lspid").unwrap(), sender.to_string());
+    let rcv = step(&ev, "Receive by type");
+    assert_eq!(
+        val(rcv, "type 2").as_deref(),
+        Some("type 2: \"type 2, first\"")
+    );
+    assert_eq!(
+        val(rcv, "type 0").as_deref(),
+        Some("type 1: \"type 1, only one\"")
+    );
+    assert_eq!(val(rcv, "qnum").as_deref(), Some("1"));
+    assert_eq!(val(rcv, "lrpid").unwrap(), demo_pid(&ev).to_string());
+    let perm = if is_root() {
+        step(&ev, "Another user is refused")
+    } else {
+        step(&ev, "Permissions the creator set")
+    };
+    assert_eq!(val(perm, "msgsnd").as_deref(), Some("-1 EACCES"));
+    if is_root() {
+        assert_eq!(val(perm, "msgrcv").as_deref(), Some("-1 EACCES"));
+        assert_eq!(perm["evidence"][0]["value"], "65534");
+    }
+    assert!(
+        val(step(&ev, "Remove the queue"), "msg")
+            .unwrap()
+            .starts_with("no row")
+    );
+    assert_nothing_left(&ev, demo_pid(&ev));
+}
+
+#[test]
+fn mqueue_posix_demo() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["mqueue", "--posix"]);
+    assert_ok(&out);
+    let r = step(&ev, "highest priority");
+    let order: Vec<&str> = r["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["meaning"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["priority 9", "priority 5", "priority 1"]);
+    assert_eq!(
+        val(step(&ev, "sends with priorities"), "curmsgs").as_deref(),
+        Some("3")
+    );
+    if is_root() {
+        assert_eq!(
+            val(step(&ev, "refused"), "nobody").as_deref(),
+            Some("EACCES")
+        );
+    }
+    assert!(
+        val(step(&ev, "Unlink"), "O_RDONLY)")
+            .unwrap()
+            .contains("ENOENT")
+    );
+    assert_nothing_left(&ev, demo_pid(&ev));
+}
+
+fn lost(step: &Value) -> u64 {
+    val(step, "lost updates").unwrap().parse().unwrap()
+}
+
+#[test]
+fn sem_demo() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["sem"]);
+    assert_ok(&out);
+    assert!(
+        lost(step(&ev, "without the semaphore")) > 0,
+        "no lost update shown"
+    );
+    let with = step(&ev, "between semop");
+    assert_eq!(lost(with), 0);
+    assert_eq!(val(with, "counter").as_deref(), Some("40000"));
+    let hold = step(&ev, "holds it");
+    assert_eq!(val(hold, "GETVAL)").as_deref(), Some("0"));
+    assert_eq!(val(hold, "GETNCNT)").as_deref(), Some("1"));
+    let undo = step(&ev, "SEM_UNDO releases");
+    assert_eq!(val(undo, "says").as_deref(), Some("acquired"));
+    assert_eq!(val(undo, "GETVAL)").as_deref(), Some("1"));
+    assert_eq!(
+        val(step(&ev, "Without SEM_UNDO"), "GETVAL)").as_deref(),
+        Some("0")
+    );
+    assert!(
+        val(step(&ev, "Remove"), "sem")
+            .unwrap()
+            .starts_with("no row")
+    );
+    assert_nothing_left(&ev, demo_pid(&ev));
+}
+
+#[test]
+fn sem_posix_demo() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["sem", "--posix"]);
+    assert_ok(&out);
+    let pid = demo_pid(&ev);
+    let created = step(&ev, "named semaphore");
+    assert_eq!(
+        val(created, &format!("/dev/shm/sem.zombies-demo-{pid}-sem")).as_deref(),
+        Some("-rw------- 32 bytes")
+    );
+    assert!(lost(step(&ev, "without it")) > 0);
+    assert_eq!(lost(step(&ev, "sem_wait and sem_post")), 0);
+    assert_eq!(
+        val(step(&ev, "stays taken"), "sem_getvalue").as_deref(),
+        Some("0")
+    );
+    assert!(val(step(&ev, "Unlink"), "-sem").unwrap().contains("ENOENT"));
+    assert_nothing_left(&ev, pid);
+}
+
+#[test]
+fn shm_demo() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["shm"]);
+    assert_ok(&out);
+    let nattch: Vec<String> = steps(&ev)
+        .iter()
+        .filter_map(|s| val(s, "shm nattch"))
+        .collect();
+    assert_eq!(nattch, ["0", "1", "2", "1", "1"]);
+    let child = step(&ev, "child attaches");
+    assert!(val(child, "maps").unwrap().contains("/SYSV7a"));
+    let read = step(&ev, "reads what the child wrote");
+    assert!(
+        read["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("\"hello from PID ")
+    );
+    let rm = step(&ev, "while still attached");
+    assert_eq!(val(rm, "shm perms").as_deref(), Some("1600"));
+    assert_eq!(val(rm, "shm key").as_deref(), Some("0"));
+    assert!(
+        val(step(&ev, "last detach"), "shm")
+            .unwrap()
+            .starts_with("no row")
+    );
+    assert_nothing_left(&ev, demo_pid(&ev));
+}
+
+#[test]
+fn shm_posix_demo() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["shm", "--posix"]);
+    assert_ok(&out);
+    let pid = demo_pid(&ev);
+    let file = format!("/dev/shm/zombies-demo-{pid}-shm");
+    assert_eq!(
+        val(step(&ev, "Create a named object"), &file).as_deref(),
+        Some("-rw------- 4096 bytes")
+    );
+    let wrote = step(&ev, "child opens it by name");
+    assert!(val(wrote, "maps").unwrap().contains(&file));
+    assert!(
+        val(wrote, &format!("in PID {pid}"))
+            .unwrap()
+            .contains("hello from PID")
+    );
+    let unl = step(&ev, "Unlink it while mapped");
+    assert!(val(unl, &file).unwrap().contains("ENOENT"));
+    assert!(val(unl, "maps").unwrap().ends_with("(deleted)"));
+    assert_nothing_left(&ev, pid);
+}
+
+#[test]
+fn text_output_of_every_demo() {
+    let _g = serial();
+    for args in [
+        &["signal"][..],
+        &["pipe"],
+        &["fifo"],
+        &["mqueue"],
+        &["mqueue", "--posix"],
+        &["sem"],
+        &["sem", "--posix"],
+        &["shm"],
+        &["shm", "--posix"],
+    ] {
+        let out = run(zombies()
+            .args(["ipc", "demo"])
+            .args(args)
+            .stdin(Stdio::null()));
+        assert_ok(&out);
+        let s = stdout(&out);
+        assert!(s.starts_with("zombies ipc demo "), "{s}");
+        assert!(s.contains(" 1. ") && s.contains(" 3. "), "{s}");
+        assert!(!s.contains('\x1b'), "colour without a terminal");
+        assert_no_children();
+    }
+}
+
+// ---------------------------------------------------------------- interruption
+
+/// Starts a demo paused after its first step (--step, stdin never written), sends `sig`,
+/// and checks it exits 130 having removed everything.
+fn interrupt_paused(args: &[&str], sig: nix::sys::signal::Signal) {
+    let mut child = zombies()
+        .args(["ipc", "demo"])
+        .args(args)
+        .args(["--format", "json", "--step"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = line_reader(&mut child);
+    let mut ev = read_until(&rx, |v| v["event"] == "step");
+    let pid = child.id() as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).unwrap();
+    let status = child.wait().unwrap();
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
+        ev.push(serde_json::from_str(&l).unwrap());
+    }
+    assert_eq!(status.code(), Some(130), "{args:?} after {sig}: {ev:?}");
+    assert_eq!(ev.last().unwrap()["event"], "interrupted");
+    assert_eq!(ev.last().unwrap()["signal"], sig.as_str());
+    assert_nothing_left(&ev, pid);
+}
+
+#[test]
+fn sigint_while_paused_cleans_up() {
+    let _g = serial();
+    use nix::sys::signal::Signal::SIGINT;
+    for args in [
+        &["mqueue"][..],
+        &["sem"],
+        &["shm"],
+        &["mqueue", "--posix"],
+        &["sem", "--posix"],
+        &["shm", "--posix"],
+        &["fifo"],
+        &["signal"],
+        &["pipe"],
+    ] {
+        interrupt_paused(args, SIGINT);
+    }
+}
+
+#[test]
+fn sigterm_while_paused_cleans_up() {
+    let _g = serial();
+    use nix::sys::signal::Signal::SIGTERM;
+    for args in [
+        &["shm"][..],
+        &["sem"],
+        &["mqueue"],
+        &["shm", "--posix"],
+        &["signal"],
+    ] {
+        interrupt_paused(args, SIGTERM);
+    }
+}
+
+#[test]
+fn sigint_while_waiting_for_a_fifo_writer() {
+    let _g = serial();
+    let dir = TestDir::new("fifo-int");
+    let path = dir.0.join("waiting");
+    let mut child = zombies()
+        .args(["ipc", "demo", "fifo", "--format", "json", "--path"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = line_reader(&mut child);
+    let mut ev = read_until(&rx, |v| v["event"] == "say");
+    assert!(path.exists());
+    let pid = child.id() as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
+        ev.push(serde_json::from_str(&l).unwrap());
+    }
+    assert_eq!(status.code(), Some(130));
+    assert!(!path.exists(), "the FIFO was left behind");
+    assert_nothing_left(&ev, pid);
+}
+
+/// Interrupts running demos (no --step) after a fraction of a second, at varying moments:
+/// whether they had finished or not, nothing may be left.
+#[test]
+fn interrupted_at_random_moments() {
+    let _g = serial();
+    for (i, demo) in [
+        "sem", "shm", "mqueue", "sem", "fifo", "signal", "pipe", "sem",
+    ]
+    .iter()
+    .enumerate()
+    {
+        for sig in [
+            nix::sys::signal::Signal::SIGINT,
+            nix::sys::signal::Signal::SIGTERM,
+        ] {
+            let child = zombies()
+                .args(["ipc", "demo", demo, "--format", "json"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(5 + 12 * i as u64));
+            let pid = child.id() as i32;
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+            let out = child.wait_with_output().unwrap();
+            let code = out.status.code();
+            // Before the signalfd exists the default action kills it (no objects yet);
+            // after, it cleans up and exits 130; or it had already finished.
+            assert!(
+                matches!(code, Some(0) | Some(130)) || out.status.signal_is(sig),
+                "{demo} after {sig}: {:?} {}",
+                out.status,
+                stderr(&out)
+            );
+            let ev = events(&out.stdout);
+            if code == Some(130) {
+                assert_eq!(ev.last().unwrap()["event"], "interrupted");
+            }
+            assert_nothing_left(&ev, pid);
+        }
+    }
+}
+
+trait SignalIs {
+    fn signal_is(&self, sig: nix::sys::signal::Signal) -> bool;
+}
+
+impl SignalIs for std::process::ExitStatus {
+    fn signal_is(&self, sig: nix::sys::signal::Signal) -> bool {
+        use std::os::unix::process::ExitStatusExt;
+        self.signal() == Some(sig as i32)
+    }
+}
+
+// ---------------------------------------------------------------- ipc list
+
+/// A System V segment made by the test, removed on Drop.
+struct Segment {
+    id: i32,
+    key: i32,
+}
+
+impl Segment {
+    fn create(tag: u32, mode: i32) -> Segment {
+        for attempt in 0..64u32 {
+            let key = (0x5e00_0000u32
+                | ((std::process::id() & 0xffff) << 8)
+                | ((tag + attempt * 16) & 0xff)) as i32;
+            // SAFETY: plain system call.
+            let id = unsafe { libc::shmget(key, 8192, libc::IPC_CREAT | libc::IPC_EXCL | mode) };
+            if id >= 0 {
+                return Segment { id, key };
+            }
+        }
+        panic!("shmget: {}", std::io::Error::last_os_error());
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        // SAFETY: IPC_RMID takes no buffer.
+        unsafe { libc::shmctl(self.id, libc::IPC_RMID, std::ptr::null_mut()) };
+    }
+}
+
+fn listed(v: &Value, kind: &str, id: i32) -> Option<Value> {
+    v["objects"]
+        .as_array()?
+        .iter()
+        .find(|o| o["kind"] == kind && o["id"] == id)
+        .cloned()
+}
+
+#[test]
+fn list_shows_a_segment_with_owner_perms_and_live_creator() {
+    let _g = serial();
+    let seg = Segment::create(1, 0o640);
+    let v = json(&["ipc", "list", "--format", "json"]);
+    let o = listed(&v, "sysv-shm", seg.id).expect("segment listed");
+    assert_eq!(o["key"], format!("0x{:08x}", seg.key as u32));
+    assert_eq!(o["perms"], "0640");
+    assert_eq!(o["owner_uid"], nix::unistd::geteuid().as_raw());
+    assert_eq!(o["size_bytes"], 8192);
+    assert_eq!(o["nattch"], 0);
+    assert_eq!(o["pids"][0]["role"], "creator");
+    assert_eq!(o["pids"][0]["pid"], std::process::id());
+    assert_eq!(o["pids"][0]["state"], "alive");
+    assert_eq!(o["orphaned"], false);
+    // Attached: listed as a holder.
+    // SAFETY: attach and detach our own segment.
+    let addr = unsafe { libc::shmat(seg.id, std::ptr::null(), 0) };
+    assert_ne!(addr as isize, -1);
+    let v = json(&["ipc", "list", "--format", "json"]);
+    let o = listed(&v, "sysv-shm", seg.id).unwrap();
+    unsafe { libc::shmdt(addr) };
+    assert_eq!(o["nattch"], 1);
+    assert_eq!(o["holders"], serde_json::json!([std::process::id()]));
+    // Text output names it too.
+    let out = run(zombies().args(["ipc", "list"]));
+    assert!(out.status.success());
+    assert!(stdout(&out).contains(&format!("0x{:08x}", seg.key as u32)));
+    assert!(stdout(&out).contains("640 rw-r-----"));
+}
+
+#[test]
+fn orphaned_shows_only_objects_whose_processes_are_gone() {
+    let _g = serial();
+    let alive = Segment::create(2, 0o600);
+    // A segment created by a process that then exits: a leak.
+    let (rd, wr) = nix::unistd::pipe().unwrap();
+    // SAFETY: the child only makes a system call and writes to a pipe.
+    let child = match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => unsafe {
+            let key = (0x5f00_0000u32 | (libc::getpid() as u32 & 0xffffff)) as i32;
+            let id = libc::shmget(key, 4096, libc::IPC_CREAT | libc::IPC_EXCL | 0o600);
+            let b = id.to_ne_bytes();
+            libc::write(std::os::fd::AsRawFd::as_raw_fd(&wr), b.as_ptr().cast(), 4);
+            libc::_exit(0)
+        },
+        nix::unistd::ForkResult::Parent { child } => child,
+    };
+    drop(wr);
+    let mut b = [0u8; 4];
+    assert_eq!(nix::unistd::read(&rd, &mut b), Ok(4));
+    let _ = nix::sys::wait::waitpid(child, None);
+    let id = i32::from_ne_bytes(b);
+    assert!(id >= 0, "shmget in the child failed");
+    let leaked = Segment { id, key: 0 };
+    let v = json(&["ipc", "list", "--orphaned", "--format", "json"]);
+    let o = listed(&v, "sysv-shm", leaked.id).expect("the leaked segment is orphaned");
+    assert_eq!(o["pids"][0]["pid"], child.as_raw());
+    assert_eq!(o["pids"][0]["state"], "gone");
+    assert_eq!(o["orphaned"], true);
+    assert!(
+        listed(&v, "sysv-shm", alive.id).is_none(),
+        "a live creator's segment is not orphaned"
+    );
+    for o in v["objects"].as_array().unwrap() {
+        assert_eq!(o["orphaned"], true);
+    }
+    let out = run(zombies().args(["ipc", "list", "--orphaned"]));
+    assert!(stdout(&out).contains("orphaned"));
+    drop(leaked);
+    let v = json(&["ipc", "list", "--format", "json"]);
+    assert!(
+        listed(&v, "sysv-shm", id).is_none(),
+        "removed segment still listed"
+    );
+}
+
+#[test]
+fn list_shows_posix_shm_and_who_maps_it() {
+    let _g = serial();
+    let name = format!("/zombies-test-{}-list", std::process::id());
+    let c = CString::new(name.clone()).unwrap();
+    // SAFETY: a NUL-terminated name.
+    let fd = unsafe {
+        libc::shm_open(
+            c.as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | libc::O_RDWR,
+            0o640,
+        )
+    };
+    assert!(fd >= 0);
+    struct Unlink(CString, i32);
+    impl Drop for Unlink {
+        fn drop(&mut self) {
+            unsafe {
+                libc::close(self.1);
+                libc::shm_unlink(self.0.as_ptr());
+            }
+        }
+    }
+    let _u = Unlink(c, fd);
+    unsafe { libc::ftruncate(fd, 1234) };
+    let v = json(&["ipc", "list", "--format", "json"]);
+    let o = v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == name.as_str())
+        .cloned()
+        .expect("posix shm listed");
+    assert_eq!(o["kind"], "posix-shm");
+    assert_eq!(o["perms"], "0640");
+    assert_eq!(o["size_bytes"], 1234);
+    // We hold it open.
+    assert_eq!(o["holders"], serde_json::json!([std::process::id()]));
+    assert_eq!(o["orphaned"], false);
+    if v["mqueue_mounted"] == false {
+        assert!(v["notes"].as_array().unwrap().iter().any(|n| {
+            n.as_str()
+                .unwrap()
+                .contains("mount -t mqueue none /dev/mqueue")
+        }));
+        let out = run(zombies().args(["ipc", "list"]));
+        assert!(stdout(&out).contains("mount -t mqueue none /dev/mqueue"));
+    }
+}
+
+/// Without root, the mqueue demo shows the creator's permissions by taking write permission
+/// from its own queue. As root, run it as nobody to check that path too.
+#[test]
+fn mqueue_demo_as_an_ordinary_user() {
+    let _g = serial();
+    if !is_root() {
+        return; // mqueue_demo covers this path
+    }
+    use std::os::unix::process::CommandExt;
+    let out = run(zombies()
+        .args(["ipc", "demo", "mqueue", "--format", "json"])
+        .current_dir("/")
+        .uid(65534)
+        .gid(65534)
+        .stdin(Stdio::null()));
+    assert_ok(&out);
+    let ev = events(&out.stdout);
+    let perm = step(&ev, "Permissions the creator set");
+    assert_eq!(val(perm, "msgsnd").as_deref(), Some("-1 EACCES"));
+    assert_eq!(val(perm, "msgrcv").as_deref(), Some("0"));
+    assert_eq!(val(perm, "msg perms").as_deref(), Some("400"));
+    assert_nothing_left(&ev, demo_pid(&ev));
+}
+
+/// A panic in the middle of a demo unwinds through the guards: nothing is left.
+#[test]
+fn panic_mid_demo_cleans_up() {
+    let _g = serial();
+    for (args, at) in [
+        (&["shm"][..], "3"),
+        (&["sem"], "5"),
+        (&["mqueue"], "2"),
+        (&["sem", "--posix"], "1"),
+        (&["fifo"], "4"),
+        (&["signal"], "2"),
+    ] {
+        let out = run(zombies()
+            .args(["ipc", "demo"])
+            .args(args)
+            .args(["--format", "json"])
+            .env("ZOMBIES_TEST_PANIC_AFTER_STEP", at)
+            .stdin(Stdio::null()));
+        assert_eq!(out.status.code(), Some(101), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("ZOMBIES_TEST_PANIC_AFTER_STEP"));
+        let ev = events(&out.stdout);
+        assert!(!steps(&ev).is_empty());
+        assert_nothing_left(&ev, demo_pid(&ev));
+    }
+}
