@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use crate::cli::{Cli, Command, ExplainArgs, Format, ListArgs, TreeArgs};
+use crate::cli::{Cli, Command, DemoArgs, DemoFormat, ExplainArgs, Format, ListArgs, TreeArgs};
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::{Exit, UsageError};
 use crate::proc::users::{self, Users};
@@ -28,6 +28,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::List(args) => list(&g, &args),
         Command::Tree(args) => tree(&g, &args),
         Command::Explain(args) => explain(&g, &args),
+        Command::Demo(args) => demo(&g, args),
     }
 }
 
@@ -114,4 +115,21 @@ fn explain(g: &Globals, args: &ExplainArgs) -> Result<Exit> {
     }
     out.flush()?;
     Ok(Exit::SUCCESS)
+}
+
+fn demo(g: &Globals, args: DemoArgs) -> Result<Exit> {
+    use crate::demo::{self, lab::Options, narrate::Format as Narration};
+    demo::run(demo::Request {
+        name: args.name,
+        format: match args.format {
+            DemoFormat::Text => Narration::Text,
+            DemoFormat::Json => Narration::Json,
+        },
+        style: g.style,
+        opts: Options {
+            step: args.step,
+            hold: args.hold,
+            code: args.code,
+        },
+    })
 }

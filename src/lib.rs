@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod demo;
 pub mod diagnose;
 pub mod exit;
 pub mod proc;
