@@ -52,6 +52,13 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Learn how processes are born, scheduled and die: demos that make the real system
     /// calls on this machine and show the evidence from /proc.
+    ///
+    /// Each demo narrates numbered steps: the system call made, what it returned, and the
+    /// evidence read live from /proc (file, field, value, meaning; ✓ marks a fact checked on
+    /// this kernel). Demos make this process a child subreaper and kill and reap every
+    /// process they start, also on Ctrl-C, SIGTERM or SIGHUP (then exit 130). They always
+    /// read the running system's /proc, whatever --proc says. Exit status 1 means a fact
+    /// taught did not hold on this kernel.
     Demo(DemoArgs),
 }
 
@@ -113,13 +120,7 @@ pub struct ExplainArgs {
     pub format: Format,
 }
 
-/// `zombies demo [NAME]`.
-///
-/// Each demo narrates numbered steps: the system call made, what it returned, and the
-/// evidence read live from /proc (file, field, value, meaning; ✓ marks a fact checked on
-/// this kernel). Demos make this process a child subreaper and kill and reap every process
-/// they start, also on Ctrl-C or SIGTERM (then exit 130). They always read the running
-/// system's /proc. Exit status 1 means a fact taught did not hold on this kernel.
+/// `zombies demo [NAME]` (documented on `Command::Demo`).
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// The demo to run, or `all` for every one in order; without it, list the demos.

@@ -263,7 +263,7 @@ fn run(lab: &mut Lab) -> Result<()> {
         }
     }
     lab.step(
-        step.note("The notes' diagram, updated: fork(), vfork() and clone() (and clone3() since 5.3) enter sys_fork/sys_vfork/sys_clone, kernel threads come from kernel_thread(); all call kernel_clone() (named do_fork() until Linux 5.10), which calls copy_process() to build the new task as a copy of the caller. copy_process() copies or shares each part (memory, files, signal handlers...) according to the clone flags; it does not start the task: kernel_clone() wakes it afterwards with wake_up_new_task()."),
+        step.note("The notes' diagram, updated: fork(), vfork() and clone() (and clone3() since 5.3) enter sys_fork, sys_vfork, sys_clone and sys_clone3; kernel threads come from kernel_thread(); all call kernel_clone() (named do_fork() until Linux 5.10), which calls copy_process() to build the new task as a copy of the caller. copy_process() copies or shares each part (memory, files, signal handlers...) according to the clone flags; it does not start the task: kernel_clone() wakes it afterwards with wake_up_new_task()."),
     )?;
 
     let kthreads = kernel_threads(lab);

@@ -142,7 +142,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step(
         step.pid("child", pid)
-            .note("The notes' do_exit, completed: exit_signals() sets PF_EXITING; exit_mm() drops the memory; exit_files(), exit_fs() and the other exit_*() calls release files, cwd, semaphores and namespaces; exit_notify() reparents any children, signals SIGCHLD to the parent and makes the task a zombie; do_task_dead() schedules it away for good. (exit_mm is inlined on most kernels, so /proc/kallsyms may not list it.)")
+            .note("The path: _exit() makes the exit_group system call (sys_exit_group → do_group_exit → do_exit); a fatal signal reaches do_exit through do_group_exit as well. do_exit, completed from the notes: exit_signals() sets PF_EXITING; exit_mm() drops the memory; exit_files(), exit_fs() and the other exit_*() calls release files, cwd, semaphores and namespaces; exit_notify() reparents any children, signals SIGCHLD to the parent and makes the task a zombie; do_task_dead() schedules it away for good. (exit_mm is inlined on most kernels, so /proc/kallsyms may not list it.)")
             .note("Field 52 needs ptrace read access (root or the same user); others read 0."),
     )?;
 

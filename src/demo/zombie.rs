@@ -74,7 +74,7 @@ fn run(lab: &mut Lab) -> Result<()> {
             )
             .pid("zombie", z)
             .pid("parent", p)
-            .note("All processes pass through this state when they die; the zombie consumes almost nothing (no memory, no files), only its PID and its exit status, kept for its parent."),
+            .note("Almost every process passes through this state when it dies (the exception: a parent that sets SIGCHLD to SIG_IGN or uses SA_NOCLDWAIT has its children reaped by the kernel at once). The zombie holds no memory and no files, only its PID, its task_struct and its exit status, kept for its parent."),
     )?;
 
     // `zombies list --parent P`, computed in-process with the same scanner and diagnosis.
@@ -118,19 +118,32 @@ fn run(lab: &mut Lab) -> Result<()> {
     let kill_result = nix::sys::signal::kill(nix::unistd::Pid::from_raw(z), Signal::SIGKILL);
     lab.sleep(Duration::from_millis(50))?;
     let after_kill = probe::stat(&lab.procfs, z)?;
-    lab.step(
-        Step::new("You cannot kill the dead: SIGKILL does nothing to a zombie")
-            .syscall(format!("kill({z}, SIGKILL)"))
-            .result(match kill_result {
-                Ok(()) => "0: the signal was accepted...".to_string(),
-                Err(e) => format!("failed: {}", e.desc()),
-            })
-            .evidence(
-                Evidence::new(format!("/proc/{z}/stat"), "state (3)", after_kill.state as char, "...and it is still a zombie: there is nothing left to kill")
-                    .check(after_kill.state == b'Z'),
+    let mut step = Step::new("You cannot kill the dead: SIGKILL does nothing to a zombie")
+        .syscall(format!("kill({z}, SIGKILL)"))
+        .result(match kill_result {
+            Ok(()) => "0: the signal was accepted...".to_string(),
+            Err(e) => format!("failed: {}", e.desc()),
+        })
+        .evidence(
+            Evidence::new(
+                format!("/proc/{z}/stat"),
+                "state (3)",
+                after_kill.state as char,
+                "...and it is still a zombie: there is nothing left to kill",
             )
-            .pid("zombie", z)
-            .note("This is the notes' \"I kill them but they don't go away!\". The three real choices: fix the parent so it waits, kill the parent (its zombies are adopted and reaped), or live with it: a zombie costs a PID and a few hundred bytes."),
+            .check(after_kill.state == b'Z'),
+        );
+    if let Some(size) = task_struct_size() {
+        step = step.evidence(Evidence::new(
+            "/proc/slabinfo",
+            "task_struct objsize",
+            format!("{size} bytes"),
+            "the kernel memory each zombie keeps, with its PID",
+        ));
+    }
+    lab.step(
+        step.pid("zombie", z)
+            .note("This is the notes' \"I kill them but they don't go away!\". The three real choices: fix the parent so it waits, kill the parent (its zombies are adopted and reaped), or live with it: a zombie costs a PID and one task_struct of kernel memory."),
     )?;
 
     let hold = lab.opts.hold;
@@ -141,8 +154,8 @@ fn run(lab: &mut Lab) -> Result<()> {
         .note(format!(
             "From another shell: ps -o pid,ppid,stat,comm -p {z},{p}"
         ))
-        .note(format!("zombies explain {z}"))
-        .note(format!("grep -E 'State|PPid|Vm' /proc/{z}/status"))
+        .note(format!("or: zombies explain {z}"))
+        .note(format!("or: grep -E 'State|PPid|Vm' /proc/{z}/status"))
         .pid("zombie", z)
         .pid("parent", p),
     )?;
@@ -208,4 +221,11 @@ fn run(lab: &mut Lab) -> Result<()> {
             .pid("zombie", z),
     )?;
     Ok(())
+}
+
+/// The size of one task_struct from /proc/slabinfo (root only; None elsewhere).
+fn task_struct_size() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/slabinfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("task_struct "))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
