@@ -123,11 +123,22 @@ struct Live {
 
 impl Live {
     fn spawn(args: &[&str]) -> Live {
+        Live::spawn_with(args, false)
+    }
+
+    /// With `own_group`, the demo leads a new process group, as a shell job does: a
+    /// terminal's Ctrl-C reaches the whole group, the demo's children included.
+    fn spawn_with(args: &[&str], own_group: bool) -> Live {
+        use std::os::unix::process::CommandExt;
         become_subreaper();
         let mut all = vec!["demo"];
         all.extend_from_slice(args);
         all.extend_from_slice(&["--format", "json"]);
-        let mut child = zombies()
+        let mut cmd = zombies();
+        if own_group {
+            cmd.process_group(0);
+        }
+        let mut child = cmd
             .args(&all)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -398,6 +409,14 @@ fn exec_keeps_the_pid_and_changes_the_program() {
         .collect();
     assert!(argv[0].contains("demo exec"), "{argv:?}");
     assert_eq!(argv[1], "sleep 30");
+    // Signals blocked or ignored by the demo did not leak into the exec'd program.
+    assert_eq!(
+        value(&ev, &format!("/proc/{pid}/status"), "SigBlk"),
+        "0000000000000000"
+    );
+    let ign =
+        u64::from_str_radix(&value(&ev, &format!("/proc/{pid}/status"), "SigIgn"), 16).unwrap();
+    assert_eq!(ign & (1 << (libc::SIGPIPE - 1)), 0, "SIGPIPE still ignored");
 }
 
 #[test]
@@ -632,6 +651,40 @@ fn interrupted_orphan_exits_130_and_leaves_nothing() {
     assert_eq!(ev.last().unwrap()["signal"], "SIGTERM");
     assert!(gone(p, pt), "old parent {p} left behind");
     assert!(gone(c, ct), "orphan {c} left behind");
+}
+
+#[test]
+fn ctrl_c_to_the_whole_process_group_still_cleans_up() {
+    // Like Ctrl-C in a terminal: SIGINT reaches the demo and its busy children at once.
+    let mut live = Live::spawn_with(&["sched", "--step"], true);
+    let s1 = live.step(1);
+    let pids: Vec<i32> = ["a", "b"]
+        .iter()
+        .map(|k| s1["pids"][k].as_i64().unwrap() as i32)
+        .collect();
+    let starts: Vec<Option<u64>> = pids.iter().map(|&p| start_time(p)).collect();
+    assert!(starts.iter().all(Option::is_some));
+    let group = nix::unistd::Pid::from_raw(live.child.id() as i32);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT).unwrap();
+    let (code, ev, err) = live.finish();
+    assert_eq!(code, Some(130), "{err}");
+    assert_eq!(ev.last().unwrap()["event"], "interrupted");
+    for (p, t) in pids.iter().zip(starts) {
+        assert!(gone(*p, t), "{p} left behind");
+    }
+}
+
+#[test]
+fn sighup_also_interrupts_cleanly() {
+    let mut live = Live::spawn(&["exit", "--step"]);
+    let s1 = live.step(1);
+    let c = s1["pids"]["child"].as_i64().unwrap() as i32;
+    let t = start_time(c);
+    live.signal(nix::sys::signal::Signal::SIGHUP);
+    let (code, ev, err) = live.finish();
+    assert_eq!(code, Some(130), "{err}");
+    assert_eq!(ev.last().unwrap()["signal"], "SIGHUP");
+    assert!(gone(c, t), "{c} left behind");
 }
 
 #[test]

@@ -11,6 +11,7 @@ use super::Demo;
 use super::lab::{self, Gate, Lab, channel, find_program};
 use super::narrate::{Evidence, Step};
 use super::probe::{self, PF_FORKNOEXEC};
+use crate::proc::signals::SigMask;
 
 pub const DEMO: Demo = Demo {
     name: "exec",
@@ -108,6 +109,11 @@ fn run(lab: &mut Lab) -> Result<()> {
         );
     }
     let after = identity(lab, pid)?;
+    let astatus = probe::status(&lab.procfs, pid)?;
+    let sigblk = probe::field(&astatus, "SigBlk").unwrap_or_default();
+    let sigign = probe::field(&astatus, "SigIgn").unwrap_or_default();
+    let blk = SigMask::parse(&sigblk).unwrap_or_default();
+    let ign = SigMask::parse(&sigign).unwrap_or_default();
     let shown = sleep.to_string_lossy().into_owned();
     lab.step(
         Step::new("After exec: same process, new program")
@@ -140,6 +146,24 @@ fn run(lab: &mut Lab) -> Result<()> {
             .evidence(
                 Evidence::new(format!("/proc/{pid}/stat"), "flags (9)", probe::flags_text(after.flags), "PF_FORKNOEXEC cleared by exec")
                     .check(after.flags & PF_FORKNOEXEC == 0),
+            )
+            .evidence(Evidence::new(
+                format!("/proc/{}/status", lab.me),
+                "SigBlk / SigIgn",
+                format!(
+                    "{} / {}",
+                    probe::status_field(&lab.procfs, lab.me, "SigBlk"),
+                    probe::status_field(&lab.procfs, lab.me, "SigIgn")
+                ),
+                "the demo itself: INT, HUP, TERM, CHLD blocked (for its signalfd); SIGPIPE ignored (Rust)",
+            ))
+            .evidence(
+                Evidence::new(format!("/proc/{pid}/status"), "SigBlk", &sigblk, "no signal blocked: the demo's blocked mask was cleared before exec")
+                    .check(!blk.has(libc::SIGINT) && !blk.has(libc::SIGTERM) && !blk.has(libc::SIGCHLD)),
+            )
+            .evidence(
+                Evidence::new(format!("/proc/{pid}/status"), "SigIgn", &sigign, "SIGPIPE not ignored: Rust's SIG_IGN was reset before exec")
+                    .check(!ign.has(libc::SIGPIPE)),
             )
             .pid("child", pid)
             .note("execve() throws away the old memory image and loads the new program into the same process: PID, parent, open files without O_CLOEXEC, the signal mask and ignored signals all carry over. That is why this demo unblocks signals and restores SIGPIPE in the child before exec: Rust ignores SIGPIPE, and a blocked or ignored signal stays so in the new program.")

@@ -13,7 +13,11 @@
 //!   `data` may be null; `holds` is true or false when the row checks a fact the demo
 //!   teaches, null when it only shows a value; `pids` names the processes the step is about.
 //! - `end`: `{"event":"end","demo":"fork","steps":4,"facts_checked":9,"facts_failed":0}`
-//! - `interrupted`: `{"event":"interrupted","demo":"zombie","signal":"SIGINT","reaped":[42]}`
+//! - `interrupted`: `{"event":"interrupted","demo":"zombie","signal":"SIGINT","reaped":[42]}`,
+//!   the last event after Ctrl-C, SIGTERM or SIGHUP; `reaped` lists the processes the final
+//!   sweep killed and reaped (the demo's own guards reap the others first).
+//! - `demo` (only from `zombies demo --format json` without a name): one per demo,
+//!   `{"event":"demo","demo":"fork","summary":...}`.
 //!
 //! Every value in an evidence row is a string, exactly as read or computed.
 
