@@ -10,6 +10,7 @@
 //! ignores it, and an ignored disposition survives exec too).
 
 use std::ffi::CString;
+use std::io::Write as _;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -160,7 +161,8 @@ impl Lab {
         if self.stdin_closed {
             return Ok(());
         }
-        eprint!(
+        let _ = write!(
+            std::io::stderr(),
             "   [step {} of {}: press Enter to go on, Ctrl-C to stop and clean up] ",
             self.narrator.step_number(),
             self.narrator.demo()
@@ -173,14 +175,18 @@ impl Lab {
                 match nix::unistd::read(fd, &mut b) {
                     Ok(0) => {
                         self.stdin_closed = true;
-                        eprintln!();
+                        let _ = writeln!(std::io::stderr());
                         return Ok(());
                     }
                     Ok(_) if b[0] == b'\n' => return Ok(()),
                     Ok(_) | Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
                     Err(e) => {
                         self.stdin_closed = true;
-                        eprintln!("(cannot read stdin: {}; not pausing)", e.desc());
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "(cannot read stdin: {}; not pausing)",
+                            e.desc()
+                        );
                         return Ok(());
                     }
                 }

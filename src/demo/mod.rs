@@ -101,7 +101,8 @@ pub fn run(req: Request) -> Result<Exit> {
         match result {
             Ok(()) => {
                 if !reaped.is_empty() {
-                    eprintln!(
+                    let _ = writeln!(
+                        std::io::stderr(),
                         "zombies: note: demo {} left processes {reaped:?} behind; killed and reaped them (please report this bug)",
                         demo.name
                     );
@@ -111,7 +112,8 @@ pub fn run(req: Request) -> Result<Exit> {
             Err(e) => {
                 if let Some(Interrupted(sig)) = e.downcast_ref::<Interrupted>() {
                     lab.narrator.interrupted(sig.as_str(), &reaped)?;
-                    eprintln!(
+                    let _ = writeln!(
+                        std::io::stderr(),
                         "zombies: demo {} interrupted by {}; every process it started is killed and reaped",
                         demo.name,
                         sig.as_str()
@@ -126,7 +128,8 @@ pub fn run(req: Request) -> Result<Exit> {
         }
     }
     if lab.narrator.total_failed > 0 {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "zombies: {} fact(s) taught did not hold on this kernel (marked ✗ above); please report it with `uname -r`",
             lab.narrator.total_failed
         );
