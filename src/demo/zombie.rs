@@ -69,7 +69,7 @@ fn run(lab: &mut Lab) -> Result<()> {
                     .check(zst.ppid == p),
             )
             .evidence(
-                Evidence::new(format!("/proc/{p}/status"), "SigCgt", &sigcgt, "no SIGCHLD handler, and it never calls wait()")
+                Evidence::new(format!("/proc/{p}/status"), "SigCgt", &sigcgt, "SIGCHLD bit (0x10000) clear: no handler; and it never calls wait()")
                     .check(!chld_caught),
             )
             .pid("zombie", z)
