@@ -183,8 +183,12 @@ fn run(lab: &mut Lab) -> Result<()> {
             .pid("a", pa)
             .pid("b", pb)
             .note(format!(
-                "Nice does not set a time slice; it sets a weight (nice 0 = 1024, each nice step ≈ 1.25× less). The fair scheduler ({}) runs the task that has received the least weighted CPU time, so runnable tasks share a CPU in proportion to their weights. Other load on CPU {cpu} and the {hz:.0} Hz tick accounting make the measurement approximate.",
-                if eevdf { "EEVDF since Linux 6.6; CFS before" } else { "CFS on this kernel; EEVDF from Linux 6.6" }
+                "Nice does not set a time slice; it sets a weight (nice 0 = 1024, each nice step ≈ 1.25× less). {} Either way, runnable tasks share a CPU in proportion to their weights. Other load on CPU {cpu} and the {hz:.0} Hz tick accounting make the measurement approximate.",
+                if eevdf {
+                    "This kernel's scheduler is EEVDF (Linux 6.6+): among the tasks that have not received more than their weighted share, it runs the one with the earliest virtual deadline (CFS, before 6.6, ran the one with the least weighted runtime)."
+                } else {
+                    "This kernel's scheduler is CFS: it runs the task with the least weighted runtime (vruntime); Linux 6.6 replaced it with EEVDF."
+                }
             )),
     )?;
 
