@@ -8,9 +8,9 @@ use anyhow::{Result, bail};
 use crate::check::state::{self, State};
 use crate::check::{self as checks, Outcome, Status, Thresholds};
 use crate::cli::{
-    CheckArgs, CheckFormat, Cli, Command, ExplainArgs, FixArgs, Format, GenerateArgs, Generated,
-    IgnoreAction, IgnoreArgs, IpcArgs, IpcCommand, IpcDemoArgs, IpcDemoName, IpcListArgs, ListArgs,
-    TreeArgs,
+    CheckArgs, CheckFormat, Cli, Command, DemoArgs, DemoFormat, ExplainArgs, FixArgs, Format,
+    GenerateArgs, Generated, IgnoreAction, IgnoreArgs, IpcArgs, IpcCommand, IpcDemoArgs,
+    IpcDemoName, IpcListArgs, ListArgs, TreeArgs,
 };
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::{Exit, UsageError};
@@ -45,6 +45,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Generate(args) => generate(&args),
         Command::Check(args) => check(&g, &args),
         Command::Ipc(args) => ipc(&g, args),
+        Command::Demo(args) => demo(&g, args),
     }
 }
 
@@ -449,4 +450,21 @@ fn ipc_list(g: &Globals, a: &IpcListArgs) -> Result<Exit> {
     }
     out.flush()?;
     Ok(Exit::SUCCESS)
+}
+
+fn demo(g: &Globals, args: DemoArgs) -> Result<Exit> {
+    use crate::demo::{self, lab::Options, narrate::Format as Narration};
+    demo::run(demo::Request {
+        name: args.name,
+        format: match args.format {
+            DemoFormat::Text => Narration::Text,
+            DemoFormat::Json => Narration::Json,
+        },
+        style: g.style,
+        opts: Options {
+            step: args.step,
+            hold: args.hold,
+            code: args.code,
+        },
+    })
 }

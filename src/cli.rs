@@ -99,6 +99,16 @@ pub enum Command {
     /// Also answers to the name `ipc`: make a link with
     /// `ln -s "$(command -v zombies)" ~/.local/bin/ipc` and type `ipc demo fifo`.
     Ipc(IpcArgs),
+    /// Learn how processes are born, scheduled and die: demos that make the real system
+    /// calls on this machine and show the evidence from /proc.
+    ///
+    /// Each demo narrates numbered steps: the system call made, what it returned, and the
+    /// evidence read live from /proc (file, field, value, meaning; ✓ marks a fact checked on
+    /// this kernel). Demos make this process a child subreaper and kill and reap every
+    /// process they start, also on Ctrl-C, SIGTERM or SIGHUP (then exit 130). They always
+    /// read the running system's /proc, whatever --proc says. Exit status 1 means a fact
+    /// taught did not hold on this kernel.
+    Demo(DemoArgs),
     /// Write the man pages or shell completions (for packagers and this repository).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -415,6 +425,52 @@ pub struct IpcListArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// `zombies demo [NAME]` (documented on `Command::Demo`).
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The demo to run, or `all` for every one in order; without it, list the demos.
+    #[arg(value_name = "NAME", value_parser = demo_names())]
+    pub name: Option<String>,
+
+    /// Pause after each step until Enter is pressed (to read, or to inspect from another shell).
+    #[arg(long)]
+    pub step: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DemoFormat::Text)]
+    pub format: DemoFormat,
+
+    /// How long `demo zombie` keeps its zombie for you to inspect: 500ms, 3s, 2m.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = crate::duration::parse)]
+    pub hold: std::time::Duration,
+
+    /// The exit code of the dying child in `demo exit` and `demo zombie`.
+    #[arg(long, value_name = "CODE", default_value_t = 42)]
+    pub code: u8,
+}
+
+/// Output format of `zombies demo`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum DemoFormat {
+    /// Numbered steps for people.
+    #[default]
+    Text,
+    /// JSON Lines: one event object per line (start, step, end, interrupted), each step with
+    /// its syscall, result and evidence rows.
+    Json,
+}
+
+/// The demo names, each with its one-line summary for --help.
+fn demo_names() -> clap::builder::PossibleValuesParser {
+    use clap::builder::PossibleValue;
+    let mut values: Vec<PossibleValue> = crate::demo::DEMOS
+        .iter()
+        .map(|d| PossibleValue::new(d.name).help(d.summary))
+        .collect();
+    values.push(PossibleValue::new(crate::demo::ALL).help("every demo above, in this order"));
+    clap::builder::PossibleValuesParser::new(values)
 }
 
 /// Parses a PID: a positive whole number.

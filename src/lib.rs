@@ -5,6 +5,7 @@ pub mod app;
 pub mod atomic;
 pub mod check;
 pub mod cli;
+pub mod demo;
 pub mod diagnose;
 pub mod duration;
 pub mod exit;

@@ -1,0 +1,195 @@
+//! `demo exec`: execve replaces the program but keeps the process: same PID, parent and
+//! start time; new exe, comm and cmdline.
+
+use std::ffi::CString;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use nix::sys::signal::Signal;
+
+use super::Demo;
+use super::lab::{self, Gate, Lab, channel, find_program};
+use super::narrate::{Evidence, Step};
+use super::probe::{self, PF_FORKNOEXEC};
+use crate::proc::signals::SigMask;
+
+pub const DEMO: Demo = Demo {
+    name: "exec",
+    summary: "execve() swaps the program: the PID stays, exe, comm and cmdline change",
+    title: "execve() replaces the program, not the process",
+    run,
+};
+
+const T: Duration = Duration::from_secs(5);
+
+/// What /proc says about a process's identity and program.
+struct Identity {
+    pid: String,
+    ppid: String,
+    start: u64,
+    exe: String,
+    comm: String,
+    cmdline: String,
+    flags: u32,
+}
+
+fn identity(lab: &Lab, pid: i32) -> Result<Identity> {
+    let st = probe::stat(&lab.procfs, pid)?;
+    let status = probe::status(&lab.procfs, pid)?;
+    Ok(Identity {
+        pid: probe::field(&status, "Pid").unwrap_or_default(),
+        ppid: probe::field(&status, "PPid").unwrap_or_default(),
+        start: st.starttime,
+        exe: probe::exe(pid),
+        comm: probe::comm(&lab.procfs, pid),
+        cmdline: probe::cmdline(&lab.procfs, pid),
+        flags: st.flags,
+    })
+}
+
+fn run(lab: &mut Lab) -> Result<()> {
+    let sleep = find_program("sleep")?;
+    let argv = [CString::new("sleep")?, CString::new("30")?];
+    let env: [CString; 0] = [];
+    let mut gate = Gate::new()?;
+    // Closed by a successful exec (O_CLOEXEC): EOF on it means the exec happened; a message
+    // on it means it failed.
+    let (tx, mut rx) = channel()?;
+    let mut child = lab.fork(|| {
+        gate.child_side();
+        gate.wait();
+        let e = nix::unistd::execve(&sleep, &argv, &env).unwrap_err();
+        tx.send(&serde_json::json!({ "exec_error": e.desc() }));
+        127
+    })?;
+    drop(tx);
+    let pid = child.raw();
+    let before = identity(lab, pid)?;
+    lab.step(
+        Step::new("Before exec: a forked copy of this demo")
+            .syscall("fork()")
+            .result(format!("child {pid}, waiting on a pipe before it execs"))
+            .evidence(Evidence::new(
+                format!("/proc/{pid}/exe"),
+                "link",
+                &before.exe,
+                "the program file: still ours",
+            ))
+            .evidence(Evidence::new(
+                format!("/proc/{pid}/comm"),
+                "comm",
+                &before.comm,
+                "the name, inherited from the parent",
+            ))
+            .evidence(Evidence::new(
+                format!("/proc/{pid}/cmdline"),
+                "argv",
+                &before.cmdline,
+                "the arguments, inherited too",
+            ))
+            .evidence(
+                Evidence::new(
+                    format!("/proc/{pid}/stat"),
+                    "flags (9)",
+                    probe::flags_text(before.flags),
+                    "PF_FORKNOEXEC: forked, no exec yet",
+                )
+                .check(before.flags & PF_FORKNOEXEC != 0),
+            )
+            .pid("child", pid),
+    )?;
+
+    gate.open(1)?;
+    // A successful exec closes the O_CLOEXEC pipe: recv then fails with EOF.
+    if let Some(msg) = lab.recv_or_eof(&mut rx, T)? {
+        bail!(
+            "the child could not exec {}: {}",
+            sleep.to_string_lossy(),
+            msg["exec_error"]
+        );
+    }
+    let after = identity(lab, pid)?;
+    let astatus = probe::status(&lab.procfs, pid)?;
+    let sigblk = probe::field(&astatus, "SigBlk").unwrap_or_default();
+    let sigign = probe::field(&astatus, "SigIgn").unwrap_or_default();
+    let blk = SigMask::parse(&sigblk).unwrap_or_default();
+    let ign = SigMask::parse(&sigign).unwrap_or_default();
+    let shown = sleep.to_string_lossy().into_owned();
+    lab.step(
+        Step::new("After exec: same process, new program")
+            .syscall(format!("execve(\"{shown}\", [\"sleep\", \"30\"], [])"))
+            .result("did not return: on success execve never does (the O_CLOEXEC pipe closed instead)")
+            .evidence(
+                Evidence::new(format!("/proc/{pid}/status"), "Pid", &after.pid, "unchanged: exec keeps the process")
+                    .check(after.pid == before.pid && after.pid == pid.to_string()),
+            )
+            .evidence(
+                Evidence::new(format!("/proc/{pid}/status"), "PPid", &after.ppid, "unchanged: same parent")
+                    .check(after.ppid == before.ppid),
+            )
+            .evidence(
+                Evidence::new(format!("/proc/{pid}/stat"), "starttime (22)", after.start, "unchanged: not a new process")
+                    .check(after.start == before.start),
+            )
+            .evidence(
+                Evidence::new(format!("/proc/{pid}/exe"), "link", &after.exe, "changed: the new program file")
+                    .check(after.exe != before.exe),
+            )
+            .evidence(
+                Evidence::new(format!("/proc/{pid}/comm"), "comm", &after.comm, "changed: the new program's file name")
+                    .check(after.comm == "sleep"),
+            )
+            .evidence(
+                Evidence::new(format!("/proc/{pid}/cmdline"), "argv", &after.cmdline, "changed: the argv given to execve")
+                    .check(after.cmdline == "sleep 30"),
+            )
+            .evidence(
+                Evidence::new(format!("/proc/{pid}/stat"), "flags (9)", probe::flags_text(after.flags), "PF_FORKNOEXEC cleared by exec")
+                    .check(after.flags & PF_FORKNOEXEC == 0),
+            )
+            .evidence(Evidence::new(
+                format!("/proc/{}/status", lab.me),
+                "SigBlk / SigIgn",
+                format!(
+                    "{} / {}",
+                    probe::status_field(&lab.procfs, lab.me, "SigBlk"),
+                    probe::status_field(&lab.procfs, lab.me, "SigIgn")
+                ),
+                "the demo itself: INT, HUP, TERM, CHLD blocked (for its signalfd); SIGPIPE ignored (Rust)",
+            ))
+            .evidence(
+                Evidence::new(format!("/proc/{pid}/status"), "SigBlk", &sigblk, "no signal blocked: the demo's blocked mask was cleared before exec")
+                    .check(!blk.has(libc::SIGINT) && !blk.has(libc::SIGTERM) && !blk.has(libc::SIGCHLD)),
+            )
+            .evidence(
+                Evidence::new(format!("/proc/{pid}/status"), "SigIgn", &sigign, "SIGPIPE not ignored: Rust's SIG_IGN was reset before exec")
+                    .check(!ign.has(libc::SIGPIPE)),
+            )
+            .pid("child", pid)
+            .note("execve() throws away the old memory image and loads the new program into the same process: PID, parent, open files without O_CLOEXEC, the signal mask and ignored signals all carry over. That is why this demo unblocks signals and restores SIGPIPE in the child before exec: Rust ignores SIGPIPE, and a blocked or ignored signal stays so in the new program.")
+            .note("fork() then exec() is how a shell runs a command: fork makes the process, exec gives it its program."),
+    )?;
+
+    child.kill(Signal::SIGTERM)?;
+    let ws = lab.reap(&mut child, T)?;
+    lab.conclude(
+        Step::new("The program ends and its parent reaps it")
+            .syscall(format!("kill({pid}, SIGTERM); waitpid({pid}, 0)"))
+            .result(lab::wait_text(&ws))
+            .evidence(
+                Evidence::new(
+                    format!("/proc/{pid}"),
+                    "exists",
+                    if probe::gone(&lab.procfs, pid, after.start) {
+                        "no"
+                    } else {
+                        "yes"
+                    },
+                    "reaped",
+                )
+                .check(probe::gone(&lab.procfs, pid, after.start)),
+            )
+            .pid("child", pid),
+    )?;
+    Ok(())
+}

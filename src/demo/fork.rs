@@ -1,0 +1,274 @@
+//! `demo fork`: fork returns twice, the child's parent is the caller, and memory is copied
+//! on write (shown with the page frames from /proc/PID/pagemap when we may read them).
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use serde_json::json;
+
+use super::Demo;
+use super::lab::{self, Lab, channel};
+use super::narrate::{Evidence, Step};
+use super::probe::{self, PF_FORKNOEXEC};
+
+pub const DEMO: Demo = Demo {
+    name: "fork",
+    summary: "fork() returns twice; the child is a copy-on-write copy of its parent",
+    title: "fork() returns twice, and the child is a copy-on-write copy of the parent",
+    run,
+};
+
+const T: Duration = Duration::from_secs(5);
+
+/// One private anonymous page, unmapped on Drop: the variable the child changes lives
+/// alone in it, so nothing else the parent does touches that page.
+struct Page {
+    ptr: *mut u64,
+    len: usize,
+}
+
+impl Page {
+    fn new() -> Result<Page> {
+        let len = probe::page_size();
+        // SAFETY: a fresh anonymous mapping; no existing memory is affected.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            bail!(
+                "mmap of one page failed: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(Page { ptr: p.cast(), len })
+    }
+    fn get(&self) -> u64 {
+        // SAFETY: ptr is a live, aligned mapping of at least 8 bytes.
+        unsafe { std::ptr::read_volatile(self.ptr) }
+    }
+    fn set(&self, v: u64) {
+        // SAFETY: as above; the page is writable.
+        unsafe { std::ptr::write_volatile(self.ptr, v) }
+    }
+    fn addr(&self) -> usize {
+        self.ptr as usize
+    }
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly what new() mapped.
+        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+    }
+}
+
+fn frame_text(f: Option<u64>) -> String {
+    match f {
+        Some(0) => "hidden".into(),
+        Some(f) => format!("{f:#x}"),
+        None => "not present".into(),
+    }
+}
+
+fn run(lab: &mut Lab) -> Result<()> {
+    let page = Page::new()?;
+    page.set(42);
+    let frame_before = probe::page_frame("self", page.addr());
+    let (tx, mut rx) = channel()?;
+    let mut gate = lab::Gate::new()?;
+    let parent = nix::unistd::getpid();
+
+    lab.narrator.flush()?;
+    // The raw call, to show both of its return values.
+    // SAFETY: single-threaded process; the child only reads /proc, writes its page and the
+    // pipe, and leaves with _exit.
+    let ret = unsafe { libc::fork() };
+    if ret == 0 {
+        lab::child_setup(parent);
+        gate.child_side();
+        let before = probe::page_frame("self", page.addr());
+        let seen = page.get();
+        page.set(7); // the write that makes the kernel copy the page for the child
+        let after = probe::page_frame("self", page.addr());
+        tx.send(&json!({
+            "fork_returned": ret,
+            "getpid": nix::unistd::getpid().as_raw(),
+            "getppid": nix::unistd::getppid().as_raw(),
+            "seen": seen,
+            "value": page.get(),
+            "frame_before": before,
+            "frame_after": after,
+        }));
+        gate.wait();
+        // SAFETY: leave without running the parent's destructors.
+        unsafe { libc::_exit(0) };
+    }
+    if ret < 0 {
+        bail!("fork failed: {}", std::io::Error::last_os_error());
+    }
+    let mut child = lab.track(ret);
+    drop(tx);
+    let msg = lab.recv(&mut rx, T)?;
+    let pid = child.raw();
+    let num = |k: &str| msg[k].as_i64().unwrap_or(-1);
+
+    lab.step(
+        Step::new("fork() returns twice: the child's PID in the parent, 0 in the child")
+            .syscall("fork()")
+            .result(format!(
+                "parent: {ret} (the new child's PID); child: {} (reported through a pipe)",
+                num("fork_returned")
+            ))
+            .evidence(
+                Evidence::new("fork() in the parent", "return", ret, "the child's PID")
+                    .check(ret > 0),
+            )
+            .evidence(
+                Evidence::new("fork() in the child", "return", num("fork_returned"), "0 means \"you are the child\"")
+                    .check(num("fork_returned") == 0),
+            )
+            .evidence(
+                Evidence::new("getpid() in the child", "pid", num("getpid"), "the same number the parent got")
+                    .check(num("getpid") == i64::from(pid)),
+            )
+            .pid("child", pid)
+            .pid("parent", lab.me)
+            .note("One call, two returns: the kernel copied the calling process (copy_process) and both copies resume from the same fork() call, told apart only by its return value."),
+    )?;
+
+    let status = probe::status(&lab.procfs, pid)?;
+    let ppid = probe::field(&status, "PPid").unwrap_or_default();
+    let st = probe::stat(&lab.procfs, pid)?;
+    let my_exe = probe::exe(lab.me);
+    let child_exe = probe::exe(pid);
+    lab.step(
+        Step::new("The child's parent is the process that called fork()")
+            .syscall(format!("read /proc/{pid}/status and /proc/{pid}/stat"))
+            .evidence(
+                Evidence::new(
+                    format!("/proc/{pid}/status"),
+                    "PPid",
+                    &ppid,
+                    format!("its parent is this demo ({})", lab.me),
+                )
+                .check(ppid == lab.me.to_string()),
+            )
+            .evidence(
+                Evidence::new(
+                    "getppid() in the child",
+                    "ppid",
+                    num("getppid"),
+                    "what the child itself sees",
+                )
+                .check(num("getppid") == i64::from(lab.me)),
+            )
+            .evidence(
+                Evidence::new(
+                    format!("/proc/{pid}/stat"),
+                    "flags (9)",
+                    probe::flags_text(st.flags),
+                    "PF_FORKNOEXEC: forked, has not called exec",
+                )
+                .check(st.flags & PF_FORKNOEXEC != 0),
+            )
+            .evidence(
+                Evidence::new(
+                    format!("/proc/{pid}/exe"),
+                    "link",
+                    &child_exe,
+                    "the same program as the parent: it is a copy",
+                )
+                .check(child_exe == my_exe),
+            )
+            .pid("child", pid),
+    )?;
+
+    let value_parent = page.get();
+    let frame_parent = probe::page_frame("self", page.addr());
+    let child_before = msg["frame_before"].as_u64();
+    let child_after = msg["frame_after"].as_u64();
+    let frames_visible = frame_parent.is_some_and(|f| f != 0);
+    let mut step = Step::new("Copy-on-write: the child's write did not change the parent's memory")
+        .syscall(format!(
+            "child: *{:#x} = 7; parent reads *{:#x}",
+            page.addr(),
+            page.addr()
+        ))
+        .result(format!(
+            "child sees {}, parent still sees {value_parent}",
+            msg["value"]
+        ))
+        .evidence(
+            Evidence::new(
+                "child memory",
+                format!("*{:#x}", page.addr()),
+                msg["value"].to_string(),
+                "the child wrote 7 over 42",
+            )
+            .check(msg["seen"] == 42 && msg["value"] == 7),
+        )
+        .evidence(
+            Evidence::new(
+                "parent memory",
+                format!("*{:#x}", page.addr()),
+                value_parent,
+                "unchanged: same address, different memory",
+            )
+            .check(value_parent == 42),
+        );
+    if frames_visible {
+        step = step
+            .evidence(
+                Evidence::new(
+                    format!("/proc/{pid}/pagemap"),
+                    "frame before write",
+                    frame_text(child_before),
+                    "the same physical page as the parent's: shared after fork",
+                )
+                .check(child_before == frame_parent && child_before == frame_before),
+            )
+            .evidence(
+                Evidence::new(
+                    format!("/proc/{pid}/pagemap"),
+                    "frame after write",
+                    frame_text(child_after),
+                    "a new page: the kernel copied it on the child's write",
+                )
+                .check(child_after.is_some() && child_after != frame_parent),
+            )
+            .evidence(Evidence::new(
+                format!("/proc/{}/pagemap", lab.me),
+                "parent's frame",
+                frame_text(frame_parent),
+                "the parent kept the original page",
+            ));
+    } else {
+        step = step.note("Physical page frames in /proc/PID/pagemap are hidden without CAP_SYS_ADMIN: run as root to see the shared page split into two on the write.");
+    }
+    lab.step(step.pid("child", pid).note(
+        "fork() copies no memory up front: parent and child share every page read-only, and the kernel copies a page only when one of them writes to it (copy-on-write). What fork still copies is the page tables.",
+    ))?;
+
+    gate.open(1)?;
+    let ws = lab.reap(&mut child, T)?;
+    let gone = probe::gone(&lab.procfs, pid, st.starttime);
+    lab.conclude(
+        Step::new("The child exits and its parent reaps it")
+            .syscall(format!("waitpid({pid}, 0)"))
+            .result(lab::wait_text(&ws))
+            .evidence(
+                Evidence::new(format!("/proc/{pid}"), "exists", if gone { "no" } else { "yes" }, "reaped: the PID is free again")
+                    .check(gone),
+            )
+            .pid("child", pid)
+            .note("Every child a process forks must be waited for; the `exit` and `zombie` demos show what happens in between."),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! Reading the evidence: small, named /proc reads that the demos cite, each returning the
+//! raw value so the narration can show exactly what the kernel said.
+
+use crate::proc::ProcFs;
+use crate::proc::scan::ReadError;
+use crate::proc::stat::{self, Stat};
+
+/// PF_FORKNOEXEC (include/linux/sched.h): forked but has not called exec.
+pub const PF_FORKNOEXEC: u32 = 0x0000_0040;
+
+/// /proc/PID/status as text.
+pub fn status(fs: &ProcFs, pid: i32) -> Result<String, ReadError> {
+    Ok(String::from_utf8_lossy(&fs.read(&format!("{pid}/status"))?).into_owned())
+}
+
+/// The value of one `Name:\tvalue` line of a status text.
+pub fn field(status: &str, name: &str) -> Option<String> {
+    status.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k == name).then(|| v.trim().to_string())
+    })
+}
+
+/// One status field of a live process, or a note saying why it is not there.
+pub fn status_field(fs: &ProcFs, pid: i32, name: &str) -> String {
+    match status(fs, pid) {
+        Ok(s) => field(&s, name).unwrap_or_else(|| "(absent)".into()),
+        Err(e) => format!("({e})"),
+    }
+}
+
+/// /proc/PID/stat, parsed.
+pub fn stat(fs: &ProcFs, pid: i32) -> Result<Stat, ReadError> {
+    fs.stat(pid)
+}
+
+/// /proc/PID/task/TID/stat, parsed.
+pub fn task_stat(fs: &ProcFs, pid: i32, tid: i32) -> Result<Stat, ReadError> {
+    let buf = fs.read(&format!("{pid}/task/{tid}/stat"))?;
+    stat::parse(&buf).ok_or(ReadError::Other(nix::errno::Errno::EINVAL))
+}
+
+/// Where /proc/PID/exe points.
+pub fn exe(pid: i32) -> String {
+    match std::fs::read_link(format!("/proc/{pid}/exe")) {
+        Ok(p) => p.display().to_string(),
+        Err(e) => format!("({e})"),
+    }
+}
+
+/// /proc/PID/comm without its newline.
+pub fn comm(fs: &ProcFs, pid: i32) -> String {
+    match fs.read(&format!("{pid}/comm")) {
+        Ok(b) => String::from_utf8_lossy(&b)
+            .trim_end_matches('\n')
+            .to_string(),
+        Err(e) => format!("({e})"),
+    }
+}
+
+/// /proc/PID/cmdline with NULs shown as spaces ("" for zombies and kernel threads).
+pub fn cmdline(fs: &ProcFs, pid: i32) -> String {
+    match fs.cmdline(pid) {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => format!("({e})"),
+    }
+}
+
+/// The one-letter state with its meaning, as proc(5) names it.
+pub fn state_name(state: u8) -> &'static str {
+    match state {
+        b'R' => "running or runnable",
+        b'S' => "sleeping, interruptible",
+        b'D' => "uninterruptible (or killable) wait",
+        b'Z' => "zombie: dead, not yet reaped",
+        b'T' => "stopped",
+        b't' => "stopped by a tracer",
+        b'X' => "dead",
+        b'I' => "idle kernel thread",
+        _ => "?",
+    }
+}
+
+/// Whether a process is gone: no /proc entry, or the PID now names a newer process.
+pub fn gone(fs: &ProcFs, pid: i32, start_ticks: u64) -> bool {
+    match fs.stat(pid) {
+        Ok(s) => s.starttime != start_ticks,
+        Err(_) => true,
+    }
+}
+
+/// The physical page frame behind a virtual address of process `pid`, from
+/// /proc/PID/pagemap: Some(0) when the kernel hides frames (without CAP_SYS_ADMIN), None
+/// when the page is not present or the file cannot be read.
+pub fn page_frame(pid: &str, addr: usize) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let page = page_size();
+    let f = std::fs::File::open(format!("/proc/{pid}/pagemap")).ok()?;
+    let mut b = [0u8; 8];
+    f.read_exact_at(&mut b, (addr / page * 8) as u64).ok()?;
+    let entry = u64::from_ne_bytes(b);
+    if entry & (1 << 63) == 0 {
+        return None;
+    }
+    Some(entry & ((1 << 55) - 1))
+}
+
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if n > 0 { n as usize } else { 4096 }
+}
+
+/// Clock ticks per second, the unit of utime and stime.
+pub fn ticks_per_second() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if n > 0 { n as u64 } else { 100 }
+}
+
+/// The running kernel's release, e.g. "6.8.0-45-generic".
+pub fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// (major, minor) of a kernel release string.
+pub fn kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut it = release.split(|c: char| !c.is_ascii_digit());
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+/// "0x400040 (PF_FORKNOEXEC ...)": the task flags with the bits the demos teach named.
+pub fn flags_text(flags: u32) -> String {
+    let mut names = Vec::new();
+    if flags & stat::PF_EXITING != 0 {
+        names.push("PF_EXITING");
+    }
+    if flags & PF_FORKNOEXEC != 0 {
+        names.push("PF_FORKNOEXEC");
+    }
+    if flags & stat::PF_KTHREAD != 0 {
+        names.push("PF_KTHREAD");
+    }
+    if names.is_empty() {
+        format!("{flags:#x}")
+    } else {
+        format!("{flags:#x} ({})", names.join("|"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_fields() {
+        let s = "Name:\tsleep\nState:\tS (sleeping)\nPPid:\t41\nVmRSS:\t  1024 kB\n";
+        assert_eq!(field(s, "PPid").as_deref(), Some("41"));
+        assert_eq!(field(s, "VmRSS").as_deref(), Some("1024 kB"));
+        assert_eq!(field(s, "Pid"), None);
+    }
+
+    #[test]
+    fn versions_and_flags() {
+        assert_eq!(kernel_version("6.18.44-fc"), Some((6, 18)));
+        assert_eq!(kernel_version("5.4.0-150-generic"), Some((5, 4)));
+        assert_eq!(kernel_version("x"), None);
+        assert_eq!(flags_text(0x400044), "0x400044 (PF_EXITING|PF_FORKNOEXEC)");
+        assert_eq!(flags_text(0x400000), "0x400000");
+    }
+
+    #[test]
+    fn own_page_is_present() {
+        let x = Box::new([1u8; 64]);
+        let addr = x.as_ptr() as usize;
+        // Present; the frame number is 0 without CAP_SYS_ADMIN, real with it.
+        assert!(page_frame("self", addr).is_some());
+    }
+}

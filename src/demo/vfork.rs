@@ -1,0 +1,249 @@
+//! `demo vfork`: the parent is suspended until its child execs or exits, because the child
+//! runs in the parent's own memory. nix has no vfork(), so this is clone(CLONE_VM |
+//! CLONE_VFORK), the way glibc's posix_spawn does it; a watcher process observes the
+//! suspended parent from outside, since the parent cannot look at itself.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::wait::WaitStatus;
+use serde_json::json;
+
+use super::Demo;
+use super::lab::{self, Gate, Lab, channel, find_program};
+use super::narrate::{Evidence, Step};
+use super::probe;
+
+pub const DEMO: Demo = Demo {
+    name: "vfork",
+    summary: "vfork(): the parent is suspended until its child execs or exits",
+    title: "vfork(): the child borrows the parent's memory, so the parent waits",
+    run,
+};
+
+const T: Duration = Duration::from_secs(5);
+/// How long the watcher keeps the child from exec'ing, so the suspension can be seen.
+const HOLD: Duration = Duration::from_millis(200);
+
+fn run(lab: &mut Lab) -> Result<()> {
+    let pte = probe::status_field(&lab.procfs, lab.me, "VmPTE");
+    let vmsize = probe::status_field(&lab.procfs, lab.me, "VmSize");
+    // First, plain fork, for contrast: it returns at once while the child waits.
+    let mut gate = Gate::new()?;
+    lab.narrator.flush()?;
+    let t0 = Instant::now();
+    let mut forked = lab.fork(|| {
+        gate.child_side();
+        gate.wait();
+        0
+    })?;
+    let fork_took = t0.elapsed();
+    let f = forked.raw();
+    let fstate = probe::stat(&lab.procfs, f).map(|s| s.state).unwrap_or(b'?');
+    lab.step(
+        Step::new("fork() returns at once: parent and child run independently")
+            .syscall("fork()")
+            .result(format!(
+                "{f} after {:.3} ms",
+                fork_took.as_secs_f64() * 1000.0
+            ))
+            .evidence(Evidence::new(
+                format!("/proc/{f}/stat"),
+                "state (3)",
+                fstate as char,
+                "the child exists and runs on its own: the parent did not wait for it",
+            ))
+            .evidence(Evidence::new(
+                format!("/proc/{}/status", lab.me),
+                "VmPTE",
+                &pte,
+                format!("page tables fork had to copy (of VmSize {vmsize})"),
+            ))
+            .pid("child", f),
+    )?;
+    gate.open(1)?;
+    lab.reap(&mut forked, T)?;
+
+    let truth = find_program("true")?;
+    let argv = [truth.as_ptr(), std::ptr::null()];
+    let envp = [std::ptr::null::<libc::c_char>()];
+    // The watcher releases the child; we hold no copy of the release pipe's writing end, so
+    // if the watcher dies the child sees EOF and execs anyway: the parent cannot hang.
+    let (rel_rd, rel_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 failed")?;
+    let (tx, mut rx) = channel()?;
+    let me = lab.me;
+    let mut watcher = lab.fork(|| {
+        let _ = nix::sys::prctl::set_name(c"vfork-watcher");
+        let fs = match crate::proc::ProcFs::open(std::path::Path::new("/proc")) {
+            Ok(fs) => fs,
+            Err(_) => return 1,
+        };
+        // Wait until the parent sits in an uninterruptible wait for a while (not just a
+        // page fault): that is the vfork.
+        let start = Instant::now();
+        let mut since: Option<Instant> = None;
+        while start.elapsed() < Duration::from_secs(3) {
+            match fs.stat(me).map(|s| s.state) {
+                Ok(b'D') => {
+                    let s = *since.get_or_insert_with(Instant::now);
+                    if s.elapsed() >= Duration::from_millis(5) {
+                        break;
+                    }
+                }
+                _ => since = None,
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        let seen = fs
+            .stat(me)
+            .map(|s| (s.state as char).to_string())
+            .unwrap_or_default();
+        let wchan = fs
+            .read(&format!("{me}/wchan"))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let stack = fs
+            .read(&format!("{me}/stack"))
+            .map(|b| {
+                String::from_utf8_lossy(&b)
+                    .lines()
+                    .filter_map(|l| l.split_whitespace().nth(1))
+                    .map(|f| f.split('+').next().unwrap_or(f).to_string())
+                    .take(6)
+                    .collect::<Vec<_>>()
+                    .join(" ← ")
+            })
+            .unwrap_or_default();
+        std::thread::sleep(HOLD);
+        let still = fs
+            .stat(me)
+            .map(|s| (s.state as char).to_string())
+            .unwrap_or_default();
+        let _ = nix::unistd::write(&rel_wr, b"x");
+        tx.send(&json!({"state": seen, "still": still, "wchan": wchan, "stack": stack}));
+        0
+    })?;
+    drop(rel_wr);
+    drop(tx);
+
+    // Written by the child into our memory: proof that it runs in our address space.
+    let child_wrote_pid = AtomicI32::new(0);
+    let exec_errno = AtomicI32::new(0);
+    let mut stack = vec![0u8; 64 * 1024];
+    let rel_fd = {
+        use std::os::fd::AsRawFd;
+        rel_rd.as_raw_fd()
+    };
+    lab.narrator.flush()?;
+    let t0 = Instant::now();
+    // SAFETY: the child runs on its own stack in our memory and makes only system calls
+    // (no allocation, no locks) before execve or _exit, like glibc's posix_spawn child.
+    let pid = unsafe {
+        nix::sched::clone(
+            Box::new(|| {
+                lab::child_reset_signals();
+                child_wrote_pid.store(libc::getpid(), Ordering::SeqCst);
+                let mut b = 0u8;
+                libc::read(rel_fd, (&mut b as *mut u8).cast(), 1);
+                libc::execve(argv[0], argv.as_ptr(), envp.as_ptr());
+                exec_errno.store(*libc::__errno_location(), Ordering::SeqCst);
+                libc::_exit(127)
+            }),
+            &mut stack,
+            CloneFlags::CLONE_VM | CloneFlags::CLONE_VFORK,
+            Some(libc::SIGCHLD),
+        )
+    }
+    .context("clone(CLONE_VM|CLONE_VFORK) failed")?;
+    let waited = t0.elapsed();
+    let mut child = lab.track(pid.as_raw());
+    drop(rel_rd);
+    let c = pid.as_raw();
+    let report = lab.recv(&mut rx, T)?;
+    lab.reap(&mut watcher, T)?;
+    let errno = exec_errno.load(Ordering::SeqCst);
+    if errno != 0 {
+        bail!(
+            "the vfork child could not exec {}: {}",
+            truth.to_string_lossy(),
+            std::io::Error::from_raw_os_error(errno)
+        );
+    }
+    let state = report["state"].as_str().unwrap_or("?").to_string();
+    let wchan = report["wchan"].as_str().unwrap_or("").to_string();
+    let kstack = report["stack"].as_str().unwrap_or("").to_string();
+    let mut step = Step::new("vfork: the parent is suspended until the child execs")
+        .syscall("clone(CLONE_VM|CLONE_VFORK|SIGCHLD)  (what vfork() and posix_spawn() do)")
+        .result(format!(
+            "{c}, returned only after {:.1} ms",
+            waited.as_secs_f64() * 1000.0
+        ))
+        .evidence(
+            Evidence::new(
+                format!("/proc/{}/stat", lab.me),
+                "state (3)",
+                &state,
+                "seen by the watcher: the parent in an uninterruptible (killable) wait",
+            )
+            .check(state == "D"),
+        )
+        .evidence(
+            Evidence::new(
+                "clock",
+                "time in clone()",
+                format!("{:.1} ms", waited.as_secs_f64() * 1000.0),
+                format!(
+                    "the parent waited while the watcher held the child back {} ms",
+                    HOLD.as_millis()
+                ),
+            )
+            .check(waited >= HOLD),
+        )
+        .evidence(
+            Evidence::new(
+                "our memory",
+                "written by the child",
+                child_wrote_pid.load(Ordering::SeqCst),
+                "the child stored its PID in our variable: one address space (CLONE_VM)",
+            )
+            .check(child_wrote_pid.load(Ordering::SeqCst) == c),
+        );
+    if !wchan.is_empty() && wchan != "0" {
+        step = step.evidence(Evidence::new(
+            format!("/proc/{}/wchan", lab.me),
+            "wchan",
+            &wchan,
+            "where the parent slept in the kernel",
+        ));
+    }
+    if !kstack.is_empty() {
+        step = step.evidence(Evidence::new(
+            format!("/proc/{}/stack", lab.me),
+            "kernel stack",
+            &kstack,
+            "the parent inside the vfork, innermost first",
+        ));
+    }
+    lab.step(
+        step.pid("child", c)
+            .pid("watcher", watcher.raw())
+            .note("The child waited on a pipe (a plain read(), touching none of the parent's memory) until the watcher let it exec `true`; a real vfork child execs or exits at once. The parent resumed the moment the exec released its memory."),
+    )?;
+
+    let ws = lab.reap(&mut child, T)?;
+    lab.conclude(
+        Step::new("Why vfork exists, and why posix_spawn uses it")
+            .syscall(format!("waitpid({c}, 0)"))
+            .result(lab::wait_text(&ws))
+            .evidence(
+                Evidence::new("waitpid", "status", lab::wait_text(&ws), "the exec'd `true` ran and exited 0")
+                    .check(ws == WaitStatus::Exited(pid, 0)),
+            )
+            .pid("child", c)
+            .note("Before copy-on-write, fork() copied all of the parent's memory only for the child to throw it away at exec; vfork() lends the child the parent's memory instead and suspends the parent so they cannot trample each other. fork() is copy-on-write today but still copies the page tables, costly for a large parent; that is why glibc's posix_spawn() uses clone(CLONE_VM|CLONE_VFORK). The rule stays: the child may only exec or _exit."),
+    )?;
+    Ok(())
+}
