@@ -71,7 +71,7 @@ pub enum Remedy {
     SignalParent,
     /// Terminate the parent: its zombies are adopted by init or a subreaper, which reaps them.
     KillParent,
-    /// Live with them: they cost one PID and a few hundred bytes each.
+    /// Live with them: each costs one PID and a task_struct (a few KiB of kernel memory).
     Ignore,
     /// The parent is PID 1 of its namespace and does not reap: run a real init.
     FixInit,
