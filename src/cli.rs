@@ -541,6 +541,8 @@ pub fn with_applet(mut args: Vec<OsString>) -> Vec<OsString> {
         .and_then(|a| std::path::Path::new(a).file_name())
         .map(|n| n.to_os_string());
     if applet.as_deref() == Some(std::ffi::OsStr::new("ipc")) {
+        // Help and errors then say `zombies ipc ...`, which is what runs, not `ipc ipc ...`.
+        args[0] = "zombies".into();
         args.insert(1, "ipc".into());
     }
     args
@@ -613,11 +615,7 @@ mod tests {
         let a = with_applet(vec!["/usr/local/bin/ipc".into(), "list".into()]);
         assert_eq!(
             a,
-            vec![
-                OsString::from("/usr/local/bin/ipc"),
-                "ipc".into(),
-                "list".into()
-            ]
+            vec![OsString::from("zombies"), "ipc".into(), "list".into()]
         );
         let b = with_applet(vec!["zombies".into(), "list".into()]);
         assert_eq!(b.len(), 2);
