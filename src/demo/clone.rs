@@ -11,8 +11,8 @@ use serde_json::json;
 use super::Demo;
 use super::lab::{Gate, Lab, channel};
 use super::narrate::{Evidence, Step};
-use super::probe;
 use crate::proc::stat::PF_KTHREAD;
+use crate::teach::probe;
 
 pub const DEMO: Demo = Demo {
     name: "clone",

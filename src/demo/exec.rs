@@ -10,8 +10,8 @@ use nix::sys::signal::Signal;
 use super::Demo;
 use super::lab::{self, Gate, Lab, channel, find_program};
 use super::narrate::{Evidence, Step};
-use super::probe::{self, PF_FORKNOEXEC};
 use crate::proc::signals::SigMask;
+use crate::teach::probe::{self, PF_FORKNOEXEC};
 
 pub const DEMO: Demo = Demo {
     name: "exec",

@@ -10,8 +10,8 @@ use nix::sys::wait::WaitStatus;
 use super::Demo;
 use super::lab::{self, Gate, Lab, channel};
 use super::narrate::{Evidence, Step};
-use super::probe;
 use crate::proc::stat::{ExitStatus, PF_EXITING};
+use crate::teach::probe;
 
 pub const DEMO: Demo = Demo {
     name: "exit",

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::Demo;
 use super::lab::{self, Lab, channel};
 use super::narrate::{Evidence, Step};
-use super::probe::{self, PF_FORKNOEXEC};
+use crate::teach::probe::{self, PF_FORKNOEXEC};
 
 pub const DEMO: Demo = Demo {
     name: "fork",

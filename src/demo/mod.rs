@@ -5,7 +5,6 @@
 
 pub mod lab;
 pub mod narrate;
-pub mod probe;
 
 mod clone;
 mod exec;

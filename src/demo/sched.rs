@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 use super::Demo;
 use super::lab::{self, Gate, Lab, channel};
 use super::narrate::{Evidence, Step};
-use super::probe;
+use crate::teach::probe;
 
 pub const DEMO: Demo = Demo {
     name: "sched",

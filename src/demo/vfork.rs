@@ -15,7 +15,7 @@ use serde_json::json;
 use super::Demo;
 use super::lab::{self, Gate, Lab, channel, find_program};
 use super::narrate::{Evidence, Step};
-use super::probe;
+use crate::teach::probe;
 
 pub const DEMO: Demo = Demo {
     name: "vfork",

@@ -11,11 +11,11 @@ use serde_json::json;
 use super::Demo;
 use super::lab::{self, Child, Gate, Lab, channel};
 use super::narrate::{Evidence, Step};
-use super::probe;
 use crate::diagnose::{self, Context};
 use crate::proc::users::Users;
 use crate::report;
 use crate::style::Style;
+use crate::teach::probe;
 
 pub const DEMO: Demo = Demo {
     name: "zombie",

@@ -19,9 +19,9 @@ use nix::errno::Errno;
 use nix::sys::stat::{Mode, SFlag};
 
 use super::narrate::{Narrator, Object, Step, errno_text};
-use super::procinfo;
 use super::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line, write_fd};
 use crate::exit::UsageError;
+use crate::teach::probe;
 
 const MESSAGE: &str = "hello through the FIFO";
 
@@ -216,14 +216,13 @@ fn writer(path: &CString, report: RawFd, go: RawFd) -> i32 {
 fn wait_blocked_in_open(rt: &Runtime, pid: i32) -> Result<()> {
     let start = Instant::now();
     loop {
-        let w = procinfo::wchan(pid);
-        if procinfo::state(pid) == Some('S') && w.as_deref().is_some_and(|w| w.contains("partner"))
-        {
+        let w = probe::wchan(pid);
+        if probe::state(pid) == Some('S') && w.as_deref().is_some_and(|w| w.contains("partner")) {
             return Ok(());
         }
         if start.elapsed() > Duration::from_secs(2) {
             // Kernels name the wait differently; being asleep is what matters.
-            if procinfo::state(pid) == Some('S') {
+            if probe::state(pid) == Some('S') {
                 return Ok(());
             }
             bail!("the reader (PID {pid}) did not block in open");
@@ -363,12 +362,12 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
         );
     s.ev_mut(
         format!("/proc/{rpid}/stat state"),
-        procinfo::state(rpid).map(String::from).unwrap_or_default(),
+        probe::state(rpid).map(String::from).unwrap_or_default(),
         "S: sleeping",
     );
     s.ev_mut(
         format!("/proc/{rpid}/wchan"),
-        procinfo::wchan(rpid).unwrap_or_else(|| "?".into()),
+        probe::wchan(rpid).unwrap_or_else(|| "?".into()),
         "waiting for the other end to open",
     );
     if let Some(sc) = syscall_name(rpid) {
@@ -464,12 +463,12 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
         );
         s.ev_mut(
             format!("/proc/{rpid}/fd/{rfd}"),
-            procinfo::fd_target(rpid, rfd).unwrap_or_default(),
+            probe::fd_target(rpid, rfd).unwrap_or_default(),
             "the reader's descriptor",
         );
         s.ev_mut(
             format!("/proc/{wpid}/fd/{wfd}"),
-            procinfo::fd_target(wpid, wfd).unwrap_or_default(),
+            probe::fd_target(wpid, wfd).unwrap_or_default(),
             "the writer's descriptor: the same file",
         );
         n.step(s)?;

@@ -7,7 +7,7 @@ pub mod list;
 pub mod mqueue;
 pub mod narrate;
 pub mod pipe;
-pub mod procinfo;
+
 pub mod runtime;
 pub mod sem;
 pub mod shm;

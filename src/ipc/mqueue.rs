@@ -11,10 +11,10 @@ use nix::mqueue::{MQ_OFlag, MqAttr, MqdT};
 use nix::sys::stat::Mode;
 
 use super::narrate::{Narrator, Object, Step, errno_text};
-use super::procinfo;
 use super::runtime::{Channel, Runtime, close_fd, describe, send_line};
 use super::sysv::{self, MsgQueue, io_err, key_hex};
 use super::sysvipc::{self, MsgRow, rwx};
+use crate::teach::probe;
 
 /// The uid and gid a root demo switches a child to, to be refused: `nobody`.
 pub const NOBODY: u32 = 65534;
@@ -51,7 +51,7 @@ fn pid_meaning(pid: i32, what: &str, me: i32) -> String {
         format!("{what}: nobody yet")
     } else if pid == me {
         format!("{what}: this demo")
-    } else if procinfo::state(pid).is_some() {
+    } else if probe::state(pid).is_some() {
         format!("{what}: PID {pid}, alive")
     } else {
         format!("{what}: PID {pid}, which has exited")
@@ -436,7 +436,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         );
     s.ev_mut(
         format!("/proc/{me}/fd/{fd}"),
-        procinfo::fd_target(me, fd).unwrap_or_default(),
+        probe::fd_target(me, fd).unwrap_or_default(),
         "the queue, by name",
     );
     if let Some(a) = &attr {

@@ -210,7 +210,8 @@ fn children_of(ppid: i32) -> Vec<i32> {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
         };
-        if crate::ipc::procinfo::ppid(pid) == Some(ppid) {
+        let stat = std::fs::read(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if crate::proc::stat::parse(&stat).map(|s| s.ppid) == Some(ppid) {
             out.push(pid);
         }
     }

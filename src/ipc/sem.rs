@@ -12,11 +12,11 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
 use super::narrate::{Narrator, Object, Step, errno_text};
-use super::procinfo;
 use super::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
 use super::shm::Mapping;
 use super::sysv::{self, SemSet, io_err, key_hex};
 use super::sysvipc;
+use crate::teach::probe;
 
 /// Increments per process in each race.
 const ROUNDS: u64 = 20_000;
@@ -233,7 +233,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "A shared mapping stays shared across fork: parent and children see the same page \
              (the s in rw-s).",
         );
-    for l in procinfo::maps_lines(me, &format!("{:x}-", map.addr())) {
+    for l in probe::maps_lines(me, &format!("{:x}-", map.addr())) {
         s.ev_mut(format!("/proc/{me}/maps"), l, "shared, not copied on write");
     }
     n.step(s)?;
@@ -326,7 +326,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     );
     s.ev_mut(
         format!("/proc/{wpid}/stat state"),
-        procinfo::state(wpid).map(String::from).unwrap_or_default(),
+        probe::state(wpid).map(String::from).unwrap_or_default(),
         "S: the waiter sleeps",
     );
     n.step(s)?;
@@ -533,7 +533,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         )
         .explain("The name becomes a file in /dev/shm, mapped into our memory.");
     shm_file_ev(&mut s, &file, "the semaphore's file");
-    for l in procinfo::maps_lines(me, "/dev/shm/sem.") {
+    for l in probe::maps_lines(me, "/dev/shm/sem.") {
         s.ev_mut(
             format!("/proc/{me}/maps"),
             l,

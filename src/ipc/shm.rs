@@ -14,10 +14,10 @@ use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 
 use super::narrate::{Narrator, Object, Step, errno_text};
-use super::procinfo;
 use super::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
 use super::sysv::{ShmAttach, ShmSegment, io_err, key_hex};
 use super::sysvipc::{self, SHM_DEST};
+use crate::teach::probe;
 
 /// A shared memory mapping, unmapped on Drop.
 pub struct Mapping {
@@ -122,7 +122,7 @@ fn row_ev(s: &mut Step, id: i32, fields: &[&str]) {
             "nobody yet".to_string()
         } else if pid == me {
             "this demo".to_string()
-        } else if procinfo::state(pid).is_some() {
+        } else if probe::state(pid).is_some() {
             format!("PID {pid}, alive")
         } else {
             format!("PID {pid}, exited")
@@ -164,7 +164,7 @@ fn row_ev(s: &mut Step, id: i32, fields: &[&str]) {
 }
 
 fn maps_ev(s: &mut Step, pid: i32, needle: &str, meaning: &str) {
-    let lines = procinfo::maps_lines(pid, needle);
+    let lines = probe::maps_lines(pid, needle);
     if lines.is_empty() {
         s.ev_mut(
             format!("/proc/{pid}/maps"),
@@ -485,7 +485,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     file_ev(&mut s, &file, "the object, owner read-write");
     s.ev_mut(
         format!("/proc/{me}/fd/{fd}"),
-        procinfo::fd_target(me, fd).unwrap_or_default(),
+        probe::fd_target(me, fd).unwrap_or_default(),
         "our descriptor",
     );
     n.step(s)?;

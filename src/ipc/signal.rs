@@ -11,9 +11,9 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
 use super::narrate::{Narrator, Step};
-use super::procinfo;
 use super::runtime::{Channel, Runtime, close_fd, describe, send_line};
 use crate::proc::signals::SigMask;
+use crate::teach::probe;
 
 /// The report pipe's write end, for the signal handler (set only in the child).
 static REPORT_FD: AtomicI32 = AtomicI32::new(-1);
@@ -126,7 +126,7 @@ fn names(m: SigMask) -> String {
 }
 
 fn mask_ev(step: &mut Step, pid: i32, line: &str, what: &str) {
-    let m = procinfo::sigmask(pid, line).unwrap_or_default();
+    let m = probe::sigmask(pid, line).unwrap_or_default();
     step.ev_mut(
         format!("/proc/{pid}/status {line}"),
         m.hex(),
@@ -135,9 +135,7 @@ fn mask_ev(step: &mut Step, pid: i32, line: &str, what: &str) {
 }
 
 fn state_ev(step: &mut Step, pid: i32, meaning: &str) {
-    let st = procinfo::state(pid)
-        .map(String::from)
-        .unwrap_or("gone".into());
+    let st = probe::state(pid).map(String::from).unwrap_or("gone".into());
     step.ev_mut(format!("/proc/{pid}/stat state"), st, meaning.to_string());
 }
 
@@ -145,7 +143,7 @@ fn state_ev(step: &mut Step, pid: i32, meaning: &str) {
 pub fn wait_state(rt: &Runtime, pid: i32, want: char, timeout: Duration) -> Result<char> {
     let start = Instant::now();
     loop {
-        let st = procinfo::state(pid);
+        let st = probe::state(pid);
         if st == Some(want) {
             return Ok(want);
         }
