@@ -11,9 +11,9 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
-use super::narrate::{Narrator, Step, errno_text};
-use super::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line, write_fd};
+use crate::teach::narrate::{Narrator, Step, errno_text};
 use crate::teach::probe;
+use crate::teach::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line, write_fd};
 
 const MESSAGE: &str = "hello through the pipe";
 
@@ -64,7 +64,7 @@ fn wait_closed(rt: &Runtime, pid: i32, fd: RawFd) -> Result<()> {
 
 pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let me = rt.pid();
-    n.start(
+    n.begin(
         "an unnamed pipe between a parent and its child",
         "The notes: pipes are unnamed, set up by the shell with | to route the output of one \
          program to the input of another. Here the demo makes one with pipe(2), forks, and the \
@@ -95,7 +95,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         reader(r, w, rep.writer())
     })?;
     rep.close_write();
-    let cpid = child.pid();
+    let cpid = child.raw();
     if rep.recv(rt, Duration::from_secs(5))?.as_deref() != Some("ready") {
         bail!("the reader child (PID {cpid}) did not start");
     }
@@ -156,7 +156,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     // 5. EOF.
     drop(wr);
     let eof = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
-    let st = child.wait(rt, Duration::from_secs(5))?;
+    let st = rt.reap(&mut child, Duration::from_secs(5))?;
     let mut s = Step::new("The parent closes the write end: the reader sees end of file")
         .call(format!("close({w})"), "0")
         .explain(
@@ -181,16 +181,16 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .map_err(std::io::Error::from)
         .context("pipe")?;
     let (r2, w2) = (rd2.as_raw_fd(), wr2.as_raw_fd());
-    let (go_rd, go_wr) = super::runtime::pipe()?;
+    let (go_rd, go_wr) = crate::teach::runtime::pipe()?;
     let go_w = go_wr.as_raw_fd();
     let mut writer = rt.spawn("pipe writer", || writer(r2, w2, go_rd.as_raw_fd(), go_w))?;
     drop(go_rd);
-    let wpid = writer.pid();
+    let wpid = writer.raw();
     drop(rd2);
     wait_closed(rt, wpid, r2)?;
     let sigign = probe::sigmask(wpid, "SigIgn").unwrap_or_default();
     write_go(&go_wr)?;
-    let st = writer.wait(rt, Duration::from_secs(5))?;
+    let st = rt.reap(&mut writer, Duration::from_secs(5))?;
     let mut s = Step::new("A writer with no reader left dies of SIGPIPE")
         .call(format!("write({w2}) in PID {wpid}"), "(killed)")
         .explain(
