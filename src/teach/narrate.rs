@@ -668,6 +668,16 @@ mod tests {
         fn text(&self) -> String {
             String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
         }
+        fn events(&self) -> Vec<serde_json::Value> {
+            let text = self.text();
+            text.lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        }
+    }
+
+    fn narrator(buf: &Buf, format: Format, family: &'static str) -> Narrator<'static> {
+        Narrator::new(Box::new(buf.clone()), format, Style::default(), family)
     }
 
     fn sample() -> Step {
@@ -684,12 +694,7 @@ mod tests {
     #[test]
     fn json_lines_shape() {
         let buf = Buf::default();
-        let mut n = Narrator::new(
-            Box::new(buf.clone()),
-            Format::Json,
-            Style::default(),
-            "demo",
-        );
+        let mut n = narrator(&buf, Format::Json, "demo");
         n.select("fork");
         n.begin("Fork", "intro").unwrap();
         n.step(sample()).unwrap();
@@ -697,11 +702,7 @@ mod tests {
             .unwrap();
         n.end("").unwrap();
         n.interrupted("SIGINT", &[42]).unwrap();
-        let lines: Vec<serde_json::Value> = buf
-            .text()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = buf.events();
         assert_eq!(lines.len(), 5);
         assert_eq!(lines[0]["event"], "start");
         assert_eq!(lines[0]["pid"], std::process::id());
@@ -730,7 +731,7 @@ mod tests {
     #[test]
     fn json_ipc_events() {
         let buf = Buf::default();
-        let mut n = Narrator::new(Box::new(buf.clone()), Format::Json, Style::default(), "ipc");
+        let mut n = narrator(&buf, Format::Json, "ipc");
         n.select("shm");
         n.step(Step::new("t").call("shmget()", "7").explain("why").ev(
             "/proc/sysvipc/shm nattch",
@@ -747,11 +748,7 @@ mod tests {
         n.object("created", &obj).unwrap();
         n.say("look").unwrap();
         n.end("done").unwrap();
-        let lines: Vec<serde_json::Value> = buf
-            .text()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = buf.events();
         let s = &lines[0];
         assert_eq!(
             (&s["syscall"], &s["result"]),
@@ -782,12 +779,7 @@ mod tests {
     #[test]
     fn text_shows_marks_blocks_and_notes() {
         let buf = Buf::default();
-        let mut n = Narrator::new(
-            Box::new(buf.clone()),
-            Format::Text,
-            Style::default(),
-            "demo",
-        );
+        let mut n = narrator(&buf, Format::Text, "demo");
         n.select("fork");
         n.begin("Fork", "").unwrap();
         n.step(sample()).unwrap();
