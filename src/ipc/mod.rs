@@ -1,6 +1,7 @@
 //! Inter-process communication on the live system: one demo per primitive the project's notes
 //! name (signals, pipes, FIFOs, message queues, semaphores, shared memory), and `ipc list`,
-//! which finds System V and POSIX IPC objects and the ones nobody uses any more.
+//! which finds System V and POSIX IPC objects and the ones nobody uses any more. The demos'
+//! narration, runtime and /proc reads are shared with the lifecycle demos in [`crate::teach`].
 
 pub mod fifo;
 pub mod list;

@@ -202,8 +202,12 @@ impl Runtime {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(e).context("poll failed"),
         }
+        // POLLNVAL counts as ready too, so that the caller's read reports the bad
+        // descriptor instead of this loop spinning on it.
         let ready = fds.get(1).and_then(|f| f.revents()).is_some_and(|r| {
-            r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)
+            r.intersects(
+                PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL,
+            )
         });
         drop(fds);
         self.check()?;
@@ -222,7 +226,8 @@ impl Runtime {
         }
     }
 
-    /// Waits until `fd` is readable (or hung up): true, or the timeout passed: false.
+    /// Waits until `fd` is readable (or hung up, or not open): true, or the timeout passed:
+    /// false.
     /// `None` waits as long as it takes; a termination signal always ends the wait.
     pub fn wait_readable(&self, fd: BorrowedFd<'_>, timeout: Option<Duration>) -> Result<bool> {
         let deadline = timeout.map(|t| Instant::now() + t);
