@@ -15,12 +15,13 @@ use crate::cli::{
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::{Exit, UsageError};
 use crate::ignore::IgnoreList;
-use crate::ipc::{self, Demo, DemoOptions, runtime::Interrupted};
+use crate::ipc::{self, Demo, DemoOptions};
 use crate::proc::users::{self, Users};
 use crate::proc::{ProcFs, Snapshot};
 use crate::remedy::{self, Choice, Request, Target};
 use crate::report;
 use crate::style::Style;
+use crate::teach::narrate::Format as Narration;
 
 /// Settings every subcommand shares, resolved from the global options.
 pub struct Globals {
@@ -416,25 +417,16 @@ fn ipc_demo(g: &Globals, a: IpcDemoArgs) -> Result<Exit> {
         )));
     }
     let opts = DemoOptions {
-        json: a.format == Format::Json,
+        format: match a.format {
+            Format::Json => Narration::Json,
+            Format::Text => Narration::Text,
+        },
         step: a.step,
         posix: a.posix,
         path: a.path,
         style: g.style,
     };
-    match ipc::run_demo(demo, &opts) {
-        Ok(()) => Ok(Exit::SUCCESS),
-        Err(e) => match e.downcast_ref::<Interrupted>() {
-            Some(i) => {
-                let _ = writeln!(
-                    io::stderr(),
-                    "zombies: {i}; the demo removed what it created and reaped its children"
-                );
-                Ok(Exit::INTERRUPTED)
-            }
-            None => Err(e.context(format!("the {} demo failed", demo.name()))),
-        },
-    }
+    ipc::run_demo(demo, &opts)
 }
 
 fn ipc_list(g: &Globals, a: &IpcListArgs) -> Result<Exit> {
@@ -453,7 +445,7 @@ fn ipc_list(g: &Globals, a: &IpcListArgs) -> Result<Exit> {
 }
 
 fn demo(g: &Globals, args: DemoArgs) -> Result<Exit> {
-    use crate::demo::{self, lab::Options, narrate::Format as Narration};
+    use crate::demo::{self, Options};
     demo::run(demo::Request {
         name: args.name,
         format: match args.format {

@@ -384,7 +384,8 @@ pub struct IpcDemoArgs {
     #[arg(long)]
     pub step: bool,
 
-    /// Output format: text, or json for one event per line.
+    /// Output format: text, or json for one event per line (start, step, object, say, end,
+    /// interrupted), in the same schema as `zombies demo --format json`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
@@ -458,7 +459,7 @@ pub enum DemoFormat {
     #[default]
     Text,
     /// JSON Lines: one event object per line (start, step, end, interrupted), each step with
-    /// its syscall, result and evidence rows.
+    /// its syscall, result and evidence rows; the same schema as `zombies ipc demo`.
     Json,
 }
 

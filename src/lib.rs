@@ -17,3 +17,4 @@ pub mod proc;
 pub mod remedy;
 pub mod report;
 pub mod style;
+pub mod teach;

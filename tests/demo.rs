@@ -710,3 +710,34 @@ fn closed_stdout_exits_quietly() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
+
+/// The test seam shared with the IPC demos: a panic mid-demo unwinds through the guards and
+/// the runtime, so every process the demo reported is killed and reaped before it exits.
+#[test]
+fn panic_mid_demo_reaps_everything() {
+    let out = run(zombies()
+        .args(["demo", "zombie", "--hold", "10s", "--format", "json"])
+        .env("ZOMBIES_TEST_PANIC_AFTER_STEP", "4")
+        .stdin(Stdio::null()));
+    assert_eq!(out.status.code(), Some(101), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ZOMBIES_TEST_PANIC_AFTER_STEP"));
+    let ev: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let last = steps(&ev).last().copied().expect("steps before the panic");
+    assert_eq!(last["step"], 4);
+    let pids: Vec<i32> = steps(&ev)
+        .iter()
+        .flat_map(|s| s["pids"].as_object().into_iter().flatten())
+        .filter_map(|(_, p)| p.as_i64().map(|p| p as i32))
+        .collect();
+    assert!(!pids.is_empty());
+    for p in pids {
+        assert_eq!(
+            start_time(p),
+            None,
+            "process {p} outlived the panicking demo"
+        );
+    }
+}

@@ -686,7 +686,7 @@ fn text_output_of_every_demo() {
             .stdin(Stdio::null()));
         assert_ok(&out);
         let s = stdout(&out);
-        assert!(s.starts_with("zombies ipc demo "), "{s}");
+        assert!(s.starts_with("── ipc demo "), "{s}");
         assert!(s.contains(" 1. ") && s.contains(" 3. "), "{s}");
         assert!(!s.contains('\x1b'), "colour without a terminal");
         assert_no_children();

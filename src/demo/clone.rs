@@ -9,10 +9,11 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::Demo;
-use super::lab::{Gate, Lab, channel};
-use super::narrate::{Evidence, Step};
-use super::probe;
+use super::Lab;
 use crate::proc::stat::PF_KTHREAD;
+use crate::teach::narrate::{Evidence, Step};
+use crate::teach::probe;
+use crate::teach::runtime::{Gate, channel};
 
 pub const DEMO: Demo = Demo {
     name: "clone",
@@ -71,7 +72,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     let mut gate = Gate::new()?;
     // The thread is made inside a child process, so this demo itself stays single-threaded
     // (its later forks stay safe).
-    let mut proc_ = lab.fork(|| {
+    let mut proc_ = lab.spawn("child", || {
         gate.child_side();
         let _ = nix::sys::prctl::set_name(c"clone-demo");
         let args = Box::leak(Box::new(ThreadArgs {
@@ -97,8 +98,8 @@ fn run(lab: &mut Lab) -> Result<()> {
     })?;
     drop(tx);
     let pid = proc_.raw();
-    let mut m1 = lab.recv(&mut rx, T)?;
-    let mut m2 = lab.recv(&mut rx, T)?;
+    let mut m1 = rx.json(lab.rt, T)?;
+    let mut m2 = rx.json(lab.rt, T)?;
     if m1.get("clone_returned").is_none() {
         std::mem::swap(&mut m1, &mut m2);
     }
@@ -141,7 +142,7 @@ fn run(lab: &mut Lab) -> Result<()> {
             )
             .evidence(
                 Evidence::new(format!("/proc/{pid}/task/{tid}/status"), "PPid", &t_ppid, "CLONE_THREAD: the thread shares its leader's parent")
-                    .check(t_ppid == lab.me.to_string()),
+                    .check(t_ppid == lab.pid().to_string()),
             )
             .evidence(
                 Evidence::new("/proc", format!("lists {tid}"), if listed { "yes" } else { "no" }, "only thread-group leaders are listed (/proc/TID still opens)")
@@ -155,7 +156,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     let fstatus = probe::status(&lab.procfs, pid)?;
     let _ = fstatus;
     let mut fork_gate = Gate::new()?;
-    let mut forked = lab.fork(|| {
+    let mut forked = lab.spawn("child", || {
         fork_gate.child_side();
         fork_gate.wait();
         0
@@ -170,15 +171,15 @@ fn run(lab: &mut Lab) -> Result<()> {
             .result(format!("{f}"))
             .evidence(
                 Evidence::new(format!("/proc/{f}/status"), "Tgid", &f_tgid, "its own thread group: a new PID")
-                    .check(f_tgid == f.to_string() && f != lab.me),
+                    .check(f_tgid == f.to_string() && f != lab.pid()),
             )
             .evidence(
                 Evidence::new(format!("/proc/{f}/task"), "entries", ftasks.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" "), "just itself")
                     .check(ftasks == vec![f]),
             )
             .evidence(
-                Evidence::new(format!("/proc/{}/task", lab.me), format!("has {f}"), if list_tasks(lab.me).contains(&f) { "yes" } else { "no" }, "not a task of this demo: a separate process")
-                    .check(!list_tasks(lab.me).contains(&f)),
+                Evidence::new(format!("/proc/{}/task", lab.pid()), format!("has {f}"), if list_tasks(lab.pid()).contains(&f) { "yes" } else { "no" }, "not a task of this demo: a separate process")
+                    .check(!list_tasks(lab.pid()).contains(&f)),
             )
             .pid("child", f)
             .note("glibc's fork() itself issues the clone system call with SIGCHLD as the exit signal and no sharing flags; the kernel copies instead of sharing."),

@@ -8,10 +8,11 @@ use anyhow::{Result, bail};
 use nix::sys::signal::Signal;
 
 use super::Demo;
-use super::lab::{self, Gate, Lab, channel, find_program};
-use super::narrate::{Evidence, Step};
-use super::probe::{self, PF_FORKNOEXEC};
+use super::Lab;
 use crate::proc::signals::SigMask;
+use crate::teach::narrate::{Evidence, Step};
+use crate::teach::probe::{self, PF_FORKNOEXEC};
+use crate::teach::runtime::{self, Gate, channel, find_program};
 
 pub const DEMO: Demo = Demo {
     name: "exec",
@@ -55,7 +56,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     // Closed by a successful exec (O_CLOEXEC): EOF on it means the exec happened; a message
     // on it means it failed.
     let (tx, mut rx) = channel()?;
-    let mut child = lab.fork(|| {
+    let mut child = lab.spawn("child", || {
         gate.child_side();
         gate.wait();
         let e = nix::unistd::execve(&sleep, &argv, &env).unwrap_err();
@@ -101,7 +102,7 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     gate.open(1)?;
     // A successful exec closes the O_CLOEXEC pipe: recv then fails with EOF.
-    if let Some(msg) = lab.recv_or_eof(&mut rx, T)? {
+    if let Some(msg) = rx.json_or_eof(lab.rt, T)? {
         bail!(
             "the child could not exec {}: {}",
             sleep.to_string_lossy(),
@@ -148,12 +149,12 @@ fn run(lab: &mut Lab) -> Result<()> {
                     .check(after.flags & PF_FORKNOEXEC == 0),
             )
             .evidence(Evidence::new(
-                format!("/proc/{}/status", lab.me),
+                format!("/proc/{}/status", lab.pid()),
                 "SigBlk / SigIgn",
                 format!(
                     "{} / {}",
-                    probe::status_field(&lab.procfs, lab.me, "SigBlk"),
-                    probe::status_field(&lab.procfs, lab.me, "SigIgn")
+                    probe::status_field(&lab.procfs, lab.pid(), "SigBlk"),
+                    probe::status_field(&lab.procfs, lab.pid(), "SigIgn")
                 ),
                 "the demo itself: INT, HUP, TERM, CHLD blocked (for its signalfd); SIGPIPE ignored (Rust)",
             ))
@@ -170,12 +171,12 @@ fn run(lab: &mut Lab) -> Result<()> {
             .note("fork() then exec() is how a shell runs a command: fork makes the process, exec gives it its program."),
     )?;
 
-    child.kill(Signal::SIGTERM)?;
+    child.signal(Signal::SIGTERM)?;
     let ws = lab.reap(&mut child, T)?;
     lab.conclude(
         Step::new("The program ends and its parent reaps it")
             .syscall(format!("kill({pid}, SIGTERM); waitpid({pid}, 0)"))
-            .result(lab::wait_text(&ws))
+            .result(runtime::describe(ws))
             .evidence(
                 Evidence::new(
                     format!("/proc/{pid}"),

@@ -8,10 +8,11 @@ use anyhow::Result;
 use nix::sys::wait::WaitStatus;
 
 use super::Demo;
-use super::lab::{self, Gate, Lab, channel};
-use super::narrate::{Evidence, Step};
-use super::probe;
+use super::Lab;
 use crate::proc::stat::{ExitStatus, PF_EXITING};
+use crate::teach::narrate::{Evidence, Step};
+use crate::teach::probe;
+use crate::teach::runtime::{self, Gate, channel};
 
 pub const DEMO: Demo = Demo {
     name: "exit",
@@ -28,7 +29,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     let code = i32::from(lab.opts.code);
     let mut gate = Gate::new()?;
     let (tx, mut rx) = channel()?;
-    let mut child = lab.fork(|| {
+    let mut child = lab.spawn("child", || {
         gate.child_side();
         let ballast = vec![1u8; BALLAST];
         tx.send(&serde_json::json!({ "ready": ballast.len() }));
@@ -39,7 +40,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     })?;
     drop(tx);
     let pid = child.raw();
-    lab.recv(&mut rx, T)?;
+    rx.json(lab.rt, T)?;
     let st = probe::stat(&lab.procfs, pid)?;
     let status = probe::status(&lab.procfs, pid)?;
     let rss = probe::field(&status, "VmRSS").unwrap_or_else(|| "(absent)".into());
@@ -77,7 +78,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     gate.open(1)?;
     // Wait for the death without collecting it: WNOWAIT leaves the zombie in place.
     lab.wait_exited_nowait(child.pid, T)?;
-    lab.drain_signals()?;
+    lab.check()?;
     let z = probe::stat(&lab.procfs, pid)?;
     let zstatus = probe::status(&lab.procfs, pid)?;
     let vm_lines: Vec<&str> = zstatus.lines().filter(|l| l.starts_with("Vm")).collect();
@@ -151,7 +152,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.conclude(
         Step::new("The parent waits: it collects the status and the zombie is gone")
             .syscall(format!("waitpid({pid}, &status, 0)"))
-            .result(lab::wait_text(&ws))
+            .result(runtime::describe(ws))
             .evidence(
                 Evidence::new("waitpid", "WEXITSTATUS", match ws {
                     WaitStatus::Exited(_, c) => c.to_string(),

@@ -7,9 +7,10 @@ use anyhow::{Result, bail};
 use serde_json::json;
 
 use super::Demo;
-use super::lab::{self, Lab, channel};
-use super::narrate::{Evidence, Step};
-use super::probe::{self, PF_FORKNOEXEC};
+use super::Lab;
+use crate::teach::narrate::{Evidence, Step};
+use crate::teach::probe::{self, PF_FORKNOEXEC};
+use crate::teach::runtime::{self, channel};
 
 pub const DEMO: Demo = Demo {
     name: "fork",
@@ -82,7 +83,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     page.set(42);
     let frame_before = probe::page_frame("self", page.addr());
     let (tx, mut rx) = channel()?;
-    let mut gate = lab::Gate::new()?;
+    let mut gate = runtime::Gate::new()?;
     let parent = nix::unistd::getpid();
 
     lab.narrator.flush()?;
@@ -91,7 +92,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     // pipe, and leaves with _exit.
     let ret = unsafe { libc::fork() };
     if ret == 0 {
-        lab::child_setup(parent);
+        runtime::child_setup(parent);
         gate.child_side();
         let before = probe::page_frame("self", page.addr());
         let seen = page.get();
@@ -113,9 +114,9 @@ fn run(lab: &mut Lab) -> Result<()> {
     if ret < 0 {
         bail!("fork failed: {}", std::io::Error::last_os_error());
     }
-    let mut child = lab.track(ret);
+    let mut child = lab.track(ret, "child");
     drop(tx);
-    let msg = lab.recv(&mut rx, T)?;
+    let msg = rx.json(lab.rt, T)?;
     let pid = child.raw();
     let num = |k: &str| msg[k].as_i64().unwrap_or(-1);
 
@@ -139,14 +140,14 @@ fn run(lab: &mut Lab) -> Result<()> {
                     .check(num("getpid") == i64::from(pid)),
             )
             .pid("child", pid)
-            .pid("parent", lab.me)
+            .pid("parent", lab.pid())
             .note("One call, two returns: the kernel copied the calling process (copy_process) and both copies resume from the same fork() call, told apart only by its return value."),
     )?;
 
     let status = probe::status(&lab.procfs, pid)?;
     let ppid = probe::field(&status, "PPid").unwrap_or_default();
     let st = probe::stat(&lab.procfs, pid)?;
-    let my_exe = probe::exe(lab.me);
+    let my_exe = probe::exe(lab.pid());
     let child_exe = probe::exe(pid);
     lab.step(
         Step::new("The child's parent is the process that called fork()")
@@ -156,9 +157,9 @@ fn run(lab: &mut Lab) -> Result<()> {
                     format!("/proc/{pid}/status"),
                     "PPid",
                     &ppid,
-                    format!("its parent is this demo ({})", lab.me),
+                    format!("its parent is this demo ({})", lab.pid()),
                 )
-                .check(ppid == lab.me.to_string()),
+                .check(ppid == lab.pid().to_string()),
             )
             .evidence(
                 Evidence::new(
@@ -167,7 +168,7 @@ fn run(lab: &mut Lab) -> Result<()> {
                     num("getppid"),
                     "what the child itself sees",
                 )
-                .check(num("getppid") == i64::from(lab.me)),
+                .check(num("getppid") == i64::from(lab.pid())),
             )
             .evidence(
                 Evidence::new(
@@ -244,7 +245,7 @@ fn run(lab: &mut Lab) -> Result<()> {
                 .check(child_after.is_some() && child_after != frame_parent),
             )
             .evidence(Evidence::new(
-                format!("/proc/{}/pagemap", lab.me),
+                format!("/proc/{}/pagemap", lab.pid()),
                 "parent's frame",
                 frame_text(frame_parent),
                 "the parent kept the original page",
@@ -262,7 +263,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.conclude(
         Step::new("The child exits and its parent reaps it")
             .syscall(format!("waitpid({pid}, 0)"))
-            .result(lab::wait_text(&ws))
+            .result(runtime::describe(ws))
             .evidence(
                 Evidence::new(format!("/proc/{pid}"), "exists", if gone { "no" } else { "yes" }, "reaped: the PID is free again")
                     .check(gone),

@@ -1,11 +1,8 @@
 //! `zombies demo`: lifecycle demos that make the real system calls on the live kernel and
-//! narrate numbered steps with the evidence read from /proc. This file holds the registry
-//! and the dispatcher; `narrate` (steps and their JSON Lines) and `lab` (children, waits,
-//! Ctrl-C, temp dirs) are shared with other demo families; one file per demo.
-
-pub mod lab;
-pub mod narrate;
-pub mod probe;
+//! narrate numbered steps with the evidence read from /proc. This file holds the registry,
+//! the dispatcher and the [`Lab`] a demo runs in; the narration, the runtime (children,
+//! waits, Ctrl-C) and the /proc reads are shared with the IPC demos in [`crate::teach`]. One
+//! file per demo.
 
 mod clone;
 mod exec;
@@ -17,14 +14,16 @@ mod vfork;
 mod zombie;
 
 use std::io::Write;
+use std::ops::Deref;
+use std::time::Duration;
 
 use anyhow::Result;
 use serde_json::json;
 
 use crate::exit::Exit;
 use crate::style::Style;
-use lab::{Interrupted, Lab, Options};
-use narrate::{Format, Narrator};
+use crate::teach::narrate::{Format, Narrator, Step};
+use crate::teach::runtime::{Interrupted, Runtime};
 
 /// One demo: its name on the command line, a one-line summary and the code.
 pub struct Demo {
@@ -32,7 +31,45 @@ pub struct Demo {
     pub summary: &'static str,
     /// The heading and opening lines of its narration.
     pub title: &'static str,
-    pub run: fn(&mut Lab) -> Result<()>,
+    pub run: fn(&mut Lab<'_>) -> Result<()>,
+}
+
+/// Options every lifecycle demo honours.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Pause after each step until Enter is pressed.
+    pub step: bool,
+    /// How long `demo zombie` holds its zombie.
+    pub hold: Duration,
+    /// The exit code of the children of `demo exit` and `demo zombie`.
+    pub code: u8,
+}
+
+/// The running demo's world: the shared runtime (signals, children, /proc) through Deref,
+/// the narration, and the options.
+pub struct Lab<'a> {
+    pub rt: &'a Runtime,
+    pub narrator: Narrator<'a>,
+    pub opts: Options,
+}
+
+impl Lab<'_> {
+    /// Writes a step, then in --step mode waits for Enter.
+    pub fn step(&mut self, step: Step) -> Result<()> {
+        self.narrator.step(step)
+    }
+
+    /// Writes a demo's last step: in --step mode it pauses only when another demo follows.
+    pub fn conclude(&mut self, step: Step) -> Result<()> {
+        self.narrator.conclude(step)
+    }
+}
+
+impl Deref for Lab<'_> {
+    type Target = Runtime;
+    fn deref(&self) -> &Runtime {
+        self.rt
+    }
 }
 
 /// Every demo, in the order `demo all` runs them: birth, life, death.
@@ -61,11 +98,10 @@ pub struct Request {
 /// Runs the demos asked for (or lists them). Exits 130 after cleaning up when interrupted,
 /// 1 when a fact a demo teaches did not hold on this kernel.
 pub fn run(req: Request) -> Result<Exit> {
-    let out: Box<dyn Write> = Box::new(std::io::stdout().lock());
-    let mut narrator = Narrator::new(out, req.format, req.style);
     let Some(name) = req.name else {
-        list(&mut narrator, req.format, req.style)?;
-        narrator.flush()?;
+        let mut out = std::io::stdout().lock();
+        list(&mut out, req.format, req.style)?;
+        out.flush()?;
         return Ok(Exit::SUCCESS);
     };
     let chosen: Vec<&Demo> = if name == ALL {
@@ -82,43 +118,23 @@ pub fn run(req: Request) -> Result<Exit> {
             }
         }
     };
-    let mut lab = Lab::new(narrator, req.opts)?;
-    let me = lab.me;
+    let rt = Runtime::start()?;
+    let out: Box<dyn Write> = Box::new(std::io::stdout().lock());
+    let narrator = Narrator::new(out, req.format, req.style, "demo").attach(&rt, req.opts.step);
+    let mut lab = Lab {
+        rt: &rt,
+        narrator,
+        opts: req.opts,
+    };
     for (i, demo) in chosen.iter().enumerate() {
-        lab.last_demo = i + 1 == chosen.len();
-        lab.narrator.begin(
-            demo.name,
-            demo.title,
-            &[&format!(
-                "This demo is PID {me}, made a child subreaper (PR_SET_CHILD_SUBREAPER) so orphans come back to it; it kills and reaps everything it starts."
-            )],
-            me,
-        )?;
+        lab.narrator.last_demo = i + 1 == chosen.len();
+        lab.narrator.select(demo.name);
+        lab.narrator.begin(demo.title, "")?;
         let result = (demo.run)(&mut lab);
-        // The guards inside the demo have run; this catches anything adopted meanwhile.
-        let reaped = lab.sweep();
-        match result {
-            Ok(()) => {
-                if !reaped.is_empty() {
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "zombies: note: demo {} left processes {reaped:?} behind; killed and reaped them (please report this bug)",
-                        demo.name
-                    );
-                }
-                lab.narrator.end()?;
-            }
+        match crate::teach::finish(&rt, &mut lab.narrator, result) {
+            Ok(()) => lab.narrator.end("")?,
+            Err(e) if e.is::<Interrupted>() => return Ok(Exit::INTERRUPTED),
             Err(e) => {
-                if let Some(Interrupted(sig)) = e.downcast_ref::<Interrupted>() {
-                    lab.narrator.interrupted(sig.as_str(), &reaped)?;
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "zombies: demo {} interrupted by {}; every process it started is killed and reaped",
-                        demo.name,
-                        sig.as_str()
-                    );
-                    return Ok(Exit::INTERRUPTED);
-                }
                 return Err(e.context(format!(
                     "demo {} failed (its processes were reaped)",
                     demo.name
@@ -142,19 +158,22 @@ pub fn names() -> Vec<&'static str> {
     DEMOS.iter().map(|d| d.name).chain([ALL]).collect()
 }
 
-fn list(n: &mut Narrator, format: Format, style: Style) -> Result<()> {
+fn list(out: &mut impl Write, format: Format, style: Style) -> std::io::Result<()> {
     match format {
         Format::Json => {
             for d in DEMOS {
-                n.line(
-                    &json!({"event": "demo", "demo": d.name, "summary": d.summary}).to_string(),
-                )?;
+                let event = json!({"event": "demo", "demo": d.name, "summary": d.summary});
+                writeln!(out, "{event}")?;
             }
         }
         Format::Text => {
-            n.line(&style.bold("Demos (zombies demo NAME, or zombies demo all):"))?;
+            writeln!(
+                out,
+                "{}",
+                style.bold("Demos (zombies demo NAME, or zombies demo all):")
+            )?;
             for d in DEMOS {
-                n.line(&format!("  {:<7} {}", d.name, d.summary))?;
+                writeln!(out, "  {:<7} {}", d.name, d.summary)?;
             }
         }
     }

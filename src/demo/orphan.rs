@@ -9,10 +9,11 @@ use nix::sys::wait::WaitStatus;
 use serde_json::json;
 
 use super::Demo;
-use super::lab::{self, Child, Gate, Lab, channel};
-use super::narrate::{Evidence, Step};
-use super::probe;
+use super::Lab;
 use crate::proc::signals::SigMask;
+use crate::teach::narrate::{Evidence, Step};
+use crate::teach::probe;
+use crate::teach::runtime::{self, Gate, channel};
 
 pub const DEMO: Demo = Demo {
     name: "orphan",
@@ -43,18 +44,18 @@ fn run(lab: &mut Lab) -> Result<()> {
                 &init_cgt,
                 if init_catches { "PID 1 has a SIGCHLD handler (it likely reaps)" } else { "PID 1 does not catch SIGCHLD: it reaps only if its code calls wait()" },
             ))
-            .pid("demo", lab.me)
+            .pid("demo", lab.pid())
             .note("The notes say init is always waiting for children. Not so: PID 1 reaps adopted zombies only if its program calls wait(). systemd and tini do; a shell script or an application run as PID 1 in a container often does not, and its orphans' zombies pile up (`zombies list` recommends fix-init for that). And a subreaper between the orphan and PID 1 (systemd --user, a container runtime, this demo) adopts it instead."),
     )?;
 
     let (tx, mut rx) = channel()?;
     let mut child_gate = Gate::new()?;
     let mut parent_gate = Gate::new()?;
-    let mut parent = lab.fork(|| {
+    let mut parent = lab.spawn("child", || {
         parent_gate.child_side();
         let _ = nix::sys::prctl::set_name(c"orphan-parent");
         // No PR_SET_PDEATHSIG for the orphan: it must outlive its parent.
-        let c = lab::fork_child(false, || {
+        let c = runtime::fork_child(false, || {
             child_gate.child_side();
             let _ = nix::sys::prctl::set_name(c"orphan-child");
             child_gate.wait(); // until the demo lets it go (or dies: EOF)
@@ -67,14 +68,14 @@ fn run(lab: &mut Lab) -> Result<()> {
     })?;
     drop(tx);
     let p = parent.raw();
-    let msg = lab.recv(&mut rx, T)?;
+    let msg = rx.json(lab.rt, T)?;
     let c = msg["child"].as_i64().unwrap_or(0) as i32;
     let cst = probe::stat(&lab.procfs, c)?;
     lab.step(
         Step::new("A parent and its child")
             .syscall(format!(
                 "fork() twice: demo {} → orphan-parent {p} → orphan-child {c}",
-                lab.me
+                lab.pid()
             ))
             .evidence(
                 Evidence::new(
@@ -92,7 +93,7 @@ fn run(lab: &mut Lab) -> Result<()> {
                     probe::status_field(&lab.procfs, p, "PPid"),
                     "whose parent is this demo",
                 )
-                .check(probe::status_field(&lab.procfs, p, "PPid") == lab.me.to_string()),
+                .check(probe::status_field(&lab.procfs, p, "PPid") == lab.pid().to_string()),
             )
             .pid("parent", p)
             .pid("child", c),
@@ -106,7 +107,7 @@ fn run(lab: &mut Lab) -> Result<()> {
         Ok(probe::stat(&lab.procfs, c).ok().filter(|s| s.ppid != p))
     })?;
     let pst = probe::stat(&lab.procfs, p)?;
-    let mut child = Child::adopt(c);
+    let mut child = lab.track(c, "adopted process");
     lab.step(
         Step::new("The parent exits first: the orphan is adopted at once")
             .syscall(format!("orphan-parent {p}: _exit(0)"))
@@ -115,8 +116,8 @@ fn run(lab: &mut Lab) -> Result<()> {
                     .check(pst.state == b'Z'),
             )
             .evidence(
-                Evidence::new(format!("/proc/{c}/stat"), "ppid (4)", adopted.ppid, format!("re-parented to this demo ({}), the nearest child subreaper", lab.me))
-                    .check(adopted.ppid == lab.me),
+                Evidence::new(format!("/proc/{c}/stat"), "ppid (4)", adopted.ppid, format!("re-parented to this demo ({}), the nearest child subreaper", lab.pid()))
+                    .check(adopted.ppid == lab.pid()),
             )
             .evidence(Evidence::new(format!("/proc/{c}/stat"), "state (3)", adopted.state as char, "the orphan itself lives on"))
             .pid("parent", p)
@@ -131,14 +132,14 @@ fn run(lab: &mut Lab) -> Result<()> {
     let zst = probe::stat(&lab.procfs, c)?;
     lab.step(
         Step::new("The orphan exits: now its adopter must reap it")
-            .syscall(format!("waitpid({p}) → {}; orphan-child {c}: _exit(0)", lab::wait_text(&pws)))
+            .syscall(format!("waitpid({p}) → {}; orphan-child {c}: _exit(0)", runtime::describe(pws)))
             .evidence(
                 Evidence::new(format!("/proc/{c}/stat"), "state (3)", zst.state as char, "a zombie of its adopter until the adopter waits")
                     .check(zst.state == b'Z'),
             )
             .evidence(
                 Evidence::new(format!("/proc/{c}/stat"), "ppid (4)", zst.ppid, "the adopter, which now owes it a wait()")
-                    .check(zst.ppid == lab.me),
+                    .check(zst.ppid == lab.pid()),
             )
             .pid("child", c)
             .note("Adoption moves the duty to reap; it does not do the reaping. An adopter that never waits (a careless subreaper, or a PID 1 that is not a real init) collects zombies."),
@@ -149,12 +150,12 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.conclude(
         Step::new("The adopter reaps the orphan")
             .syscall(format!("waitpid({c}, &status, 0)"))
-            .result(lab::wait_text(&ws))
+            .result(runtime::describe(ws))
             .evidence(
                 Evidence::new(
                     "waitpid",
                     "status",
-                    lab::wait_text(&ws),
+                    runtime::describe(ws),
                     "the adopter collects what the original parent would have",
                 )
                 .check(ws == WaitStatus::Exited(child.pid, 0)),

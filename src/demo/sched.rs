@@ -9,9 +9,10 @@ use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
 
 use super::Demo;
-use super::lab::{self, Gate, Lab, channel};
-use super::narrate::{Evidence, Step};
-use super::probe;
+use super::Lab;
+use crate::teach::narrate::{Evidence, Step};
+use crate::teach::probe;
+use crate::teach::runtime::{self, Gate, channel};
 
 pub const DEMO: Demo = Demo {
     name: "sched",
@@ -57,10 +58,10 @@ fn run(lab: &mut Lab) -> Result<()> {
     // it as a base.
     let base = i64::from(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) });
     let mut gate = Gate::new()?;
-    let mut spawn = |lab: &mut Lab, want: i64| -> Result<super::lab::Child> {
+    let mut spawn = |lab: &mut Lab, want: i64| -> Result<runtime::Child> {
         let (tx, mut rx) = channel()?;
         let gate = &mut gate;
-        let child = lab.fork(|| {
+        let child = lab.spawn("child", || {
             gate.child_side();
             let pinned = sched_setaffinity(Pid::from_raw(0), &set).is_ok();
             // Lowering nice below the inherited one needs CAP_SYS_NICE: then keep it.
@@ -78,7 +79,7 @@ fn run(lab: &mut Lab) -> Result<()> {
             }
         })?;
         drop(tx);
-        lab.recv(&mut rx, T)?;
+        rx.json(lab.rt, T)?;
         Ok(child)
     };
     let mut a = spawn(lab, 0)?;
@@ -201,8 +202,8 @@ fn run(lab: &mut Lab) -> Result<()> {
             ))
             .result(format!(
                 "{}; {}",
-                lab::wait_text(&wa_s),
-                lab::wait_text(&wb_s)
+                runtime::describe(wa_s),
+                runtime::describe(wb_s)
             ))
             .pid("a", pa)
             .pid("b", pb),

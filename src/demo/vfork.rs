@@ -13,9 +13,10 @@ use nix::sys::wait::WaitStatus;
 use serde_json::json;
 
 use super::Demo;
-use super::lab::{self, Gate, Lab, channel, find_program};
-use super::narrate::{Evidence, Step};
-use super::probe;
+use super::Lab;
+use crate::teach::narrate::{Evidence, Step};
+use crate::teach::probe;
+use crate::teach::runtime::{self, Gate, channel, find_program};
 
 pub const DEMO: Demo = Demo {
     name: "vfork",
@@ -29,13 +30,13 @@ const T: Duration = Duration::from_secs(5);
 const HOLD: Duration = Duration::from_millis(200);
 
 fn run(lab: &mut Lab) -> Result<()> {
-    let pte = probe::status_field(&lab.procfs, lab.me, "VmPTE");
-    let vmsize = probe::status_field(&lab.procfs, lab.me, "VmSize");
+    let pte = probe::status_field(&lab.procfs, lab.pid(), "VmPTE");
+    let vmsize = probe::status_field(&lab.procfs, lab.pid(), "VmSize");
     // First, plain fork, for contrast: it returns at once while the child waits.
     let mut gate = Gate::new()?;
     lab.narrator.flush()?;
     let t0 = Instant::now();
-    let mut forked = lab.fork(|| {
+    let mut forked = lab.spawn("child", || {
         gate.child_side();
         gate.wait();
         0
@@ -57,7 +58,7 @@ fn run(lab: &mut Lab) -> Result<()> {
                 "the child exists and runs on its own: the parent did not wait for it",
             ))
             .evidence(Evidence::new(
-                format!("/proc/{}/status", lab.me),
+                format!("/proc/{}/status", lab.pid()),
                 "VmPTE",
                 &pte,
                 format!("page tables fork had to copy (of VmSize {vmsize})"),
@@ -74,8 +75,8 @@ fn run(lab: &mut Lab) -> Result<()> {
     // if the watcher dies the child sees EOF and execs anyway: the parent cannot hang.
     let (rel_rd, rel_wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 failed")?;
     let (tx, mut rx) = channel()?;
-    let me = lab.me;
-    let mut watcher = lab.fork(|| {
+    let me = lab.pid();
+    let mut watcher = lab.spawn("child", || {
         let _ = nix::sys::prctl::set_name(c"vfork-watcher");
         let fs = match crate::proc::ProcFs::open(std::path::Path::new("/proc")) {
             Ok(fs) => fs,
@@ -144,7 +145,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     let pid = unsafe {
         nix::sched::clone(
             Box::new(|| {
-                lab::child_reset_signals();
+                runtime::child_reset_signals();
                 child_wrote_pid.store(libc::getpid(), Ordering::SeqCst);
                 let mut b = 0u8;
                 libc::read(rel_fd, (&mut b as *mut u8).cast(), 1);
@@ -159,10 +160,10 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     .context("clone(CLONE_VM|CLONE_VFORK) failed")?;
     let waited = t0.elapsed();
-    let mut child = lab.track(pid.as_raw());
+    let mut child = lab.track(pid.as_raw(), "child");
     drop(rel_rd);
     let c = pid.as_raw();
-    let report = lab.recv(&mut rx, T)?;
+    let report = rx.json(lab.rt, T)?;
     lab.reap(&mut watcher, T)?;
     let errno = exec_errno.load(Ordering::SeqCst);
     if errno != 0 {
@@ -183,7 +184,7 @@ fn run(lab: &mut Lab) -> Result<()> {
         ))
         .evidence(
             Evidence::new(
-                format!("/proc/{}/stat", lab.me),
+                format!("/proc/{}/stat", lab.pid()),
                 "state (3)",
                 &state,
                 "seen by the watcher: the parent in an uninterruptible (killable) wait",
@@ -213,7 +214,7 @@ fn run(lab: &mut Lab) -> Result<()> {
         );
     if !wchan.is_empty() && wchan != "0" {
         step = step.evidence(Evidence::new(
-            format!("/proc/{}/wchan", lab.me),
+            format!("/proc/{}/wchan", lab.pid()),
             "wchan",
             &wchan,
             "where the parent slept in the kernel",
@@ -221,7 +222,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     if !kstack.is_empty() {
         step = step.evidence(Evidence::new(
-            format!("/proc/{}/stack", lab.me),
+            format!("/proc/{}/stack", lab.pid()),
             "kernel stack",
             &kstack,
             "the parent inside the vfork, innermost first",
@@ -237,9 +238,9 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.conclude(
         Step::new("Why vfork exists, and why posix_spawn uses it")
             .syscall(format!("waitpid({c}, 0)"))
-            .result(lab::wait_text(&ws))
+            .result(runtime::describe(ws))
             .evidence(
-                Evidence::new("waitpid", "status", lab::wait_text(&ws), "the exec'd `true` ran and exited 0")
+                Evidence::new("waitpid", "status", runtime::describe(ws), "the exec'd `true` ran and exited 0")
                     .check(ws == WaitStatus::Exited(pid, 0)),
             )
             .pid("child", c)

@@ -9,13 +9,14 @@ use nix::sys::wait::WaitStatus;
 use serde_json::json;
 
 use super::Demo;
-use super::lab::{self, Child, Gate, Lab, channel};
-use super::narrate::{Evidence, Step};
-use super::probe;
+use super::Lab;
 use crate::diagnose::{self, Context};
 use crate::proc::users::Users;
 use crate::report;
 use crate::style::Style;
+use crate::teach::narrate::{Evidence, Step};
+use crate::teach::probe;
+use crate::teach::runtime::{self, Gate, channel};
 
 pub const DEMO: Demo = Demo {
     name: "zombie",
@@ -31,10 +32,10 @@ fn run(lab: &mut Lab) -> Result<()> {
     let (tx, mut rx) = channel()?;
     let mut gate = Gate::new()?;
     // The careless parent: forks, never waits, sleeps.
-    let mut parent = lab.fork(|| {
+    let mut parent = lab.spawn("child", || {
         gate.child_side();
         let _ = nix::sys::prctl::set_name(c"careless-parent");
-        let z = lab::fork_child(false, || {
+        let z = runtime::fork_child(false, || {
             let _ = nix::sys::prctl::set_name(c"demo-zombie");
             code
         });
@@ -49,7 +50,7 @@ fn run(lab: &mut Lab) -> Result<()> {
         0
     })?;
     drop(tx);
-    let msg = lab.recv(&mut rx, T)?;
+    let msg = rx.json(lab.rt, T)?;
     let p = parent.raw();
     let z = msg["zombie"].as_i64().unwrap_or(0) as i32;
     let zst = probe::stat(&lab.procfs, z)?;
@@ -161,26 +162,26 @@ fn run(lab: &mut Lab) -> Result<()> {
     )?;
     lab.sleep(hold)?;
 
-    parent.kill(Signal::SIGTERM)?;
+    parent.signal(Signal::SIGTERM)?;
     let pws = lab.reap(&mut parent, T)?;
     let adopted = lab.wait_until(T, "the zombie's adoption", |lab| {
         Ok(probe::stat(&lab.procfs, z)
             .ok()
-            .filter(|s| s.ppid == lab.me))
+            .filter(|s| s.ppid == lab.pid()))
     })?;
-    let mut zombie = Child::adopt(z);
+    let mut zombie = lab.track(z, "adopted process");
     lab.step(
         Step::new("Kill the parent (the recommended remedy): the zombie is adopted")
             .syscall(format!("kill({p}, SIGTERM); waitpid({p}, 0)"))
-            .result(lab::wait_text(&pws))
+            .result(runtime::describe(pws))
             .evidence(
                 Evidence::new(
                     format!("/proc/{z}/stat"),
                     "ppid (4)",
                     adopted.ppid,
-                    format!("adopted by this demo ({}), a child subreaper", lab.me),
+                    format!("adopted by this demo ({}), a child subreaper", lab.pid()),
                 )
-                .check(adopted.ppid == lab.me),
+                .check(adopted.ppid == lab.pid()),
             )
             .evidence(
                 Evidence::new(
@@ -199,12 +200,12 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.conclude(
         Step::new("The adopter waits: the zombie is reaped")
             .syscall(format!("waitpid({z}, &status, 0)"))
-            .result(lab::wait_text(&ws))
+            .result(runtime::describe(ws))
             .evidence(
                 Evidence::new(
                     "waitpid",
                     "status",
-                    lab::wait_text(&ws),
+                    runtime::describe(ws),
                     format!("the exit code {code} it kept all along"),
                 )
                 .check(ws == WaitStatus::Exited(zombie.pid, code)),

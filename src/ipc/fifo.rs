@@ -18,10 +18,12 @@ use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::sys::stat::{Mode, SFlag};
 
-use super::narrate::{Narrator, Object, Step, errno_text};
-use super::procinfo;
-use super::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line, write_fd};
 use crate::exit::UsageError;
+use crate::teach::narrate::{Narrator, Object, Step, errno_text};
+use crate::teach::probe;
+use crate::teach::runtime::{
+    Channel, Runtime, TempDir, close_fd, describe, read_fd, send_line, write_fd,
+};
 
 const MESSAGE: &str = "hello through the FIFO";
 
@@ -77,42 +79,6 @@ impl Drop for FifoGuard {
     fn drop(&mut self) {
         if self.owner == std::process::id() {
             self.remove();
-        }
-    }
-}
-
-/// A private directory this process created with mkdtemp; Drop removes it if empty.
-pub struct TempDir {
-    path: PathBuf,
-    owner: u32,
-}
-
-impl TempDir {
-    pub fn create(prefix: &str) -> Result<TempDir> {
-        let template = std::env::temp_dir().join(format!("{prefix}.XXXXXX"));
-        let path = nix::unistd::mkdtemp(&template)
-            .map_err(std::io::Error::from)
-            .with_context(|| {
-                format!(
-                    "cannot create a private directory like {}; set TMPDIR to a writable directory",
-                    template.display()
-                )
-            })?;
-        Ok(TempDir {
-            path,
-            owner: std::process::id(),
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if self.owner == std::process::id() {
-            let _ = std::fs::remove_dir(&self.path);
         }
     }
 }
@@ -216,14 +182,13 @@ fn writer(path: &CString, report: RawFd, go: RawFd) -> i32 {
 fn wait_blocked_in_open(rt: &Runtime, pid: i32) -> Result<()> {
     let start = Instant::now();
     loop {
-        let w = procinfo::wchan(pid);
-        if procinfo::state(pid) == Some('S') && w.as_deref().is_some_and(|w| w.contains("partner"))
-        {
+        let w = probe::wchan(pid);
+        if probe::state(pid) == Some('S') && w.as_deref().is_some_and(|w| w.contains("partner")) {
             return Ok(());
         }
         if start.elapsed() > Duration::from_secs(2) {
             // Kernels name the wait differently; being asleep is what matters.
-            if procinfo::state(pid) == Some('S') {
+            if probe::state(pid) == Some('S') {
                 return Ok(());
             }
             bail!("the reader (PID {pid}) did not block in open");
@@ -245,7 +210,7 @@ fn syscall_name(pid: i32) -> Option<String> {
 }
 
 pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<()> {
-    n.start(
+    n.begin(
         "a named pipe (FIFO)",
         "The notes: FIFOs are permanent objects created with mkfifo() or mknod(), then opened \
          and read or written just like a normal file; reading normally blocks. Unlike a pipe, a \
@@ -266,7 +231,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
             p.to_path_buf()
         }
         None => {
-            dir = TempDir::create(&super::demo_name("fifo"))?;
+            dir = TempDir::new(&super::demo_name("fifo"))?;
             let mut s = Step::new("A private directory for the FIFO")
                 .call(
                     format!("mkdtemp(\"{}\")", dir.path().display()),
@@ -336,7 +301,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
     // 3. The reader blocks in open.
     let cp = cpath(&fifo_path);
     let mut rep = Channel::new()?;
-    let (go_rd, go_wr) = super::runtime::pipe()?;
+    let (go_rd, go_wr) = crate::teach::runtime::pipe()?;
     let (go_r, go_w) = (
         std::os::fd::AsRawFd::as_raw_fd(&go_rd),
         std::os::fd::AsRawFd::as_raw_fd(&go_wr),
@@ -347,7 +312,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
         close_fd(go_w);
         reader(&cp, rep.writer(), if user_mode { -1 } else { go_r })
     })?;
-    let rpid = rd_child.pid();
+    let rpid = rd_child.raw();
     if user_mode {
         rep.close_write();
     }
@@ -363,12 +328,12 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
         );
     s.ev_mut(
         format!("/proc/{rpid}/stat state"),
-        procinfo::state(rpid).map(String::from).unwrap_or_default(),
+        probe::state(rpid).map(String::from).unwrap_or_default(),
         "S: sleeping",
     );
     s.ev_mut(
         format!("/proc/{rpid}/wchan"),
-        procinfo::wchan(rpid).unwrap_or_else(|| "?".into()),
+        probe::wchan(rpid).unwrap_or_else(|| "?".into()),
         "waiting for the other end to open",
     );
     if let Some(sc) = syscall_name(rpid) {
@@ -394,7 +359,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
                 _ => break,
             }
         }
-        let st = rd_child.wait(rt, Duration::from_secs(5))?;
+        let st = rt.reap(&mut rd_child, Duration::from_secs(5))?;
         let mut s = Step::new("Your writer opened it: the reader wakes up and reads")
             .call(
                 format!("open(...) in PID {rpid} returned fd {fd}"),
@@ -432,7 +397,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
         })?;
         rep.close_write();
         drop(go_rd);
-        let wpid = wr_child.pid();
+        let wpid = wr_child.raw();
         let mut got = Vec::new();
         while got.len() < 2 {
             match rep.recv(rt, Duration::from_secs(5))? {
@@ -464,12 +429,12 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
         );
         s.ev_mut(
             format!("/proc/{rpid}/fd/{rfd}"),
-            procinfo::fd_target(rpid, rfd).unwrap_or_default(),
+            probe::fd_target(rpid, rfd).unwrap_or_default(),
             "the reader's descriptor",
         );
         s.ev_mut(
             format!("/proc/{wpid}/fd/{wfd}"),
-            procinfo::fd_target(wpid, wfd).unwrap_or_default(),
+            probe::fd_target(wpid, wfd).unwrap_or_default(),
             "the writer's descriptor: the same file",
         );
         n.step(s)?;
@@ -486,8 +451,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
                 None => break,
             }
         }
-        let wst = wr_child.wait(rt, Duration::from_secs(5))?;
-        let rst = rd_child.wait(rt, Duration::from_secs(5))?;
+        let wst = rt.reap(&mut wr_child, Duration::from_secs(5))?;
+        let rst = rt.reap(&mut rd_child, Duration::from_secs(5))?;
         let mut s = Step::new("Write, read, close: end of file")
             .call(
                 format!("write({wfd}, \"{MESSAGE}\\n\"); close({wfd}) in PID {wpid}"),
@@ -598,7 +563,7 @@ mod tests {
 
     #[test]
     fn guard_never_removes_a_replaced_path() {
-        let dir = TempDir::create("zombies-test-fifo-guard").unwrap();
+        let dir = TempDir::new("zombies-test-fifo-guard").unwrap();
         let p = dir.path().join("f");
         let mut g = FifoGuard::create(&p, 0o600, false).unwrap();
         std::fs::remove_file(&p).unwrap();

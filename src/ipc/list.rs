@@ -140,8 +140,8 @@ impl Procs {
     fn scan(root: &Path) -> Procs {
         let mut p = Procs {
             root: root.to_path_buf(),
-            btime: super::procinfo::boot_time(root),
-            ticks: super::procinfo::ticks_per_second(),
+            btime: crate::teach::probe::boot_time(root),
+            ticks: crate::teach::probe::ticks_per_second(),
             by_inode: HashMap::new(),
             sysv_attached: HashMap::new(),
             by_link: HashMap::new(),
@@ -673,8 +673,8 @@ mod tests {
     fn own_process_is_alive_and_not_reused() {
         let p = Procs {
             root: PathBuf::from("/proc"),
-            btime: super::super::procinfo::boot_time(Path::new("/proc")),
-            ticks: super::super::procinfo::ticks_per_second(),
+            btime: crate::teach::probe::boot_time(Path::new("/proc")),
+            ticks: crate::teach::probe::ticks_per_second(),
             by_inode: HashMap::new(),
             sysv_attached: HashMap::new(),
             by_link: HashMap::new(),

@@ -1,14 +1,13 @@
 //! Inter-process communication on the live system: one demo per primitive the project's notes
 //! name (signals, pipes, FIFOs, message queues, semaphores, shared memory), and `ipc list`,
-//! which finds System V and POSIX IPC objects and the ones nobody uses any more.
+//! which finds System V and POSIX IPC objects and the ones nobody uses any more. The demos'
+//! narration, runtime and /proc reads are shared with the lifecycle demos in [`crate::teach`].
 
 pub mod fifo;
 pub mod list;
 pub mod mqueue;
-pub mod narrate;
 pub mod pipe;
-pub mod procinfo;
-pub mod runtime;
+
 pub mod sem;
 pub mod shm;
 pub mod signal;
@@ -20,9 +19,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
+use crate::exit::Exit;
 use crate::style::Style;
-use narrate::Narrator;
-use runtime::{Interrupted, Runtime};
+use crate::teach::narrate::{Format, Narrator};
+use crate::teach::runtime::{Interrupted, Runtime};
 
 /// The demos, in the order the notes list the mechanisms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,10 +87,10 @@ impl Demo {
 }
 
 /// How to run a demo, resolved from the command line.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DemoOptions {
-    /// JSON events instead of text.
-    pub json: bool,
+    /// Text for people or JSON events for scripts.
+    pub format: Format,
     /// Pause for Enter after each step.
     pub step: bool,
     /// The POSIX variant (mqueue, sem, shm).
@@ -118,45 +118,30 @@ pub fn write_demo_list(out: &mut impl Write, style: Style) -> io::Result<()> {
 }
 
 /// Runs one demo. Every object and child it creates is owned by a guard inside the demo
-/// function, so by the time this returns (success, error, panic or Ctrl-C) they are gone; then
-/// the processes adopted as subreaper are reaped.
-pub fn run_demo(demo: Demo, opts: &DemoOptions) -> Result<()> {
+/// function, so by the time it returns (success, error, panic or Ctrl-C) they are gone; then
+/// the processes adopted as subreaper are reaped. Exits 130 after cleaning up when
+/// interrupted.
+pub fn run_demo(demo: Demo, opts: &DemoOptions) -> Result<Exit> {
     let rt = Runtime::start()?;
-    let result = {
-        let mut n = Narrator::new(demo.name(), opts.json, opts.step, opts.style, &rt);
-        let r = match demo {
-            Demo::Signal => signal::run(&rt, &mut n),
-            Demo::Pipe => pipe::run(&rt, &mut n),
-            Demo::Fifo => fifo::run(&rt, &mut n, opts.path.as_deref()),
-            Demo::Mqueue if opts.posix => mqueue::run_posix(&rt, &mut n),
-            Demo::Mqueue => mqueue::run(&rt, &mut n),
-            Demo::Sem if opts.posix => sem::run_posix(&rt, &mut n),
-            Demo::Sem => sem::run(&rt, &mut n),
-            Demo::Shm if opts.posix => shm::run_posix(&rt, &mut n),
-            Demo::Shm => shm::run(&rt, &mut n),
-        };
-        // A child killed by the user's Ctrl-C may make a step fail before we read the
-        // signalfd: the interruption is the real story.
-        match (r, rt.pending()) {
-            (Ok(()), None) => Ok(()),
-            (_, Some(sig)) => Err(anyhow::Error::from(Interrupted(sig))),
-            (Err(e), None) => Err(e),
-        }
+    let out: Box<dyn Write> = Box::new(io::stdout().lock());
+    let mut n = Narrator::new(out, opts.format, opts.style, "ipc demo").attach(&rt, opts.step);
+    n.select(demo.name());
+    let result = match demo {
+        Demo::Signal => signal::run(&rt, &mut n),
+        Demo::Pipe => pipe::run(&rt, &mut n),
+        Demo::Fifo => fifo::run(&rt, &mut n, opts.path.as_deref()),
+        Demo::Mqueue if opts.posix => mqueue::run_posix(&rt, &mut n),
+        Demo::Mqueue => mqueue::run(&rt, &mut n),
+        Demo::Sem if opts.posix => sem::run_posix(&rt, &mut n),
+        Demo::Sem => sem::run(&rt, &mut n),
+        Demo::Shm if opts.posix => shm::run_posix(&rt, &mut n),
+        Demo::Shm => shm::run(&rt, &mut n),
     };
-    rt.reap_adopted();
-    if opts.json {
-        if let Err(e) = &result {
-            if let Some(i) = e.downcast_ref::<Interrupted>() {
-                let mut out = io::stdout().lock();
-                let ev = serde_json::json!({
-                    "event": "interrupted", "demo": demo.name(), "signal": i.0.as_str(),
-                });
-                let _ = writeln!(out, "{ev}");
-                let _ = out.flush();
-            }
-        }
+    match crate::teach::finish(&rt, &mut n, result) {
+        Ok(()) => Ok(Exit::SUCCESS),
+        Err(e) if e.is::<Interrupted>() => Ok(Exit::INTERRUPTED),
+        Err(e) => Err(e.context(format!("the {} demo failed", demo.name()))),
     }
-    result
 }
 
 /// A name for an IPC object that says who made it: `zombies-demo-<pid>-<what>`.

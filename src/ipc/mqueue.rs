@@ -10,11 +10,11 @@ use nix::errno::Errno;
 use nix::mqueue::{MQ_OFlag, MqAttr, MqdT};
 use nix::sys::stat::Mode;
 
-use super::narrate::{Narrator, Object, Step, errno_text};
-use super::procinfo;
-use super::runtime::{Channel, Runtime, close_fd, describe, send_line};
 use super::sysv::{self, MsgQueue, io_err, key_hex};
 use super::sysvipc::{self, MsgRow, rwx};
+use crate::teach::narrate::{Narrator, Object, Step, errno_text};
+use crate::teach::probe;
+use crate::teach::runtime::{Channel, Runtime, close_fd, describe, send_line};
 
 /// The uid and gid a root demo switches a child to, to be refused: `nobody`.
 pub const NOBODY: u32 = 65534;
@@ -51,7 +51,7 @@ fn pid_meaning(pid: i32, what: &str, me: i32) -> String {
         format!("{what}: nobody yet")
     } else if pid == me {
         format!("{what}: this demo")
-    } else if procinfo::state(pid).is_some() {
+    } else if probe::state(pid).is_some() {
         format!("{what}: PID {pid}, alive")
     } else {
         format!("{what}: PID {pid}, which has exited")
@@ -93,7 +93,7 @@ fn msg_field(r: &MsgRow, f: &str) -> (String, String) {
 
 pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let me = rt.pid();
-    n.start(
+    n.begin(
         "a System V message queue",
         "The notes: message queues let one or more processes write messages that one or more \
          other processes read. Like semaphores and shared memory, a queue is reached through an \
@@ -144,8 +144,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         }
         0
     })?;
-    let spid = sender.pid();
-    let st = sender.wait(rt, Duration::from_secs(5))?;
+    let spid = sender.raw();
+    let st = rt.reap(&mut sender, Duration::from_secs(5))?;
     let mut s = Step::new("A child sends three typed messages and exits")
         .call(
             format!(
@@ -259,9 +259,9 @@ fn permission_step(rt: &Runtime, n: &mut Narrator, id: i32, me: i32) -> Result<(
         0
     })?;
     rep.close_write();
-    let cpid = child.pid();
+    let cpid = child.raw();
     let line = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
-    child.wait(rt, Duration::from_secs(5))?;
+    rt.reap(&mut child, Duration::from_secs(5))?;
     // The row as the child met it, before the mode is restored.
     let mut during = Step::default();
     row_ev(&mut during, id, &["perms", "uid", "qnum"]);
@@ -402,7 +402,7 @@ fn devmq_ev(step: &mut Step, name: &str) {
 
 pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let me = rt.pid();
-    n.start(
+    n.begin(
         "a POSIX message queue",
         "POSIX queues are found by a name like /something instead of a numeric key, deliver \
          the highest priority first, and are files of the mqueue filesystem (usually mounted on \
@@ -436,7 +436,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         );
     s.ev_mut(
         format!("/proc/{me}/fd/{fd}"),
-        procinfo::fd_target(me, fd).unwrap_or_default(),
+        probe::fd_target(me, fd).unwrap_or_default(),
         "the queue, by name",
     );
     if let Some(a) = &attr {
@@ -469,8 +469,8 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         }
         0
     })?;
-    let spid = sender.pid();
-    let st = sender.wait(rt, Duration::from_secs(5))?;
+    let spid = sender.raw();
+    let st = rt.reap(&mut sender, Duration::from_secs(5))?;
     let cur = q
         .mqd
         .as_ref()
@@ -540,9 +540,9 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             0
         })?;
         rep.close_write();
-        let cpid = child.pid();
+        let cpid = child.raw();
         let line = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
-        child.wait(rt, Duration::from_secs(5))?;
+        rt.reap(&mut child, Duration::from_secs(5))?;
         let mut s = Step::new("Another user is refused")
             .call(
                 format!("setuid({NOBODY}); mq_open(\"{name}\", O_WRONLY) in PID {cpid}"),

@@ -11,15 +11,15 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
-use super::narrate::{Narrator, Step, errno_text};
-use super::procinfo;
-use super::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line, write_fd};
+use crate::teach::narrate::{Narrator, Step, errno_text};
+use crate::teach::probe;
+use crate::teach::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line, write_fd};
 
 const MESSAGE: &str = "hello through the pipe";
 
 fn fd_ev(step: &mut Step, pid: i32, fd: RawFd, meaning: &str) {
-    let target = procinfo::fd_target(pid, fd).unwrap_or_else(|| "(closed)".into());
-    let meaning = match procinfo::fd_access(pid, fd) {
+    let target = probe::fd_target(pid, fd).unwrap_or_else(|| "(closed)".into());
+    let meaning = match probe::fd_access(pid, fd) {
         Some(access) => format!("{meaning} ({access})"),
         None => meaning.to_string(),
     };
@@ -53,7 +53,7 @@ fn reader(rd: RawFd, wr: RawFd, report: RawFd) -> i32 {
 /// Polls until `pid` no longer has descriptor `fd` open.
 fn wait_closed(rt: &Runtime, pid: i32, fd: RawFd) -> Result<()> {
     let start = Instant::now();
-    while procinfo::fd_target(pid, fd).is_some() {
+    while probe::fd_target(pid, fd).is_some() {
         if start.elapsed() > Duration::from_secs(2) {
             bail!("PID {pid} did not close descriptor {fd}");
         }
@@ -64,7 +64,7 @@ fn wait_closed(rt: &Runtime, pid: i32, fd: RawFd) -> Result<()> {
 
 pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let me = rt.pid();
-    n.start(
+    n.begin(
         "an unnamed pipe between a parent and its child",
         "The notes: pipes are unnamed, set up by the shell with | to route the output of one \
          program to the input of another. Here the demo makes one with pipe(2), forks, and the \
@@ -76,7 +76,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .map_err(std::io::Error::from)
         .context("pipe")?;
     let (r, w) = (rd.as_raw_fd(), wr.as_raw_fd());
-    let inode = procinfo::fd_target(me, r).unwrap_or_default();
+    let inode = probe::fd_target(me, r).unwrap_or_default();
     let mut s = Step::new("Create a pipe")
         .call("pipe([r, w])", format!("0, r = {r}, w = {w}"))
         .explain(
@@ -95,7 +95,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         reader(r, w, rep.writer())
     })?;
     rep.close_write();
-    let cpid = child.pid();
+    let cpid = child.raw();
     if rep.recv(rt, Duration::from_secs(5))?.as_deref() != Some("ready") {
         bail!("the reader child (PID {cpid}) did not start");
     }
@@ -113,7 +113,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     fd_ev(&mut s, me, w, "the parent's write end: the same inode");
     fd_ev(&mut s, me, r, "the parent closed its read end");
     n.step(s)?;
-    if procinfo::fd_target(cpid, r) != Some(inode.clone()) {
+    if probe::fd_target(cpid, r) != Some(inode.clone()) {
         bail!("the child's read end is not {inode}");
     }
 
@@ -124,12 +124,12 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .explain("Nothing to read yet: the kernel puts the reader to sleep until data comes.");
     s.ev_mut(
         format!("/proc/{cpid}/stat state"),
-        procinfo::state(cpid).map(String::from).unwrap_or_default(),
+        probe::state(cpid).map(String::from).unwrap_or_default(),
         "S: sleeping",
     );
     s.ev_mut(
         format!("/proc/{cpid}/wchan"),
-        procinfo::wchan(cpid).unwrap_or_else(|| "?".into()),
+        probe::wchan(cpid).unwrap_or_else(|| "?".into()),
         "the kernel function it sleeps in: a pipe read",
     );
     n.step(s)?;
@@ -156,7 +156,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     // 5. EOF.
     drop(wr);
     let eof = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
-    let st = child.wait(rt, Duration::from_secs(5))?;
+    let st = rt.reap(&mut child, Duration::from_secs(5))?;
     let mut s = Step::new("The parent closes the write end: the reader sees end of file")
         .call(format!("close({w})"), "0")
         .explain(
@@ -181,16 +181,16 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .map_err(std::io::Error::from)
         .context("pipe")?;
     let (r2, w2) = (rd2.as_raw_fd(), wr2.as_raw_fd());
-    let (go_rd, go_wr) = super::runtime::pipe()?;
+    let (go_rd, go_wr) = crate::teach::runtime::pipe()?;
     let go_w = go_wr.as_raw_fd();
     let mut writer = rt.spawn("pipe writer", || writer(r2, w2, go_rd.as_raw_fd(), go_w))?;
     drop(go_rd);
-    let wpid = writer.pid();
+    let wpid = writer.raw();
     drop(rd2);
     wait_closed(rt, wpid, r2)?;
-    let sigign = procinfo::sigmask(wpid, "SigIgn").unwrap_or_default();
+    let sigign = probe::sigmask(wpid, "SigIgn").unwrap_or_default();
     write_go(&go_wr)?;
-    let st = writer.wait(rt, Duration::from_secs(5))?;
+    let st = rt.reap(&mut writer, Duration::from_secs(5))?;
     let mut s = Step::new("A writer with no reader left dies of SIGPIPE")
         .call(format!("write({w2}) in PID {wpid}"), "(killed)")
         .explain(
@@ -225,7 +225,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .context("pipe")?;
     drop(rd3);
     let r = nix::unistd::write(&wr3, b"x");
-    let mine = procinfo::sigmask(me, "SigIgn").unwrap_or_default();
+    let mine = probe::sigmask(me, "SigIgn").unwrap_or_default();
     let mut s = Step::new("A writer that ignores SIGPIPE gets EPIPE instead")
         .call(
             format!("write({}) in the demo (PID {me})", wr3.as_raw_fd()),

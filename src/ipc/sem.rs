@@ -11,12 +11,12 @@ use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
-use super::narrate::{Narrator, Object, Step, errno_text};
-use super::procinfo;
-use super::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
 use super::shm::Mapping;
 use super::sysv::{self, SemSet, io_err, key_hex};
 use super::sysvipc;
+use crate::teach::narrate::{Narrator, Object, Step, errno_text};
+use crate::teach::probe;
+use crate::teach::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
 
 /// Increments per process in each race.
 const ROUNDS: u64 = 20_000;
@@ -97,7 +97,7 @@ fn race(
 ) -> Result<(u64, Duration, [i32; 2])> {
     // SAFETY: the mapping is live and at least 8 bytes.
     unsafe { std::ptr::write_volatile(map.ptr().cast::<u64>(), 0) };
-    let (go_rd, go_wr) = super::runtime::pipe()?;
+    let (go_rd, go_wr) = crate::teach::runtime::pipe()?;
     let (go_r, go_w) = (go_rd.as_raw_fd(), go_wr.as_raw_fd());
     let addr = map.addr();
     let mut kids = Vec::new();
@@ -110,15 +110,15 @@ fn race(
     let t0 = Instant::now();
     drop(go_wr); // EOF: both start together
     for k in &mut kids {
-        let st = k.wait(rt, Duration::from_secs(60))?;
+        let st = rt.reap(k, Duration::from_secs(60))?;
         if !matches!(st, nix::sys::wait::WaitStatus::Exited(_, 0)) {
-            bail!("counter process {} {}", k.pid(), describe(st));
+            bail!("counter process {} {}", k.raw(), describe(st));
         }
     }
     let took = t0.elapsed();
     // SAFETY: as above; both writers are gone.
     let v = unsafe { std::ptr::read_volatile(map.ptr().cast::<u64>()) };
-    Ok((v, took, [kids[0].pid(), kids[1].pid()]))
+    Ok((v, took, [kids[0].raw(), kids[1].raw()]))
 }
 
 fn race_ev(s: &mut Step, v: u64) {
@@ -183,7 +183,7 @@ fn holder(id: i32, flags: i32, report: RawFd) -> i32 {
 }
 
 pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
-    n.start(
+    n.begin(
         "a System V semaphore",
         "The notes: semaphores are counters that control access to shared resources, a locking \
          mechanism that keeps more than one process from using the resource at a time. Two \
@@ -233,7 +233,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "A shared mapping stays shared across fork: parent and children see the same page \
              (the s in rw-s).",
         );
-    for l in procinfo::maps_lines(me, &format!("{:x}-", map.addr())) {
+    for l in probe::maps_lines(me, &format!("{:x}-", map.addr())) {
         s.ev_mut(format!("/proc/{me}/maps"), l, "shared, not copied on write");
     }
     n.step(s)?;
@@ -254,8 +254,9 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         );
     race_ev(&mut s, v);
     if v == 2 * ROUNDS {
-        s.explanation
-            .push_str(" This time no update was lost: the race depends on timing; run again.");
+        if let Some(x) = s.explanation.as_mut() {
+            x.push_str(" This time no update was lost: the race depends on timing; run again.");
+        }
     }
     n.step(s)?;
 
@@ -293,7 +294,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         holder(id, libc::SEM_UNDO, rep.writer())
     })?;
     if rep.recv(rt, Duration::from_secs(5))?.as_deref() != Some("holding") {
-        bail!("the holder (PID {}) did not take the semaphore", h.pid());
+        bail!("the holder (PID {}) did not take the semaphore", h.raw());
     }
     let mut w = rt.spawn("semaphore waiter", || {
         close_fd(rep.reader());
@@ -304,7 +305,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         0
     })?;
     rep.close_write();
-    let (hpid, wpid) = (h.pid(), w.pid());
+    let (hpid, wpid) = (h.raw(), w.raw());
     wait_for(rt, || sysv::sem_get(id, 0, libc::GETNCNT).ok() == Some(1))?;
     let mut s = Step::new("One process holds it, another waits")
         .call(
@@ -326,15 +327,15 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     );
     s.ev_mut(
         format!("/proc/{wpid}/stat state"),
-        procinfo::state(wpid).map(String::from).unwrap_or_default(),
+        probe::state(wpid).map(String::from).unwrap_or_default(),
         "S: the waiter sleeps",
     );
     n.step(s)?;
 
     h.signal(Signal::SIGKILL)?;
-    let hst = h.wait(rt, Duration::from_secs(5))?;
+    let hst = rt.reap(&mut h, Duration::from_secs(5))?;
     let got = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
-    let wst = w.wait(rt, Duration::from_secs(5))?;
+    let wst = rt.reap(&mut w, Duration::from_secs(5))?;
     let mut s = Step::new("The holder dies: SEM_UNDO releases the semaphore")
         .call(format!("kill({hpid}, SIGKILL)"), "0")
         .explain(
@@ -366,11 +367,11 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     })?;
     rep.close_write();
     if rep.recv(rt, Duration::from_secs(5))?.as_deref() != Some("holding") {
-        bail!("the holder (PID {}) did not take the semaphore", x.pid());
+        bail!("the holder (PID {}) did not take the semaphore", x.raw());
     }
-    let xpid = x.pid();
+    let xpid = x.raw();
     x.signal(Signal::SIGKILL)?;
-    let xst = x.wait(rt, Duration::from_secs(5))?;
+    let xst = rt.reap(&mut x, Duration::from_secs(5))?;
     let mut s = Step::new("Without SEM_UNDO, a dead holder keeps it forever")
         .call(
             format!("semop({id}, -1, 0) in PID {xpid}; kill({xpid}, SIGKILL)"),
@@ -506,7 +507,7 @@ fn shm_file_ev(s: &mut Step, path: &str, meaning: &str) {
 
 pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let me = rt.pid();
-    n.start(
+    n.begin(
         "a POSIX named semaphore",
         "sem_open finds a semaphore by name; glibc keeps it in a small file in /dev/shm that \
          every user maps. The same race as the System V demo, guarded by sem_wait and sem_post.",
@@ -533,7 +534,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         )
         .explain("The name becomes a file in /dev/shm, mapped into our memory.");
     shm_file_ev(&mut s, &file, "the semaphore's file");
-    for l in procinfo::maps_lines(me, "/dev/shm/sem.") {
+    for l in probe::maps_lines(me, "/dev/shm/sem.") {
         s.ev_mut(
             format!("/proc/{me}/maps"),
             l,
@@ -600,9 +601,9 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     if rep.recv(rt, Duration::from_secs(5))?.as_deref() != Some("holding") {
         bail!("the holder did not take the semaphore");
     }
-    let hpid = h.pid();
+    let hpid = h.raw();
     h.signal(Signal::SIGKILL)?;
-    let hst = h.wait(rt, Duration::from_secs(5))?;
+    let hst = rt.reap(&mut h, Duration::from_secs(5))?;
     let mut s = Step::new("A holder dies: the named semaphore stays taken")
         .call(
             format!("sem_wait in PID {hpid}; kill({hpid}, SIGKILL)"),

@@ -13,11 +13,11 @@ use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 
-use super::narrate::{Narrator, Object, Step, errno_text};
-use super::procinfo;
-use super::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
 use super::sysv::{ShmAttach, ShmSegment, io_err, key_hex};
 use super::sysvipc::{self, SHM_DEST};
+use crate::teach::narrate::{Narrator, Object, Step, errno_text};
+use crate::teach::probe;
+use crate::teach::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
 
 /// A shared memory mapping, unmapped on Drop.
 pub struct Mapping {
@@ -122,7 +122,7 @@ fn row_ev(s: &mut Step, id: i32, fields: &[&str]) {
             "nobody yet".to_string()
         } else if pid == me {
             "this demo".to_string()
-        } else if procinfo::state(pid).is_some() {
+        } else if probe::state(pid).is_some() {
             format!("PID {pid}, alive")
         } else {
             format!("PID {pid}, exited")
@@ -164,7 +164,7 @@ fn row_ev(s: &mut Step, id: i32, fields: &[&str]) {
 }
 
 fn maps_ev(s: &mut Step, pid: i32, needle: &str, meaning: &str) {
-    let lines = procinfo::maps_lines(pid, needle);
+    let lines = probe::maps_lines(pid, needle);
     if lines.is_empty() {
         s.ev_mut(
             format!("/proc/{pid}/maps"),
@@ -199,7 +199,7 @@ fn sysv_child(id: i32, report: RawFd, go: RawFd) -> i32 {
 
 pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let me = rt.pid();
-    n.start(
+    n.begin(
         "System V shared memory",
         "The notes: shared memory maps one memory area into several processes. What one writes \
          the others read at once, with no copy and no system call. A segment is found by its \
@@ -236,7 +236,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     n.step(s)?;
 
     let mut rep = Channel::new()?;
-    let (go_rd, go_wr) = super::runtime::pipe()?;
+    let (go_rd, go_wr) = crate::teach::runtime::pipe()?;
     let (go_r, go_w) = (go_rd.as_raw_fd(), go_wr.as_raw_fd());
     let mut child = rt.spawn("shm child", || {
         close_fd(rep.reader());
@@ -245,7 +245,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     })?;
     rep.close_write();
     drop(go_rd);
-    let cpid = child.pid();
+    let cpid = child.raw();
     let mine = ShmAttach::attach(id, SIZE)
         .map_err(io_err)
         .context("shmat")?;
@@ -320,7 +320,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     row_ev(&mut s, id, &["nattch", "lpid"]);
     n.step(s)?;
     drop(go_wr);
-    let st = child.wait(rt, Duration::from_secs(5))?;
+    let st = rt.reap(&mut child, Duration::from_secs(5))?;
 
     seg.remove().map_err(io_err).context("shmctl(IPC_RMID)")?;
     let mut s = Step::new("Remove it while still attached")
@@ -421,7 +421,7 @@ impl Drop for PosixShm {
 
 pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let me = rt.pid();
-    n.start(
+    n.begin(
         "POSIX shared memory",
         "shm_open opens a named object, a file in /dev/shm (a tmpfs: memory, not disk); \
          ftruncate sets its size and mmap(MAP_SHARED) puts it in memory. Any process that \
@@ -431,7 +431,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let name = format!("/{short}");
     let file = format!("/dev/shm/{short}");
     let mut rep = Channel::new()?;
-    let (go_rd, go_wr) = super::runtime::pipe()?;
+    let (go_rd, go_wr) = crate::teach::runtime::pipe()?;
     let (go_r, go_w) = (go_rd.as_raw_fd(), go_wr.as_raw_fd());
     let cname = CString::new(name.clone()).unwrap_or_default();
     let mut child = rt.spawn("shm child", || {
@@ -462,7 +462,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     })?;
     rep.close_write();
     drop(go_rd);
-    let cpid = child.pid();
+    let cpid = child.raw();
     let mut obj = PosixShm::create(&name, SIZE)
         .map_err(io_err)
         .with_context(|| format!("shm_open({name}, O_CREAT|O_EXCL); is /dev/shm mounted?"))?;
@@ -485,7 +485,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     file_ev(&mut s, &file, "the object, owner read-write");
     s.ev_mut(
         format!("/proc/{me}/fd/{fd}"),
-        procinfo::fd_target(me, fd).unwrap_or_default(),
+        probe::fd_target(me, fd).unwrap_or_default(),
         "our descriptor",
     );
     n.step(s)?;
@@ -527,7 +527,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     );
     n.step(s)?;
     drop(go_wr);
-    let st = child.wait(rt, Duration::from_secs(5))?;
+    let st = rt.reap(&mut child, Duration::from_secs(5))?;
     if text != format!("hello from PID {cpid}") {
         bail!("the object holds \"{text}\", not the child's message");
     }

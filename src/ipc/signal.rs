@@ -10,10 +10,10 @@ use anyhow::{Result, bail};
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
-use super::narrate::{Narrator, Step};
-use super::procinfo;
-use super::runtime::{Channel, Runtime, close_fd, describe, send_line};
 use crate::proc::signals::SigMask;
+use crate::teach::narrate::{Narrator, Step};
+use crate::teach::probe;
+use crate::teach::runtime::{Channel, Runtime, close_fd, describe, send_line};
 
 /// The report pipe's write end, for the signal handler (set only in the child).
 static REPORT_FD: AtomicI32 = AtomicI32::new(-1);
@@ -58,7 +58,7 @@ fn child(cmd: RawFd, report: RawFd) -> i32 {
     say("ready");
     let mut b = [0u8; 1];
     loop {
-        match super::runtime::read_fd(cmd, &mut b) {
+        match crate::teach::runtime::read_fd(cmd, &mut b) {
             Ok(0) => return 0,
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => continue,
@@ -126,7 +126,7 @@ fn names(m: SigMask) -> String {
 }
 
 fn mask_ev(step: &mut Step, pid: i32, line: &str, what: &str) {
-    let m = procinfo::sigmask(pid, line).unwrap_or_default();
+    let m = probe::sigmask(pid, line).unwrap_or_default();
     step.ev_mut(
         format!("/proc/{pid}/status {line}"),
         m.hex(),
@@ -135,9 +135,7 @@ fn mask_ev(step: &mut Step, pid: i32, line: &str, what: &str) {
 }
 
 fn state_ev(step: &mut Step, pid: i32, meaning: &str) {
-    let st = procinfo::state(pid)
-        .map(String::from)
-        .unwrap_or("gone".into());
+    let st = probe::state(pid).map(String::from).unwrap_or("gone".into());
     step.ev_mut(format!("/proc/{pid}/stat state"), st, meaning.to_string());
 }
 
@@ -145,7 +143,7 @@ fn state_ev(step: &mut Step, pid: i32, meaning: &str) {
 pub fn wait_state(rt: &Runtime, pid: i32, want: char, timeout: Duration) -> Result<char> {
     let start = Instant::now();
     loop {
-        let st = procinfo::state(pid);
+        let st = probe::state(pid);
         if st == Some(want) {
             return Ok(want);
         }
@@ -180,7 +178,7 @@ impl Talk<'_> {
 }
 
 pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
-    n.start(
+    n.begin(
         "catch, ignore, block; SIGKILL and SIGSTOP cannot be",
         "The notes: a process can ignore, block or catch every signal except SIGSTOP and SIGKILL; \
          a signal that is not caught gets the kernel's default action. A child process does each \
@@ -188,7 +186,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
          for signal N).",
     )?;
 
-    let (cmd_rd, cmd_wr) = super::runtime::pipe()?;
+    let (cmd_rd, cmd_wr) = crate::teach::runtime::pipe()?;
     let mut rep = Channel::new()?;
     let mut child = rt.spawn("signal demo child", || {
         close_fd(cmd_wr.as_raw_fd());
@@ -197,7 +195,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     })?;
     drop(cmd_rd);
     rep.close_write();
-    let pid = child.pid();
+    let pid = child.raw();
     let mut talk = Talk {
         rt,
         cmd: cmd_wr,
@@ -350,7 +348,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
 
     // Stop and continue.
     child.signal(Signal::SIGSTOP)?;
-    let st = child.wait_stop_change(rt, Duration::from_secs(5))?;
+    let st = rt.wait_stop_change(&mut child, Duration::from_secs(5))?;
     wait_state(rt, pid, 'T', Duration::from_secs(2))?;
     let mut s = Step::new("SIGSTOP stops the child")
         .call(format!("kill({pid}, SIGSTOP)"), "0")
@@ -367,7 +365,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     n.step(s)?;
 
     child.signal(Signal::SIGCONT)?;
-    let st = child.wait_stop_change(rt, Duration::from_secs(5))?;
+    let st = rt.wait_stop_change(&mut child, Duration::from_secs(5))?;
     wait_state(rt, pid, 'S', Duration::from_secs(2))?;
     let mut s = Step::new("SIGCONT continues it")
         .call(format!("kill({pid}, SIGCONT)"), "0")
@@ -382,7 +380,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
 
     // Default action.
     child.signal(Signal::SIGTERM)?;
-    let st = child.wait(rt, Duration::from_secs(5))?;
+    let st = rt.reap(&mut child, Duration::from_secs(5))?;
     let mut s = Step::new("SIGTERM, not caught: the default action")
         .call(format!("kill({pid}, SIGTERM)"), "0")
         .explain(

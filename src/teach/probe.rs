@@ -1,8 +1,14 @@
-//! Reading the evidence: small, named /proc reads that the demos cite, each returning the
-//! raw value so the narration can show exactly what the kernel said.
+//! Reading the evidence: small, named reads of the live /proc that the demos (lifecycle and
+//! IPC) cite, each returning the raw value so the narration can show exactly what the kernel
+//! said. Two kinds: reads through [`ProcFs`] that say why they failed (the lifecycle demos
+//! show the error in place of the value), and plain reads that return None when the process or
+//! the file is gone (the IPC demos report what is there).
+
+use std::fs;
 
 use crate::proc::ProcFs;
 use crate::proc::scan::ReadError;
+use crate::proc::signals::SigMask;
 use crate::proc::stat::{self, Stat};
 
 /// PF_FORKNOEXEC (include/linux/sched.h): forked but has not called exec.
@@ -42,7 +48,7 @@ pub fn task_stat(fs: &ProcFs, pid: i32, tid: i32) -> Result<Stat, ReadError> {
 
 /// Where /proc/PID/exe points.
 pub fn exe(pid: i32) -> String {
-    match std::fs::read_link(format!("/proc/{pid}/exe")) {
+    match fs::read_link(format!("/proc/{pid}/exe")) {
         Ok(p) => p.display().to_string(),
         Err(e) => format!("({e})"),
     }
@@ -95,7 +101,7 @@ pub fn gone(fs: &ProcFs, pid: i32, start_ticks: u64) -> bool {
 pub fn page_frame(pid: &str, addr: usize) -> Option<u64> {
     use std::os::unix::fs::FileExt;
     let page = page_size();
-    let f = std::fs::File::open(format!("/proc/{pid}/pagemap")).ok()?;
+    let f = fs::File::open(format!("/proc/{pid}/pagemap")).ok()?;
     let mut b = [0u8; 8];
     f.read_exact_at(&mut b, (addr / page * 8) as u64).ok()?;
     let entry = u64::from_ne_bytes(b);
@@ -120,7 +126,7 @@ pub fn ticks_per_second() -> u64 {
 
 /// The running kernel's release, e.g. "6.8.0-45-generic".
 pub fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+    fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into())
 }
@@ -148,6 +154,64 @@ pub fn flags_text(flags: u32) -> String {
     } else {
         format!("{flags:#x} ({})", names.join("|"))
     }
+}
+
+/// The state letter from /proc/PID/stat (S, R, T, Z, ...), or None when it is gone.
+pub fn state(pid: i32) -> Option<char> {
+    let buf = fs::read(format!("/proc/{pid}/stat")).ok()?;
+    stat::parse(&buf).map(|s| s.state as char)
+}
+
+/// A signal mask line of /proc/PID/status (SigPnd, ShdPnd, SigBlk, SigIgn, SigCgt).
+pub fn sigmask(pid: i32, name: &str) -> Option<SigMask> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    SigMask::parse(&field(&status, name)?)
+}
+
+/// The kernel function a sleeping process waits in (/proc/PID/wchan).
+pub fn wchan(pid: i32) -> Option<String> {
+    let w = fs::read_to_string(format!("/proc/{pid}/wchan")).ok()?;
+    let w = w.trim();
+    (!w.is_empty() && w != "0").then(|| w.to_string())
+}
+
+/// Where descriptor `fd` of `pid` points (`pipe:[1234]`, a path, `/mq-name`).
+pub fn fd_target(pid: i32, fd: i32) -> Option<String> {
+    fs::read_link(format!("/proc/{pid}/fd/{fd}"))
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+/// The `flags:` of /proc/PID/fdinfo/FD as an access mode: "read-only", "write-only", ...
+pub fn fd_access(pid: i32, fd: i32) -> Option<&'static str> {
+    let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+    let flags = info.lines().find_map(|l| l.strip_prefix("flags:"))?.trim();
+    let bits = u32::from_str_radix(flags, 8).ok()?;
+    Some(match bits & 3 {
+        0 => "opened read-only",
+        1 => "opened write-only",
+        _ => "opened read-write",
+    })
+}
+
+/// Lines of /proc/PID/maps that mention `needle` (a path or `/SYSV...`).
+pub fn maps_lines(pid: i32, needle: &str) -> Vec<String> {
+    fs::read_to_string(format!("/proc/{pid}/maps"))
+        .map(|m| {
+            m.lines()
+                .filter(|l| l.contains(needle))
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Boot time in seconds since the epoch (btime in /proc/stat).
+pub fn boot_time(proc_root: &std::path::Path) -> Option<u64> {
+    let stat = fs::read_to_string(proc_root.join("stat")).ok()?;
+    stat.lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 #[cfg(test)]
