@@ -9,10 +9,9 @@ use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{run, stderr, stdout, wait_until, zombies};
+use common::{TempDir, run, stderr, stdout, wait_until, zombies};
 use serde_json::Value;
 
 const ZOMBIES: &str = env!("CARGO_BIN_EXE_zombies");
@@ -24,37 +23,6 @@ fn can_unshare(test: &str) -> bool {
     }
     eprintln!("skipping {test}: creating a PID namespace needs root");
     false
-}
-
-/// A temporary directory, removed on Drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "zombies-check-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn arg(&self, name: &str) -> String {
-        self.path(name).to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A parent in the namespace: how many zombies it holds and, optionally, the name it runs
@@ -88,7 +56,7 @@ struct PidNs {
 
 impl PidNs {
     fn spawn(parents: &[Holder]) -> PidNs {
-        let bin = TempDir::new();
+        let bin = TempDir::new("check");
         let mut script = String::new();
         for (i, h) in parents.iter().enumerate() {
             let exe = match h.name {
@@ -323,7 +291,7 @@ fn thresholds_follow_check_procs_boundaries() {
         (4, "WARNING", 1),
         (5, "CRITICAL", 2),
     ] {
-        let dir = TempDir::new();
+        let dir = TempDir::new("check");
         let counts = if count == 0 { vec![] } else { vec![count] };
         let ns = PidNs::spawn(&holders(&counts));
         let out = ns.check(&dir, &["--warn", "2", "--crit", "4"]);
@@ -352,7 +320,7 @@ fn zero_zombies_is_ok_even_when_the_range_alerts_on_zero() {
     if !can_unshare("zero_zombies_is_ok_even_when_the_range_alerts_on_zero") {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("check");
     let ns = PidNs::spawn(&[]);
     // "3:" alerts below 3, which includes 0.
     let out = ns.check(&dir, &["--warn", "3:", "--crit", "2:"]);
@@ -367,7 +335,7 @@ fn defaults_names_parents_and_per_parent_warning() {
     if !can_unshare("defaults_names_parents_and_per_parent_warning") {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("check");
     let ns = PidNs::spawn(&[
         Holder {
             zombies: 3,
@@ -421,7 +389,7 @@ fn ignore_list_is_honoured_and_counted() {
     if !can_unshare("ignore_list_is_honoured_and_counted") {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("check");
     std::fs::write(
         dir.path("ignore.toml"),
         "[[ignore]]\ncomm = \"tolerated\"\nnote = \"test\"\n",
@@ -523,7 +491,7 @@ fn prometheus_textfile_written_atomically_with_escaped_labels() {
     if !can_unshare("prometheus_textfile_written_atomically_with_escaped_labels") {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("check");
     // A hostile process name: quote, backslash, pipe and newline (15 bytes at most).
     let nasty = "q\"b\\s|n\nx";
     let ns = PidNs::spawn(&[
@@ -607,7 +575,7 @@ fn quiet_prints_only_problems() {
     if !can_unshare("quiet_prints_only_problems") {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("check");
     let ns = PidNs::spawn(&holders(&[3]));
     let out = ns.check(&dir, &["--quiet"]);
     assert_eq!((code(&out), stdout(&out).as_str()), (0, ""));
@@ -667,7 +635,7 @@ fn state_file_ages_zombies_across_runs_and_knows_reused_pids() {
     if !can_unshare("state_file_ages_zombies_across_runs_and_knows_reused_pids") {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("check");
     let state = dir.path("state.json");
     let first_pids;
     {
@@ -720,7 +688,7 @@ fn corrupt_state_is_reset_with_a_warning() {
     if !can_unshare("corrupt_state_is_reset_with_a_warning") {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("check");
     std::fs::write(
         dir.path("state.json"),
         b"{\"version\": 1, \"zombies\": [tru\xff",
@@ -745,7 +713,7 @@ fn unwritable_state_with_max_age_is_unknown_not_silently_ok() {
     if !can_unshare("unwritable_state_with_max_age_is_unknown_not_silently_ok") {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("check");
     std::fs::write(dir.path("file"), "").unwrap();
     let ns = PidNs::spawn(&holders(&[1]));
     let state = dir.arg("file/state.json"); // under a file: never writable, even for root
@@ -778,7 +746,7 @@ fn json_shape() {
     if !can_unshare("json_shape") {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("check");
     let ns = PidNs::spawn(&holders(&[3]));
     let (exit, v) = check_json(&ns, &dir, &["--warn", "1", "--crit", "@3:4"]);
     assert_eq!(exit, 2);
@@ -800,7 +768,7 @@ fn json_shape() {
 
 #[test]
 fn invalid_options_are_unknown_exit_3() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("check");
     let state = dir.arg("state.json");
     for (args, says) in [
         (
@@ -832,7 +800,7 @@ fn invalid_options_are_unknown_exit_3() {
 
 #[test]
 fn unreadable_proc_is_unknown_in_every_format() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("check");
     let state = dir.arg("state.json");
     let out = run(zombies().args(["--proc", "/nonexistent", "check", "--state", &state]));
     assert_eq!(code(&out), 3);
@@ -878,7 +846,7 @@ fn unreadable_proc_is_unknown_in_every_format() {
 
 #[test]
 fn output_that_cannot_be_written_is_unknown() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("check");
     std::fs::write(dir.path("file"), "").unwrap();
     let target = dir.arg("file/zombies.prom");
     let out = run(zombies().args([

@@ -22,11 +22,10 @@ fn read_dir(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn assert_fresh(what: &str, committed: &str) {
-    let tmp = std::env::temp_dir().join(format!("zombies-docs-{what}-{}", std::process::id()));
-    let out = run(zombies().args(["generate", what]).arg(&tmp));
+    let tmp = TempDir::new(&format!("docs-{what}"));
+    let out = run(zombies().args(["generate", what]).arg(tmp.dir()));
     assert!(out.status.success(), "{}", stderr(&out));
-    let fresh = read_dir(&tmp);
-    let _ = std::fs::remove_dir_all(&tmp);
+    let fresh = read_dir(tmp.dir());
     let committed = read_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(committed));
     assert_eq!(
         fresh.keys().collect::<Vec<_>>(),

@@ -5,7 +5,6 @@
 mod common;
 
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -656,10 +655,8 @@ fn force_never_unlocks_an_ancestor() {
 
 #[test]
 fn critical_services_need_force() {
-    let dir = std::env::temp_dir().join(format!("zombies-fix-critical-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let cron = dir.join("cron");
-    let _ = std::fs::remove_file(&cron);
+    let dir = TempDir::new("fix-critical");
+    let cron = dir.path("cron");
     std::os::unix::fs::symlink("/usr/bin/sleep", &cron).unwrap();
     let sp = ShParent::spawn(
         &format!("sleep 0 & sleep 0 & exec {} 60", cron.display()),
@@ -679,7 +676,6 @@ fn critical_services_need_force() {
     reaper.join().unwrap();
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["parents"][0]["outcome"], "cleared");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -847,28 +843,11 @@ fn permission_denied_names_the_process_and_the_uid() {
 // ---------------------------------------------------------------------------------------
 // --ignore and `zombies ignore`
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("zombies-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn ignore_records_the_parent_and_list_honours_it() {
     let zp = ZombieParent::spawn(Spec::default());
     let dir = TempDir::new("fix-ignore");
-    let file = dir.0.join("ignore.toml");
+    let file = dir.path("ignore.toml");
     let file_s = file.to_str().unwrap();
     let pid = zp.pid.to_string();
     let listed = |extra: &[&str]| -> bool {
@@ -973,7 +952,7 @@ fn all_leaves_ignored_parents_alone() {
         return;
     }
     let dir = TempDir::new("fix-all-ignored");
-    let file = dir.0.join("ignore.toml");
+    let file = dir.path("ignore.toml");
     std::fs::write(&file, "[[ignore]]\ncomm = \"sleep\"\n").unwrap();
     let ns = PidNs::spawn("(sleep 0 & sleep 0 & exec sleep 60) & exec sleep 60");
     let mut victim = 0;

@@ -246,8 +246,8 @@ fn hidepid_entries_are_counted_not_fatal() {
         eprintln!("skipped: needs root to mount a hidepid procfs in a private mount namespace");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("zombies-hidepid-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = TempDir::new("hidepid");
+    let dir = tmp.dir();
     let bin = env!("CARGO_BIN_EXE_zombies");
     // The mount lives only in the new mount namespace and dies with it.
     let out = std::process::Command::new("unshare")
@@ -258,7 +258,6 @@ fn hidepid_entries_are_counted_not_fatal() {
         ))
         .output()
         .expect("run unshare");
-    let _ = std::fs::remove_dir(&dir);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["summary"]["unreadable"].as_u64().unwrap() > 0, "{v}");

@@ -8,7 +8,7 @@ mod common;
 
 use std::ffi::CString;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::sync::{Mutex, MutexGuard};
@@ -214,29 +214,11 @@ fn misplaced_options_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
-/// A temp directory removed on Drop.
-struct TestDir(PathBuf);
-
-impl TestDir {
-    fn new(tag: &str) -> TestDir {
-        let p = std::env::temp_dir().join(format!("zombies-test-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir(&p).unwrap();
-        TestDir(p)
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn binary_answers_to_the_name_ipc() {
     let _g = serial();
-    let dir = TestDir::new("applet");
-    let link = dir.0.join("ipc");
+    let dir = TempDir::new("applet");
+    let link = dir.path("ipc");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_zombies"), &link).unwrap();
     let out = Command::new(&link).arg("demo").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -428,8 +410,8 @@ fn read_until(rx: &mpsc::Receiver<String>, mut until: impl FnMut(&Value) -> bool
 #[test]
 fn fifo_demo_with_a_user_path() {
     let _g = serial();
-    let dir = TestDir::new("fifo-path");
-    let path = dir.0.join("myfifo");
+    let dir = TempDir::new("fifo-path");
+    let path = dir.path("myfifo");
     let mut child = zombies()
         .args(["ipc", "demo", "fifo", "--format", "json", "--path"])
         .arg(&path)
@@ -469,8 +451,8 @@ fn fifo_demo_with_a_user_path() {
 #[test]
 fn fifo_never_removes_an_existing_path() {
     let _g = serial();
-    let dir = TestDir::new("fifo-exists");
-    let path = dir.0.join("precious");
+    let dir = TempDir::new("fifo-exists");
+    let path = dir.path("precious");
     std::fs::write(&path, b"keep me").unwrap();
     let out = run(zombies().args(["ipc", "demo", "fifo", "--path"]).arg(&path));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -758,8 +740,8 @@ fn sigterm_while_paused_cleans_up() {
 #[test]
 fn sigint_while_waiting_for_a_fifo_writer() {
     let _g = serial();
-    let dir = TestDir::new("fifo-int");
-    let path = dir.0.join("waiting");
+    let dir = TempDir::new("fifo-int");
+    let path = dir.path("waiting");
     let mut child = zombies()
         .args(["ipc", "demo", "fifo", "--format", "json", "--path"])
         .arg(&path)

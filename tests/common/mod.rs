@@ -4,8 +4,10 @@
 
 use std::ffi::CStr;
 use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{self, SigHandler, SigSet, SigmaskHow, Signal};
@@ -32,6 +34,45 @@ pub fn zombies() -> Command {
         "/nonexistent/zombies-tests/check-state.json",
     );
     cmd
+}
+
+/// A private temporary directory, removed on Drop (also when an assertion fails).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// `$TMPDIR/zombies-test-TAG-PID-N`, created empty.
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "zombies-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    /// The directory itself.
+    pub fn dir(&self) -> &Path {
+        &self.0
+    }
+
+    /// A path inside it.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// A path inside it, as a command-line argument.
+    pub fn arg(&self, name: &str) -> String {
+        self.path(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Runs a command, returning its output; fails the test on spawn errors.
@@ -190,13 +231,15 @@ impl ZombieParent {
                     spec.zombies,
                     "helper did not make its zombies"
                 );
-                if spec.stopped {
-                    assert!(
-                        wait_until(Duration::from_secs(5), || proc_state(guard.pid)
-                            == Some('T')),
-                        "parent did not stop"
-                    );
-                }
+                // "Ready" is written just before the parent stops or sleeps in pause(): wait
+                // until it has, so tests never see it still running (state R).
+                let settled = if spec.stopped { 'T' } else { 'S' };
+                assert!(
+                    wait_until(Duration::from_secs(5), || proc_state(guard.pid)
+                        == Some(settled)),
+                    "parent {} did not reach state {settled}",
+                    guard.pid
+                );
                 guard
             }
         }
