@@ -418,8 +418,8 @@ fn ipc_demo(g: &Globals, a: IpcDemoArgs) -> Result<Exit> {
     }
     let opts = DemoOptions {
         format: match a.format {
-            Format::Json => Narration::Json,
-            Format::Text => Narration::Text,
+            DemoFormat::Json => Narration::Json,
+            DemoFormat::Text => Narration::Text,
         },
         step: a.step,
         posix: a.posix,

@@ -386,8 +386,8 @@ pub struct IpcDemoArgs {
 
     /// Output format: text, or json for one event per line (start, step, object, say, end,
     /// interrupted), in the same schema as `zombies demo --format json`.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = DemoFormat::Text)]
+    pub format: DemoFormat,
 
     /// mqueue, sem, shm: the POSIX variant (mq_open, sem_open, shm_open) instead of System V.
     #[arg(long)]

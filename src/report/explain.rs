@@ -25,7 +25,7 @@ pub fn write(out: &mut impl Write, e: &Explanation, now_unix: u64, style: Style)
             )?;
             writeln!(
                 out,
-                "  A zombie holds no memory, only its PID and exit status; it cannot be killed, because it is already dead."
+                "  It has released its memory and files and keeps only its PID, exit status and kernel task_struct; it cannot be killed, because it is already dead."
             )?;
         }
         SubjectKind::ExitedMainThread => {
