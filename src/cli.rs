@@ -58,7 +58,7 @@ pub enum Command {
     Tree(TreeArgs),
     /// Explain why a zombie has not been reaped, citing /proc, and how to fix it.
     Explain(ExplainArgs),
-    /// Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it.
+    /// Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it
     ///
     /// Exactly one remedy and one target per call. fix shows its plan and asks before it acts
     /// (with no terminal, as under cron, it refuses unless --yes), then checks the result: it
@@ -94,11 +94,6 @@ pub enum Command {
     /// N: below N, ~:N above N, N:M outside N..M, @N:M inside N..M. So --warn 2 --crit 4 is OK
     /// at 2 zombies, WARNING at 3 and 4, CRITICAL from 5.
     Check(CheckArgs),
-    /// Learn inter-process communication with live demos, and find leaked IPC objects.
-    ///
-    /// Also answers to the name `ipc`: make a link with
-    /// `ln -s "$(command -v zombies)" ~/.local/bin/ipc` and type `ipc demo fifo`.
-    Ipc(IpcArgs),
     /// Learn how processes are born, scheduled and die: demos that make the real system
     /// calls on this machine and show the evidence from /proc.
     ///
@@ -109,6 +104,11 @@ pub enum Command {
     /// read the running system's /proc, whatever --proc says. Exit status 1 means a fact
     /// taught did not hold on this kernel.
     Demo(DemoArgs),
+    /// Learn inter-process communication with live demos, and find leaked IPC objects.
+    ///
+    /// Also answers to the name `ipc`: make a link with
+    /// `ln -s "$(command -v zombies)" ~/.local/bin/ipc` and type `ipc demo fifo`.
+    Ipc(IpcArgs),
     /// Write the man pages or shell completions (for packagers and this repository).
     #[command(hide = true)]
     Generate(GenerateArgs),
