@@ -101,11 +101,15 @@ impl ProcFs {
         stat::parse(&buf).ok_or(ReadError::Other(Errno::EINVAL))
     }
 
-    /// Reads /proc/PID/status with procfs's parser.
+    /// Reads /proc/PID/status with procfs's parser. The Name line holds the raw command name,
+    /// which any process may set to bytes that are not UTF-8; convert lossily first, or the
+    /// whole file (NSpid, the signal masks) would be lost with it.
     pub fn status(&self, pid: Pid) -> Result<procfs::process::Status, ReadError> {
         use procfs::FromRead;
         let buf = self.read(&format!("{pid}/status"))?;
-        procfs::process::Status::from_read(&buf[..]).map_err(|_| ReadError::Other(Errno::EINVAL))
+        let text = String::from_utf8_lossy(&buf);
+        procfs::process::Status::from_read(text.as_bytes())
+            .map_err(|_| ReadError::Other(Errno::EINVAL))
     }
 
     /// /proc/PID/cmdline with NULs turned into spaces; None for kernel threads and zombies.

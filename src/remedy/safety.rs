@@ -22,6 +22,9 @@ pub enum Refusal {
     SessionLeader,
     /// On the critical list and --force was not given.
     Critical,
+    /// Its /proc/PID/status could not be read, so nothing proves it is not PID 1 of a
+    /// namespace (NSpid) or what it does with SIGCHLD: never act blind.
+    Unverified,
 }
 
 impl Refusal {
@@ -49,6 +52,10 @@ impl Refusal {
             Refusal::SessionLeader => format!(
                 "{who} leads this terminal session (your login shell): acting on it could end your session; restart it when convenient"
             ),
+            Refusal::Unverified => format!(
+                "{who}: its /proc/{}/status could not be read (permission, or it changed as we looked), so fix cannot rule out that it is PID 1 of a container; run as root, or check it with `zombies explain {}`",
+                p.pid, p.pid
+            ),
             Refusal::Critical => format!(
                 "{who} is a critical service: killing or signalling it can take the machine or your login down; add --force if you are sure, or ignore it (`zombies fix --ignore --parent {}`)",
                 p.pid
@@ -66,6 +73,9 @@ pub fn check(p: &ParentFinding, ctx: &Context, force: bool) -> Option<Refusal> {
     }
     if p.pid == 1 || p.pid_ns_init {
         return Some(Refusal::NamespaceInit);
+    }
+    if p.details.is_none() {
+        return Some(Refusal::Unverified);
     }
     if p.pid == ctx.self_pid {
         return Some(Refusal::ThisTool);
@@ -89,8 +99,18 @@ mod tests {
     pub(crate) fn finding(pid: i32, comm: &str) -> ParentFinding {
         ParentFinding {
             start_ticks: 1,
+            details: Some(Default::default()),
             ..ParentFinding::for_test(pid, comm)
         }
+    }
+
+    #[test]
+    fn unreadable_status_is_refused_even_with_force() {
+        let blind = ParentFinding {
+            details: None,
+            ..finding(4242, "srv")
+        };
+        assert_eq!(check(&blind, &ctx(), true), Some(Refusal::Unverified));
     }
 
     fn ctx() -> Context {
