@@ -299,7 +299,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__fix)
-            opts="-y -n -h -V --signal-parent --kill-parent --ignore --auto --parent --pid --all --force --yes --dry-run --grace --timeout --same-user --note --format --proc --color --ignore-file --help --version"
+            opts="-y -n -h -V --signal-parent --kill-parent --ignore --auto --parent --pid --all --force --yes --dry-run --grace --timeout --settle --same-user --note --format --proc --color --ignore-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -318,6 +318,10 @@ _zombies() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --settle)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -75,6 +75,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand fix" -l parent -d 'Targe
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l pid -d 'Target: the parent of this zombie (all of that parent\'s zombies are targeted)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l grace -d 'With --kill-parent: how long to wait after SIGTERM before SIGKILL (e.g. 500ms, 5s, 1m)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l timeout -d 'How long to wait for the zombies to be reaped before reporting failure' -r
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l settle -d 'Before sending anything, give the parents this long to reap on their own: a parent whose zombies go away meanwhile was about to wait() and is left alone (0s to skip)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l note -d 'With --ignore: why, for the next person reading the list' -r
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l format -d 'Output format' -r -f -a "text\t'For people'
 json\t'One JSON object (the documented, stable contract)'"

@@ -192,6 +192,7 @@ fn fix_request(args: &FixArgs) -> Result<Request> {
         force: args.force,
         grace: args.grace,
         timeout: args.timeout,
+        settle: args.settle,
         ignore_same_user: args.same_user,
         ignore_note: args.note.clone(),
     })

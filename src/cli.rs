@@ -252,6 +252,11 @@ pub struct FixArgs {
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, default_value = "5s")]
     pub timeout: Duration,
 
+    /// Before sending anything, give the parents this long to reap on their own: a parent
+    /// whose zombies go away meanwhile was about to wait() and is left alone (0s to skip).
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, default_value = "1s")]
+    pub settle: Duration,
+
     /// With --ignore: only when the parent runs as the same user (records its uid).
     #[arg(long)]
     pub same_user: bool,

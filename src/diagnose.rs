@@ -437,7 +437,12 @@ pub fn recommend(f: &Facts) -> (Remedy, String) {
         (Disposition::Ignored, _) => {
             "ignores SIGCHLD now, which does not reap zombies made before it did"
         }
-        (Disposition::Default, _) => "leaves SIGCHLD at its default and never calls wait()",
+        (Disposition::Default, true) => {
+            "blocks SIGCHLD, which has no handler, and has not reaped them (a program that collects children with signalfd or sigwaitinfo may yet)"
+        }
+        (Disposition::Default, false) => {
+            "leaves SIGCHLD at its default and has not called wait() for them"
+        }
         _ => "could not be inspected",
     };
     if f.is_ancestor || f.is_session_leader {

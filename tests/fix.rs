@@ -601,6 +601,7 @@ fn a_recycled_pid_is_never_signalled() {
         force: false,
         grace: Duration::from_millis(100),
         timeout: Duration::from_millis(100),
+        settle: Duration::ZERO,
         ignore_same_user: false,
         ignore_note: None,
     };

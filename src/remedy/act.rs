@@ -16,6 +16,57 @@ use crate::ignore::IgnoreList;
 use crate::proc::{Pid, ProcFs};
 use crate::report::{duration, printable};
 
+/// Gives the parents `req.settle` to reap on their own before anything is sent. Zombies reaped
+/// meanwhile count as cleared; a parent whose zombies all went is left alone: it was about to
+/// call wait(), and killing it would have been wrong.
+fn settle(fs: &ProcFs, req: &Request, report: &mut FixReport, live: &mut [Live]) {
+    if req.settle.is_zero() {
+        return;
+    }
+    let watched: Vec<(usize, usize)> = live
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.parent.is_some())
+        .flat_map(|(li, l)| {
+            l.zombies
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, h))| h.is_some())
+                .map(move |(k, _)| (li, k))
+        })
+        .collect();
+    if watched.is_empty() {
+        return;
+    }
+    let start = Instant::now();
+    let done = {
+        let handles: Vec<&Handle> = watched
+            .iter()
+            .filter_map(|&(li, k)| live[li].zombies[k].1.as_ref())
+            .collect();
+        super::pidfd::wait_all(fs, &handles, Event::Reaped, start, start + req.settle)
+    };
+    for (&(li, k), d) in watched.iter().zip(&done) {
+        if d.is_some() {
+            let l = &mut live[li];
+            let zi = l.zombies[k].0;
+            l.zombies[k].1 = None;
+            let z = &mut report.parents[l.idx].zombies[zi];
+            z.cleared = true;
+            z.after_ms = Some(0);
+        }
+    }
+    for l in live.iter_mut() {
+        if l.parent.is_some() && l.zombies.iter().all(|(_, h)| h.is_none()) {
+            l.parent = None;
+            report.parents[l.idx].reason = Some(format!(
+                "its parent reaped them on its own within the --settle time ({}): nothing was sent",
+                duration(req.settle)
+            ));
+        }
+    }
+}
+
 /// One parent being acted on.
 struct Live {
     /// Index into `report.parents`.
@@ -64,6 +115,8 @@ pub fn execute(
         report.finish();
         return Ok(());
     }
+
+    settle(fs, req, report, &mut live);
 
     // Act. One clock for everything: the signals go out within microseconds of each other.
     let clock = Instant::now();
@@ -415,7 +468,7 @@ fn conclude(r: &mut ParentResult, req: &Request) {
                 )
             } else {
                 format!(
-                    "{who} leaves SIGCHLD at its default (discard) and never calls wait(), so the nudge did nothing: try `{kill}`"
+                    "{who} leaves SIGCHLD at its default (discard) and has not called wait(), so the nudge did nothing: try `{kill}`"
                 )
             }
         }

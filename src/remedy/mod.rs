@@ -85,6 +85,9 @@ pub struct Request {
     pub grace: Duration,
     /// How long to wait for the zombies to be reaped (and for a SIGKILLed parent to die).
     pub timeout: Duration,
+    /// How long to give the parents to reap on their own before any signal: a zombie seen a
+    /// moment before its parent's wait() is not a reason to kill that parent.
+    pub settle: Duration,
     /// --ignore: record the parent's uid in the entry.
     pub ignore_same_user: bool,
     /// --ignore: the entry's note.

@@ -130,7 +130,7 @@ fn write_parent(out: &mut impl Write, p: &ParentFinding, style: Style) -> io::Re
                 "SIGCHLD not ignored"
             })?;
             row(out, "status", "SigBlk", &d.sig_blocked.hex(), if d.sig_blocked.has(chld) {
-                "SIGCHLD BLOCKED: the handler cannot run"
+                "SIGCHLD BLOCKED: it stays pending, no handler runs (unless the program reads it with signalfd or sigwaitinfo)"
             } else {
                 "SIGCHLD not blocked"
             })?;
@@ -141,7 +141,7 @@ fn write_parent(out: &mut impl Write, p: &ParentFinding, style: Style) -> io::Re
                 "SigPnd/Shd",
                 &format!("{}/{}", short_hex(d.sig_pending.0), short_hex(d.sig_shared_pending.0)),
                 if pending {
-                    "SIGCHLD pending: delivered but not yet handled"
+                    "SIGCHLD pending: generated but not yet delivered (blocked, or about to be)"
                 } else {
                     "SIGCHLD not pending"
                 },
@@ -196,7 +196,7 @@ fn short_hex(v: u64) -> String {
 fn state_meaning(s: &str) -> &'static str {
     match s {
         "R" => "running",
-        "S" => "sleeping (interruptible): it can run its SIGCHLD handler",
+        "S" => "sleeping (interruptible): signals are delivered to it at once",
         "D" => "uninterruptible sleep (usually I/O): signals wait until it wakes",
         "T" => "STOPPED (SIGSTOP/SIGTSTP): it cannot reap until continued with SIGCONT",
         "t" => "stopped by a tracer (debugger): it cannot reap until the tracer lets go",

@@ -115,7 +115,15 @@ pub fn write(out: &mut impl Write, r: &FixReport, style: Style) -> io::Result<()
         String::new()
     };
     if s.remaining > 0 && !line.is_empty() {
-        line.push_str(&format!("; {} remain", s.remaining));
+        line.push_str(&format!(
+            "; {} {}",
+            s.remaining,
+            if s.remaining == 1 {
+                "remains"
+            } else {
+                "remain"
+            }
+        ));
     }
     if s.refused > 0 {
         if !line.is_empty() {

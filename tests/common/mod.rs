@@ -166,6 +166,8 @@ pub struct Spec {
     pub stopped: bool,
     /// Name the zombies this (PR_SET_NAME; 15 bytes at most).
     pub name: Option<&'static CStr>,
+    /// Reap them this long after saying ready (a parent that waits a little late).
+    pub reap_after: Option<Duration>,
 }
 
 impl Default for Spec {
@@ -176,6 +178,7 @@ impl Default for Spec {
             exit_code: Some(3),
             stopped: false,
             name: None,
+            reap_after: None,
         }
     }
 }
@@ -299,6 +302,14 @@ fn child_main(spec: &Spec, wr: OwnedFd) -> ! {
     unsafe {
         if spec.stopped {
             libc::raise(libc::SIGSTOP);
+        }
+        if let Some(after) = spec.reap_after {
+            let ts = libc::timespec {
+                tv_sec: after.as_secs() as libc::time_t,
+                tv_nsec: after.subsec_nanos() as libc::c_long,
+            };
+            libc::nanosleep(&ts, std::ptr::null_mut());
+            while libc::waitpid(-1, std::ptr::null_mut(), 0) > 0 {}
         }
         loop {
             libc::pause();
