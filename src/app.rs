@@ -319,7 +319,7 @@ fn check(g: &Globals, args: &CheckArgs) -> Result<Exit> {
         CheckFormat::Json => report::json::write(&mut report, &outcome)?,
     }
     if let Some(path) = &args.output {
-        if let Err(e) = crate::atomic::write(path, &report) {
+        if let Err(e) = crate::atomic::write_existing_dir(path, &report) {
             let _ = writeln!(
                 io::stderr(),
                 "zombies: {e}; the check result was not saved: make the directory writable or pass another --output"
@@ -327,9 +327,13 @@ fn check(g: &Globals, args: &CheckArgs) -> Result<Exit> {
             return Ok(Exit::CHECK_UNKNOWN);
         }
     } else if !(args.quiet && outcome.status == Status::Ok) {
+        // A monitor that did not get the line did not get the result: UNKNOWN, never the
+        // usual failure code 1, which it would read as WARNING.
         let mut out = io::stdout().lock();
-        out.write_all(&report)?;
-        out.flush()?;
+        if let Err(e) = out.write_all(&report).and_then(|()| out.flush()) {
+            crate::exit::warn(&format!("cannot write the check result to stdout: {e}"));
+            return Ok(Exit::CHECK_UNKNOWN);
+        }
     }
     Ok(outcome.status.exit())
 }

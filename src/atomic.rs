@@ -8,9 +8,20 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Replaces `path` with `bytes` atomically, creating its directory when missing. On failure
-/// the temporary file is removed and the error names the path.
+/// Replaces `path` with `bytes` atomically, creating its directory when missing: for the files
+/// the tool owns (state, ignore list), whose directory it documents. On failure the temporary
+/// file is removed and the error names the path.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_file(path, bytes, true)
+}
+
+/// Like `write`, but into a directory that must exist already: for a path the user typed
+/// (`check --output`), where a typo must be an error, not a new directory nobody reads.
+pub fn write_existing_dir(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_file(path, bytes, false)
+}
+
+fn write_file(path: &Path, bytes: &[u8], create_dir: bool) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -21,6 +32,16 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
             format!("{} names no file", path.display()),
         ));
     };
+    if !create_dir && !dir.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "cannot write {}: no directory {}",
+                path.display(),
+                dir.display()
+            ),
+        ));
+    }
     std::fs::create_dir_all(dir).map_err(|e| {
         io::Error::new(
             e.kind(),

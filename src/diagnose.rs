@@ -229,10 +229,20 @@ pub const CRITICAL_NAMES: &[&str] = &[
     "agetty",
     "cron",
     "crond",
+    "polkitd",
+    "NetworkManager",
+    "rsyslogd",
+    "udevd",
+    "podman",
+    "kube-proxy",
 ];
 
+/// Whole families: every systemd-* daemon, every OpenSSH helper (sshd-session since 9.8),
+/// every containerd shim.
+const CRITICAL_PREFIXES: &[&str] = &["systemd", "sshd", "containerd", "dbus-"];
+
 pub fn is_critical_name(comm: &str) -> bool {
-    CRITICAL_NAMES.contains(&comm)
+    CRITICAL_NAMES.contains(&comm) || CRITICAL_PREFIXES.iter().any(|p| comm.starts_with(p))
 }
 
 /// Groups the zombies by parent and diagnoses each parent.
@@ -247,6 +257,25 @@ pub fn diagnose(snap: &Snapshot, ctx: &Context, users: &mut Users) -> Diagnosis 
                 f.zombies.push(zombie);
                 parents.push(f);
             }
+        }
+    }
+    // Killing a parent hands its zombies to its adopter; when that adopter is an init that is
+    // itself holding zombies it has not reaped, kill-parent would only move them there.
+    let stuck_inits: Vec<(Pid, String)> = parents
+        .iter()
+        .filter(|p| p.pid_ns_init && p.recommended == Remedy::FixInit)
+        .map(|p| (p.pid, p.comm.clone()))
+        .collect();
+    for p in &mut parents {
+        if p.recommended != Remedy::KillParent {
+            continue;
+        }
+        if let Some((init, name)) = stuck_inits.iter().find(|(i, _)| p.adopter.pid == Some(*i)) {
+            p.recommended = Remedy::FixInit;
+            p.reason = format!(
+                "{}; but its adopter {init} ({name}) is PID 1 of the namespace and is not reaping its own zombies, so killing it would only move these there: fix the init first",
+                p.reason
+            );
         }
     }
     // Most zombies first: the worst offender leads the report.
@@ -412,7 +441,7 @@ pub fn recommend(f: &Facts) -> (Remedy, String) {
         return (
             Remedy::FixInit,
             format!(
-                "{} is PID 1 of its PID namespace and does not reap adopted children; killing it would stop the whole container: run a real init (tini, `docker run --init`)",
+                "{} is PID 1 of its PID namespace and has not reaped these children; a real init (systemd, tini) reaps within moments, so if they persist it is not one: in a container, run a real init (`docker run --init`, tini); killing PID 1 would stop everything in the namespace",
                 f.comm
             ),
         );
@@ -605,6 +634,19 @@ mod tests {
             ..facts(Disposition::Caught)
         };
         assert_eq!(recommend(&f).0, Remedy::Ignore);
+    }
+
+    #[test]
+    fn critical_families_by_prefix() {
+        for name in [
+            "sshd-session",
+            "systemd-journal",
+            "dbus-daemon",
+            "containerd-shim",
+        ] {
+            assert!(is_critical_name(name), "{name}");
+        }
+        assert!(!is_critical_name("nginx") && !is_critical_name("ssh"));
     }
 
     #[test]

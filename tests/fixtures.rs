@@ -279,3 +279,26 @@ fn known_subreaper_ancestor_is_the_likely_adopter() {
     assert_eq!(p["adopter"]["pid"], 900);
     assert!(p["adopter"]["note"].as_str().unwrap().contains("subreaper"));
 }
+
+/// When PID 1 itself sits on zombies it has not reaped, killing another parent would only
+/// move that parent's zombies to it: the advice is to fix the init, not to kill.
+#[test]
+fn kill_parent_gives_way_when_the_adopter_is_a_stuck_init() {
+    let f = FakeProc::new("stuckinit");
+    f.process(1, b"app-init", 'S', 0, 0, 1)
+        .status(1, NONE, NONE, "1", 0)
+        .process(5, b"orphan-z", 'Z', 1, 0x4, 1)
+        .process(2, b"worker", 'S', 1, 0, 1)
+        .status(2, NONE, NONE, "2", 0)
+        .process(3, b"job", 'Z', 2, 0x4, 1)
+        .process(4, b"job", 'Z', 2, 0x4, 1);
+    let v = f.list();
+    assert_eq!(parent(&v, 1)["recommended"], "fix-init");
+    let w = parent(&v, 2);
+    assert_eq!(w["adopter"]["pid"], 1);
+    assert_eq!(w["recommended"], "fix-init", "{w:#}");
+    assert!(
+        w["reason"].as_str().unwrap().contains("fix the init first"),
+        "{w:#}"
+    );
+}

@@ -156,3 +156,39 @@ fn a_parent_that_reaps_a_moment_later_is_left_alone() {
     assert_eq!(p["cleared"], 2);
     assert_eq!(proc_state(zp.pid), Some('S'), "the parent was killed");
 }
+
+/// A monitor must never read "no zombies" from a directory that is not a procfs (a missing
+/// bind mount of the host's /proc), nor a result it could not deliver.
+#[test]
+fn check_is_unknown_when_it_cannot_see_or_say() {
+    let empty = TempDir::new("notproc");
+    let out = run(zombies().args(["check", "--proc", &empty.arg("")]));
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("ZOMBIES UNKNOWN: no processes in"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(zombies().args(["list", "--proc", &empty.arg("")]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not a procfs"), "{}", stderr(&out));
+
+    // stdout that cannot be written: the monitor got nothing, so UNKNOWN, not WARNING (1).
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = run(zombies().arg("check").stdout(full));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+
+    // --output into a directory that does not exist: an error, not a new directory.
+    let missing = empty.path("no/such/dir/zombies.prom");
+    let out = run(zombies()
+        .args(["check", "--format", "prometheus", "--output"])
+        .arg(&missing));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        !empty.path("no").exists(),
+        "check created the missing directory"
+    );
+}

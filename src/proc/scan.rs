@@ -141,6 +141,14 @@ impl ProcFs {
                 Err(ReadError::Denied) => unreadable += 1,
             }
         }
+        if processes.is_empty() && unreadable == 0 {
+            // Every procfs lists at least the reader itself: this is an empty directory or a
+            // missing bind mount, and "no zombies" would be a lie a monitor trusts forever.
+            anyhow::bail!(
+                "no processes in {}: it is not a procfs; mount one there (mount -t proc proc {0}) or pass the right --proc PATH",
+                self.root.display()
+            );
+        }
         let mut snap = Snapshot::new(processes);
         snap.unreadable = unreadable;
         snap.ticks_per_second = ticks_per_second();
@@ -329,6 +337,20 @@ mod tests {
             .expect("own process in scan");
         assert_eq!(me.ppid, nix::unistd::getppid().as_raw());
         assert!(snap.pid_max.unwrap() > 0);
+    }
+
+    #[test]
+    fn a_directory_without_processes_is_not_a_procfs() {
+        let dir = std::env::temp_dir().join(format!("zombies-notproc-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sys")).unwrap();
+        let err = ProcFs::open(&dir)
+            .unwrap()
+            .scan()
+            .err()
+            .map(|e| format!("{e:#}"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let err = err.expect("an empty directory must not scan as 'no zombies'");
+        assert!(err.contains("not a procfs"), "{err}");
     }
 
     #[test]
