@@ -144,7 +144,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -s q -l quiet -d 
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l format -d 'Output format' -r -f -a "text\t'Numbered steps for people'
-json\t'JSON Lines: one event object per line (start, step, end, interrupted), each step with its syscall, result and evidence rows; the same schema as `zombies ipc demo`'"
+json\t'JSON Lines: one event object per line (start, step, object, say, end, interrupted), each step with its syscall, result and evidence rows; one schema for `zombies demo` and `zombies ipc demo`'"
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l hold -d 'How long `demo zombie` keeps its zombie for you to inspect: 500ms, 3s, 2m' -r
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l code -d 'The exit code of the dying child in `demo exit` and `demo zombie`' -r
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
@@ -166,7 +166,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -f -a "list" -d 'List System V message queues, semaphore sets and shared memory segments (/proc/sysvipc) and POSIX queues, shared memory and named semaphores (/dev/mqueue, /dev/shm), with their owners and whether the processes that used them still live'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l format -d 'Output format: text, or json for one event per line (start, step, object, say, end, interrupted), in the same schema as `zombies demo --format json`' -r -f -a "text\t'Numbered steps for people'
-json\t'JSON Lines: one event object per line (start, step, end, interrupted), each step with its syscall, result and evidence rows; the same schema as `zombies ipc demo`'"
+json\t'JSON Lines: one event object per line (start, step, object, say, end, interrupted), each step with its syscall, result and evidence rows; one schema for `zombies demo` and `zombies ipc demo`'"
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l path -d 'fifo: create the FIFO at PATH (which must not exist) and wait for a writer from another shell, e.g. `echo hi > PATH`. It is removed at the end' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''

@@ -463,8 +463,9 @@ pub enum DemoFormat {
     /// Numbered steps for people.
     #[default]
     Text,
-    /// JSON Lines: one event object per line (start, step, end, interrupted), each step with
-    /// its syscall, result and evidence rows; the same schema as `zombies ipc demo`.
+    /// JSON Lines: one event object per line (start, step, object, say, end, interrupted), each
+    /// step with its syscall, result and evidence rows; one schema for `zombies demo` and
+    /// `zombies ipc demo`.
     Json,
 }
 

@@ -27,6 +27,9 @@ pub struct Entry {
     /// Command name (/proc/PID/comm), when the executable is unknown or varies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comm: Option<String>,
+    /// The whole command line, for interpreters: every Python script shares one executable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmdline: Option<String>,
     /// Only processes of this user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
@@ -36,8 +39,11 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The entry that ignores this parent: by executable when known, else by name.
+    /// The entry that ignores this parent: by executable when known, else by name; for an
+    /// interpreter (python, node, java, a shell, ...) also by its command line, so ignoring
+    /// one script does not hide every other program of that interpreter.
     pub fn for_parent(p: &ParentFinding, with_uid: bool) -> Entry {
+        let interpreted = p.exe.as_deref().is_some_and(is_interpreter);
         Entry {
             exe: p.exe.clone(),
             comm: if p.exe.is_none() {
@@ -45,6 +51,7 @@ impl Entry {
             } else {
                 None
             },
+            cmdline: if interpreted { p.cmdline.clone() } else { None },
             uid: if with_uid { p.uid } else { None },
             note: None,
         }
@@ -56,17 +63,59 @@ impl Entry {
         }
         self.exe.as_ref().is_none_or(|e| p.exe.as_ref() == Some(e))
             && self.comm.as_ref().is_none_or(|c| &p.comm == c)
+            && self
+                .cmdline
+                .as_ref()
+                .is_none_or(|c| p.cmdline.as_ref() == Some(c))
             && self.uid.is_none_or(|u| p.uid == Some(u))
     }
 
-    /// How the entry is named on the command line: its exe or comm, plus `:uid` when set.
+    /// How the entry is named on the command line: its exe or comm (with the command line of
+    /// an interpreter), plus the uid when set.
     pub fn key(&self) -> String {
-        let base = self.exe.clone().or(self.comm.clone()).unwrap_or_default();
+        let mut base = self.exe.clone().or(self.comm.clone()).unwrap_or_default();
+        if let Some(c) = &self.cmdline {
+            base = format!("{base} running `{c}`");
+        }
         match self.uid {
             Some(u) => format!("{base} (uid {u})"),
             None => base,
         }
     }
+}
+
+/// Executables that run other programs: their path says nothing about which program it is.
+fn is_interpreter(exe: &str) -> bool {
+    let name = exe.rsplit('/').next().unwrap_or(exe);
+    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    matches!(
+        stem,
+        "python"
+            | "pypy"
+            | "perl"
+            | "ruby"
+            | "node"
+            | "nodejs"
+            | "deno"
+            | "bun"
+            | "java"
+            | "php"
+            | "php-fpm"
+            | "lua"
+            | "luajit"
+            | "Rscript"
+            | "tclsh"
+            | "sh"
+            | "bash"
+            | "dash"
+            | "zsh"
+            | "ksh"
+            | "mksh"
+            | "fish"
+            | "busybox"
+            | "dotnet"
+            | "mono"
+    )
 }
 
 /// The list and where it lives.
@@ -205,6 +254,24 @@ mod tests {
             !Entry::default().matches(&nginx),
             "an empty entry must match nothing"
         );
+    }
+
+    #[test]
+    fn interpreters_are_keyed_by_command_line() {
+        let script = |cmd: &str| ParentFinding {
+            cmdline: Some(cmd.into()),
+            ..parent(Some("/usr/bin/python3.11"), "python3", 0)
+        };
+        let e = Entry::for_parent(&script("python3 /srv/a.py"), false);
+        assert_eq!(e.cmdline.as_deref(), Some("python3 /srv/a.py"));
+        assert!(e.matches(&script("python3 /srv/a.py")));
+        assert!(!e.matches(&script("python3 /srv/b.py")));
+        assert!(e.key().contains("/srv/a.py"), "{}", e.key());
+        // A compiled program keeps its plain executable key.
+        let nginx = Entry::for_parent(&parent(Some("/usr/sbin/nginx"), "nginx", 0), false);
+        assert_eq!(nginx.cmdline, None);
+        assert!(is_interpreter("/usr/bin/python3.11") && is_interpreter("/bin/bash"));
+        assert!(!is_interpreter("/usr/sbin/nginx"));
     }
 
     #[test]

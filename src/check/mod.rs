@@ -66,13 +66,13 @@ impl Serialize for Thresholds {
         struct View {
             warn: String,
             crit: String,
-            max_age_seconds: Option<f64>,
+            max_age_seconds: Option<u64>,
             warn_per_parent: Option<usize>,
         }
         View {
             warn: self.warn.to_string(),
             crit: self.crit.to_string(),
-            max_age_seconds: self.max_age.map(|d| d.as_secs_f64()),
+            max_age_seconds: self.max_age.map(|d| d.as_secs()),
             warn_per_parent: self.warn_per_parent,
         }
         .serialize(s)

@@ -51,13 +51,18 @@ pub fn write(out: &mut impl Write, list: &IgnoreList, style: Style) -> io::Resul
             (None, Some(comm)) => format!("name {}", printable(comm)),
             (None, None) => "(empty entry: matches nothing)".to_string(),
         };
+        let cmdline = e
+            .cmdline
+            .as_deref()
+            .map(|c| format!(" running `{}`", printable(c)))
+            .unwrap_or_default();
         let uid = e.uid.map(|u| format!(", uid {u}")).unwrap_or_default();
         let note = e
             .note
             .as_deref()
             .map(|n| format!("  {}", style.dim(&format!("# {}", printable(n)))))
             .unwrap_or_default();
-        writeln!(out, "  {what}{uid}{note}")?;
+        writeln!(out, "  {what}{cmdline}{uid}{note}")?;
     }
     writeln!(
         out,
