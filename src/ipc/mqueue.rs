@@ -104,15 +104,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut q = MsgQueue::create(0o600)
         .map_err(io_err)
         .context("msgget(IPC_CREAT|IPC_EXCL|0600); is kernel.msgmni exhausted? (ipcs -q)")?;
-    n.object(
-        "created",
-        &Object {
-            kind: "sysv-msg",
-            id: Some(q.id),
-            key: Some(key_hex(q.key)),
-            name: None,
-        },
-    )?;
+    let object = Object::sysv("sysv-msg", q.id, key_hex(q.key));
+    n.object("created", &object)?;
     let mut s = Step::new("Create a queue")
         .call(
             format!("msgget({}, IPC_CREAT|IPC_EXCL|0600)", key_hex(q.key)),
@@ -210,15 +203,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         );
     row_ev(&mut s, id, &["qnum"]);
     n.step(s)?;
-    n.object(
-        "removed",
-        &Object {
-            kind: "sysv-msg",
-            id: Some(id),
-            key: Some(key_hex(q.key)),
-            name: None,
-        },
-    )?;
+    n.object("removed", &object)?;
     n.end(
         "A queue found by its identifier, typed messages received by type, permissions enforced \
          by the kernel, and the queue removed: no row is left in /proc/sysvipc/msg.",
@@ -412,15 +397,8 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut q = PosixMq::create(&name, 8, 128)
         .map_err(io_err)
         .with_context(|| format!("mq_open({name}, O_CREAT|O_EXCL)"))?;
-    n.object(
-        "created",
-        &Object {
-            kind: "posix-mq",
-            id: None,
-            key: None,
-            name: Some(name.clone()),
-        },
-    )?;
+    let object = Object::named("posix-mq", name.clone());
+    n.object("created", &object)?;
     let fd = q.mqd.as_ref().map_or(-1, |m| m.as_raw_fd());
     let attr = q.mqd.as_ref().map(nix::mqueue::mq_getattr).transpose();
     let attr = attr.map_err(io_err).context("mq_getattr")?;
@@ -584,14 +562,6 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         "the name is gone",
     );
     n.step(s)?;
-    n.object(
-        "removed",
-        &Object {
-            kind: "posix-mq",
-            id: None,
-            key: None,
-            name: Some(name.clone()),
-        },
-    )?;
+    n.object("removed", &object)?;
     n.end("Named queue, priorities, permissions and unlink: nothing is left behind.")
 }

@@ -194,15 +194,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .map_err(io_err)
         .context("semget(IPC_CREAT|IPC_EXCL|0600); is kernel.sem exhausted? (ipcs -s)")?;
     let id = set.id;
-    n.object(
-        "created",
-        &Object {
-            kind: "sysv-sem",
-            id: Some(id),
-            key: Some(key_hex(set.key)),
-            name: None,
-        },
-    )?;
+    let object = Object::sysv("sysv-sem", id, key_hex(set.key));
+    n.object("created", &object)?;
     sysv::sem_setval(id, 0, 1)
         .map_err(io_err)
         .context("semctl(SETVAL)")?;
@@ -394,15 +387,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .explain("Like every System V object it would otherwise stay until reboot.");
     sem_row_ev(&mut s, id, &["semid"]);
     n.step(s)?;
-    n.object(
-        "removed",
-        &Object {
-            kind: "sysv-sem",
-            id: Some(id),
-            key: Some(key_hex(set.key)),
-            name: None,
-        },
-    )?;
+    n.object("removed", &object)?;
     n.end(&format!(
         "{} updates lost without the semaphore, none with it; SEM_UNDO freed a dead holder's \
          semaphore. The set is removed and every child reaped.",
@@ -518,15 +503,8 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut sem = PosixSem::create(&name, 1)
         .map_err(io_err)
         .with_context(|| format!("sem_open({name}, O_CREAT|O_EXCL); is /dev/shm mounted?"))?;
-    n.object(
-        "created",
-        &Object {
-            kind: "posix-sem",
-            id: None,
-            key: None,
-            name: Some(name.clone()),
-        },
-    )?;
+    let object = Object::named("posix-sem", name.clone());
+    n.object("created", &object)?;
     let mut s = Step::new("Create a named semaphore, value 1")
         .call(
             format!("sem_open(\"{name}\", O_CREAT|O_EXCL, 0600, 1)"),
@@ -627,15 +605,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         );
     shm_file_ev(&mut s, &file, "gone");
     n.step(s)?;
-    n.object(
-        "removed",
-        &Object {
-            kind: "posix-sem",
-            id: None,
-            key: None,
-            name: Some(name.clone()),
-        },
-    )?;
+    n.object("removed", &object)?;
     drop(sem);
     n.end(&format!(
         "{} updates lost without the semaphore, none with it; a dead holder keeps a POSIX \

@@ -210,15 +210,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .context("shmget(IPC_CREAT|IPC_EXCL|0600); is kernel.shmmni exhausted? (ipcs -m)")?;
     let id = seg.id;
     let needle = format!("/SYSV{:08x}", seg.key as u32);
-    n.object(
-        "created",
-        &Object {
-            kind: "sysv-shm",
-            id: Some(id),
-            key: Some(key_hex(seg.key)),
-            name: None,
-        },
-    )?;
+    let object = Object::sysv("sysv-shm", id, key_hex(seg.key));
+    n.object("created", &object)?;
     let mut s = Step::new("Create a 4 KiB segment")
         .call(
             format!(
@@ -348,15 +341,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .explain("nattch reached 0 on a segment marked SHM_DEST: the kernel freed it.");
     row_ev(&mut s, id, &["nattch"]);
     n.step(s)?;
-    n.object(
-        "removed",
-        &Object {
-            kind: "sysv-shm",
-            id: Some(id),
-            key: Some(key_hex(seg.key)),
-            name: None,
-        },
-    )?;
+    n.object("removed", &object)?;
     n.end(
         "One segment, two processes, nattch 1, 2, 1; IPC_RMID while attached, gone at the \
          last detach. Nothing is left in /proc/sysvipc/shm.",
@@ -466,15 +451,8 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut obj = PosixShm::create(&name, SIZE)
         .map_err(io_err)
         .with_context(|| format!("shm_open({name}, O_CREAT|O_EXCL); is /dev/shm mounted?"))?;
-    n.object(
-        "created",
-        &Object {
-            kind: "posix-shm",
-            id: None,
-            key: None,
-            name: Some(name.clone()),
-        },
-    )?;
+    let object = Object::named("posix-shm", name.clone());
+    n.object("created", &object)?;
     let fd = obj.fd.as_raw_fd();
     let mut s = Step::new("Create a named object and size it")
         .call(
@@ -555,15 +533,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     n.step(s)?;
     drop(map);
     drop(obj);
-    n.object(
-        "removed",
-        &Object {
-            kind: "posix-shm",
-            id: None,
-            key: None,
-            name: Some(name.clone()),
-        },
-    )?;
+    n.object("removed", &object)?;
     n.end("A named object in /dev/shm mapped by two processes, then unlinked; children reaped.")
 }
 
