@@ -10,6 +10,7 @@ use nix::errno::Errno;
 use nix::mqueue::{MQ_OFlag, MqAttr, MqdT};
 use nix::sys::stat::Mode;
 
+use super::posix::Name;
 use super::sysv::{self, MsgQueue, io_err, key_hex};
 use super::sysvipc::{self, MsgRow, rwx};
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
@@ -310,46 +311,39 @@ fn permission_step(rt: &Runtime, n: &mut Narrator, id: i32, me: i32) -> Result<(
 
 /// A POSIX message queue this process created: Drop closes and unlinks it.
 pub struct PosixMq {
-    pub name: String,
     pub mqd: Option<MqdT>,
-    owner: u32,
-    unlinked: bool,
+    /// Unlinked when it drops, after Drop below has closed the queue.
+    name: Name,
 }
 
 impl PosixMq {
     pub fn create(name: &str, maxmsg: i64, msgsize: i64) -> Result<PosixMq, Errno> {
+        let cname = Name::c_string(name)?;
         // nix passes the mode only together with attributes: always give both.
         let attr = MqAttr::new(0, maxmsg as _, msgsize as _, 0);
         let mqd = nix::mqueue::mq_open(
-            name,
+            cname.as_c_str(),
             MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR | MQ_OFlag::O_NONBLOCK,
             Mode::from_bits_truncate(0o600),
             Some(&attr),
         )?;
         Ok(PosixMq {
-            name: name.to_string(),
             mqd: Some(mqd),
-            owner: std::process::id(),
-            unlinked: false,
+            name: Name::created(cname, libc::mq_unlink),
         })
     }
 
     pub fn unlink(&mut self) -> Result<(), Errno> {
-        if !self.unlinked {
-            nix::mqueue::mq_unlink(self.name.as_str())?;
-            self.unlinked = true;
-        }
-        Ok(())
+        self.name.unlink()
     }
 }
 
 impl Drop for PosixMq {
     fn drop(&mut self) {
-        if self.owner == std::process::id() {
+        if self.name.is_owner() {
             if let Some(m) = self.mqd.take() {
                 let _ = nix::mqueue::mq_close(m);
             }
-            let _ = self.unlink();
         }
     }
 }
