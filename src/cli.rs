@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::check::Range;
+use crate::ipc::Demo as IpcDemo;
 use crate::proc::Pid;
 
 /// Find zombie processes, explain why their parents do not reap them, and fix it safely.
@@ -404,20 +405,21 @@ pub struct IpcDemoArgs {
     pub path: Option<PathBuf>,
 }
 
-/// The IPC demos.
+/// The IPC demos. Their names and one-line summaries are those of [`crate::ipc::Demo`], which
+/// also prints them for `zombies ipc demo` without a name: one text for both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum IpcDemoName {
-    /// Catch, ignore and block signals; SIGKILL and SIGSTOP cannot be; stop and continue.
+    #[value(name = IpcDemo::Signal.name(), help = IpcDemo::Signal.about())]
     Signal,
-    /// pipe(2) between a parent and a child: shared inode, EOF, EPIPE and SIGPIPE.
+    #[value(name = IpcDemo::Pipe.name(), help = IpcDemo::Pipe.about())]
     Pipe,
-    /// A named pipe made with mkfifo: open blocks until both ends are open.
+    #[value(name = IpcDemo::Fifo.name(), help = IpcDemo::Fifo.about())]
     Fifo,
-    /// A message queue: typed messages and the permissions its creator set.
+    #[value(name = IpcDemo::Mqueue.name(), help = IpcDemo::Mqueue.about())]
     Mqueue,
-    /// A semaphore: lost updates without it, none with it, SEM_UNDO.
+    #[value(name = IpcDemo::Sem.name(), help = IpcDemo::Sem.about())]
     Sem,
-    /// Shared memory: one segment attached by two processes.
+    #[value(name = IpcDemo::Shm.name(), help = IpcDemo::Shm.about())]
     Shm,
 }
 
@@ -563,6 +565,17 @@ mod tests {
     #[test]
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_ipc_demo_is_offered_under_its_own_name_in_order() {
+        let offered: Vec<String> = IpcDemoName::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|p| p.get_name().to_string())
+            .collect();
+        let demos: Vec<&str> = IpcDemo::ALL.iter().map(|d| d.name()).collect();
+        assert_eq!(offered, demos);
     }
 
     #[test]

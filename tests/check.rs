@@ -25,6 +25,20 @@ fn can_unshare(test: &str) -> bool {
     false
 }
 
+/// How a namespace test starts: None (skipped, saying why) without root, else the directory
+/// that keeps its state file and ignore list.
+fn ns_test(test: &str) -> Option<TempDir> {
+    can_unshare(test).then(|| TempDir::new("check"))
+}
+
+/// `zombies --proc /nonexistent check --state STATE ARGS`: a check with no process table to
+/// read.
+fn check_without_proc(state: &str, args: &[&str]) -> Output {
+    run(zombies()
+        .args(["--proc", "/nonexistent", "check", "--state", state])
+        .args(args))
+}
+
 /// A parent in the namespace: how many zombies it holds and, optionally, the name it runs
 /// under (a symlink to sleep, so its comm is that name).
 #[derive(Clone, Copy)]
@@ -317,10 +331,9 @@ fn thresholds_follow_check_procs_boundaries() {
 
 #[test]
 fn zero_zombies_is_ok_even_when_the_range_alerts_on_zero() {
-    if !can_unshare("zero_zombies_is_ok_even_when_the_range_alerts_on_zero") {
+    let Some(dir) = ns_test("zero_zombies_is_ok_even_when_the_range_alerts_on_zero") else {
         return;
-    }
-    let dir = TempDir::new("check");
+    };
     let ns = PidNs::spawn(&[]);
     // "3:" alerts below 3, which includes 0.
     let out = ns.check(&dir, &["--warn", "3:", "--crit", "2:"]);
@@ -332,10 +345,9 @@ fn zero_zombies_is_ok_even_when_the_range_alerts_on_zero() {
 
 #[test]
 fn defaults_names_parents_and_per_parent_warning() {
-    if !can_unshare("defaults_names_parents_and_per_parent_warning") {
+    let Some(dir) = ns_test("defaults_names_parents_and_per_parent_warning") else {
         return;
-    }
-    let dir = TempDir::new("check");
+    };
     let ns = PidNs::spawn(&[
         Holder {
             zombies: 3,
@@ -386,10 +398,9 @@ fn defaults_names_parents_and_per_parent_warning() {
 
 #[test]
 fn ignore_list_is_honoured_and_counted() {
-    if !can_unshare("ignore_list_is_honoured_and_counted") {
+    let Some(dir) = ns_test("ignore_list_is_honoured_and_counted") else {
         return;
-    }
-    let dir = TempDir::new("check");
+    };
     std::fs::write(
         dir.path("ignore.toml"),
         "[[ignore]]\ncomm = \"tolerated\"\nnote = \"test\"\n",
@@ -488,10 +499,9 @@ fn assert_valid_exposition(text: &str) {
 
 #[test]
 fn prometheus_textfile_written_atomically_with_escaped_labels() {
-    if !can_unshare("prometheus_textfile_written_atomically_with_escaped_labels") {
+    let Some(dir) = ns_test("prometheus_textfile_written_atomically_with_escaped_labels") else {
         return;
-    }
-    let dir = TempDir::new("check");
+    };
     // A hostile process name: quote, backslash, pipe and newline (15 bytes at most).
     let nasty = "q\"b\\s|n\nx";
     let ns = PidNs::spawn(&[
@@ -572,10 +582,9 @@ fn prometheus_textfile_written_atomically_with_escaped_labels() {
 
 #[test]
 fn quiet_prints_only_problems() {
-    if !can_unshare("quiet_prints_only_problems") {
+    let Some(dir) = ns_test("quiet_prints_only_problems") else {
         return;
-    }
-    let dir = TempDir::new("check");
+    };
     let ns = PidNs::spawn(&holders(&[3]));
     let out = ns.check(&dir, &["--quiet"]);
     assert_eq!((code(&out), stdout(&out).as_str()), (0, ""));
@@ -632,10 +641,9 @@ fn state_entries(path: &Path) -> Vec<(i64, u64, u64)> {
 
 #[test]
 fn state_file_ages_zombies_across_runs_and_knows_reused_pids() {
-    if !can_unshare("state_file_ages_zombies_across_runs_and_knows_reused_pids") {
+    let Some(dir) = ns_test("state_file_ages_zombies_across_runs_and_knows_reused_pids") else {
         return;
-    }
-    let dir = TempDir::new("check");
+    };
     let state = dir.path("state.json");
     let first_pids;
     {
@@ -685,10 +693,9 @@ fn state_file_ages_zombies_across_runs_and_knows_reused_pids() {
 
 #[test]
 fn corrupt_state_is_reset_with_a_warning() {
-    if !can_unshare("corrupt_state_is_reset_with_a_warning") {
+    let Some(dir) = ns_test("corrupt_state_is_reset_with_a_warning") else {
         return;
-    }
-    let dir = TempDir::new("check");
+    };
     std::fs::write(
         dir.path("state.json"),
         b"{\"version\": 1, \"zombies\": [tru\xff",
@@ -710,10 +717,9 @@ fn corrupt_state_is_reset_with_a_warning() {
 
 #[test]
 fn unwritable_state_with_max_age_is_unknown_not_silently_ok() {
-    if !can_unshare("unwritable_state_with_max_age_is_unknown_not_silently_ok") {
+    let Some(dir) = ns_test("unwritable_state_with_max_age_is_unknown_not_silently_ok") else {
         return;
-    }
-    let dir = TempDir::new("check");
+    };
     std::fs::write(dir.path("file"), "").unwrap();
     let ns = PidNs::spawn(&holders(&[1]));
     let state = dir.arg("file/state.json"); // under a file: never writable, even for root
@@ -743,10 +749,9 @@ fn unwritable_state_with_max_age_is_unknown_not_silently_ok() {
 
 #[test]
 fn json_shape() {
-    if !can_unshare("json_shape") {
+    let Some(dir) = ns_test("json_shape") else {
         return;
-    }
-    let dir = TempDir::new("check");
+    };
     let ns = PidNs::spawn(&holders(&[3]));
     let (exit, v) = check_json(&ns, &dir, &["--warn", "1", "--crit", "@3:4"]);
     assert_eq!(exit, 2);
@@ -802,22 +807,14 @@ fn invalid_options_are_unknown_exit_3() {
 fn unreadable_proc_is_unknown_in_every_format() {
     let dir = TempDir::new("check");
     let state = dir.arg("state.json");
-    let out = run(zombies().args(["--proc", "/nonexistent", "check", "--state", &state]));
+    let out = check_without_proc(&state, &[]);
     assert_eq!(code(&out), 3);
     let line = stdout(&out);
     assert!(
         line.starts_with("ZOMBIES UNKNOWN: cannot open /nonexistent") && !line.contains(" | "),
         "{line}"
     );
-    let out = run(zombies().args([
-        "--proc",
-        "/nonexistent",
-        "check",
-        "--state",
-        &state,
-        "--format",
-        "prometheus",
-    ]));
+    let out = check_without_proc(&state, &["--format", "prometheus"]);
     assert_eq!(code(&out), 3);
     let text = stdout(&out);
     assert_valid_exposition(&text);
@@ -826,21 +823,13 @@ fn unreadable_proc_is_unknown_in_every_format() {
         !text.contains("\nzombies_processes "),
         "no made-up zero: {text}"
     );
-    let out = run(zombies().args([
-        "--proc",
-        "/nonexistent",
-        "check",
-        "--state",
-        &state,
-        "--format",
-        "json",
-    ]));
+    let out = check_without_proc(&state, &["--format", "json"]);
     assert_eq!(code(&out), 3);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "unknown");
     assert_eq!(v["zombies"], Value::Null);
     // --quiet never hides UNKNOWN.
-    let out = run(zombies().args(["--proc", "/nonexistent", "check", "-q", "--state", &state]));
+    let out = check_without_proc(&state, &["-q"]);
     assert!(stdout(&out).starts_with("ZOMBIES UNKNOWN"));
 }
 
@@ -849,32 +838,18 @@ fn output_that_cannot_be_written_is_unknown() {
     let dir = TempDir::new("check");
     std::fs::write(dir.path("file"), "").unwrap();
     let target = dir.arg("file/zombies.prom");
-    let out = run(zombies().args([
-        "--proc",
-        "/nonexistent",
-        "check",
-        "--state",
+    let out = check_without_proc(
         &dir.arg("state.json"),
-        "--format",
-        "prometheus",
-        "--output",
-        &target,
-    ]));
+        &["--format", "prometheus", "--output", &target],
+    );
     assert_eq!(code(&out), 3);
     assert!(stderr(&out).contains("zombies.prom"), "{}", stderr(&out));
     // And an unknown result still lands in a writable textfile, for the alert on status 3.
     let good = dir.path("ok.prom");
-    let out = run(zombies().args([
-        "--proc",
-        "/nonexistent",
-        "check",
-        "--state",
+    let out = check_without_proc(
         &dir.arg("state.json"),
-        "--format",
-        "prometheus",
-        "--output",
-        good.to_str().unwrap(),
-    ]));
+        &["--format", "prometheus", "--output", good.to_str().unwrap()],
+    );
     assert_eq!(code(&out), 3);
     assert!(
         std::fs::read_to_string(good)

@@ -69,6 +69,40 @@ fn children(pid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// The children of `pid` that are zombies.
+fn zombie_children(pid: i32) -> Vec<i32> {
+    children(pid)
+        .into_iter()
+        .filter(|&c| proc_state(c) == Some('Z'))
+        .collect()
+}
+
+/// The signals fix reports sending to a parent, in order.
+fn signals_sent(p: &Value) -> Vec<&str> {
+    p["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["signal"].as_str().unwrap())
+        .collect()
+}
+
+/// `unshare` running `script` as PID 1 of a fresh PID namespace with its own /proc.
+fn unshare(script: &str) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "--kill-child",
+        "sh",
+        "-c",
+        script,
+    ])
+    .stdin(Stdio::null());
+    cmd
+}
+
 /// Reaps `pids` once they have been adopted by this test process (the subreaper), after
 /// `hold`, so that fix has time to see who adopted them. Reaps nothing else: never
 /// waitpid(-1), which would steal other tests' children.
@@ -115,11 +149,7 @@ impl ShParent {
             zombies: Vec::new(),
         };
         let ok = wait_until(Duration::from_secs(5), || {
-            let zs: Vec<i32> = children(pid)
-                .into_iter()
-                .filter(|&c| proc_state(c) == Some('Z'))
-                .collect();
-            guard.zombies = zs;
+            guard.zombies = zombie_children(pid);
             guard.zombies.len() == zombies
         });
         assert!(ok, "{script}: no {zombies} zombies under {pid}");
@@ -148,19 +178,7 @@ struct PidNs {
 impl PidNs {
     fn spawn(script: &str) -> PidNs {
         become_subreaper();
-        let unshare = Command::new("unshare")
-            .args([
-                "--pid",
-                "--fork",
-                "--mount-proc",
-                "--kill-child",
-                "sh",
-                "-c",
-                script,
-            ])
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn unshare");
+        let unshare = unshare(script).spawn().expect("spawn unshare");
         let upid = unshare.id() as i32;
         let mut init = 0;
         assert!(
@@ -171,6 +189,18 @@ impl PidNs {
             "unshare did not fork its PID 1"
         );
         PidNs { unshare, init }
+    }
+
+    /// A namespace whose PID 1 is `sleep`, which never reaps, and whose one child (the
+    /// victim, returned with it) holds two zombies and never reaps either.
+    fn with_a_victim() -> (PidNs, i32) {
+        let ns = PidNs::spawn("(sleep 0 & sleep 0 & exec sleep 60) & exec sleep 60");
+        let mut victim = 0;
+        assert!(wait_until(Duration::from_secs(5), || {
+            victim = children(ns.init).first().copied().unwrap_or(0);
+            victim > 0 && zombie_children(victim).len() == 2
+        }));
+        (ns, victim)
     }
 
     /// Runs zombies inside the namespace, from outside it (nsenter forks into it): so the
@@ -326,12 +356,7 @@ fn stopped_parent_is_continued_then_cleared() {
     let (code, v) = fix_json(&["--signal-parent", "--parent", &zp.pid.to_string(), "--yes"]);
     assert_eq!(code, 0, "{v:#}");
     let p = &v["parents"][0];
-    let sent: Vec<&str> = p["signals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["signal"].as_str().unwrap())
-        .collect();
+    let sent = signals_sent(p);
     assert_eq!(sent, ["SIGCONT", "SIGCHLD"]);
     assert_eq!(p["outcome"], "cleared");
     assert!(!ZombieParent::is_zombie(zp.zombies[0]));
@@ -432,12 +457,7 @@ fn kill_parent_escalates_to_sigkill_after_the_grace_time() {
     assert_eq!(code, 0, "{v:#}");
     assert!(start.elapsed() >= Duration::from_millis(300));
     let p = &v["parents"][0];
-    let sent: Vec<&str> = p["signals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["signal"].as_str().unwrap())
-        .collect();
+    let sent = signals_sent(p);
     assert_eq!(sent, ["SIGTERM", "SIGKILL"]);
     assert_eq!(p["exited"]["signal"], "SIGKILL");
     assert!(p["signals"][1]["at_ms"].as_u64().unwrap() >= 300);
@@ -449,18 +469,7 @@ fn kill_parent_with_an_adopter_that_never_reaps_says_fix_init() {
     if !is_root() {
         return;
     }
-    // PID 1 of the namespace is `sleep`, which never reaps; its child holds two zombies.
-    let ns = PidNs::spawn("(sleep 0 & sleep 0 & exec sleep 60) & exec sleep 60");
-    let mut victim = 0;
-    assert!(wait_until(Duration::from_secs(5), || {
-        victim = children(ns.init).first().copied().unwrap_or(0);
-        victim > 0
-            && children(victim)
-                .iter()
-                .filter(|&&c| proc_state(c) == Some('Z'))
-                .count()
-                == 2
-    }));
+    let (ns, victim) = PidNs::with_a_victim();
     let inner = PidNs::ns_pid(victim).to_string();
     let out = ns.zombies(&[
         "fix",
@@ -685,11 +694,8 @@ fn pid_one_is_refused_even_with_force() {
         return;
     }
     let ns = PidNs::spawn("sleep 0 & sleep 0 & exec sleep 60");
-    assert!(wait_until(Duration::from_secs(5), || children(ns.init)
-        .iter()
-        .filter(|&&c| proc_state(c) == Some('Z'))
-        .count()
-        == 2));
+    let two_zombies = || zombie_children(ns.init).len() == 2;
+    assert!(wait_until(Duration::from_secs(5), two_zombies));
     for remedy in ["--kill-parent", "--signal-parent"] {
         let out = ns.zombies(&[
             "fix", remedy, "--parent", "1", "--yes", "--force", "--format", "json",
@@ -733,20 +739,7 @@ fn all_skips_its_own_ancestor_and_fixes_the_rest() {
         exit $?
     "#;
     become_subreaper();
-    let out = Command::new("unshare")
-        .args([
-            "--pid",
-            "--fork",
-            "--mount-proc",
-            "--kill-child",
-            "sh",
-            "-c",
-            script,
-        ])
-        .env("Z", BIN)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = unshare(script).env("Z", BIN).output().unwrap();
     let (code, v) = parse(&out, &["--all in a namespace"]);
     assert_eq!(code, 1, "{v:#}");
     let parents = v["parents"].as_array().unwrap();
@@ -955,17 +948,7 @@ fn all_leaves_ignored_parents_alone() {
     let dir = TempDir::new("fix-all-ignored");
     let file = dir.path("ignore.toml");
     std::fs::write(&file, "[[ignore]]\ncomm = \"sleep\"\n").unwrap();
-    let ns = PidNs::spawn("(sleep 0 & sleep 0 & exec sleep 60) & exec sleep 60");
-    let mut victim = 0;
-    assert!(wait_until(Duration::from_secs(5), || {
-        victim = children(ns.init).first().copied().unwrap_or(0);
-        victim > 0
-            && children(victim)
-                .iter()
-                .filter(|&&c| proc_state(c) == Some('Z'))
-                .count()
-                == 2
-    }));
+    let (ns, victim) = PidNs::with_a_victim();
     let out = ns.zombies(&[
         "fix",
         "--kill-parent",

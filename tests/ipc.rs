@@ -51,6 +51,16 @@ fn val(step: &Value, suffix: &str) -> Option<String> {
         .and_then(|e| e["value"].as_str().map(String::from))
 }
 
+/// One column (`value`, `meaning`) of every evidence row of a step.
+fn column<'a>(step: &'a Value, col: &str) -> Vec<&'a str> {
+    step["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[col].as_str().unwrap())
+        .collect()
+}
+
 /// The step whose title contains `t`.
 fn step<'a>(ev: &'a [Value], t: &str) -> &'a Value {
     ev.iter()
@@ -144,23 +154,22 @@ fn assert_nothing_left(ev: &[Value], pid: i32) {
     assert_no_children();
 }
 
-/// As subreaper, whatever a demo left running or unreaped would now be our child.
-fn assert_no_children() {
+/// The processes whose parent is this test process.
+fn our_children() -> Vec<i32> {
     let me = std::process::id() as i32;
-    let ok = wait_until(Duration::from_secs(2), || {
-        let kids: Vec<i32> = std::fs::read_dir("/proc")
-            .unwrap()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|&p| proc_ppid(p) == Some(me))
-            .collect();
-        kids.is_empty()
-    });
-    let me_kids: Vec<(i32, Option<char>)> = std::fs::read_dir("/proc")
+    std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&p| proc_ppid(p) == Some(me))
+        .collect()
+}
+
+/// As subreaper, whatever a demo left running or unreaped would now be our child.
+fn assert_no_children() {
+    let ok = wait_until(Duration::from_secs(2), || our_children().is_empty());
+    let me_kids: Vec<(i32, Option<char>)> = our_children()
+        .into_iter()
         .map(|p| (p, proc_state(p)))
         .collect();
     // Reap them so one failure does not cascade.
@@ -289,22 +298,12 @@ fn pipe_demo() {
     let (out, ev) = run_demo(&["pipe"]);
     assert_ok(&out);
     let create = step(&ev, "Create a pipe");
-    let fds: Vec<&str> = create["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["value"].as_str().unwrap())
-        .collect();
+    let fds = column(create, "value");
     assert_eq!(fds.len(), 2);
     assert!(fds[0].starts_with("pipe:["), "{fds:?}");
     assert_eq!(fds[0], fds[1], "both ends are one inode");
     let fork = step(&ev, "Fork a reader");
-    let vals: Vec<&str> = fork["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["value"].as_str().unwrap())
-        .collect();
+    let vals = column(fork, "value");
     assert_eq!(vals, [fds[0], "(closed)", fds[0], "(closed)"]);
     let blocked = step(&ev, "blocks");
     assert_eq!(val(blocked, "stat state").as_deref(), Some("S"));
@@ -349,13 +348,7 @@ fn fifo_demo() {
         .parse()
         .unwrap();
     assert!((250..5000).contains(&waited), "reader waited {waited} ms");
-    let targets: Vec<&str> = open["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .skip(1)
-        .map(|e| e["value"].as_str().unwrap())
-        .collect();
+    let targets = &column(open, "value")[1..];
     assert_eq!(targets[0], targets[1]);
     assert!(targets[0].ends_with("/fifo"));
     let blocked = step(&ev, "blocks");
@@ -376,6 +369,37 @@ fn fifo_demo() {
             .contains("ENOENT")
     );
     assert_nothing_left(&ev, pid);
+}
+
+/// Starts `zombies ipc demo ARGS --format json` with its output piped, for a test that
+/// talks to it or signals it while it runs.
+fn start_demo(args: &[&str], stdin: Stdio) -> Child {
+    zombies()
+        .args(["ipc", "demo"])
+        .args(args)
+        .args(["--format", "json"])
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `sig` to a running demo, waits for it to exit and adds what it printed meanwhile
+/// to `ev`. Returns its exit status and PID.
+fn interrupt(
+    mut child: Child,
+    rx: &mpsc::Receiver<String>,
+    ev: &mut Vec<Value>,
+    sig: nix::sys::signal::Signal,
+) -> (std::process::ExitStatus, i32) {
+    let pid = child.id() as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).unwrap();
+    let status = child.wait().unwrap();
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
+        ev.push(serde_json::from_str(&l).unwrap());
+    }
+    (status, pid)
 }
 
 /// Reads a child's stdout lines on a thread, so the test can wait with a timeout.
@@ -412,14 +436,7 @@ fn fifo_demo_with_a_user_path() {
     let _g = serial();
     let dir = TempDir::new("fifo-path");
     let path = dir.path("myfifo");
-    let mut child = zombies()
-        .args(["ipc", "demo", "fifo", "--format", "json", "--path"])
-        .arg(&path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = start_demo(&["fifo", "--path", path.to_str().unwrap()], Stdio::null());
     let rx = line_reader(&mut child);
     let mut ev = read_until(&rx, |v| v["event"] == "say");
     let hint = ev.last().unwrap()["text"].as_str().unwrap().to_string();
@@ -514,12 +531,7 @@ fn mqueue_posix_demo() {
     let (out, ev) = run_demo(&["mqueue", "--posix"]);
     assert_ok(&out);
     let r = step(&ev, "highest priority");
-    let order: Vec<&str> = r["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["meaning"].as_str().unwrap())
-        .collect();
+    let order = column(r, "meaning");
     assert_eq!(order, ["priority 9", "priority 5", "priority 1"]);
     assert_eq!(
         val(step(&ev, "sends with priorities"), "curmsgs").as_deref(),
@@ -680,23 +692,10 @@ fn text_output_of_every_demo() {
 /// Starts a demo paused after its first step (--step, stdin never written), sends `sig`,
 /// and checks it exits 130 having removed everything.
 fn interrupt_paused(args: &[&str], sig: nix::sys::signal::Signal) {
-    let mut child = zombies()
-        .args(["ipc", "demo"])
-        .args(args)
-        .args(["--format", "json", "--step"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = start_demo(&[args, &["--step"]].concat(), Stdio::piped());
     let rx = line_reader(&mut child);
     let mut ev = read_until(&rx, |v| v["event"] == "step");
-    let pid = child.id() as i32;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).unwrap();
-    let status = child.wait().unwrap();
-    while let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
-        ev.push(serde_json::from_str(&l).unwrap());
-    }
+    let (status, pid) = interrupt(child, &rx, &mut ev, sig);
     assert_eq!(status.code(), Some(130), "{args:?} after {sig}: {ev:?}");
     assert_eq!(ev.last().unwrap()["event"], "interrupted");
     assert_eq!(ev.last().unwrap()["signal"], sig.as_str());
@@ -742,27 +741,11 @@ fn sigint_while_waiting_for_a_fifo_writer() {
     let _g = serial();
     let dir = TempDir::new("fifo-int");
     let path = dir.path("waiting");
-    let mut child = zombies()
-        .args(["ipc", "demo", "fifo", "--format", "json", "--path"])
-        .arg(&path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = start_demo(&["fifo", "--path", path.to_str().unwrap()], Stdio::null());
     let rx = line_reader(&mut child);
     let mut ev = read_until(&rx, |v| v["event"] == "say");
     assert!(path.exists());
-    let pid = child.id() as i32;
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let status = child.wait().unwrap();
-    while let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
-        ev.push(serde_json::from_str(&l).unwrap());
-    }
+    let (status, pid) = interrupt(child, &rx, &mut ev, nix::sys::signal::Signal::SIGINT);
     assert_eq!(status.code(), Some(130));
     assert!(!path.exists(), "the FIFO was left behind");
     assert_nothing_left(&ev, pid);
@@ -783,13 +766,7 @@ fn interrupted_at_random_moments() {
             nix::sys::signal::Signal::SIGINT,
             nix::sys::signal::Signal::SIGTERM,
         ] {
-            let child = zombies()
-                .args(["ipc", "demo", demo, "--format", "json"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
+            let child = start_demo(&[demo], Stdio::null());
             std::thread::sleep(Duration::from_millis(5 + 12 * i as u64));
             let pid = child.id() as i32;
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);

@@ -9,6 +9,7 @@ use nix::sys::signal::Signal;
 
 use super::Demo;
 use super::Lab;
+use super::gone_evidence;
 use crate::proc::signals::SigMask;
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe::{self, PF_FORKNOEXEC};
@@ -173,23 +174,12 @@ fn run(lab: &mut Lab) -> Result<()> {
 
     child.signal(Signal::SIGTERM)?;
     let ws = lab.reap(&mut child, T)?;
+    let gone = probe::gone(&lab.procfs, pid, after.start);
     lab.conclude(
         Step::new("The program ends and its parent reaps it")
             .syscall(format!("kill({pid}, SIGTERM); waitpid({pid}, 0)"))
             .result(runtime::describe(ws))
-            .evidence(
-                Evidence::new(
-                    format!("/proc/{pid}"),
-                    "exists",
-                    if probe::gone(&lab.procfs, pid, after.start) {
-                        "no"
-                    } else {
-                        "yes"
-                    },
-                    "reaped",
-                )
-                .check(probe::gone(&lab.procfs, pid, after.start)),
-            )
+            .evidence(gone_evidence(pid, gone, "reaped"))
             .pid("child", pid),
     )?;
     Ok(())

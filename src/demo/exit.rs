@@ -9,6 +9,7 @@ use nix::sys::wait::WaitStatus;
 
 use super::Demo;
 use super::Lab;
+use super::gone_evidence;
 use crate::proc::stat::{ExitStatus, PF_EXITING};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe;
@@ -160,10 +161,7 @@ fn run(lab: &mut Lab) -> Result<()> {
                 }, "the code the child passed to _exit")
                 .check(ws == WaitStatus::Exited(child.pid, code)),
             )
-            .evidence(
-                Evidence::new(format!("/proc/{pid}"), "exists", if gone { "no" } else { "yes" }, "release_task freed the PID and the task")
-                    .check(gone),
-            )
+            .evidence(gone_evidence(pid, gone, "release_task freed the PID and the task"))
             .pid("child", pid)
             .note("A zombie is simply the time between exit_notify and the parent's wait: the exit status must live somewhere until the parent asks for it."),
     )?;

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::Demo;
 use super::Lab;
+use super::gone_evidence;
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe::{self, PF_FORKNOEXEC};
 use crate::teach::runtime::{self, channel};
@@ -264,10 +265,7 @@ fn run(lab: &mut Lab) -> Result<()> {
         Step::new("The child exits and its parent reaps it")
             .syscall(format!("waitpid({pid}, 0)"))
             .result(runtime::describe(ws))
-            .evidence(
-                Evidence::new(format!("/proc/{pid}"), "exists", if gone { "no" } else { "yes" }, "reaped: the PID is free again")
-                    .check(gone),
-            )
+            .evidence(gone_evidence(pid, gone, "reaped: the PID is free again"))
             .pid("child", pid)
             .note("Every child a process forks must be waited for; the `exit` and `zombie` demos show what happens in between."),
     )?;

@@ -18,12 +18,13 @@ use std::ops::Deref;
 use std::time::Duration;
 
 use anyhow::Result;
+use nix::sys::wait::WaitStatus;
 use serde_json::json;
 
 use crate::exit::Exit;
 use crate::style::Style;
-use crate::teach::narrate::{Format, Narrator, Step};
-use crate::teach::runtime::{Interrupted, Runtime};
+use crate::teach::narrate::{Evidence, Format, Narrator, Step};
+use crate::teach::runtime::{self, Interrupted, Runtime};
 
 /// One demo: its name on the command line, a one-line summary and the code.
 pub struct Demo {
@@ -70,6 +71,23 @@ impl Deref for Lab<'_> {
     fn deref(&self) -> &Runtime {
         self.rt
     }
+}
+
+/// waitpid's status for a reaped child, as the proof that it is the one `expected`.
+fn status_evidence(ws: WaitStatus, expected: WaitStatus, meaning: &str) -> Evidence {
+    Evidence::new("waitpid", "status", runtime::describe(ws), meaning).check(ws == expected)
+}
+
+/// Whether /proc/PID still exists after the reap (`gone`: it does not, or holds another
+/// process), as the proof that nothing is left behind.
+fn gone_evidence(pid: i32, gone: bool, meaning: &str) -> Evidence {
+    Evidence::new(
+        format!("/proc/{pid}"),
+        "exists",
+        if gone { "no" } else { "yes" },
+        meaning,
+    )
+    .check(gone)
 }
 
 /// Every demo, in the order `demo all` runs them: birth, life, death.

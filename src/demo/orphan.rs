@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::Demo;
 use super::Lab;
+use super::{gone_evidence, status_evidence};
 use crate::proc::signals::SigMask;
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe;
@@ -151,24 +152,12 @@ fn run(lab: &mut Lab) -> Result<()> {
         Step::new("The adopter reaps the orphan")
             .syscall(format!("waitpid({c}, &status, 0)"))
             .result(runtime::describe(ws))
-            .evidence(
-                Evidence::new(
-                    "waitpid",
-                    "status",
-                    runtime::describe(ws),
-                    "the adopter collects what the original parent would have",
-                )
-                .check(ws == WaitStatus::Exited(child.pid, 0)),
-            )
-            .evidence(
-                Evidence::new(
-                    format!("/proc/{c}"),
-                    "exists",
-                    if gone { "no" } else { "yes" },
-                    "reaped: nothing left behind",
-                )
-                .check(gone),
-            )
+            .evidence(status_evidence(
+                ws,
+                WaitStatus::Exited(child.pid, 0),
+                "the adopter collects what the original parent would have",
+            ))
+            .evidence(gone_evidence(c, gone, "reaped: nothing left behind"))
             .pid("child", c),
     )?;
     Ok(())

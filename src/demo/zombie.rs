@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::Demo;
 use super::Lab;
+use super::{gone_evidence, status_evidence};
 use crate::diagnose::{self, Context};
 use crate::proc::users::Users;
 use crate::report;
@@ -201,24 +202,12 @@ fn run(lab: &mut Lab) -> Result<()> {
         Step::new("The adopter waits: the zombie is reaped")
             .syscall(format!("waitpid({z}, &status, 0)"))
             .result(runtime::describe(ws))
-            .evidence(
-                Evidence::new(
-                    "waitpid",
-                    "status",
-                    runtime::describe(ws),
-                    format!("the exit code {code} it kept all along"),
-                )
-                .check(ws == WaitStatus::Exited(zombie.pid, code)),
-            )
-            .evidence(
-                Evidence::new(
-                    format!("/proc/{z}"),
-                    "exists",
-                    if gone { "no" } else { "yes" },
-                    "gone for good",
-                )
-                .check(gone),
-            )
+            .evidence(status_evidence(
+                ws,
+                WaitStatus::Exited(zombie.pid, code),
+                &format!("the exit code {code} it kept all along"),
+            ))
+            .evidence(gone_evidence(z, gone, "gone for good"))
             .pid("zombie", z),
     )?;
     Ok(())

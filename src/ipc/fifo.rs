@@ -254,15 +254,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
                 fifo_path.display()
             )
         })?;
-    n.object(
-        "created",
-        &Object {
-            kind: "fifo",
-            id: None,
-            key: None,
-            name: Some(fifo_path.display().to_string()),
-        },
-    )?;
+    let object = Object::named("fifo", fifo_path.display().to_string());
+    n.object("created", &object)?;
     let mut s = Step::new("Create the FIFO")
         .call(format!("mkfifo(\"{}\", 0600)", fifo_path.display()), "0")
         .explain(
@@ -503,15 +496,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
         if removed { "removed" } else { "not removed" },
     );
     n.step(s)?;
-    n.object(
-        "removed",
-        &Object {
-            kind: "fifo",
-            id: None,
-            key: None,
-            name: Some(fifo_path.display().to_string()),
-        },
-    )?;
+    n.object("removed", &object)?;
 
     n.end(
         "A FIFO is a file of type p: opening it waits for the other end, then it behaves like \

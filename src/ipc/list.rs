@@ -285,25 +285,12 @@ pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
         .collect();
         let orphaned = pids.iter().all(|p| p.state != Liveness::Alive);
         objects.push(IpcObject {
-            kind: "sysv-msg",
-            id: Some(r.id),
-            key: Some(key_hex(r.key)),
-            name: None,
-            path: None,
-            owner_uid: r.uid,
-            owner: users.name(r.uid),
-            creator_uid: Some(r.cuid),
-            perms: format!("{:04o}", r.perms & 0o777),
-            removed: false,
             size_bytes: Some(r.cbytes),
             messages: Some(r.qnum),
-            nsems: None,
-            waiters: None,
-            nattch: None,
-            holders: Vec::new(),
             pids,
             last_used_unix: [r.stime, r.rtime, r.ctime].into_iter().max(),
             orphaned,
+            ..sysv_object("sysv-msg", r.id, r.key, r.perms, r.uid, r.cuid, users)
         });
     }
 
@@ -326,25 +313,12 @@ pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
         pids.dedup_by_key(|p| p.pid);
         let orphaned = known && waiters == 0 && pids.iter().all(|p| p.state != Liveness::Alive);
         objects.push(IpcObject {
-            kind: "sysv-sem",
-            id: Some(r.id),
-            key: Some(key_hex(r.key)),
-            name: None,
-            path: None,
-            owner_uid: r.uid,
-            owner: users.name(r.uid),
-            creator_uid: Some(r.cuid),
-            perms: format!("{:04o}", r.perms & 0o777),
-            removed: false,
-            size_bytes: None,
-            messages: None,
             nsems: Some(r.nsems),
             waiters: known.then_some(waiters),
-            nattch: None,
-            holders: Vec::new(),
             pids,
             last_used_unix: [r.otime, r.ctime].into_iter().max(),
             orphaned,
+            ..sysv_object("sysv-sem", r.id, r.key, r.perms, r.uid, r.cuid, users)
         });
     }
 
@@ -359,25 +333,14 @@ pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
         let holders = sorted(procs.sysv_attached.get(&r.id));
         let orphaned = r.nattch == 0 && pids.iter().all(|p| p.state != Liveness::Alive);
         objects.push(IpcObject {
-            kind: "sysv-shm",
-            id: Some(r.id),
-            key: Some(key_hex(r.key)),
-            name: None,
-            path: None,
-            owner_uid: r.uid,
-            owner: users.name(r.uid),
-            creator_uid: Some(r.cuid),
-            perms: format!("{:04o}", r.perms & 0o777),
             removed: r.perms & SHM_DEST != 0,
             size_bytes: Some(r.size),
-            messages: None,
-            nsems: None,
-            waiters: None,
             nattch: Some(r.nattch),
             holders,
             pids,
             last_used_unix: [r.atime, r.dtime, r.ctime].into_iter().max(),
             orphaned,
+            ..sysv_object("sysv-shm", r.id, r.key, r.perms, r.uid, r.cuid, users)
         });
     }
 
@@ -448,6 +411,41 @@ pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
         objects,
         notes,
     })
+}
+
+/// What a System V row says about any kind of object: who owns it and with which
+/// permissions. The kind's own counts, its PIDs and its verdict are left empty for the
+/// caller to fill in.
+fn sysv_object(
+    kind: &'static str,
+    id: i32,
+    key: i32,
+    perms: u32,
+    uid: u32,
+    cuid: u32,
+    users: &mut Users,
+) -> IpcObject {
+    IpcObject {
+        kind,
+        id: Some(id),
+        key: Some(key_hex(key)),
+        name: None,
+        path: None,
+        owner_uid: uid,
+        owner: users.name(uid),
+        creator_uid: Some(cuid),
+        perms: format!("{:04o}", perms & 0o777),
+        removed: false,
+        size_bytes: None,
+        messages: None,
+        nsems: None,
+        waiters: None,
+        nattch: None,
+        holders: Vec::new(),
+        pids: Vec::new(),
+        last_used_unix: None,
+        orphaned: false,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -7,7 +7,7 @@ pub mod fifo;
 pub mod list;
 pub mod mqueue;
 pub mod pipe;
-
+pub mod posix;
 pub mod sem;
 pub mod shm;
 pub mod signal;

@@ -10,6 +10,7 @@ use nix::errno::Errno;
 use nix::mqueue::{MQ_OFlag, MqAttr, MqdT};
 use nix::sys::stat::Mode;
 
+use super::posix::Name;
 use super::sysv::{self, MsgQueue, io_err, key_hex};
 use super::sysvipc::{self, MsgRow, rwx};
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
@@ -104,15 +105,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut q = MsgQueue::create(0o600)
         .map_err(io_err)
         .context("msgget(IPC_CREAT|IPC_EXCL|0600); is kernel.msgmni exhausted? (ipcs -q)")?;
-    n.object(
-        "created",
-        &Object {
-            kind: "sysv-msg",
-            id: Some(q.id),
-            key: Some(key_hex(q.key)),
-            name: None,
-        },
-    )?;
+    let object = Object::sysv("sysv-msg", q.id, key_hex(q.key));
+    n.object("created", &object)?;
     let mut s = Step::new("Create a queue")
         .call(
             format!("msgget({}, IPC_CREAT|IPC_EXCL|0600)", key_hex(q.key)),
@@ -210,15 +204,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         );
     row_ev(&mut s, id, &["qnum"]);
     n.step(s)?;
-    n.object(
-        "removed",
-        &Object {
-            kind: "sysv-msg",
-            id: Some(id),
-            key: Some(key_hex(q.key)),
-            name: None,
-        },
-    )?;
+    n.object("removed", &object)?;
     n.end(
         "A queue found by its identifier, typed messages received by type, permissions enforced \
          by the kernel, and the queue removed: no row is left in /proc/sysvipc/msg.",
@@ -325,46 +311,39 @@ fn permission_step(rt: &Runtime, n: &mut Narrator, id: i32, me: i32) -> Result<(
 
 /// A POSIX message queue this process created: Drop closes and unlinks it.
 pub struct PosixMq {
-    pub name: String,
     pub mqd: Option<MqdT>,
-    owner: u32,
-    unlinked: bool,
+    /// Unlinked when it drops, after Drop below has closed the queue.
+    name: Name,
 }
 
 impl PosixMq {
     pub fn create(name: &str, maxmsg: i64, msgsize: i64) -> Result<PosixMq, Errno> {
+        let cname = Name::c_string(name)?;
         // nix passes the mode only together with attributes: always give both.
         let attr = MqAttr::new(0, maxmsg as _, msgsize as _, 0);
         let mqd = nix::mqueue::mq_open(
-            name,
+            cname.as_c_str(),
             MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR | MQ_OFlag::O_NONBLOCK,
             Mode::from_bits_truncate(0o600),
             Some(&attr),
         )?;
         Ok(PosixMq {
-            name: name.to_string(),
             mqd: Some(mqd),
-            owner: std::process::id(),
-            unlinked: false,
+            name: Name::created(cname, libc::mq_unlink),
         })
     }
 
     pub fn unlink(&mut self) -> Result<(), Errno> {
-        if !self.unlinked {
-            nix::mqueue::mq_unlink(self.name.as_str())?;
-            self.unlinked = true;
-        }
-        Ok(())
+        self.name.unlink()
     }
 }
 
 impl Drop for PosixMq {
     fn drop(&mut self) {
-        if self.owner == std::process::id() {
+        if self.name.is_owner() {
             if let Some(m) = self.mqd.take() {
                 let _ = nix::mqueue::mq_close(m);
             }
-            let _ = self.unlink();
         }
     }
 }
@@ -412,15 +391,8 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut q = PosixMq::create(&name, 8, 128)
         .map_err(io_err)
         .with_context(|| format!("mq_open({name}, O_CREAT|O_EXCL)"))?;
-    n.object(
-        "created",
-        &Object {
-            kind: "posix-mq",
-            id: None,
-            key: None,
-            name: Some(name.clone()),
-        },
-    )?;
+    let object = Object::named("posix-mq", name.clone());
+    n.object("created", &object)?;
     let fd = q.mqd.as_ref().map_or(-1, |m| m.as_raw_fd());
     let attr = q.mqd.as_ref().map(nix::mqueue::mq_getattr).transpose();
     let attr = attr.map_err(io_err).context("mq_getattr")?;
@@ -584,14 +556,6 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         "the name is gone",
     );
     n.step(s)?;
-    n.object(
-        "removed",
-        &Object {
-            kind: "posix-mq",
-            id: None,
-            key: None,
-            name: Some(name.clone()),
-        },
-    )?;
+    n.object("removed", &object)?;
     n.end("Named queue, priorities, permissions and unlink: nothing is left behind.")
 }

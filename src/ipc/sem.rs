@@ -11,6 +11,7 @@ use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
+use super::posix::{Name, shm_file_ev};
 use super::shm::Mapping;
 use super::sysv::{self, SemSet, io_err, key_hex};
 use super::sysvipc;
@@ -194,15 +195,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .map_err(io_err)
         .context("semget(IPC_CREAT|IPC_EXCL|0600); is kernel.sem exhausted? (ipcs -s)")?;
     let id = set.id;
-    n.object(
-        "created",
-        &Object {
-            kind: "sysv-sem",
-            id: Some(id),
-            key: Some(key_hex(set.key)),
-            name: None,
-        },
-    )?;
+    let object = Object::sysv("sysv-sem", id, key_hex(set.key));
+    n.object("created", &object)?;
     sysv::sem_setval(id, 0, 1)
         .map_err(io_err)
         .context("semctl(SETVAL)")?;
@@ -394,15 +388,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .explain("Like every System V object it would otherwise stay until reboot.");
     sem_row_ev(&mut s, id, &["semid"]);
     n.step(s)?;
-    n.object(
-        "removed",
-        &Object {
-            kind: "sysv-sem",
-            id: Some(id),
-            key: Some(key_hex(set.key)),
-            name: None,
-        },
-    )?;
+    n.object("removed", &object)?;
     n.end(&format!(
         "{} updates lost without the semaphore, none with it; SEM_UNDO freed a dead holder's \
          semaphore. The set is removed and every child reaped.",
@@ -426,15 +412,14 @@ fn wait_for(rt: &Runtime, mut cond: impl FnMut() -> bool) -> Result<()> {
 
 /// A named POSIX semaphore this process created: Drop closes and unlinks it.
 pub struct PosixSem {
-    name: CString,
     sem: *mut libc::sem_t,
-    owner: u32,
-    unlinked: bool,
+    /// Unlinked when it drops, after Drop below has closed the semaphore.
+    name: Name,
 }
 
 impl PosixSem {
     pub fn create(name: &str, value: u32) -> Result<PosixSem, Errno> {
-        let cname = CString::new(name).map_err(|_| Errno::EINVAL)?;
+        let cname = Name::c_string(name)?;
         // SAFETY: sem_open is variadic; with O_CREAT it takes a mode_t and an unsigned value.
         let sem = unsafe {
             libc::sem_open(
@@ -448,10 +433,8 @@ impl PosixSem {
             return Err(Errno::last());
         }
         Ok(PosixSem {
-            name: cname,
             sem,
-            owner: std::process::id(),
-            unlinked: false,
+            name: Name::created(cname, libc::sem_unlink),
         })
     }
 
@@ -468,40 +451,16 @@ impl PosixSem {
     }
 
     pub fn unlink(&mut self) -> Result<(), Errno> {
-        if !self.unlinked {
-            // SAFETY: a NUL-terminated name.
-            if unsafe { libc::sem_unlink(self.name.as_ptr()) } != 0 {
-                return Err(Errno::last());
-            }
-            self.unlinked = true;
-        }
-        Ok(())
+        self.name.unlink()
     }
 }
 
 impl Drop for PosixSem {
     fn drop(&mut self) {
-        if self.owner == std::process::id() {
+        if self.name.is_owner() {
             // SAFETY: sem came from sem_open and is closed once.
             unsafe { libc::sem_close(self.sem) };
-            let _ = self.unlink();
         }
-    }
-}
-
-fn shm_file_ev(s: &mut Step, path: &str, meaning: &str) {
-    use std::os::unix::fs::MetadataExt;
-    match std::fs::symlink_metadata(path) {
-        Ok(md) => s.ev_mut(
-            format!("lstat {path}"),
-            format!("-{} {} bytes", sysvipc::rwx(md.mode() & 0o777), md.size()),
-            meaning.to_string(),
-        ),
-        Err(e) => s.ev_mut(
-            format!("lstat {path}"),
-            errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
-            meaning.to_string(),
-        ),
     }
 }
 
@@ -518,15 +477,8 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut sem = PosixSem::create(&name, 1)
         .map_err(io_err)
         .with_context(|| format!("sem_open({name}, O_CREAT|O_EXCL); is /dev/shm mounted?"))?;
-    n.object(
-        "created",
-        &Object {
-            kind: "posix-sem",
-            id: None,
-            key: None,
-            name: Some(name.clone()),
-        },
-    )?;
+    let object = Object::named("posix-sem", name.clone());
+    n.object("created", &object)?;
     let mut s = Step::new("Create a named semaphore, value 1")
         .call(
             format!("sem_open(\"{name}\", O_CREAT|O_EXCL, 0600, 1)"),
@@ -627,15 +579,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         );
     shm_file_ev(&mut s, &file, "gone");
     n.step(s)?;
-    n.object(
-        "removed",
-        &Object {
-            kind: "posix-sem",
-            id: None,
-            key: None,
-            name: Some(name.clone()),
-        },
-    )?;
+    n.object("removed", &object)?;
     drop(sem);
     n.end(&format!(
         "{} updates lost without the semaphore, none with it; a dead holder keeps a POSIX \

@@ -13,9 +13,10 @@ use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 
+use super::posix::{Name, shm_file_ev};
 use super::sysv::{ShmAttach, ShmSegment, io_err, key_hex};
 use super::sysvipc::{self, SHM_DEST};
-use crate::teach::narrate::{Narrator, Object, Step, errno_text};
+use crate::teach::narrate::{Narrator, Object, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
 
@@ -210,15 +211,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .context("shmget(IPC_CREAT|IPC_EXCL|0600); is kernel.shmmni exhausted? (ipcs -m)")?;
     let id = seg.id;
     let needle = format!("/SYSV{:08x}", seg.key as u32);
-    n.object(
-        "created",
-        &Object {
-            kind: "sysv-shm",
-            id: Some(id),
-            key: Some(key_hex(seg.key)),
-            name: None,
-        },
-    )?;
+    let object = Object::sysv("sysv-shm", id, key_hex(seg.key));
+    n.object("created", &object)?;
     let mut s = Step::new("Create a 4 KiB segment")
         .call(
             format!(
@@ -348,15 +342,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .explain("nattch reached 0 on a segment marked SHM_DEST: the kernel freed it.");
     row_ev(&mut s, id, &["nattch"]);
     n.step(s)?;
-    n.object(
-        "removed",
-        &Object {
-            kind: "sysv-shm",
-            id: Some(id),
-            key: Some(key_hex(seg.key)),
-            name: None,
-        },
-    )?;
+    n.object("removed", &object)?;
     n.end(
         "One segment, two processes, nattch 1, 2, 1; IPC_RMID while attached, gone at the \
          last detach. Nothing is left in /proc/sysvipc/shm.",
@@ -367,15 +353,14 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
 
 /// A POSIX shared memory object this process created: Drop unlinks it.
 pub struct PosixShm {
-    name: CString,
+    /// Declared first: unlinked before the descriptor closes.
+    name: Name,
     pub fd: OwnedFd,
-    owner: u32,
-    unlinked: bool,
 }
 
 impl PosixShm {
     pub fn create(name: &str, len: usize) -> Result<PosixShm, Errno> {
-        let cname = CString::new(name).map_err(|_| Errno::EINVAL)?;
+        let cname = Name::c_string(name)?;
         // SAFETY: a NUL-terminated name.
         let fd = unsafe {
             libc::shm_open(
@@ -390,32 +375,15 @@ impl PosixShm {
         // SAFETY: a descriptor we just opened and own.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let me = PosixShm {
-            name: cname,
+            name: Name::created(cname, libc::shm_unlink),
             fd,
-            owner: std::process::id(),
-            unlinked: false,
         };
         nix::unistd::ftruncate(&me.fd, len as libc::off_t)?;
         Ok(me)
     }
 
     pub fn unlink(&mut self) -> Result<(), Errno> {
-        if !self.unlinked {
-            // SAFETY: a NUL-terminated name.
-            if unsafe { libc::shm_unlink(self.name.as_ptr()) } != 0 {
-                return Err(Errno::last());
-            }
-            self.unlinked = true;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for PosixShm {
-    fn drop(&mut self) {
-        if self.owner == std::process::id() {
-            let _ = self.unlink();
-        }
+        self.name.unlink()
     }
 }
 
@@ -466,15 +434,8 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut obj = PosixShm::create(&name, SIZE)
         .map_err(io_err)
         .with_context(|| format!("shm_open({name}, O_CREAT|O_EXCL); is /dev/shm mounted?"))?;
-    n.object(
-        "created",
-        &Object {
-            kind: "posix-shm",
-            id: None,
-            key: None,
-            name: Some(name.clone()),
-        },
-    )?;
+    let object = Object::named("posix-shm", name.clone());
+    n.object("created", &object)?;
     let fd = obj.fd.as_raw_fd();
     let mut s = Step::new("Create a named object and size it")
         .call(
@@ -482,7 +443,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             format!("{fd}, 0"),
         )
         .explain("A file in /dev/shm, opened like any file.");
-    file_ev(&mut s, &file, "the object, owner read-write");
+    shm_file_ev(&mut s, &file, "the object, owner read-write");
     s.ev_mut(
         format!("/proc/{me}/fd/{fd}"),
         probe::fd_target(me, fd).unwrap_or_default(),
@@ -545,7 +506,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         describe(st),
         "the child is gone",
     );
-    file_ev(&mut s, &file, "the name is gone");
+    shm_file_ev(&mut s, &file, "the name is gone");
     maps_ev(&mut s, me, &file, "still mapped here");
     s.ev_mut(
         format!("memory at {:#x}", map.addr()),
@@ -555,30 +516,6 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     n.step(s)?;
     drop(map);
     drop(obj);
-    n.object(
-        "removed",
-        &Object {
-            kind: "posix-shm",
-            id: None,
-            key: None,
-            name: Some(name.clone()),
-        },
-    )?;
+    n.object("removed", &object)?;
     n.end("A named object in /dev/shm mapped by two processes, then unlinked; children reaped.")
-}
-
-fn file_ev(s: &mut Step, path: &str, meaning: &str) {
-    use std::os::unix::fs::MetadataExt;
-    match std::fs::symlink_metadata(path) {
-        Ok(md) => s.ev_mut(
-            format!("lstat {path}"),
-            format!("-{} {} bytes", sysvipc::rwx(md.mode() & 0o777), md.size()),
-            meaning.to_string(),
-        ),
-        Err(e) => s.ev_mut(
-            format!("lstat {path}"),
-            errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
-            meaning.to_string(),
-        ),
-    }
 }

@@ -7,6 +7,7 @@
 //! the guard would otherwise remove the object from under the parent.
 
 use std::io;
+use std::marker::PhantomData;
 
 use nix::errno::Errno;
 
@@ -39,30 +40,81 @@ pub fn key_hex(key: libc::key_t) -> String {
     format!("0x{:08x}", key as u32)
 }
 
-fn create_with_key(
-    kind: u8,
-    mut get: impl FnMut(libc::key_t) -> Result<libc::c_int, Errno>,
-) -> Result<(libc::key_t, libc::c_int), Errno> {
-    let mut attempt = 0;
-    loop {
-        let key = demo_key(kind, attempt);
-        match get(key) {
-            Err(Errno::EEXIST) if attempt < 64 => attempt += 1,
-            Err(e) => return Err(e),
-            Ok(id) => return Ok((key, id)),
+// ---------------------------------------------------------------- the objects
+
+/// What tells the three kinds of System V object apart where their guards are concerned.
+pub trait Kind {
+    /// The nibble [`demo_key`] puts in the key.
+    const KEY_KIND: u8;
+    /// The `*ctl(id, IPC_RMID)` call of this kind.
+    fn rmid(id: libc::c_int) -> libc::c_int;
+}
+
+/// A System V object this process created, removed (IPC_RMID) on Drop.
+pub struct SysvObject<K: Kind> {
+    pub id: libc::c_int,
+    pub key: libc::key_t,
+    owner: u32,
+    removed: bool,
+    kind: PhantomData<K>,
+}
+
+impl<K: Kind> SysvObject<K> {
+    /// Runs `get` (a *get call with IPC_CREAT|IPC_EXCL) with fresh demo keys until one is
+    /// free.
+    fn with_fresh_key(mut get: impl FnMut(libc::key_t) -> libc::c_int) -> Result<Self, Errno> {
+        let mut attempt = 0;
+        let (key, id) = loop {
+            let key = demo_key(K::KEY_KIND, attempt);
+            match check(get(key)) {
+                Err(Errno::EEXIST) if attempt < 64 => attempt += 1,
+                Err(e) => return Err(e),
+                Ok(id) => break (key, id),
+            }
+        };
+        Ok(SysvObject {
+            id,
+            key,
+            owner: std::process::id(),
+            removed: false,
+            kind: PhantomData,
+        })
+    }
+
+    /// IPC_RMID (a segment goes once the last process detaches).
+    pub fn remove(&mut self) -> Result<(), Errno> {
+        if self.removed {
+            return Ok(());
+        }
+        check(K::rmid(self.id))?;
+        self.removed = true;
+        Ok(())
+    }
+}
+
+impl<K: Kind> Drop for SysvObject<K> {
+    fn drop(&mut self) {
+        if self.owner == std::process::id() {
+            let _ = self.remove();
         }
     }
 }
 
 // ---------------------------------------------------------------- message queues
 
-/// A System V message queue, removed on Drop.
-pub struct MsgQueue {
-    pub id: libc::c_int,
-    pub key: libc::key_t,
-    owner: u32,
-    removed: bool,
+/// Message queues: msgget, msgctl.
+pub enum Msg {}
+
+impl Kind for Msg {
+    const KEY_KIND: u8 = 1;
+    fn rmid(id: libc::c_int) -> libc::c_int {
+        // SAFETY: IPC_RMID takes no buffer.
+        unsafe { libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()) }
+    }
 }
+
+/// A System V message queue, removed on Drop.
+pub type MsgQueue = SysvObject<Msg>;
 
 /// The largest message text the demos send.
 pub const MSG_MAX: usize = 256;
@@ -76,35 +128,10 @@ struct MsgBuf {
 impl MsgQueue {
     /// msgget(key, IPC_CREAT|IPC_EXCL|mode) with a fresh demo key.
     pub fn create(mode: libc::c_int) -> Result<MsgQueue, Errno> {
-        let (key, id) = create_with_key(1, |key| {
-            // SAFETY: plain system call.
-            check(unsafe { libc::msgget(key, libc::IPC_CREAT | libc::IPC_EXCL | mode) })
-        })?;
-        Ok(MsgQueue {
-            id,
-            key,
-            owner: std::process::id(),
-            removed: false,
+        // SAFETY: plain system call.
+        SysvObject::with_fresh_key(|key| unsafe {
+            libc::msgget(key, libc::IPC_CREAT | libc::IPC_EXCL | mode)
         })
-    }
-
-    /// msgctl(IPC_RMID).
-    pub fn remove(&mut self) -> Result<(), Errno> {
-        if self.removed {
-            return Ok(());
-        }
-        // SAFETY: IPC_RMID takes no buffer.
-        check(unsafe { libc::msgctl(self.id, libc::IPC_RMID, std::ptr::null_mut()) })?;
-        self.removed = true;
-        Ok(())
-    }
-}
-
-impl Drop for MsgQueue {
-    fn drop(&mut self) {
-        if self.owner == std::process::id() {
-            let _ = self.remove();
-        }
     }
 }
 
@@ -157,46 +184,27 @@ pub fn msg_set_mode(id: libc::c_int, mode: u16) -> Result<(), Errno> {
 
 // ---------------------------------------------------------------- semaphores
 
-/// A System V semaphore set, removed on Drop.
-pub struct SemSet {
-    pub id: libc::c_int,
-    pub key: libc::key_t,
-    owner: u32,
-    removed: bool,
+/// Semaphore sets: semget, semctl.
+pub enum Sem {}
+
+impl Kind for Sem {
+    const KEY_KIND: u8 = 2;
+    fn rmid(id: libc::c_int) -> libc::c_int {
+        // SAFETY: IPC_RMID ignores the fourth argument.
+        unsafe { libc::semctl(id, 0, libc::IPC_RMID, Semun { val: 0 }) }
+    }
 }
+
+/// A System V semaphore set, removed on Drop.
+pub type SemSet = SysvObject<Sem>;
 
 impl SemSet {
     /// semget(key, nsems, IPC_CREAT|IPC_EXCL|mode) with a fresh demo key.
     pub fn create(nsems: libc::c_int, mode: libc::c_int) -> Result<SemSet, Errno> {
-        let (key, id) = create_with_key(2, |key| {
-            // SAFETY: plain system call.
-            check(unsafe { libc::semget(key, nsems, libc::IPC_CREAT | libc::IPC_EXCL | mode) })
-        })?;
-        Ok(SemSet {
-            id,
-            key,
-            owner: std::process::id(),
-            removed: false,
+        // SAFETY: plain system call.
+        SysvObject::with_fresh_key(|key| unsafe {
+            libc::semget(key, nsems, libc::IPC_CREAT | libc::IPC_EXCL | mode)
         })
-    }
-
-    /// semctl(IPC_RMID).
-    pub fn remove(&mut self) -> Result<(), Errno> {
-        if self.removed {
-            return Ok(());
-        }
-        // SAFETY: IPC_RMID ignores the fourth argument.
-        check(unsafe { libc::semctl(self.id, 0, libc::IPC_RMID, Semun { val: 0 }) })?;
-        self.removed = true;
-        Ok(())
-    }
-}
-
-impl Drop for SemSet {
-    fn drop(&mut self) {
-        if self.owner == std::process::id() {
-            let _ = self.remove();
-        }
     }
 }
 
@@ -230,48 +238,28 @@ pub fn sem_op(id: libc::c_int, num: u16, delta: i16, flags: libc::c_int) -> Resu
 
 // ---------------------------------------------------------------- shared memory
 
-/// A System V shared memory segment, removed (IPC_RMID) on Drop.
-pub struct ShmSegment {
-    pub id: libc::c_int,
-    pub key: libc::key_t,
-    pub size: usize,
-    owner: u32,
-    removed: bool,
+/// Shared memory segments: shmget, shmctl.
+pub enum Shm {}
+
+impl Kind for Shm {
+    const KEY_KIND: u8 = 3;
+    fn rmid(id: libc::c_int) -> libc::c_int {
+        // SAFETY: IPC_RMID takes no buffer.
+        unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) }
+    }
 }
+
+/// A System V shared memory segment, removed (IPC_RMID) on Drop: it goes once the last
+/// process detaches.
+pub type ShmSegment = SysvObject<Shm>;
 
 impl ShmSegment {
     /// shmget(key, size, IPC_CREAT|IPC_EXCL|mode) with a fresh demo key.
     pub fn create(size: usize, mode: libc::c_int) -> Result<ShmSegment, Errno> {
-        let (key, id) = create_with_key(3, |key| {
-            // SAFETY: plain system call.
-            check(unsafe { libc::shmget(key, size, libc::IPC_CREAT | libc::IPC_EXCL | mode) })
-        })?;
-        Ok(ShmSegment {
-            id,
-            key,
-            size,
-            owner: std::process::id(),
-            removed: false,
+        // SAFETY: plain system call.
+        SysvObject::with_fresh_key(|key| unsafe {
+            libc::shmget(key, size, libc::IPC_CREAT | libc::IPC_EXCL | mode)
         })
-    }
-
-    /// shmctl(IPC_RMID): the segment goes once the last process detaches.
-    pub fn remove(&mut self) -> Result<(), Errno> {
-        if self.removed {
-            return Ok(());
-        }
-        // SAFETY: IPC_RMID takes no buffer.
-        check(unsafe { libc::shmctl(self.id, libc::IPC_RMID, std::ptr::null_mut()) })?;
-        self.removed = true;
-        Ok(())
-    }
-}
-
-impl Drop for ShmSegment {
-    fn drop(&mut self) {
-        if self.owner == std::process::id() {
-            let _ = self.remove();
-        }
     }
 }
 

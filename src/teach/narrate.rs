@@ -208,6 +208,28 @@ pub struct Object {
     pub name: Option<String>,
 }
 
+impl Object {
+    /// A System V object: its identifier and its key as ipcs prints it.
+    pub fn sysv(kind: &'static str, id: i32, key: String) -> Object {
+        Object {
+            kind,
+            id: Some(id),
+            key: Some(key),
+            name: None,
+        }
+    }
+
+    /// A POSIX object or a FIFO: its name or path.
+    pub fn named(kind: &'static str, name: impl Into<String>) -> Object {
+        Object {
+            kind,
+            id: None,
+            key: None,
+            name: Some(name.into()),
+        }
+    }
+}
+
 #[derive(Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 enum Event<'a> {

@@ -1,0 +1,86 @@
+//! What the POSIX variants of the demos share: the name of an object this process created
+//! (a queue, a semaphore or a shared memory object), unlinked on Drop, and the lstat evidence
+//! of a file in /dev/shm.
+
+use std::ffi::{CStr, CString};
+
+use nix::errno::Errno;
+
+use super::sysvipc;
+use crate::teach::narrate::{Step, errno_text};
+
+/// An unlink call of the POSIX IPC API: `mq_unlink`, `sem_unlink`, `shm_unlink`.
+pub type UnlinkFn = unsafe extern "C" fn(*const libc::c_char) -> libc::c_int;
+
+/// A POSIX IPC name this process created, unlinked once, by `unlink` or on Drop. Like the
+/// System V guards it does nothing in a forked child, which would otherwise unlink the name
+/// from under the parent.
+pub struct Name {
+    name: CString,
+    unlink: UnlinkFn,
+    owner: u32,
+    unlinked: bool,
+}
+
+impl Name {
+    /// The name as C wants it; EINVAL when it holds a NUL.
+    pub fn c_string(name: &str) -> Result<CString, Errno> {
+        CString::new(name).map_err(|_| Errno::EINVAL)
+    }
+
+    /// Takes charge of a name the caller has just created (never before: a failed O_EXCL
+    /// open means the name belongs to someone else).
+    pub fn created(name: CString, unlink: UnlinkFn) -> Name {
+        Name {
+            name,
+            unlink,
+            owner: std::process::id(),
+            unlinked: false,
+        }
+    }
+
+    pub fn as_c_str(&self) -> &CStr {
+        &self.name
+    }
+
+    /// Whether this is the process that created the name (not a forked copy).
+    pub fn is_owner(&self) -> bool {
+        self.owner == std::process::id()
+    }
+
+    pub fn unlink(&mut self) -> Result<(), Errno> {
+        if !self.unlinked {
+            // SAFETY: a NUL-terminated name.
+            if unsafe { (self.unlink)(self.name.as_ptr()) } != 0 {
+                return Err(Errno::last());
+            }
+            self.unlinked = true;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Name {
+    fn drop(&mut self) {
+        if self.is_owner() {
+            let _ = self.unlink();
+        }
+    }
+}
+
+/// `lstat PATH`: the mode and size of a file in /dev/shm, or why there is none.
+pub fn shm_file_ev(s: &mut Step, path: &str, meaning: &str) {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(md) => s.ev_mut(
+            format!("lstat {path}"),
+            format!("-{} {} bytes", sysvipc::rwx(md.mode() & 0o777), md.size()),
+            meaning.to_string(),
+        ),
+        Err(e) => s.ev_mut(
+            format!("lstat {path}"),
+            errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+            meaning.to_string(),
+        ),
+    }
+}
