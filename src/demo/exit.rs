@@ -161,7 +161,7 @@ fn run(lab: &mut Lab) -> Result<()> {
                 }, "the code the child passed to _exit")
                 .check(ws == WaitStatus::Exited(child.pid, code)),
             )
-            .evidence(gone_evidence(pid, gone, "release_task freed the PID and the task"))
+            .evidence(gone_evidence(pid, gone, "release_task freed the PID; the task_struct goes once its last reference is dropped"))
             .pid("child", pid)
             .note("A zombie is simply the time between exit_notify and the parent's wait: the exit status must live somewhere until the parent asks for it."),
     )?;

@@ -184,7 +184,7 @@ fn run(lab: &mut Lab) -> Result<()> {
             .pid("a", pa)
             .pid("b", pb)
             .note(format!(
-                "Nice does not set a time slice; it sets a weight (nice 0 = 1024, each nice step ≈ 1.25× less). {} Either way, runnable tasks share a CPU in proportion to their weights. Other load on CPU {cpu} and the {hz:.0} Hz tick accounting make the measurement approximate.",
+                "Nice does not set a time slice; it sets a weight (nice 0 = 1024, each nice step ≈ 1.25× less). {} Either way, runnable tasks share a CPU in proportion to their weights. Other load on CPU {cpu} and CPU times counted in clock ticks (USER_HZ = {hz:.0}) make the measurement approximate.",
                 if eevdf {
                     "This kernel's scheduler is EEVDF (Linux 6.6+): among the tasks that have not received more than their weighted share, it runs the one with the earliest virtual deadline (CFS, before 6.6, ran the one with the least weighted runtime)."
                 } else {

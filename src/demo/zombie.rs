@@ -145,7 +145,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     }
     lab.step(
         step.pid("zombie", z)
-            .note("This is the notes' \"I kill them but they don't go away!\". The three real choices: fix the parent so it waits, kill the parent (its zombies are adopted and reaped), or live with it: a zombie costs a PID and one task_struct of kernel memory."),
+            .note("This is the notes' \"I kill them but they don't go away!\". The three real choices: fix the parent so it waits, kill the parent (its zombies are adopted and reaped), or live with it: a zombie costs a PID, its task_struct and a few small kernel structures (signal_struct, struct pid, credentials); its memory and kernel stack are already gone."),
     )?;
 
     let hold = lab.opts.hold;

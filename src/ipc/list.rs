@@ -632,7 +632,7 @@ pub fn write_text(
         }
         let mut table = b.build();
         table.with(TableStyle::blank());
-        writeln!(out, "{table}")?;
+        crate::report::write_table(out, &table)?;
     }
     let orphans = l.objects.iter().filter(|o| o.orphaned).count();
     let summary = format!(

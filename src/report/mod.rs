@@ -10,6 +10,15 @@ pub mod prometheus;
 pub mod table;
 pub mod tree;
 
+/// Writes a table without the padding spaces its blank style leaves at line ends: they only
+/// get in the way of copying, diffing and grepping.
+pub fn write_table(out: &mut impl std::io::Write, table: &tabled::Table) -> std::io::Result<()> {
+    for line in table.to_string().lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
 /// "3s", "4m12s", "2h05m", "3d04h": an age, short enough for a table column.
 pub fn age(secs: u64) -> String {
     match secs {

@@ -62,10 +62,7 @@ pub fn write(
     }
     let mut table = b.build();
     table.with(TableStyle::blank());
-    // The blank style pads every cell; trailing spaces only get in the way of copy and diff.
-    for line in table.to_string().lines() {
-        writeln!(out, "{}", line.trim_end())?;
-    }
+    super::write_table(out, &table)?;
     writeln!(out)?;
     for p in &diag.parents {
         // The reason starts with the command name: "4242 nginx has a SIGCHLD handler ...".

@@ -137,18 +137,45 @@ pub fn kernel_version(release: &str) -> Option<(u32, u32)> {
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
 }
 
-/// "0x400040 (PF_FORKNOEXEC ...)": the task flags with the bits the demos teach named.
+/// The PF_* task flags of include/linux/sched.h (Linux 6.x), so a student sees every bit named.
+const PF_NAMES: &[(u32, &str)] = &[
+    (0x0000_0001, "PF_VCPU"),
+    (0x0000_0002, "PF_IDLE"),
+    (0x0000_0004, "PF_EXITING"),
+    (0x0000_0008, "PF_POSTCOREDUMP"),
+    (0x0000_0010, "PF_IO_WORKER"),
+    (0x0000_0020, "PF_WQ_WORKER"),
+    (0x0000_0040, "PF_FORKNOEXEC"),
+    (0x0000_0080, "PF_MCE_PROCESS"),
+    (0x0000_0100, "PF_SUPERPRIV"),
+    (0x0000_0200, "PF_DUMPCORE"),
+    (0x0000_0400, "PF_SIGNALED"),
+    (0x0000_0800, "PF_MEMALLOC"),
+    (0x0000_1000, "PF_NPROC_EXCEEDED"),
+    (0x0000_2000, "PF_USED_MATH"),
+    (0x0000_4000, "PF_USER_WORKER"),
+    (0x0000_8000, "PF_NOFREEZE"),
+    (0x0002_0000, "PF_KSWAPD"),
+    (0x0004_0000, "PF_MEMALLOC_NOFS"),
+    (0x0008_0000, "PF_MEMALLOC_NOIO"),
+    (0x0010_0000, "PF_LOCAL_THROTTLE"),
+    (0x0020_0000, "PF_KTHREAD"),
+    (0x0040_0000, "PF_RANDOMIZE"),
+    (0x0400_0000, "PF_NO_SETAFFINITY"),
+    (0x0800_0000, "PF_MCE_EARLY"),
+    (0x1000_0000, "PF_MEMALLOC_PIN"),
+    (0x2000_0000, "PF_BLOCK_TS"),
+    (0x8000_0000, "PF_SUSPEND_TASK"),
+];
+
+/// "0x40804c (PF_EXITING|PF_POSTCOREDUMP|PF_FORKNOEXEC|PF_NOFREEZE|PF_RANDOMIZE)": the task
+/// flags with every known bit named; bits this table does not know are left in the number.
 pub fn flags_text(flags: u32) -> String {
-    let mut names = Vec::new();
-    if flags & stat::PF_EXITING != 0 {
-        names.push("PF_EXITING");
-    }
-    if flags & PF_FORKNOEXEC != 0 {
-        names.push("PF_FORKNOEXEC");
-    }
-    if flags & stat::PF_KTHREAD != 0 {
-        names.push("PF_KTHREAD");
-    }
+    let names: Vec<&str> = PF_NAMES
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, name)| *name)
+        .collect();
     if names.is_empty() {
         format!("{flags:#x}")
     } else {
@@ -231,8 +258,12 @@ mod tests {
         assert_eq!(kernel_version("6.18.44-fc"), Some((6, 18)));
         assert_eq!(kernel_version("5.4.0-150-generic"), Some((5, 4)));
         assert_eq!(kernel_version("x"), None);
-        assert_eq!(flags_text(0x400044), "0x400044 (PF_EXITING|PF_FORKNOEXEC)");
-        assert_eq!(flags_text(0x400000), "0x400000");
+        assert_eq!(
+            flags_text(0x400044),
+            "0x400044 (PF_EXITING|PF_FORKNOEXEC|PF_RANDOMIZE)"
+        );
+        assert_eq!(flags_text(0x10000), "0x10000");
+        assert_eq!(flags_text(0x40_804c).matches("PF_").count(), 5);
     }
 
     #[test]
