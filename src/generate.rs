@@ -73,13 +73,13 @@ const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
 Success. For \fBlist\fR, \fBtree\fR and \fBexplain\fR the scan worked, whether or not there are zombies.
 .TP
 .B 1
-Failure: /proc could not be read, no such process, or a fix that left zombies or refused a target.
+Failure: /proc could not be read, no such process, a fix that left zombies or refused a target, or a demo whose checked fact did not hold on this kernel.
 .TP
 .B 2
 Usage error: an unknown option, a malformed PID or duration, an unknown demo name.
 .TP
 .B 130
-Interrupted by Ctrl-C or SIGTERM, after cleaning up.
+Interrupted by Ctrl-C, SIGTERM or (demos) SIGHUP, after cleaning up.
 .PP
 \fBzombies check\fR speaks the monitoring-plugins protocol instead: 0 OK, 1 WARNING, 2 CRITICAL,
 3 UNKNOWN (/proc unreadable, invalid options, output not writable).
