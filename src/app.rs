@@ -58,10 +58,7 @@ pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
 
 /// Scans and diagnoses; the first step of list, tree, explain, fix and check.
 pub fn scan_and_diagnose(g: &Globals) -> Result<(Snapshot, Context, Diagnosis)> {
-    let fs = ProcFs::open(&g.proc_root)?;
-    let snap = fs.scan()?;
-    let ctx = Context::current(&snap);
-    let diag = diagnose::diagnose(&snap, &ctx, &mut Users::default());
+    let (snap, ctx, diag) = scan_and_diagnose_quietly(g)?;
     if snap.unreadable > 0 {
         crate::exit::warn(&format!(
             "note: {} processes in {} could not be read (hidepid or permissions); run as root to see them",
@@ -69,6 +66,15 @@ pub fn scan_and_diagnose(g: &Globals) -> Result<(Snapshot, Context, Diagnosis)> 
             g.proc_root.display()
         ));
     }
+    Ok((snap, ctx, diag))
+}
+
+/// The same without the note on stderr: `check` reports unreadable processes in its own
+/// output, since under cron a stderr line every minute is a mail every minute.
+fn scan_and_diagnose_quietly(g: &Globals) -> Result<(Snapshot, Context, Diagnosis)> {
+    let snap = ProcFs::open(&g.proc_root)?.scan()?;
+    let ctx = Context::current(&snap);
+    let diag = diagnose::diagnose(&snap, &ctx, &mut Users::default());
     Ok((snap, ctx, diag))
 }
 
@@ -343,11 +349,7 @@ fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> 
     // Refuse bad options before anything is scanned or written.
     t.validate().map_err(anyhow::Error::msg)?;
     filter(&mut Diagnosis::default(), None, args.user.as_deref())?;
-    // Not scan_and_diagnose: its note about unreadable processes on stderr would make cron
-    // mail every minute under --quiet; the check reports them in its own output instead.
-    let snap = ProcFs::open(&g.proc_root)?.scan()?;
-    let ctx = Context::current(&snap);
-    let mut diag = diagnose::diagnose(&snap, &ctx, &mut Users::default());
+    let (_snap, ctx, mut diag) = scan_and_diagnose_quietly(g)?;
 
     // Ages are kept for every zombie of the scan, before any filter (see check::state).
     let path = args

@@ -160,7 +160,7 @@ fn run(lab: &mut Lab) -> Result<()> {
         .map(|s| s.processor)
         .unwrap_or(-1);
     let ctx_b = probe::status_field(&lab.procfs, pb, "nonvoluntary_ctxt_switches");
-    let hz = probe::ticks_per_second() as f64;
+    let hz = crate::proc::scan::ticks_per_second() as f64;
     let (da, db) = ((a1 - a0) as f64, (b1 - b0) as f64);
     let total = (da + db).max(1.0);
     let (wa, wb) = (f64::from(weight(sa.nice)), f64::from(weight(sb.nice)));

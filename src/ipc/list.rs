@@ -141,7 +141,7 @@ impl Procs {
         let mut p = Procs {
             root: root.to_path_buf(),
             btime: crate::teach::probe::boot_time(root),
-            ticks: crate::teach::probe::ticks_per_second(),
+            ticks: crate::proc::scan::ticks_per_second(),
             by_inode: HashMap::new(),
             sysv_attached: HashMap::new(),
             by_link: HashMap::new(),
@@ -224,11 +224,7 @@ impl Procs {
         let Ok(text) = fs::read(&stat) else {
             return Liveness::Gone;
         };
-        let start = text
-            .iter()
-            .rposition(|&b| b == b')')
-            .and_then(|c| std::str::from_utf8(&text[c + 2..]).ok())
-            .and_then(|r| r.split_whitespace().nth(19)?.parse::<u64>().ok());
+        let start = crate::proc::stat::parse(&text).map(|s| s.starttime);
         match (start, self.btime, used) {
             (Some(ticks), Some(btime), Some(used)) if used > 0 => {
                 let started = btime + ticks / self.ticks;
@@ -672,7 +668,7 @@ mod tests {
         let p = Procs {
             root: PathBuf::from("/proc"),
             btime: crate::teach::probe::boot_time(Path::new("/proc")),
-            ticks: crate::teach::probe::ticks_per_second(),
+            ticks: crate::proc::scan::ticks_per_second(),
             by_inode: HashMap::new(),
             sysv_attached: HashMap::new(),
             by_link: HashMap::new(),

@@ -266,11 +266,7 @@ impl ProcFs {
     }
 
     fn boot_time(&self) -> Option<u64> {
-        let b = self.read("stat").ok()?;
-        let text = String::from_utf8_lossy(&b);
-        text.lines()
-            .find_map(|l| l.strip_prefix("btime "))
-            .and_then(|v| v.trim().parse().ok())
+        btime(&self.read("stat").ok()?)
     }
 
     /// pids.max of our own cgroup (v2), the limit a zombie flood runs into in a container.
@@ -308,6 +304,14 @@ pub fn join_cmdline(buf: &[u8]) -> Option<String> {
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
     (!args.is_empty()).then(|| args.join(" "))
+}
+
+/// Boot time in Unix seconds, from the `btime` line of /proc/stat.
+pub fn btime(proc_stat: &[u8]) -> Option<u64> {
+    String::from_utf8_lossy(proc_stat)
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Clock ticks per second (USER_HZ).

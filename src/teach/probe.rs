@@ -117,13 +117,6 @@ pub fn page_size() -> usize {
     if n > 0 { n as usize } else { 4096 }
 }
 
-/// Clock ticks per second, the unit of utime and stime.
-pub fn ticks_per_second() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let n = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if n > 0 { n as u64 } else { 100 }
-}
-
 /// The running kernel's release, e.g. "6.8.0-45-generic".
 pub fn kernel_release() -> String {
     fs::read_to_string("/proc/sys/kernel/osrelease")
@@ -235,10 +228,7 @@ pub fn maps_lines(pid: i32, needle: &str) -> Vec<String> {
 
 /// Boot time in seconds since the epoch (btime in /proc/stat).
 pub fn boot_time(proc_root: &std::path::Path) -> Option<u64> {
-    let stat = fs::read_to_string(proc_root.join("stat")).ok()?;
-    stat.lines()
-        .find_map(|l| l.strip_prefix("btime "))
-        .and_then(|v| v.trim().parse().ok())
+    crate::proc::scan::btime(&fs::read(proc_root.join("stat")).ok()?)
 }
 
 #[cfg(test)]
