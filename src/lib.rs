@@ -17,4 +17,5 @@ pub mod proc;
 pub mod remedy;
 pub mod report;
 pub mod style;
+pub mod sys;
 pub mod teach;

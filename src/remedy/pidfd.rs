@@ -1,9 +1,13 @@
-//! A handle on one process that cannot be fooled by PID reuse: a pidfd (pidfd_open(2) +
-//! pidfd_send_signal(2), Linux 5.3+), or, where the kernel has none, a PID plus the start time
-//! we re-check before every signal. nix 0.32 has no pidfd calls; this is the small safe wrapper
-//! over libc::syscall that spares us another crate.
+//! A handle on one process that cannot be fooled by PID reuse: a pidfd (Linux 5.3+, see
+//! sys/pidfd.rs for what each kernel reports), or, where the kernel has none, a PID plus the
+//! start time we re-check before every signal; and waiting for many of them at once.
+//!
+//! "Exited" is awaited with poll(2) (POLLIN, 5.3+). "Reaped" is asked with signal 0 (ESRCH),
+//! which is right on every kernel; poll(2) only wakes for it from 6.9 on (POLLHUP), which is
+//! found out at run time. Before that, and for legacy handles, the pending ones are re-checked
+//! on a short backing-off tick.
 
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -12,48 +16,8 @@ use nix::sys::signal::Signal;
 
 use crate::proc::scan::ReadError;
 use crate::proc::{Pid, ProcFs};
-
-/// An open pidfd: it keeps naming the same process even after its PID is reused.
-#[derive(Debug)]
-pub struct PidFd(OwnedFd);
-
-impl PidFd {
-    /// pidfd_open(pid, 0). Works on a zombie, also on another process's child; ESRCH once the
-    /// PID is free, ENOSYS on kernels before 5.3.
-    pub fn open(pid: Pid) -> Result<PidFd, Errno> {
-        // SAFETY: pidfd_open takes a PID and flags and returns a new descriptor or -1; it
-        // touches no memory of ours.
-        let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        if r < 0 {
-            return Err(Errno::last());
-        }
-        // SAFETY: the kernel just gave us this descriptor (O_CLOEXEC); nothing else owns it.
-        Ok(PidFd(unsafe { OwnedFd::from_raw_fd(r as RawFd) }))
-    }
-
-    /// pidfd_send_signal(fd, sig, NULL, 0): delivered to the process this pidfd names, or ESRCH
-    /// when it has exited.
-    pub fn send(&self, sig: Signal) -> Result<(), Errno> {
-        // SAFETY: a valid descriptor, a signal number, a null siginfo (the kernel fills in a
-        // kill()-like one) and no flags.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.0.as_raw_fd(),
-                sig as libc::c_int,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        };
-        if r < 0 { Err(Errno::last()) } else { Ok(()) }
-    }
-}
-
-impl AsFd for PidFd {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.0.as_fd()
-    }
-}
+pub use crate::sys::pidfd::PidFd;
+use crate::sys::pidfd::pollhup_on_reap;
 
 /// What to wait for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,11 +113,10 @@ impl Handle {
     /// Whether `event` has happened, without waiting.
     pub fn happened(&self, fs: &ProcFs, event: Event) -> bool {
         match self {
-            Handle::Pidfd { fd, .. } => {
-                let mut fds = [PollFd::new(fd.as_fd(), poll_events(event))];
-                matches!(nix::poll::poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
-                    && fired(&fds[0], event)
-            }
+            Handle::Pidfd { fd, .. } => match event {
+                Event::Exited => fd.has_exited(),
+                Event::Reaped => fd.is_reaped(),
+            },
             Handle::Legacy { pid, start_ticks } => match fs.stat(*pid) {
                 Ok(st) if st.starttime == *start_ticks => {
                     event == Event::Exited && (st.state == b'Z' || st.state == b'X')
@@ -163,29 +126,32 @@ impl Handle {
             },
         }
     }
-}
 
-fn poll_events(event: Event) -> PollFlags {
-    match event {
-        Event::Exited => PollFlags::POLLIN,
-        // POLLHUP is always reported; asking for nothing waits for it alone.
-        Event::Reaped => PollFlags::empty(),
+    /// The pidfd to poll(2) for `event`, with the events to ask for, when the kernel wakes a
+    /// poll for it; None when the handle must be re-checked instead.
+    fn pollable(&self, event: Event) -> Option<(&PidFd, PollFlags)> {
+        match (self, event) {
+            (Handle::Pidfd { fd, .. }, Event::Exited) => Some((fd, PollFlags::POLLIN)),
+            // POLLHUP is always reported, so asking for nothing waits for it alone (6.9+).
+            (Handle::Pidfd { fd, .. }, Event::Reaped) if pollhup_on_reap() => {
+                Some((fd, PollFlags::empty()))
+            }
+            _ => None,
+        }
     }
 }
 
-fn fired(fd: &PollFd, event: Event) -> bool {
-    let r = fd.revents().unwrap_or(PollFlags::empty());
-    match event {
-        Event::Exited => r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP),
-        Event::Reaped => r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR),
-    }
-}
+/// The longest pause between two re-checks of handles poll(2) cannot wait for: a reap is seen
+/// at most this late on kernels before 6.9 (and without pidfds).
+const RECHECK_MAX: Duration = Duration::from_millis(20);
 
 /// Waits for events on many processes at once: `items[i].1` happening to `items[i].0`.
 /// `done[i]` is set to the time (since `clock`) when item i's event was seen; items already
 /// done are not watched. Returns when `stop(done)` holds or `deadline` passes; `on_event(i)` runs
 /// as soon as item i's event is seen (e.g. to read who adopted a dead parent's zombies before
-/// they are reaped). Pidfds are waited on with poll(2); legacy handles are checked every 10 ms.
+/// they are reaped). Whatever poll(2) can wait for is waited on; the rest is re-checked every
+/// 1 ms at first, backing off to `RECHECK_MAX`. A poll wake-up is only a hint: every event is
+/// confirmed by `happened` before it counts.
 pub fn wait(
     fs: &ProcFs,
     items: &[(&Handle, Event)],
@@ -195,6 +161,7 @@ pub fn wait(
     mut stop: impl FnMut(&[Option<Duration>]) -> bool,
     mut on_event: impl FnMut(usize),
 ) {
+    let mut tick = Duration::from_millis(1);
     loop {
         for (i, (h, ev)) in items.iter().enumerate() {
             if done[i].is_none() && h.happened(fs, *ev) {
@@ -206,40 +173,32 @@ pub fn wait(
         if stop(done) || now >= deadline {
             return;
         }
-        let pending: Vec<usize> = (0..items.len())
-            .filter(|&i| done[i].is_none() && matches!(items[i].0, Handle::Pidfd { .. }))
-            .collect();
-        let legacy_left = (0..items.len())
-            .any(|i| done[i].is_none() && matches!(items[i].0, Handle::Legacy { .. }));
+        let pending = (0..items.len()).filter(|&i| done[i].is_none());
+        let mut fds: Vec<PollFd> = Vec::new();
+        let mut recheck = false;
+        for i in pending {
+            match items[i].0.pollable(items[i].1) {
+                Some((fd, events)) => fds.push(PollFd::new(fd.as_fd(), events)),
+                None => recheck = true,
+            }
+        }
         let mut left = deadline - now;
-        if legacy_left {
-            left = left.min(Duration::from_millis(10));
+        if recheck {
+            left = left.min(tick);
+            tick = (tick * 2).min(RECHECK_MAX);
         }
         // At most a second per poll(): the loop re-checks everything in between.
         let ms = left.as_millis().clamp(1, 1000) as u16;
-        if pending.is_empty() {
+        if fds.is_empty() {
             std::thread::sleep(Duration::from_millis(u64::from(ms)));
             continue;
         }
-        let mut fds: Vec<PollFd> = pending
-            .iter()
-            .filter_map(|&i| match items[i].0 {
-                Handle::Pidfd { fd, .. } => Some(PollFd::new(fd.as_fd(), poll_events(items[i].1))),
-                Handle::Legacy { .. } => None,
-            })
-            .collect();
-        match nix::poll::poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(_) | Err(Errno::EINTR) => {
-                let at = clock.elapsed();
-                for (k, &i) in pending.iter().enumerate() {
-                    if fired(&fds[k], items[i].1) {
-                        done[i] = Some(at);
-                        on_event(i);
-                    }
-                }
+        if let Err(e) = nix::poll::poll(&mut fds, PollTimeout::from(ms)) {
+            // EINTR is a normal wake-up; poll() failing otherwise is not expected, and the
+            // loop checks each handle itself after a pause.
+            if e != Errno::EINTR {
+                std::thread::sleep(Duration::from_millis(10));
             }
-            // poll() itself failing is not expected; the loop checks each handle instead.
-            Err(_) => std::thread::sleep(Duration::from_millis(10)),
         }
     }
 }
@@ -274,7 +233,7 @@ mod tests {
     fn pidfd_on_self_signals_nothing_and_waits() {
         let me = std::process::id() as Pid;
         let fd = PidFd::open(me).expect("pidfd_open on self");
-        // Signal 0 does not exist for pidfd_send_signal's enum; check liveness by poll.
+        // Running: neither exited nor reaped.
         let h = Handle::Pidfd { pid: me, fd };
         let fs = ProcFs::open(std::path::Path::new("/proc")).unwrap();
         assert!(!h.happened(&fs, Event::Exited));
