@@ -59,6 +59,7 @@ fn settle(fs: &ProcFs, req: &Request, report: &mut FixReport, live: &mut [Live])
     for l in live.iter_mut() {
         if l.parent.is_some() && l.zombies.iter().all(|(_, h)| h.is_none()) {
             l.parent = None;
+            report.parents[l.idx].reaped_on_its_own = true;
             report.parents[l.idx].reason = Some(format!(
                 "its parent reaped them on its own within the --settle time ({}): nothing was sent",
                 duration(req.settle)

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! { "remedy": "signal-parent|kill-parent|ignore|auto", "dry_run": bool, "executed": bool,
-//!   "grace_ms": u64, "timeout_ms": u64, "ignore_file": string|null,
+//!   "grace_ms": u64, "timeout_ms": u64, "settle_ms": u64, "ignore_file": string|null,
 //!   "parents": [ { "pid", "comm", "exe", "uid", "user", "state", "sigchld",
 //!       "remedy": "signal-parent|kill-parent|ignore|fix-init",
 //!       "outcome": "planned|refused|advised|ignored|cleared|remaining",
@@ -18,7 +18,8 @@
 //!       "adopter": { "pid", "comm", "namespace_init": bool, "reaped": bool }|null,
 //!       "zombies": [ { "pid", "comm", "cleared": bool, "after_ms": u64|null } ],
 //!       "total": usize, "cleared": usize, "elapsed_ms": u64|null,
-//!       "error": string|null, "next": string|null } ],
+//!       "error": string|null, "next": string|null,
+//!       "reaped_on_its_own": bool } ],      // cleared during --settle, before anything was sent
 //!   "summary": { "parents", "zombies", "cleared", "remaining", "refused", "skipped_ignored" },
 //!   "success": bool }
 //! ```
@@ -191,6 +192,9 @@ pub struct ParentResult {
     pub error: Option<String>,
     /// What to try next when the zombies remain.
     pub next: Option<String>,
+    /// The parent reaped every targeted zombie by itself during --settle, so nothing was sent
+    /// and no remedy takes the credit.
+    pub reaped_on_its_own: bool,
     /// The diagnosis this rests on.
     #[serde(skip)]
     pub finding: ParentFinding,
@@ -234,6 +238,8 @@ pub struct FixReport {
     pub executed: bool,
     pub grace_ms: u64,
     pub timeout_ms: u64,
+    /// How long the parents were given to reap on their own before anything was sent.
+    pub settle_ms: u64,
     /// The ignore list written (--ignore) or consulted (--all).
     pub ignore_file: Option<String>,
     pub parents: Vec<ParentResult>,

@@ -49,6 +49,7 @@ pub fn plan(
         executed: false,
         grace_ms: ms(req.grace),
         timeout_ms: ms(req.timeout),
+        settle_ms: ms(req.settle),
         ignore_file: uses_list.then(|| ignore.path.display().to_string()),
         parents,
         summary: FixSummary {
@@ -150,6 +151,7 @@ fn plan_parent(
         elapsed_ms: None,
         error: None,
         next: None,
+        reaped_on_its_own: false,
         finding: f,
     }
 }

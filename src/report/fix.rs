@@ -169,6 +169,16 @@ fn write_parent(
     let who = style.bold(&p.who());
     let reason = p.reason.as_deref().unwrap_or("");
     match p.outcome {
+        Outcome::Cleared if p.reaped_on_its_own => {
+            writeln!(
+                out,
+                "{} {who}: reaped its {} on its own within the --settle time ({}); nothing was sent",
+                style.green("✔"),
+                plural(p.total, "zombie", "zombies"),
+                duration(ms(r.settle_ms))
+            )?;
+            return Ok(());
+        }
         Outcome::Cleared => writeln!(
             out,
             "{} {who}: {} {} {} of {} in {}",
