@@ -578,6 +578,24 @@ fn sched_gives_the_nice_0_process_more_cpu() {
     for r in rows(&ev, "policy (41)") {
         assert_eq!(r["value"], "0");
     }
+    // The demo tells EEVDF from CFS by the kernel's code; cross-check it with the version
+    // EEVDF arrived in (6.6), which only this test uses.
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut v = release.trim().split(|c: char| !c.is_ascii_digit());
+    let version: (u32, u32) = (
+        v.next().unwrap().parse().unwrap(),
+        v.next().unwrap().parse().unwrap(),
+    );
+    let expected = if version >= (6, 6) {
+        "present"
+    } else {
+        "absent"
+    };
+    assert_eq!(
+        value(&ev, "/proc/kallsyms", "avg_vruntime"),
+        expected,
+        "{release}"
+    );
 }
 
 #[test]

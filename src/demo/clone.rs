@@ -190,7 +190,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     lab.reap(&mut proc_, T)?;
 
     let release = probe::kernel_release();
-    let syms = kernel_symbols(&[
+    let syms = probe::kernel_symbols(&[
         "kernel_clone",
         "do_fork",
         "copy_process",
@@ -318,23 +318,6 @@ fn proc_listing_has(id: i32) -> bool {
     let name = id.to_string();
     std::fs::read_dir("/proc")
         .is_ok_and(|d| d.flatten().any(|e| e.file_name().to_str() == Some(&name)))
-}
-
-/// Which of `names` the kernel's symbol table holds; None when it cannot be read.
-fn kernel_symbols(names: &[&str]) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
-    if text.is_empty() {
-        return None;
-    }
-    let mut found: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(2))
-        .filter(|s| names.contains(s))
-        .map(str::to_string)
-        .collect();
-    found.sort();
-    found.dedup();
-    Some(found)
 }
 
 /// (pid, comm, flags) of the kernel threads whose parent is PID 2.

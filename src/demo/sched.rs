@@ -165,8 +165,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     let total = (da + db).max(1.0);
     let (wa, wb) = (f64::from(weight(sa.nice)), f64::from(weight(sb.nice)));
     let expect_a = wa / (wa + wb) * 100.0;
-    let release = probe::kernel_release();
-    let eevdf = probe::kernel_version(&release).is_some_and(|v| v >= (6, 6));
+    let scheduler = probe::fair_scheduler();
     lab.step(
         Step::new(format!("Measured over {:.1} s: CPU time follows the weights", MEASURE.as_secs_f64()))
             .syscall("read utime (14) + stime (15) from /proc/PID/stat before and after")
@@ -181,14 +180,19 @@ fn run(lab: &mut Lab) -> Result<()> {
                     .check(on_a == cpu as i64 && on_b == cpu as i64),
             )
             .evidence(Evidence::new(format!("/proc/{pb}/status"), "nonvoluntary_ctxt_switches", &ctx_b, "B was preempted this often: it never gave up the CPU by itself"))
+            .evidence(Evidence::new("/proc/kallsyms", probe::EEVDF_SYMBOL, match scheduler {
+                probe::FairScheduler::Eevdf => "present",
+                probe::FairScheduler::Cfs => "absent",
+                probe::FairScheduler::Unknown => "unreadable",
+            }, "EEVDF's average vruntime, which CFS does not have: it tells the two schedulers apart"))
             .pid("a", pa)
             .pid("b", pb)
             .note(format!(
                 "Nice does not set a time slice; it sets a weight (nice 0 = 1024, each nice step ≈ 1.25× less). {} Either way, runnable tasks share a CPU in proportion to their weights. Other load on CPU {cpu} and CPU times counted in clock ticks (USER_HZ = {hz:.0}) make the measurement approximate.",
-                if eevdf {
-                    "This kernel's scheduler is EEVDF (Linux 6.6+): among the tasks that have not received more than their weighted share, it runs the one with the earliest virtual deadline (CFS, before 6.6, ran the one with the least weighted runtime)."
-                } else {
-                    "This kernel's scheduler is CFS: it runs the task with the least weighted runtime (vruntime); Linux 6.6 replaced it with EEVDF."
+                match scheduler {
+                    probe::FairScheduler::Eevdf => "This kernel's scheduler is EEVDF (Linux 6.6+): among the tasks that have not received more than their weighted share, it runs the one with the earliest virtual deadline (CFS, before 6.6, ran the one with the least weighted runtime).",
+                    probe::FairScheduler::Cfs => "This kernel's scheduler is CFS: it runs the task with the least weighted runtime (vruntime); Linux 6.6 replaced it with EEVDF.",
+                    probe::FairScheduler::Unknown => "Which fair scheduler this kernel runs cannot be told here (/proc/kallsyms is unreadable): CFS runs the task with the least weighted runtime, EEVDF (Linux 6.6+) the eligible one with the earliest virtual deadline.",
                 }
             )),
     )?;

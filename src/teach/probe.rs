@@ -130,6 +130,45 @@ pub fn kernel_version(release: &str) -> Option<(u32, u32)> {
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
 }
 
+/// Which of `names` the kernel's symbol table holds; None when it cannot be read.
+pub fn kernel_symbols(names: &[&str]) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
+    if text.is_empty() {
+        return None;
+    }
+    let mut found: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .filter(|s| names.contains(s))
+        .map(str::to_string)
+        .collect();
+    found.sort();
+    found.dedup();
+    Some(found)
+}
+
+/// The fair scheduler this kernel runs, told by its code rather than its version (a distribution
+/// kernel may carry a backport): EEVDF (Linux 6.6+) keeps the load-weighted average vruntime
+/// that eligibility is measured against, `avg_vruntime()`, which CFS never had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FairScheduler {
+    Eevdf,
+    Cfs,
+    /// /proc/kallsyms is unreadable or empty.
+    Unknown,
+}
+
+/// The symbol whose presence tells EEVDF from CFS.
+pub const EEVDF_SYMBOL: &str = "avg_vruntime";
+
+pub fn fair_scheduler() -> FairScheduler {
+    match kernel_symbols(&[EEVDF_SYMBOL]) {
+        Some(found) if !found.is_empty() => FairScheduler::Eevdf,
+        Some(_) => FairScheduler::Cfs,
+        None => FairScheduler::Unknown,
+    }
+}
+
 /// The PF_* task flags of include/linux/sched.h (Linux 6.x), so a student sees every bit named.
 const PF_NAMES: &[(u32, &str)] = &[
     (0x0000_0001, "PF_VCPU"),
