@@ -22,20 +22,34 @@ use crate::teach::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_
 /// Increments per process in each race.
 const ROUNDS: u64 = 20_000;
 
-/// One read-modify-write of the shared counter, with a sched_yield in the middle every so
-/// often: the window in which another process's update is overwritten, made wide enough to
-/// show on one CPU too.
+/// One read-modify-write of the shared counter, with a sched_yield in the middle: the window
+/// in which another process's update is overwritten. Both racers run on one CPU (see `racer`),
+/// so the yield hands the CPU to the other one inside the window, and the race shows on any
+/// machine, however many CPUs it has and however fast or slow (a VM under emulation) they are.
 ///
 /// # Safety
 /// `counter` points into a live shared mapping.
-unsafe fn bump(counter: *mut u64, i: u64) {
+unsafe fn bump(counter: *mut u64) {
     // SAFETY: per the function contract.
     unsafe {
         let v = std::ptr::read_volatile(counter);
-        if i % 32 == 0 {
-            libc::sched_yield();
-        }
+        libc::sched_yield();
         std::ptr::write_volatile(counter, v + 1);
+    }
+}
+
+/// Pins the calling process to the first CPU it may run on, so that both racers share it.
+fn pin_to_one_cpu() {
+    use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+    let me = nix::unistd::Pid::from_raw(0);
+    let Ok(allowed) = sched_getaffinity(me) else {
+        return;
+    };
+    if let Some(cpu) = (0..CpuSet::count()).find(|&c| allowed.is_set(c).unwrap_or(false)) {
+        let mut one = CpuSet::new();
+        if one.set(cpu).is_ok() {
+            let _ = sched_setaffinity(me, &one);
+        }
     }
 }
 
@@ -49,6 +63,7 @@ enum Guard {
 
 /// A racer child: waits for the start signal (EOF on `go`), then does ROUNDS increments.
 fn racer(counter: usize, guard: Guard, go: RawFd, posix_name: &CString) -> i32 {
+    pin_to_one_cpu();
     let mut b = [0u8; 1];
     let _ = read_fd(go, &mut b);
     let p = counter as *mut u64;
@@ -60,7 +75,7 @@ fn racer(counter: usize, guard: Guard, go: RawFd, posix_name: &CString) -> i32 {
     if matches!(guard, Guard::Posix) && sem == libc::SEM_FAILED {
         return 3;
     }
-    for i in 0..ROUNDS {
+    for _ in 0..ROUNDS {
         match guard {
             Guard::None => {}
             Guard::SysV(id) => {
@@ -72,7 +87,7 @@ fn racer(counter: usize, guard: Guard, go: RawFd, posix_name: &CString) -> i32 {
             Guard::Posix => while unsafe { libc::sem_wait(sem) } != 0 {},
         }
         // SAFETY: the mapping outlives the child (inherited through fork).
-        unsafe { bump(p, i) };
+        unsafe { bump(p) };
         match guard {
             Guard::None => {}
             Guard::SysV(id) => {
