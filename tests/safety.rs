@@ -128,35 +128,6 @@ fn container_init_with_a_non_utf8_name_is_still_refused() {
     );
 }
 
-#[test]
-fn a_parent_that_reaps_a_moment_later_is_left_alone() {
-    let zp = ZombieParent::spawn(Spec {
-        zombies: 2,
-        reap_after: Some(Duration::from_millis(300)),
-        ..Spec::default()
-    });
-    let pid = zp.pid.to_string();
-    let out = run(zombies().args([
-        "fix", "--auto", "--parent", &pid, "--yes", "--grace", "100ms", "--format", "json",
-    ]));
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    let p = &r["parents"][0];
-    assert_eq!(p["signals"].as_array().map(Vec::len), Some(0), "{p:#}");
-    assert!(
-        p["reason"].as_str().unwrap_or("").contains("on its own"),
-        "{p:#}"
-    );
-    assert_eq!(p["cleared"], 2);
-    assert_eq!(proc_state(zp.pid), Some('S'), "the parent was killed");
-}
-
 /// A monitor must never read "no zombies" from a directory that is not a procfs (a missing
 /// bind mount of the host's /proc), nor a result it could not deliver.
 #[test]

@@ -14,9 +14,17 @@ use nix::sys::signal::{self, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
+/// The binary under test: the one cargo built, or `$ZOMBIES_BIN` where the tests run away from
+/// the build tree (the kernel matrix's VM, .ci/kernel-matrix).
+pub fn bin() -> PathBuf {
+    std::env::var_os("ZOMBIES_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_zombies")))
+}
+
 /// The binary under test, with an environment that cannot leak the developer's settings in.
 pub fn zombies() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zombies"));
+    let mut cmd = Command::new(bin());
     cmd.env_clear();
     for keep in ["PATH", "HOME", "USER", "LANG"] {
         if let Some(v) = std::env::var_os(keep) {
@@ -164,8 +172,9 @@ pub struct Spec {
     pub stopped: bool,
     /// Name the zombies this (PR_SET_NAME; 15 bytes at most).
     pub name: Option<&'static CStr>,
-    /// Reap them this long after saying ready (a parent that waits a little late).
-    pub reap_after: Option<Duration>,
+    /// Reap them when this signal arrives (a parent that waits a little late, at a moment the
+    /// test chooses).
+    pub reap_on: Option<Signal>,
 }
 
 impl Default for Spec {
@@ -176,7 +185,7 @@ impl Default for Spec {
             exit_code: Some(3),
             stopped: false,
             name: None,
-            reap_after: None,
+            reap_on: None,
         }
     }
 }
@@ -290,6 +299,15 @@ fn child_main(spec: &Spec, wr: OwnedFd) -> ! {
             Err(_) => unsafe { libc::_exit(1) },
         }
     }
+    if let Some(sig) = spec.reap_on {
+        let sa = signal::SigAction::new(
+            SigHandler::Handler(reap_all),
+            signal::SaFlags::SA_RESTART,
+            SigSet::empty(),
+        );
+        // SAFETY: reap_all only calls waitpid, which is async-signal-safe.
+        let _ = unsafe { signal::sigaction(sig, &sa) };
+    }
     match spec.sigchld {
         Sigchld::CaughtReaps => install(SigHandler::Handler(reap_all)),
         Sigchld::Ignored => install(SigHandler::SigIgn),
@@ -300,14 +318,6 @@ fn child_main(spec: &Spec, wr: OwnedFd) -> ! {
     unsafe {
         if spec.stopped {
             libc::raise(libc::SIGSTOP);
-        }
-        if let Some(after) = spec.reap_after {
-            let ts = libc::timespec {
-                tv_sec: after.as_secs() as libc::time_t,
-                tv_nsec: after.subsec_nanos() as libc::c_long,
-            };
-            libc::nanosleep(&ts, std::ptr::null_mut());
-            while libc::waitpid(-1, std::ptr::null_mut(), 0) > 0 {}
         }
         loop {
             libc::pause();
@@ -405,4 +415,140 @@ impl Drop for ExitedLeader {
     fn drop(&mut self) {
         kill_and_reap(self.pid);
     }
+}
+
+/// Whether the tests run as root (needed for PID namespaces and hidepid mounts).
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// A fresh PID namespace whose PID 1 is a real init: it reaps every child at once, as systemd
+/// or tini do. Inside it, a parent (`parent`, a host PID) holds `zombies` zombies (host PIDs)
+/// and never waits. Killing the parent hands its zombies to this init, which reaps them.
+/// Needs root (CLONE_NEWPID). Drop kills the init, which ends the whole namespace, and reaps it.
+pub struct ReapingInit {
+    pub init: i32,
+    pub parent: i32,
+    pub zombies: Vec<i32>,
+}
+
+impl ReapingInit {
+    pub fn spawn(zombies: usize) -> ReapingInit {
+        become_subreaper();
+        let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        // SAFETY: the children make only async-signal-safe calls (fork, unshare, write,
+        // waitpid, pause, _exit) before they exit.
+        let a = match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => unsafe {
+                drop(rd);
+                if libc::unshare(libc::CLONE_NEWPID) != 0 {
+                    libc::_exit(1);
+                }
+                match fork() {
+                    // PID 1 of the new namespace.
+                    Ok(ForkResult::Child) => reaping_init_main(zombies, wr),
+                    Ok(ForkResult::Parent { child }) => {
+                        let _ = nix::unistd::write(&wr, &child.as_raw().to_ne_bytes());
+                        libc::_exit(0)
+                    }
+                    Err(_) => libc::_exit(1),
+                }
+            },
+            ForkResult::Parent { child } => child,
+        };
+        drop(wr);
+        let mut pids = Vec::new();
+        // Records: the init's host PID, then 0 once the parent's zombies exist.
+        let ready = read_records(&rd, Duration::from_secs(10), |pid| pids.push(pid));
+        let _ = waitpid(a, None);
+        let Some(&init) = pids.first() else {
+            panic!("the namespace's init did not start (unshare(CLONE_NEWPID) needs root)");
+        };
+        let mut guard = ReapingInit {
+            init,
+            parent: 0,
+            zombies: Vec::new(),
+        };
+        assert!(
+            ready,
+            "the namespace's parent did not make its zombies in time"
+        );
+        guard.parent = *children_of(init).first().expect("the init's child");
+        assert!(
+            wait_until(Duration::from_secs(5), || proc_state(guard.parent)
+                == Some('S')),
+            "parent {} did not settle in pause()",
+            guard.parent
+        );
+        guard.zombies = children_of(guard.parent);
+        assert_eq!(guard.zombies.len(), zombies, "zombies of {}", guard.parent);
+        guard
+    }
+}
+
+/// PID 1 of the namespace: forks the parent, then reaps whatever comes, forever.
+fn reaping_init_main(zombies: usize, wr: OwnedFd) -> ! {
+    unsafe {
+        match fork() {
+            Ok(ForkResult::Child) => {
+                for _ in 0..zombies {
+                    match fork() {
+                        Ok(ForkResult::Child) => libc::_exit(3),
+                        Ok(ForkResult::Parent { child }) => {
+                            let _ = nix::sys::wait::waitid(
+                                nix::sys::wait::Id::Pid(child),
+                                WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+                            );
+                        }
+                        Err(_) => libc::_exit(1),
+                    }
+                }
+                let _ = nix::unistd::write(&wr, &0i32.to_ne_bytes());
+                drop(wr);
+                loop {
+                    libc::pause();
+                }
+            }
+            Ok(ForkResult::Parent { .. }) => {
+                drop(wr);
+                loop {
+                    if libc::waitpid(-1, std::ptr::null_mut(), 0) < 0
+                        && *libc::__errno_location() == libc::ECHILD
+                    {
+                        libc::pause();
+                    }
+                }
+            }
+            Err(_) => libc::_exit(1),
+        }
+    }
+}
+
+/// The children of `pid` as this test's /proc numbers them.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
+impl Drop for ReapingInit {
+    fn drop(&mut self) {
+        // SIGKILL to a namespace's init kills every process in it.
+        kill_and_reap(self.init);
+    }
+}
+
+/// The pidfds process `pid` holds open (`anon_inode:[pidfd]` before Linux 6.9, `pidfd:[N]`
+/// since pidfs).
+pub fn pidfds_held(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .filter(|l| l.to_string_lossy().contains("pidfd"))
+                .count()
+        })
+        .unwrap_or(0)
 }
