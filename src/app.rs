@@ -58,24 +58,20 @@ pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
 
 /// Scans and diagnoses; the first step of list, tree, explain, fix and check.
 pub fn scan_and_diagnose(g: &Globals) -> Result<(Snapshot, Context, Diagnosis)> {
-    let (snap, ctx, diag) = scan_and_diagnose_quietly(g)?;
-    if snap.unreadable > 0 {
-        crate::exit::warn(&format!(
-            "note: {} processes in {} could not be read (hidepid or permissions); run as root to see them",
-            snap.unreadable,
-            g.proc_root.display()
-        ));
+    let snap = ProcFs::open(&g.proc_root)?.scan()?;
+    for note in report::visibility::notes(&snap, &g.proc_root) {
+        crate::exit::warn(&note);
     }
+    let (ctx, diag) = diagnose_snapshot(&snap);
     Ok((snap, ctx, diag))
 }
 
-/// The same without the note on stderr: `check` reports unreadable processes in its own
+/// The diagnosis of a scan. `check` scans on its own: it reports what it could not see in its
 /// output, since under cron a stderr line every minute is a mail every minute.
-fn scan_and_diagnose_quietly(g: &Globals) -> Result<(Snapshot, Context, Diagnosis)> {
-    let snap = ProcFs::open(&g.proc_root)?.scan()?;
-    let ctx = Context::current(&snap);
-    let diag = diagnose::diagnose(&snap, &ctx, &mut Users::default());
-    Ok((snap, ctx, diag))
+fn diagnose_snapshot(snap: &Snapshot) -> (Context, Diagnosis) {
+    let ctx = Context::current(snap);
+    let diag = diagnose::diagnose(snap, &ctx, &mut Users::default());
+    (ctx, diag)
 }
 
 /// Applies --parent and --user.
@@ -349,16 +345,22 @@ fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> 
     // Refuse bad options before anything is scanned or written.
     t.validate().map_err(anyhow::Error::msg)?;
     filter(&mut Diagnosis::default(), None, args.user.as_deref())?;
-    let (_snap, ctx, mut diag) = scan_and_diagnose_quietly(g)?;
+    let fs = ProcFs::open(&g.proc_root)?;
+    let snap = fs.scan()?;
+    if let Some(why) = report::visibility::check_blind(&snap, &g.proc_root) {
+        return Ok(Outcome::unknown(t.clone(), why));
+    }
+    let (ctx, mut diag) = diagnose_snapshot(&snap);
 
     // Ages are kept for every zombie of the scan, before any filter (see check::state).
     let path = args
         .state
         .clone()
         .unwrap_or_else(|| state::default_path(&g.proc_root));
-    let boot_id = std::fs::read_to_string(g.proc_root.join("sys/kernel/random/boot_id"))
+    let boot_id = fs
+        .read("sys/kernel/random/boot_id")
         .ok()
-        .map(|s| s.trim().to_string());
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string());
     let (mut memory, warning) = State::load(&path, boot_id.as_deref());
     if let Some(w) = warning {
         let _ = writeln!(io::stderr(), "zombies: warning: {w}");

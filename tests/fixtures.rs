@@ -302,3 +302,57 @@ fn kill_parent_gives_way_when_the_adopter_is_a_stuck_init() {
         "{w:#}"
     );
 }
+
+/// A --proc tree that is not a live procfs (a copy, a bind mount someone else can write to)
+/// may hold a FIFO where `PID/stat` should be, or a symlink to a device: list and check must
+/// still finish, skip those entries unread and say so, and check must not say OK.
+#[test]
+fn fifo_or_device_in_a_proc_tree_never_blocks() {
+    let f = FakeProc::new("fifo");
+    f.process(1, b"init", 'S', 0, 0, 1)
+        .process(300, b"svc", 'S', 1, 0, 1)
+        .status(300, NONE, NONE, "300", 0)
+        .process(301, b"job", 'Z', 300, 0x4, 1);
+    for pid in ["7", "8", "9"] {
+        std::fs::create_dir_all(f.path().join(pid)).unwrap();
+    }
+    nix::unistd::mkfifo(&f.path().join("7/stat"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", f.path().join("8/stat")).unwrap();
+    std::fs::create_dir(f.path().join("9/stat")).unwrap();
+    // The parent's status read by list is a FIFO too.
+    std::fs::remove_file(f.path().join("300/status")).unwrap();
+    nix::unistd::mkfifo(&f.path().join("300/status"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let root = f.path().to_str().unwrap();
+    let within = |args: &[&str]| {
+        let mut cmd = zombies();
+        cmd.args(args).args(["--proc", root]);
+        output_within(cmd, std::time::Duration::from_secs(10))
+    };
+
+    let out = within(&["list", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["zombies"], 1, "{v}");
+    assert_eq!(parent(&v, 300)["sigchld"], "unknown");
+    let err = stderr(&out);
+    assert!(
+        err.contains("3 process entries under")
+            && err.contains("/7/stat")
+            && err.contains("not a live procfs"),
+        "{err}"
+    );
+
+    for args in [vec!["tree"], vec!["explain", "301"]] {
+        let out = within(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    }
+
+    let out = within(&["check", "--state", "/nonexistent/zombies-tests/state.json"]);
+    let line = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{line}");
+    assert!(
+        line.starts_with("ZOMBIES UNKNOWN: 3 process entries under ")
+            && line.contains("not a live procfs"),
+        "{line}"
+    );
+}

@@ -98,6 +98,9 @@ pub struct Snapshot {
     pub parent_details: HashMap<Pid, ParentDetails>,
     /// /proc entries we could not read (hidepid, permissions).
     pub unreadable: usize,
+    /// `PID/stat` paths (relative to the root) that are not regular files, refused unread:
+    /// only a tree that is not a live procfs has them.
+    pub not_files: Vec<String>,
     /// /proc/sys/kernel/pid_max.
     pub pid_max: Option<u64>,
     /// The `pids.max` limit of our own cgroup, when one is set.

@@ -1,6 +1,13 @@
 //! Reading /proc: one pass over every process's stat file, then a few files for each parent of
 //! zombies. System calls are the whole cost of a scan, so the hot path opens each stat file
 //! relative to one directory fd and reads it once into a stack buffer (3 calls a process).
+//!
+//! `--proc` may name any directory: a copy of a procfs, a bind mount someone else can write to.
+//! No read may block there, or a monitoring check would never end: every file is opened with
+//! O_NONBLOCK (a FIFO then opens and reads at once), O_NOFOLLOW (a planted symlink cannot lead
+//! to /dev/zero or a tty) and O_NOCTTY, reads stop at `MAX_FILE`, and outside a real procfs
+//! every opened file must be a regular one (one fstat each; a procfs only holds its own files,
+//! so the live scan keeps its 3 calls a process).
 
 use std::collections::HashMap;
 use std::fs;
@@ -21,7 +28,20 @@ use super::stat;
 pub struct ProcFs {
     root: PathBuf,
     dir: OwnedFd,
+    /// The root is a mounted procfs (statfs magic), not a tree of ordinary files.
+    live: bool,
 }
+
+/// No file of /proc is near this size (a command line is at most 6 MiB, a quarter of the
+/// largest stack); a read that gets this far is reading a device or a trap, and stops.
+const MAX_FILE: usize = 16 << 20;
+
+/// Flags for every file read under a --proc tree (see the module comment).
+const READ_FLAGS: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_CLOEXEC)
+    .union(OFlag::O_NONBLOCK)
+    .union(OFlag::O_NOFOLLOW)
+    .union(OFlag::O_NOCTTY);
 
 /// Why a per-process read failed.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,6 +50,9 @@ pub enum ReadError {
     Vanished,
     /// We may not read it (hidepid, or another user's private file).
     Denied,
+    /// Not a regular file (a FIFO, a device, a directory): refused unread, since reading it
+    /// could block forever or never end. Only outside a live procfs.
+    NotAFile,
     /// Anything else.
     Other(Errno),
 }
@@ -49,6 +72,7 @@ impl std::fmt::Display for ReadError {
         match self {
             ReadError::Vanished => f.write_str("no such process (it exited)"),
             ReadError::Denied => f.write_str("permission denied"),
+            ReadError::NotAFile => f.write_str("not a regular file"),
             ReadError::Other(e) => write!(f, "{}", e.desc()),
         }
     }
@@ -72,9 +96,12 @@ impl ProcFs {
                 root.display()
             )
         })?;
+        let live = nix::sys::statfs::fstatfs(&dir)
+            .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
         Ok(ProcFs {
             root: root.to_path_buf(),
             dir,
+            live,
         })
     }
 
@@ -82,14 +109,24 @@ impl ProcFs {
         &self.root
     }
 
+    /// Whether the root is a mounted procfs rather than a directory of ordinary files.
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// The directory fd of the root, for callers that stat it.
+    pub fn dir(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
+
+    /// Opens a file under the procfs without ever blocking (see the module comment).
+    fn open_file<P: ?Sized + nix::NixPath>(&self, rel: &P) -> Result<OwnedFd, ReadError> {
+        open_regular(&self.dir, rel, !self.live)
+    }
+
     /// Reads a whole file under the procfs, relative to its directory fd.
     pub fn read(&self, rel: &str) -> Result<Vec<u8>, ReadError> {
-        let fd = openat(
-            &self.dir,
-            rel,
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )?;
+        let fd = self.open_file(rel)?;
         let mut out = Vec::new();
         read_to_end(&fd, &mut out, 4096)?;
         Ok(out)
@@ -122,6 +159,7 @@ impl ProcFs {
     pub fn scan(&self) -> Result<Snapshot> {
         let mut processes = Vec::with_capacity(512);
         let mut unreadable = 0;
+        let mut not_files = Vec::new();
         let entries = fs::read_dir(&self.root)
             .with_context(|| format!("cannot list {}", self.root.display()))?;
         let mut path = [0u8; 32];
@@ -139,9 +177,12 @@ impl ProcFs {
                 Ok(Some(p)) => processes.push(p),
                 Ok(None) | Err(ReadError::Vanished) | Err(ReadError::Other(_)) => {}
                 Err(ReadError::Denied) => unreadable += 1,
+                Err(ReadError::NotAFile) => {
+                    not_files.push(String::from_utf8_lossy(&path[..name.len() + 5]).into_owned())
+                }
             }
         }
-        if processes.is_empty() && unreadable == 0 {
+        if processes.is_empty() && unreadable == 0 && not_files.is_empty() {
             // Every procfs lists at least the reader itself: this is an empty directory or a
             // missing bind mount, and "no zombies" would be a lie a monitor trusts forever.
             anyhow::bail!(
@@ -151,6 +192,7 @@ impl ProcFs {
         }
         let mut snap = Snapshot::new(processes);
         snap.unreadable = unreadable;
+        snap.not_files = not_files;
         snap.ticks_per_second = ticks_per_second();
         snap.pid_max = self.read_u64("sys/kernel/pid_max");
         if snap.zombies().next().is_some() {
@@ -176,12 +218,7 @@ impl ProcFs {
 
     /// openat + read (+ fstat for zombies) + close: the hot path of the scan.
     fn read_stat_fast(&self, path: &std::ffi::CStr) -> Result<Option<Process>, ReadError> {
-        let fd = openat(
-            &self.dir,
-            path,
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )?;
+        let fd = self.open_file(path)?;
         let mut buf = [0u8; 1024];
         let n = nix::unistd::read(&fd, &mut buf)?;
         let parsed = if n == buf.len() {
@@ -270,24 +307,64 @@ impl ProcFs {
     }
 
     /// pids.max of our own cgroup (v2), the limit a zombie flood runs into in a container.
+    /// Only for a live procfs: the cgroup path of a copied tree names nothing on this machine,
+    /// and could be made to name any file (`0::/../../tmp/x`).
     fn pids_limit(&self) -> Option<u64> {
+        if !self.live {
+            return None;
+        }
         let b = self.read("self/cgroup").ok()?;
         let text = String::from_utf8_lossy(&b);
         let path = text.lines().find_map(|l| l.strip_prefix("0::"))?;
         let file = Path::new("/sys/fs/cgroup")
             .join(path.trim_start_matches('/'))
             .join("pids.max");
-        let v = fs::read_to_string(file).ok()?;
-        v.trim().parse().ok() // "max" means no limit
+        let fd = open_regular(nix::fcntl::AT_FDCWD, &file, true).ok()?;
+        let mut v = Vec::new();
+        read_to_end(&fd, &mut v, 64).ok()?;
+        std::str::from_utf8(&v).ok()?.trim().parse().ok() // "max" means no limit
     }
 }
 
-/// Reads until EOF into `out`, `chunk` bytes at a time.
+/// Opens `path` (relative to `dir`) for reading without blocking; with `check`, refuses
+/// anything that is not a regular file.
+fn open_regular<Fd: std::os::fd::AsFd, P: ?Sized + nix::NixPath>(
+    dir: Fd,
+    path: &P,
+    check: bool,
+) -> Result<OwnedFd, ReadError> {
+    let fd = openat(dir, path, READ_FLAGS, Mode::empty()).map_err(|e| match e {
+        // O_NOFOLLOW met a symlink as the last component: not a file of ours to follow.
+        Errno::ELOOP => ReadError::NotAFile,
+        e => ReadError::from(e),
+    })?;
+    if check {
+        let st = nix::sys::stat::fstat(fd.as_fd())?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(ReadError::NotAFile);
+        }
+    }
+    Ok(fd)
+}
+
+/// Reads until EOF into `out`, `chunk` bytes at a time, and at most `MAX_FILE` bytes.
 fn read_to_end(fd: &OwnedFd, out: &mut Vec<u8>, chunk: usize) -> Result<(), Errno> {
     loop {
         let len = out.len();
+        if len >= MAX_FILE {
+            return Err(Errno::EFBIG);
+        }
         out.resize(len + chunk, 0);
-        let n = nix::unistd::read(fd, &mut out[len..])?;
+        let n = match nix::unistd::read(fd, &mut out[len..]) {
+            Ok(n) => n,
+            // O_NONBLOCK on a FIFO with a writer but no data: nothing to read now, and
+            // waiting is not an option.
+            Err(Errno::EAGAIN) => 0,
+            Err(e) => {
+                out.truncate(len);
+                return Err(e);
+            }
+        };
         out.truncate(len + n);
         if n == 0 || n < chunk {
             // /proc files return their whole content in one read when it fits.

@@ -9,6 +9,7 @@ pub mod nagios;
 pub mod prometheus;
 pub mod table;
 pub mod tree;
+pub mod visibility;
 
 /// Writes a table without the padding spaces its blank style leaves at line ends: they only
 /// get in the way of copying, diffing and grepping.
