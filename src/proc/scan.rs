@@ -20,7 +20,8 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, openat};
 use nix::sys::stat::Mode;
 
-use super::model::{ParentDetails, Pid, Process, Snapshot};
+use super::model::{Hidden, ParentDetails, Pid, PidsInUse, PidsSource, Process, Snapshot};
+use super::mount::{self, ProcMount, Viewer};
 use super::signals::SigMask;
 use super::stat;
 
@@ -213,7 +214,101 @@ impl ProcFs {
                 .collect::<HashMap<_, _>>();
         }
         snap.pids_limit = self.pids_limit();
+        snap.hidden = self.hidden(&snap);
+        snap.pids_in_use = self.pids_in_use(&snap);
         Ok(snap)
+    }
+
+    /// Why this scan cannot see every process, when it cannot. Only a live procfs hides.
+    fn hidden(&self, snap: &Snapshot) -> Option<Hidden> {
+        if !self.live {
+            return None;
+        }
+        if let Some(mount) = self.mount() {
+            let status = self.read("self/status").ok().or_else(|| {
+                open_regular(nix::fcntl::AT_FDCWD, "/proc/self/status", true)
+                    .ok()
+                    .and_then(|fd| {
+                        let mut v = Vec::new();
+                        read_to_end(&fd, &mut v, 4096).ok().map(|()| v)
+                    })
+            });
+            let viewer = Viewer::current(status.as_deref());
+            if mount::hides_from(&mount, &viewer) {
+                return Some(Hidden::HidePid {
+                    mount,
+                    uid: viewer.uid,
+                });
+            }
+            return None;
+        }
+        // No mount options to go by (no readable mountinfo): every live PID namespace has a
+        // PID 1, so not seeing it means something hides processes from us.
+        snap.get(1).is_none().then_some(Hidden::NoPid1)
+    }
+
+    /// The procfs mount this tree is, from our mountinfo, matched by device.
+    pub fn mount(&self) -> Option<ProcMount> {
+        let st = nix::sys::stat::fstat(self.dir.as_fd()).ok()?;
+        let (major, minor) = (
+            nix::sys::stat::major(st.st_dev),
+            nix::sys::stat::minor(st.st_dev),
+        );
+        // Our own mount table: through /proc when it is mounted, else through this procfs.
+        let info = open_regular(nix::fcntl::AT_FDCWD, "/proc/self/mountinfo", true)
+            .ok()
+            .and_then(|fd| {
+                let mut v = Vec::new();
+                read_to_end(&fd, &mut v, 64 * 1024).ok().map(|()| v)
+            })
+            .or_else(|| self.read("self/mountinfo").ok())?;
+        mount::find(&String::from_utf8_lossy(&info), major, minor)
+    }
+
+    /// The inode of the PID namespace this procfs shows: that of our own when we live in it
+    /// (NSpid has one entry), else that of its PID 1 (which needs ptrace access to it).
+    pub fn pid_ns(&self) -> Option<u64> {
+        let ours = self
+            .read("self/status")
+            .ok()
+            .and_then(|b| status_nspid_len(&b))
+            == Some(1);
+        let link = if ours { "self/ns/pid" } else { "1/ns/pid" };
+        let target = nix::fcntl::readlinkat(&self.dir, link).ok()?;
+        // "pid:[4026531836]"
+        target
+            .to_str()?
+            .strip_prefix("pid:[")?
+            .strip_suffix(']')?
+            .parse()
+            .ok()
+    }
+
+    /// PIDs in use: the scan's own count when it saw everything; under hidepid, the kernel's
+    /// count from /proc/loadavg when this procfs is the initial PID namespace's (loadavg counts
+    /// the whole machine); else the visible count, said to be only that.
+    fn pids_in_use(&self, snap: &Snapshot) -> PidsInUse {
+        let scanned = snap.tasks();
+        if snap.hidden.is_none() && snap.unreadable == 0 {
+            return PidsInUse {
+                count: scanned,
+                source: PidsSource::Scan,
+            };
+        }
+        let kernel = (self.pid_ns() == Some(PROC_PID_INIT_INO))
+            .then(|| self.read("loadavg").ok())
+            .flatten()
+            .and_then(|b| loadavg_tasks(&b));
+        match kernel {
+            Some(count) => PidsInUse {
+                count,
+                source: PidsSource::Loadavg,
+            },
+            None => PidsInUse {
+                count: scanned,
+                source: PidsSource::VisibleOnly,
+            },
+        }
     }
 
     /// openat + read (+ fstat for zombies) + close: the hot path of the scan.
@@ -373,6 +468,25 @@ fn read_to_end(fd: &OwnedFd, out: &mut Vec<u8>, chunk: usize) -> Result<(), Errn
     }
 }
 
+/// The inode number of the initial PID namespace: a constant since Linux 3.8
+/// (PROC_PID_INIT_INO in include/linux/proc_ns.h).
+pub const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
+
+/// How many namespaces the NSpid line of a status file lists.
+fn status_nspid_len(status: &[u8]) -> Option<usize> {
+    let text = String::from_utf8_lossy(status);
+    let line = text.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+    Some(line.split_whitespace().count())
+}
+
+/// The 4th field of /proc/loadavg, "running/total": the total is the kernel's nr_threads,
+/// every task on the machine (threads and zombies included), whatever hidepid hides.
+fn loadavg_tasks(loadavg: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(loadavg).ok()?;
+    let field = text.split_whitespace().nth(3)?;
+    field.split_once('/')?.1.parse().ok()
+}
+
 /// Joins NUL-separated arguments with spaces; None when there are none.
 pub fn join_cmdline(buf: &[u8]) -> Option<String> {
     let args: Vec<String> = buf
@@ -418,6 +532,24 @@ mod tests {
             .expect("own process in scan");
         assert_eq!(me.ppid, nix::unistd::getppid().as_raw());
         assert!(snap.pid_max.unwrap() > 0);
+    }
+
+    #[test]
+    fn loadavg_and_nspid_fields() {
+        assert_eq!(loadavg_tasks(b"0.32 0.41 0.26 1/107 15343\n"), Some(107));
+        assert_eq!(loadavg_tasks(b"0.32 0.41"), None);
+        assert_eq!(loadavg_tasks(b"a b c d/ e"), None);
+        assert_eq!(status_nspid_len(b"Pid:\t5\nNSpid:\t5\t1\n"), Some(2));
+        assert_eq!(status_nspid_len(b"Pid:\t5\n"), None);
+    }
+
+    #[test]
+    fn the_live_procfs_is_found_in_mountinfo() {
+        let fs = ProcFs::open(Path::new("/proc")).unwrap();
+        assert!(fs.is_live());
+        let m = fs.mount().expect("/proc in our mountinfo");
+        assert_eq!(m.mount_point, "/proc");
+        assert!(fs.pid_ns().is_some());
     }
 
     #[test]

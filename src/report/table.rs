@@ -8,6 +8,7 @@ use tabled::settings::Style as TableStyle;
 
 use super::{age, exit_text, printable};
 use crate::diagnose::{Diagnosis, Remedy};
+use crate::proc::PidsSource;
 use crate::style::Style;
 
 pub fn write(
@@ -110,7 +111,18 @@ fn write_summary(out: &mut impl Write, diag: &Diagnosis, style: Style) -> io::Re
         s.processes
     );
     if let Some(max) = s.pid_max {
-        line.push_str(&format!("; PIDs in use {}/{}", s.pids_in_use, max));
+        line.push_str(&match s.pids_in_use_source {
+            PidsSource::Scan => format!("; PIDs in use {}/{}", s.pids_in_use, max),
+            // Every thread takes a PID: the kernel's count is of tasks, and so is ours.
+            PidsSource::Loadavg => format!(
+                "; PIDs in use {}/{} (the kernel's count of all tasks, from loadavg)",
+                s.pids_in_use, max
+            ),
+            PidsSource::VisibleOnly => format!(
+                "; PIDs in use unknown ({} visible to you)/{}",
+                s.pids_in_use, max
+            ),
+        });
     }
     if let Some(limit) = s.pids_limit {
         line.push_str(&format!(" (cgroup pids.max {limit})"));
