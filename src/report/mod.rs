@@ -7,6 +7,7 @@ pub mod ignore;
 pub mod json;
 pub mod nagios;
 pub mod prometheus;
+pub mod state;
 pub mod table;
 pub mod tree;
 pub mod visibility;
