@@ -15,6 +15,11 @@ use serde_json::Value;
 
 const ZOMBIES: &str = env!("CARGO_BIN_EXE_zombies");
 
+/// A child that exits once its parent, a subshell of `sh`, has exec'd: it reads its parent's
+/// PID (stat field 4), then polls the parent's name in /proc until it is no longer `sh` (no
+/// holder is named sh).
+const WAIT_FOR_EXEC: &str = r#"'read -r _ _ _ p _ < /proc/$$/stat; while [ "$(cat /proc/$p/comm 2>/dev/null)" = sh ]; do sleep 0.01; done'"#;
+
 /// Whether the namespace tests can run; prints why not when they cannot.
 fn can_unshare(test: &str) -> bool {
     if nix::unistd::geteuid().is_root() {
@@ -82,11 +87,12 @@ impl PidNs {
                 }
                 None => "sleep".to_string(),
             };
-            // The subshell forks its children, then becomes a process that never waits. The
-            // children outlive the exec by a second: a shell may reap a background job that
-            // ends before it execs, which would leave one zombie short.
+            // The subshell forks its children, then becomes a process that never waits. A
+            // shell may reap a background job that ends before it execs, which would leave a
+            // zombie short: so each child waits for that exec itself, watching its parent's
+            // name in /proc change from the shell's, then exits.
             script.push_str(&format!(
-                "( i=0; while [ $i -lt {} ]; do sleep 1 & i=$((i+1)); done; exec {exe} 120 ) &\n",
+                "( i=0; while [ $i -lt {} ]; do sh -c {WAIT_FOR_EXEC} & i=$((i+1)); done; exec {exe} 120 ) &\n",
                 h.zombies
             ));
         }
