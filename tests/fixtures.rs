@@ -328,6 +328,13 @@ fn hidepid_makes_check_unknown_and_list_say_what_it_cannot_see() {
             err.contains("hidepid=") && err.contains("not shown"),
             "{mode}: {err}"
         );
+        // nobody has no zombies of its own: the table cannot say there are none at all.
+        let out = as_nobody_under(&opts, tmp.dir(), "", &["list"]);
+        assert!(
+            stdout(&out).starts_with("No zombies among the processes you can see."),
+            "{mode}: {}",
+            stdout(&out)
+        );
         // The kernel's count of every task, not the few processes nobody can see.
         let s = &v["summary"];
         assert_eq!(s["pids_in_use_source"], "loadavg", "{mode}: {s}");

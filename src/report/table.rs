@@ -18,7 +18,16 @@ pub fn write(
     style: Style,
 ) -> io::Result<()> {
     if diag.parents.is_empty() {
-        writeln!(out, "{}", style.green("No zombies."))?;
+        // A scan that could not see everything (hidepid: then pids_in_use is not the scan's
+        // own count) cannot say there are none; stderr says what it could not see.
+        let s = &diag.summary;
+        let partial = s.unreadable > 0 || s.pids_in_use_source != PidsSource::Scan;
+        let text = if partial {
+            "No zombies among the processes you can see."
+        } else {
+            "No zombies."
+        };
+        writeln!(out, "{}", style.green(text))?;
         return write_summary(out, diag, style);
     }
     let mut b = Builder::default();
