@@ -58,24 +58,20 @@ pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
 
 /// Scans and diagnoses; the first step of list, tree, explain, fix and check.
 pub fn scan_and_diagnose(g: &Globals) -> Result<(Snapshot, Context, Diagnosis)> {
-    let (snap, ctx, diag) = scan_and_diagnose_quietly(g)?;
-    if snap.unreadable > 0 {
-        crate::exit::warn(&format!(
-            "note: {} processes in {} could not be read (hidepid or permissions); run as root to see them",
-            snap.unreadable,
-            g.proc_root.display()
-        ));
+    let snap = ProcFs::open(&g.proc_root)?.scan()?;
+    for note in report::visibility::notes(&snap, &g.proc_root) {
+        crate::exit::warn(&note);
     }
+    let (ctx, diag) = diagnose_snapshot(&snap);
     Ok((snap, ctx, diag))
 }
 
-/// The same without the note on stderr: `check` reports unreadable processes in its own
+/// The diagnosis of a scan. `check` scans on its own: it reports what it could not see in its
 /// output, since under cron a stderr line every minute is a mail every minute.
-fn scan_and_diagnose_quietly(g: &Globals) -> Result<(Snapshot, Context, Diagnosis)> {
-    let snap = ProcFs::open(&g.proc_root)?.scan()?;
-    let ctx = Context::current(&snap);
-    let diag = diagnose::diagnose(&snap, &ctx, &mut Users::default());
-    Ok((snap, ctx, diag))
+fn diagnose_snapshot(snap: &Snapshot) -> (Context, Diagnosis) {
+    let ctx = Context::current(snap);
+    let diag = diagnose::diagnose(snap, &ctx, &mut Users::default());
+    (ctx, diag)
 }
 
 /// Applies --parent and --user.
@@ -325,6 +321,16 @@ fn check(g: &Globals, args: &CheckArgs) -> Result<Exit> {
         CheckFormat::Json => report::json::write(&mut report, &outcome)?,
     }
     if let Some(path) = &args.output {
+        if state::is_state_file(path) {
+            let _ = writeln!(
+                io::stderr(),
+                "zombies: --output {} is the state file of zombies check; refusing to replace it with the report (were --state and --output swapped?)",
+                path.display()
+            );
+            return Ok(Exit::CHECK_UNKNOWN);
+        }
+        // Written to a temporary file, then renamed over the path: a symlink planted there is
+        // replaced, never written through.
         if let Err(e) = crate::atomic::write_existing_dir(path, &report) {
             let _ = writeln!(
                 io::stderr(),
@@ -349,19 +355,35 @@ fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> 
     // Refuse bad options before anything is scanned or written.
     t.validate().map_err(anyhow::Error::msg)?;
     filter(&mut Diagnosis::default(), None, args.user.as_deref())?;
-    let (_snap, ctx, mut diag) = scan_and_diagnose_quietly(g)?;
+    let fs = ProcFs::open(&g.proc_root)?;
+    let snap = fs.scan()?;
+    if let Some(why) = report::visibility::check_blind(&snap, &g.proc_root) {
+        return Ok(Outcome::unknown(t.clone(), why));
+    }
+    let (ctx, mut diag) = diagnose_snapshot(&snap);
 
     // Ages are kept for every zombie of the scan, before any filter (see check::state).
+    // A path the user typed (--state, ZOMBIES_STATE) never creates a directory.
+    let typed = args.state.is_some();
     let path = args
         .state
         .clone()
         .unwrap_or_else(|| state::default_path(&g.proc_root));
-    let boot_id = std::fs::read_to_string(g.proc_root.join("sys/kernel/random/boot_id"))
-        .ok()
-        .map(|s| s.trim().to_string());
-    let (mut memory, warning) = State::load(&path, boot_id.as_deref());
+    let key = state::Key {
+        boot_id: fs
+            .read("sys/kernel/random/boot_id")
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string()),
+        pid_ns: fs.pid_ns(),
+    };
+    let (mut memory, warning) =
+        State::load(&path, !typed, key).map_err(|r| anyhow::anyhow!(report::state::refusal(&r)))?;
     if let Some(w) = warning {
-        let _ = writeln!(io::stderr(), "zombies: warning: {w}");
+        let _ = writeln!(
+            io::stderr(),
+            "zombies: warning: {}",
+            report::state::warning(&w)
+        );
     }
     let ids = diag
         .parents
@@ -370,10 +392,8 @@ fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> 
     let first_seen = memory.update(ids, ctx.now_unix);
     // Said in the report, not on stderr: under cron a warning every minute would be mail
     // every minute, and the report is where the monitoring engineer looks.
-    let age_problem = memory
-        .save()
-        .err()
-        .map(|e| format!("{e}; pass --state with a writable path"));
+    let age_problem = memory.save().err().map(|t| report::state::trouble(&t));
+    drop(memory); // releases the lock on the state's directory
 
     filter(&mut diag, args.parent, args.user.as_deref())?;
     IgnoreList::load(g.ignore_file.as_deref())?.apply(&mut diag);

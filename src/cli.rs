@@ -328,7 +328,9 @@ pub struct CheckArgs {
 
     /// Where to remember when each zombie was first seen [default:
     /// $XDG_STATE_HOME/zombies/check-state.json (~/.local/state/...), or
-    /// /var/lib/zombies/check-state.json for root]. Written only when it changes.
+    /// /var/lib/zombies/check-state.json for root]. Written only when it changes. Only a state
+    /// file of zombies check is ever replaced: any other file, a symbolic link or a FIFO there
+    /// makes the check UNKNOWN. The directory of a path given here is never created.
     #[arg(long, value_name = "PATH", env = "ZOMBIES_STATE")]
     pub state: Option<PathBuf>,
 

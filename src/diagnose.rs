@@ -189,6 +189,9 @@ pub struct Summary {
     pub parents: usize,
     /// Threads count too: each takes a PID.
     pub pids_in_use: u64,
+    /// Where pids_in_use comes from: "scan", "loadavg" (hidepid hid processes; the kernel's
+    /// count of all tasks) or "visible-only" (a lower bound).
+    pub pids_in_use_source: crate::proc::PidsSource,
     pub pid_max: Option<u64>,
     /// pids.max of our cgroup, when limited.
     pub pids_limit: Option<u64>,
@@ -291,7 +294,8 @@ pub fn diagnose(snap: &Snapshot, ctx: &Context, users: &mut Users) -> Diagnosis 
             processes: snap.processes.len(),
             zombies,
             parents: parents.len(),
-            pids_in_use: snap.tasks(),
+            pids_in_use: snap.pids_in_use.count,
+            pids_in_use_source: snap.pids_in_use.source,
             pid_max: snap.pid_max,
             pids_limit: snap.pids_limit,
             unreadable: snap.unreadable,

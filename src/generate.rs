@@ -82,7 +82,8 @@ Usage error: an unknown option, a malformed PID or duration, an unknown demo nam
 Interrupted by Ctrl-C, SIGTERM or (demos) SIGHUP, after cleaning up.
 .PP
 \fBzombies check\fR speaks the monitoring-plugins protocol instead: 0 OK, 1 WARNING, 2 CRITICAL,
-3 UNKNOWN (/proc unreadable, invalid options, output not writable).
+3 UNKNOWN (/proc unreadable or hiding processes from the user with hidepid, invalid options, a
+state path that is not a state file of zombies check, output not writable).
 "#;
 
 const FILES: &str = r#".SH FILES
@@ -94,8 +95,8 @@ The process information pseudo-filesystem read by every command (see \fB\-\-proc
 The ignore list (\fI/etc/zombies/ignore.toml\fR for root), written by \fBzombies fix \-\-ignore\fR.
 .TP
 .I $XDG_STATE_HOME/zombies/check-state.json
-When \fBzombies check\fR first saw each zombie (\fI/var/lib/zombies/check-state.json\fR for root;
-see \fB\-\-state\fR).
+When \fBzombies check\fR first saw each zombie, per PID namespace and boot
+(\fI/var/lib/zombies/check-state.json\fR for root; see \fB\-\-state\fR).
 "#;
 
 const ENVIRONMENT: &str = r#".SH ENVIRONMENT

@@ -5,16 +5,20 @@
 
 mod common;
 
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{TempDir, run, stderr, stdout, wait_until, zombies};
+use common::{TempDir, output_within, run, stderr, stdout, wait_until, zombies};
 use serde_json::Value;
 
 const ZOMBIES: &str = env!("CARGO_BIN_EXE_zombies");
+
+/// A child that exits once its parent, a subshell of `sh`, has exec'd: it reads its parent's
+/// PID (stat field 4), then polls the parent's name in /proc until it is no longer `sh` (no
+/// holder is named sh).
+const WAIT_FOR_EXEC: &str = r#"'read -r _ _ _ p _ < /proc/$$/stat; while [ "$(cat /proc/$p/comm 2>/dev/null)" = sh ]; do sleep 0.01; done'"#;
 
 /// Whether the namespace tests can run; prints why not when they cannot.
 fn can_unshare(test: &str) -> bool {
@@ -83,11 +87,12 @@ impl PidNs {
                 }
                 None => "sleep".to_string(),
             };
-            // The subshell forks its children, then becomes a process that never waits. The
-            // children outlive the exec by a second: a shell may reap a background job that
-            // ends before it execs, which would leave one zombie short.
+            // The subshell forks its children, then becomes a process that never waits. A
+            // shell may reap a background job that ends before it execs, which would leave a
+            // zombie short: so each child waits for that exec itself, watching its parent's
+            // name in /proc change from the shell's, then exits.
             script.push_str(&format!(
-                "( i=0; while [ $i -lt {} ]; do sleep 1 & i=$((i+1)); done; exec {exe} 120 ) &\n",
+                "( i=0; while [ $i -lt {} ]; do sh -c {WAIT_FOR_EXEC} & i=$((i+1)); done; exec {exe} 120 ) &\n",
                 h.zombies
             ));
         }
@@ -151,10 +156,17 @@ impl PidNs {
 
     /// Runs zombies with `args` inside the namespace.
     fn run(&self, args: &[&str]) -> Output {
+        self.run_as(&[], args)
+    }
+
+    /// Runs zombies with `args` inside the namespace, under the command `wrapper` (setpriv).
+    fn run_as(&self, wrapper: &[&str], args: &[&str]) -> Output {
         let mut cmd = Command::new("nsenter");
         cmd.arg("--target")
             .arg(self.init.to_string())
-            .args(["--pid", "--mount", "--", ZOMBIES])
+            .args(["--pid", "--mount", "--"])
+            .args(wrapper)
+            .arg(ZOMBIES)
             .args(args)
             .env_clear();
         for keep in ["PATH", "HOME", "LANG"] {
@@ -237,45 +249,6 @@ fn child_of(parent: i32) -> Option<i32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .find(|&pid| common::proc_ppid(pid) == Some(parent))
-}
-
-/// Runs `cmd`, killing it and failing the test if it takes longer than `limit`.
-fn output_within(mut cmd: Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut out_pipe = child.stdout.take().unwrap();
-    let mut err_pipe = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out_pipe.read_to_end(&mut v);
-        v
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{cmd:?} took longer than {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    }
 }
 
 fn code(o: &Output) -> i32 {
@@ -620,23 +593,75 @@ fn check_json(ns: &PidNs, dir: &TempDir, args: &[&str]) -> (i32, Value) {
     (code(&out), v)
 }
 
-fn state_entries(path: &Path) -> Vec<(i64, u64, u64)> {
+/// A section of a state file: its PID namespace and its (pid, start_ticks, first_seen_unix).
+type Section = (Option<u64>, Vec<(i64, u64, u64)>);
+
+/// The sections of a state file, each as its PID namespace and its (pid, start_ticks,
+/// first_seen_unix) entries, sorted. A version 1 file (before sections) reads as one section
+/// with no namespace, so tests can also run against older code.
+fn state_sections(path: &Path) -> Vec<Section> {
     let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    assert_eq!(v["version"], 1);
-    let mut out: Vec<(i64, u64, u64)> = v["zombies"]
-        .as_array()
-        .unwrap()
+    let sections = match v["version"].as_u64() {
+        Some(1) => vec![v.clone()],
+        _ => {
+            assert_eq!(v["format"], "zombies-check-state", "{v}");
+            assert_eq!(v["version"], 2, "{v}");
+            v["namespaces"].as_array().unwrap().clone()
+        }
+    };
+    let mut out: Vec<Section> = sections
         .iter()
-        .map(|z| {
-            (
-                z["pid"].as_i64().unwrap(),
-                z["start_ticks"].as_u64().unwrap(),
-                z["first_seen_unix"].as_u64().unwrap(),
-            )
+        .map(|s| {
+            let mut z: Vec<(i64, u64, u64)> = s["zombies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|z| {
+                    (
+                        z["pid"].as_i64().unwrap(),
+                        z["start_ticks"].as_u64().unwrap(),
+                        z["first_seen_unix"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            z.sort();
+            (s["pid_ns"].as_u64(), z)
         })
         .collect();
     out.sort();
     out
+}
+
+/// The entries of a state file that holds one namespace's section.
+fn state_entries(path: &Path) -> Vec<(i64, u64, u64)> {
+    let mut sections = state_sections(path);
+    assert_eq!(sections.len(), 1, "{sections:?}");
+    sections.remove(0).1
+}
+
+/// Moves every first sighting in a state file `secs` into the past: the state file is the
+/// check's only clock, so this ages zombies without the test waiting for it.
+fn backdate(path: &Path, secs: u64) {
+    let mut v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let sections: Vec<&mut Value> = if v.get("namespaces").is_some() {
+        v["namespaces"].as_array_mut().unwrap().iter_mut().collect()
+    } else {
+        vec![&mut v] // version 1
+    };
+    for section in sections {
+        for z in section["zombies"].as_array_mut().unwrap() {
+            let t = z["first_seen_unix"].as_u64().unwrap();
+            z["first_seen_unix"] = Value::from(t - secs);
+        }
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+}
+
+/// The inode of a process's PID namespace, as /proc/PID/ns/pid names it.
+fn pid_ns_of(pid: i32) -> u64 {
+    let link = std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
+    let s = link.to_str().unwrap();
+    s["pid:[".len()..s.len() - 1].parse().unwrap()
 }
 
 #[test]
@@ -648,47 +673,86 @@ fn state_file_ages_zombies_across_runs_and_knows_reused_pids() {
     let first_pids;
     {
         let ns = PidNs::spawn(&holders(&[2]));
-        let (exit, v) = check_json(&ns, &dir, &["--max-age", "1s"]);
+        let (exit, v) = check_json(&ns, &dir, &["--max-age", "1h"]);
         assert_eq!((exit, v["status"].as_str()), (0, Some("ok")), "{v}");
         assert_eq!(v["oldest_seen_seconds"], 0);
+        assert_eq!(state_sections(&state)[0].0, Some(pid_ns_of(ns.init)));
         let saved = state_entries(&state);
         assert_eq!(saved.len(), 2, "{saved:?}");
-        first_pids = saved.clone();
 
-        std::thread::sleep(Duration::from_millis(2200));
-        let (exit, v) = check_json(&ns, &dir, &["--max-age", "1s"]);
+        // Two hours later, as far as the state file knows.
+        backdate(&state, 7200);
+        let saved = state_entries(&state);
+        first_pids = saved.clone();
+        let (exit, v) = check_json(&ns, &dir, &["--max-age", "1h"]);
         assert_eq!((exit, v["status"].as_str()), (2, Some("critical")), "{v}");
-        assert!(v["oldest_seen_seconds"].as_u64().unwrap() >= 2, "{v}");
+        assert!(v["oldest_seen_seconds"].as_u64().unwrap() >= 7200, "{v}");
         assert!(
             v["message"]
                 .as_str()
                 .unwrap()
-                .contains("2 zombies seen longer than --max-age 1s"),
+                .contains("2 zombies seen longer than --max-age 1h"),
             "{v}"
         );
-        assert_eq!(v["thresholds"]["max_age_seconds"], 1.0);
+        assert_eq!(v["thresholds"]["max_age_seconds"], 3600.0);
         assert_eq!(state_entries(&state), saved, "first sightings are kept");
-        let nagios = stdout(&ns.check(&dir, &["--max-age", "1s"]));
+        let nagios = stdout(&ns.check(&dir, &["--max-age", "1h"]));
         assert!(nagios.starts_with("ZOMBIES CRITICAL: "), "{nagios}");
         assert!(nagios.contains(" oldest_seen="), "{nagios}");
-        assert!(nagios.contains("s;;1;0; "), "{nagios}");
+        assert!(nagios.contains("s;;3600;0; "), "{nagios}");
         // Without --max-age the same zombies are fine.
         assert_eq!(code(&ns.check(&dir, &[])), 0);
     }
     // A new namespace numbers its processes the same way: same PIDs, new start times. They
     // are new zombies and must not inherit the old ages.
-    std::thread::sleep(Duration::from_millis(1100));
     let ns = PidNs::spawn(&holders(&[2]));
-    let (exit, v) = check_json(&ns, &dir, &["--max-age", "1s"]);
-    let now = state_entries(&state);
+    let (exit, v) = check_json(&ns, &dir, &["--max-age", "1h"]);
+    let sections = state_sections(&state);
+    let now = &sections
+        .iter()
+        .find(|s| s.0 == Some(pid_ns_of(ns.init)))
+        .expect("a section for the new namespace")
+        .1;
     let pids = |e: &[(i64, u64, u64)]| e.iter().map(|z| z.0).collect::<Vec<_>>();
-    assert_eq!(pids(&now), pids(&first_pids), "PIDs were reused");
+    assert_eq!(pids(now), pids(&first_pids), "PIDs were reused");
     for (new, old) in now.iter().zip(&first_pids) {
         assert_ne!(new.1, old.1, "start times differ");
         assert!(new.2 > old.2, "first seen again: {new:?} vs {old:?}");
     }
     assert_eq!((exit, v["status"].as_str()), (0, Some("ok")), "{v}");
     assert_eq!(v["oldest_seen_seconds"], 0);
+}
+
+/// Two PID namespaces (a host and a container sharing /var/lib) on one state file: each keeps
+/// its own first sightings, so --max-age still fires in the first after the second has run.
+#[test]
+fn each_pid_namespace_keeps_its_own_ages_in_a_shared_state_file() {
+    let Some(dir) = ns_test("each_pid_namespace_keeps_its_own_ages_in_a_shared_state_file") else {
+        return;
+    };
+    let state = dir.path("state.json");
+    let a = PidNs::spawn(&holders(&[2]));
+    let b = PidNs::spawn(&holders(&[1]));
+    let (exit, v) = check_json(&a, &dir, &["--max-age", "1h"]);
+    assert_eq!(exit, 0, "{v}");
+    backdate(&state, 7200);
+    // B's zombies are new to B, whatever A remembers under the same PIDs.
+    let (exit, v) = check_json(&b, &dir, &["--max-age", "1h"]);
+    assert_eq!(
+        (exit, v["oldest_seen_seconds"].as_u64()),
+        (0, Some(0)),
+        "{v}"
+    );
+    // A's two hours survived B's save.
+    let (exit, v) = check_json(&a, &dir, &["--max-age", "1h"]);
+    assert_eq!((exit, v["status"].as_str()), (2, Some("critical")), "{v}");
+    assert!(v["oldest_seen_seconds"].as_u64().unwrap() >= 7200, "{v}");
+    let sections = state_sections(&state);
+    let mut want = vec![Some(pid_ns_of(a.init)), Some(pid_ns_of(b.init))];
+    want.sort();
+    assert_eq!(sections.iter().map(|s| s.0).collect::<Vec<_>>(), want);
+    let (exit, _) = check_json(&b, &dir, &["--max-age", "1h"]);
+    assert_eq!(exit, 0);
 }
 
 #[test]
@@ -720,12 +784,24 @@ fn unwritable_state_with_max_age_is_unknown_not_silently_ok() {
     let Some(dir) = ns_test("unwritable_state_with_max_age_is_unknown_not_silently_ok") else {
         return;
     };
-    std::fs::write(dir.path("file"), "").unwrap();
     let ns = PidNs::spawn(&holders(&[1]));
-    let state = dir.arg("file/state.json"); // under a file: never writable, even for root
-    let out = ns.run(&["check", "--state", &state, "--max-age", "1h"]);
+    // The directory is root's (0755): nobody may not write there.
+    let state = dir.arg("state.json");
+    let nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+    let ignore = dir.arg("ignore.toml");
+    let check = |args: &[&str]| {
+        let mut all = vec!["--ignore-file", &ignore, "check", "--state", &state];
+        all.extend_from_slice(args);
+        ns.run_as(&nobody, &all)
+    };
+    let out = check(&["--max-age", "1h"]);
     let line = stdout(&out);
-    assert_eq!(code(&out), 3, "{line}");
+    assert_eq!(code(&out), 3, "{line} {}", stderr(&out));
     assert!(
         line.starts_with("ZOMBIES UNKNOWN: 1 zombie process: "),
         "{line}"
@@ -736,15 +812,16 @@ fn unwritable_state_with_max_age_is_unknown_not_silently_ok() {
             && line.contains("--state"),
         "{line}"
     );
-    let out = ns.run(&["check", "--state", &state, "--quiet"]);
+    let out = check(&["--quiet"]);
     assert_eq!(code(&out), 0, "without --max-age ages are not needed");
     assert_eq!(stdout(&out), "");
-    let out = ns.run(&["check", "--state", &state]);
+    let out = check(&[]);
     assert!(
         stdout(&out).contains("; zombie ages not kept: "),
         "{}",
         stdout(&out)
     );
+    assert!(!dir.path("state.json").exists());
 }
 
 #[test]
@@ -856,4 +933,184 @@ fn output_that_cannot_be_written_is_unknown() {
             .unwrap()
             .contains("zombies_check_status 3")
     );
+}
+
+/// A procfs tree in `dir`: PID 1 and a parent holding one zombie, enough for check to judge.
+/// The live system cannot be used: other suites' zombies would change the verdict.
+fn fixture_proc(dir: &TempDir) -> String {
+    let line = |pid: i32, comm: &str, state: char, ppid: i32| {
+        format!(
+            "{pid} ({comm}) {state} {ppid} {pid} {pid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {pid}00 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+        )
+    };
+    for (pid, comm, state, ppid) in [
+        (1, "init", 'S', 0),
+        (40, "app", 'S', 1),
+        (41, "job", 'Z', 40),
+    ] {
+        let d = dir.path(&format!("proc/{pid}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("stat"), line(pid, comm, state, ppid)).unwrap();
+    }
+    dir.arg("proc")
+}
+
+/// `zombies --proc FIXTURE check ARGS`, killed if it blocks.
+fn check_fixture(dir: &TempDir, args: &[&str]) -> Output {
+    let proc = fixture_proc(dir);
+    let mut cmd = zombies();
+    cmd.args([
+        "--proc",
+        &proc,
+        "--ignore-file",
+        &dir.arg("ignore.toml"),
+        "check",
+    ])
+    .args(args);
+    output_within(cmd, Duration::from_secs(10))
+}
+
+/// `--state /etc/hosts` (a typo, or --state and --output swapped) must not replace the file.
+#[test]
+fn a_state_path_that_is_not_ours_is_refused_and_left_alone() {
+    let dir = TempDir::new("check");
+    for foreign in [
+        "127.0.0.1 localhost\n::1 localhost\n",
+        "# HELP zombies_processes x\nzombies_processes 0\n",
+        "{\"status\": \"ok\"}\n",
+    ] {
+        let path = dir.path("hosts");
+        std::fs::write(&path, foreign).unwrap();
+        let out = check_fixture(&dir, &["--state", path.to_str().unwrap()]);
+        let line = stdout(&out);
+        assert_eq!(code(&out), 3, "{line} {}", stderr(&out));
+        assert!(
+            line.starts_with("ZOMBIES UNKNOWN: ")
+                && line.contains("hosts is not a state file of zombies check")
+                && line.contains("--state"),
+            "{line}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), foreign);
+    }
+    // A FIFO there is refused too, at once.
+    let fifo = dir.path("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let out = check_fixture(&dir, &["--state", fifo.to_str().unwrap()]);
+    assert_eq!(code(&out), 3);
+    assert!(
+        stdout(&out).contains("is a FIFO, not a file"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_typed_state_path_never_creates_a_directory() {
+    let dir = TempDir::new("check");
+    let path = dir.path("no/such/dir/state.json");
+    let out = check_fixture(&dir, &["--state", path.to_str().unwrap()]);
+    let line = stdout(&out);
+    assert_eq!(code(&out), 0, "{line}");
+    assert!(
+        line.starts_with("ZOMBIES OK: 1 zombie process: 1 zombie under app (40); zombie ages not kept: no directory ")
+            && line.contains("no/such/dir for the state file"),
+        "{line}"
+    );
+    assert!(!dir.path("no").exists(), "check created the directory");
+    // With --max-age the same is UNKNOWN: the ages it needs cannot be kept.
+    let out = check_fixture(
+        &dir,
+        &["--state", path.to_str().unwrap(), "--max-age", "1h"],
+    );
+    assert_eq!(code(&out), 3, "{}", stdout(&out));
+    assert!(!dir.path("no").exists());
+}
+
+/// As root, a symlink planted at the state or output path must not lead the check to write
+/// (or read) another file.
+#[test]
+fn symlinks_at_the_state_and_output_paths_are_never_followed() {
+    let dir = TempDir::new("check");
+    let secret = dir.path("secret");
+    std::fs::write(&secret, "do not touch\n").unwrap();
+    let link = dir.path("state.json");
+    std::os::unix::fs::symlink(&secret, &link).unwrap();
+    let out = check_fixture(&dir, &["--state", link.to_str().unwrap()]);
+    let line = stdout(&out);
+    assert_eq!(code(&out), 3, "{line}");
+    assert!(line.contains("state.json is a symbolic link"), "{line}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "do not touch\n");
+
+    // At --output the link itself is replaced by the report; its target is left alone.
+    let output = dir.path("zombies.prom");
+    std::os::unix::fs::symlink(&secret, &output).unwrap();
+    let out = check_fixture(
+        &dir,
+        &[
+            "--state",
+            &dir.arg("real-state.json"),
+            "--format",
+            "prometheus",
+            "--output",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let meta = std::fs::symlink_metadata(&output).unwrap();
+    assert!(meta.file_type().is_file(), "the link was replaced");
+    assert!(
+        std::fs::read_to_string(&output)
+            .unwrap()
+            .contains("zombies_processes 1\n")
+    );
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "do not touch\n");
+}
+
+/// --state and --output swapped: neither file is replaced.
+#[test]
+fn swapped_state_and_output_replace_nothing() {
+    let dir = TempDir::new("check");
+    let state = dir.path("state.json");
+    let prom = dir.path("zombies.prom");
+    let out = check_fixture(
+        &dir,
+        &[
+            "--state",
+            state.to_str().unwrap(),
+            "--format",
+            "prometheus",
+            "--output",
+            prom.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let (state_before, prom_before) = (
+        std::fs::read(&state).unwrap(),
+        std::fs::read(&prom).unwrap(),
+    );
+    let out = check_fixture(
+        &dir,
+        &[
+            "--state",
+            prom.to_str().unwrap(),
+            "--format",
+            "prometheus",
+            "--output",
+            state.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), 3);
+    assert!(
+        stderr(&out).contains("state.json is the state file of zombies check"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&state).unwrap(), state_before);
+    assert_eq!(std::fs::read(&prom).unwrap(), prom_before);
 }

@@ -315,6 +315,10 @@ pub fn evaluate(
                 problems.push(format!("zombie ages not kept: {why}"));
             }
         }
+    } else if let Some(why) = &age_problem {
+        // Nothing to age, so nothing to judge; but a --state that cannot work (a typo in its
+        // directory) is said now, not on the day zombies appear.
+        problems.push(format!("zombie ages not kept: {why}"));
     }
 
     let mut message = plural(count, "zombie process", "zombie processes");
@@ -543,6 +547,13 @@ mod tests {
             Some("x".into()),
         );
         assert_eq!(o.status, Status::Critical);
+        // Zero zombies is OK, and the problem is said already.
+        let o = evaluate(diag(vec![]), &HashMap::new(), 5, &t, Some("no dir".into()));
+        assert_eq!(o.status, Status::Ok);
+        assert_eq!(
+            o.message,
+            "0 zombie processes; zombie ages not kept: no dir"
+        );
     }
 
     #[test]

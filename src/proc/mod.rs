@@ -1,10 +1,11 @@
 //! Everything that reads /proc: the scanner, the stat parser, signal masks and the model.
 
 pub mod model;
+pub mod mount;
 pub mod scan;
 pub mod signals;
 pub mod stat;
 pub mod users;
 
-pub use model::{ParentDetails, Pid, Process, Snapshot};
+pub use model::{Hidden, ParentDetails, Pid, PidsInUse, PidsSource, Process, Snapshot};
 pub use scan::ProcFs;

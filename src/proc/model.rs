@@ -3,6 +3,9 @@
 
 use std::collections::HashMap;
 
+use serde::Serialize;
+
+use super::mount::ProcMount;
 use super::signals::SigMask;
 use super::stat::{PF_KTHREAD, Stat};
 
@@ -88,6 +91,38 @@ pub struct ParentDetails {
     pub ns_init: Option<Pid>,
 }
 
+/// Why a scan cannot see every process of its procfs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hidden {
+    /// The mount's hidepid= hides other users' processes from `uid`.
+    HidePid { mount: ProcMount, uid: u32 },
+    /// PID 1 is missing from a live procfs, which every PID namespace has while it lives:
+    /// something the mount options did not explain hides processes.
+    NoPid1,
+}
+
+/// Where the count of PIDs in use comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PidsSource {
+    /// The scan saw every process and added up their threads.
+    #[default]
+    Scan,
+    /// The scan could not see everything; the kernel's count of every task (threads
+    /// included) from the 4th field of /proc/loadavg, which hidepid does not filter. It
+    /// counts the whole machine, so it is used only for the initial PID namespace.
+    Loadavg,
+    /// Neither: the count is only of the tasks this user can see, a lower bound.
+    VisibleOnly,
+}
+
+/// PIDs in use: every thread takes one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PidsInUse {
+    pub count: u64,
+    pub source: PidsSource,
+}
+
 /// Everything one scan found.
 #[derive(Debug, Default)]
 pub struct Snapshot {
@@ -98,6 +133,13 @@ pub struct Snapshot {
     pub parent_details: HashMap<Pid, ParentDetails>,
     /// /proc entries we could not read (hidepid, permissions).
     pub unreadable: usize,
+    /// `PID/stat` paths (relative to the root) that are not regular files, refused unread:
+    /// only a tree that is not a live procfs has them.
+    pub not_files: Vec<String>,
+    /// Why the scan cannot see every process, when it cannot (hidepid).
+    pub hidden: Option<Hidden>,
+    /// Tasks counted against pid_max, and where the count comes from.
+    pub pids_in_use: PidsInUse,
     /// /proc/sys/kernel/pid_max.
     pub pid_max: Option<u64>,
     /// The `pids.max` limit of our own cgroup, when one is set.

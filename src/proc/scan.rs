@@ -1,6 +1,13 @@
 //! Reading /proc: one pass over every process's stat file, then a few files for each parent of
 //! zombies. System calls are the whole cost of a scan, so the hot path opens each stat file
 //! relative to one directory fd and reads it once into a stack buffer (3 calls a process).
+//!
+//! `--proc` may name any directory: a copy of a procfs, a bind mount someone else can write to.
+//! No read may block there, or a monitoring check would never end: every file is opened with
+//! O_NONBLOCK (a FIFO then opens and reads at once), O_NOFOLLOW (a planted symlink cannot lead
+//! to /dev/zero or a tty) and O_NOCTTY, reads stop at `MAX_FILE`, and outside a real procfs
+//! every opened file must be a regular one (one fstat each; a procfs only holds its own files,
+//! so the live scan keeps its 3 calls a process).
 
 use std::collections::HashMap;
 use std::fs;
@@ -13,7 +20,8 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, openat};
 use nix::sys::stat::Mode;
 
-use super::model::{ParentDetails, Pid, Process, Snapshot};
+use super::model::{Hidden, ParentDetails, Pid, PidsInUse, PidsSource, Process, Snapshot};
+use super::mount::{self, ProcMount, Viewer};
 use super::signals::SigMask;
 use super::stat;
 
@@ -21,7 +29,20 @@ use super::stat;
 pub struct ProcFs {
     root: PathBuf,
     dir: OwnedFd,
+    /// The root is a mounted procfs (statfs magic), not a tree of ordinary files.
+    live: bool,
 }
+
+/// No file of /proc is near this size (a command line is at most 6 MiB, a quarter of the
+/// largest stack); a read that gets this far is reading a device or a trap, and stops.
+const MAX_FILE: usize = 16 << 20;
+
+/// Flags for every file read under a --proc tree (see the module comment).
+const READ_FLAGS: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_CLOEXEC)
+    .union(OFlag::O_NONBLOCK)
+    .union(OFlag::O_NOFOLLOW)
+    .union(OFlag::O_NOCTTY);
 
 /// Why a per-process read failed.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,6 +51,9 @@ pub enum ReadError {
     Vanished,
     /// We may not read it (hidepid, or another user's private file).
     Denied,
+    /// Not a regular file (a FIFO, a device, a directory): refused unread, since reading it
+    /// could block forever or never end. Only outside a live procfs.
+    NotAFile,
     /// Anything else.
     Other(Errno),
 }
@@ -49,6 +73,7 @@ impl std::fmt::Display for ReadError {
         match self {
             ReadError::Vanished => f.write_str("no such process (it exited)"),
             ReadError::Denied => f.write_str("permission denied"),
+            ReadError::NotAFile => f.write_str("not a regular file"),
             ReadError::Other(e) => write!(f, "{}", e.desc()),
         }
     }
@@ -72,9 +97,12 @@ impl ProcFs {
                 root.display()
             )
         })?;
+        let live = nix::sys::statfs::fstatfs(&dir)
+            .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
         Ok(ProcFs {
             root: root.to_path_buf(),
             dir,
+            live,
         })
     }
 
@@ -82,14 +110,24 @@ impl ProcFs {
         &self.root
     }
 
+    /// Whether the root is a mounted procfs rather than a directory of ordinary files.
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// The directory fd of the root, for callers that stat it.
+    pub fn dir(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
+
+    /// Opens a file under the procfs without ever blocking (see the module comment).
+    fn open_file<P: ?Sized + nix::NixPath>(&self, rel: &P) -> Result<OwnedFd, ReadError> {
+        open_regular(&self.dir, rel, !self.live)
+    }
+
     /// Reads a whole file under the procfs, relative to its directory fd.
     pub fn read(&self, rel: &str) -> Result<Vec<u8>, ReadError> {
-        let fd = openat(
-            &self.dir,
-            rel,
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )?;
+        let fd = self.open_file(rel)?;
         let mut out = Vec::new();
         read_to_end(&fd, &mut out, 4096)?;
         Ok(out)
@@ -122,6 +160,7 @@ impl ProcFs {
     pub fn scan(&self) -> Result<Snapshot> {
         let mut processes = Vec::with_capacity(512);
         let mut unreadable = 0;
+        let mut not_files = Vec::new();
         let entries = fs::read_dir(&self.root)
             .with_context(|| format!("cannot list {}", self.root.display()))?;
         let mut path = [0u8; 32];
@@ -139,9 +178,12 @@ impl ProcFs {
                 Ok(Some(p)) => processes.push(p),
                 Ok(None) | Err(ReadError::Vanished) | Err(ReadError::Other(_)) => {}
                 Err(ReadError::Denied) => unreadable += 1,
+                Err(ReadError::NotAFile) => {
+                    not_files.push(String::from_utf8_lossy(&path[..name.len() + 5]).into_owned())
+                }
             }
         }
-        if processes.is_empty() && unreadable == 0 {
+        if processes.is_empty() && unreadable == 0 && not_files.is_empty() {
             // Every procfs lists at least the reader itself: this is an empty directory or a
             // missing bind mount, and "no zombies" would be a lie a monitor trusts forever.
             anyhow::bail!(
@@ -151,6 +193,7 @@ impl ProcFs {
         }
         let mut snap = Snapshot::new(processes);
         snap.unreadable = unreadable;
+        snap.not_files = not_files;
         snap.ticks_per_second = ticks_per_second();
         snap.pid_max = self.read_u64("sys/kernel/pid_max");
         if snap.zombies().next().is_some() {
@@ -171,17 +214,106 @@ impl ProcFs {
                 .collect::<HashMap<_, _>>();
         }
         snap.pids_limit = self.pids_limit();
+        snap.hidden = self.hidden(&snap);
+        snap.pids_in_use = self.pids_in_use(&snap);
         Ok(snap)
+    }
+
+    /// Why this scan cannot see every process, when it cannot. Only a live procfs hides.
+    fn hidden(&self, snap: &Snapshot) -> Option<Hidden> {
+        if !self.live {
+            return None;
+        }
+        if let Some(mount) = self.mount() {
+            let status = self.read("self/status").ok().or_else(|| {
+                open_regular(nix::fcntl::AT_FDCWD, "/proc/self/status", true)
+                    .ok()
+                    .and_then(|fd| {
+                        let mut v = Vec::new();
+                        read_to_end(&fd, &mut v, 4096).ok().map(|()| v)
+                    })
+            });
+            let viewer = Viewer::current(status.as_deref());
+            if mount::hides_from(&mount, &viewer) {
+                return Some(Hidden::HidePid {
+                    mount,
+                    uid: viewer.uid,
+                });
+            }
+            return None;
+        }
+        // No mount options to go by (no readable mountinfo): every live PID namespace has a
+        // PID 1, so not seeing it means something hides processes from us.
+        snap.get(1).is_none().then_some(Hidden::NoPid1)
+    }
+
+    /// The procfs mount this tree is, from our mountinfo, matched by device.
+    pub fn mount(&self) -> Option<ProcMount> {
+        let st = nix::sys::stat::fstat(self.dir.as_fd()).ok()?;
+        let (major, minor) = (
+            nix::sys::stat::major(st.st_dev),
+            nix::sys::stat::minor(st.st_dev),
+        );
+        // Our own mount table: through /proc when it is mounted, else through this procfs.
+        let info = open_regular(nix::fcntl::AT_FDCWD, "/proc/self/mountinfo", true)
+            .ok()
+            .and_then(|fd| {
+                let mut v = Vec::new();
+                read_to_end(&fd, &mut v, 64 * 1024).ok().map(|()| v)
+            })
+            .or_else(|| self.read("self/mountinfo").ok())?;
+        mount::find(&String::from_utf8_lossy(&info), major, minor)
+    }
+
+    /// The inode of the PID namespace this procfs shows: that of our own when we live in it
+    /// (NSpid has one entry), else that of its PID 1 (which needs ptrace access to it).
+    pub fn pid_ns(&self) -> Option<u64> {
+        let ours = self
+            .read("self/status")
+            .ok()
+            .and_then(|b| status_nspid_len(&b))
+            == Some(1);
+        let link = if ours { "self/ns/pid" } else { "1/ns/pid" };
+        let target = nix::fcntl::readlinkat(&self.dir, link).ok()?;
+        // "pid:[4026531836]"
+        target
+            .to_str()?
+            .strip_prefix("pid:[")?
+            .strip_suffix(']')?
+            .parse()
+            .ok()
+    }
+
+    /// PIDs in use: the scan's own count when it saw everything; under hidepid, the kernel's
+    /// count from /proc/loadavg when this procfs is the initial PID namespace's (loadavg counts
+    /// the whole machine); else the visible count, said to be only that.
+    fn pids_in_use(&self, snap: &Snapshot) -> PidsInUse {
+        let scanned = snap.tasks();
+        if snap.hidden.is_none() && snap.unreadable == 0 {
+            return PidsInUse {
+                count: scanned,
+                source: PidsSource::Scan,
+            };
+        }
+        let kernel = (self.pid_ns() == Some(PROC_PID_INIT_INO))
+            .then(|| self.read("loadavg").ok())
+            .flatten()
+            .and_then(|b| loadavg_tasks(&b));
+        match kernel {
+            Some(count) => PidsInUse {
+                count,
+                source: PidsSource::Loadavg,
+            },
+            None => PidsInUse {
+                count: scanned,
+                source: PidsSource::VisibleOnly,
+            },
+        }
     }
 
     /// openat + read (+ fstat for zombies) + close: the hot path of the scan.
     fn read_stat_fast(&self, path: &std::ffi::CStr) -> Result<Option<Process>, ReadError> {
-        let fd = openat(
-            &self.dir,
-            path,
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )?;
+        let fd = self.open_file(path)?;
         let mut buf = [0u8; 1024];
         let n = nix::unistd::read(&fd, &mut buf)?;
         let parsed = if n == buf.len() {
@@ -270,30 +402,89 @@ impl ProcFs {
     }
 
     /// pids.max of our own cgroup (v2), the limit a zombie flood runs into in a container.
+    /// Only for a live procfs: the cgroup path of a copied tree names nothing on this machine,
+    /// and could be made to name any file (`0::/../../tmp/x`).
     fn pids_limit(&self) -> Option<u64> {
+        if !self.live {
+            return None;
+        }
         let b = self.read("self/cgroup").ok()?;
         let text = String::from_utf8_lossy(&b);
         let path = text.lines().find_map(|l| l.strip_prefix("0::"))?;
         let file = Path::new("/sys/fs/cgroup")
             .join(path.trim_start_matches('/'))
             .join("pids.max");
-        let v = fs::read_to_string(file).ok()?;
-        v.trim().parse().ok() // "max" means no limit
+        let fd = open_regular(nix::fcntl::AT_FDCWD, &file, true).ok()?;
+        let mut v = Vec::new();
+        read_to_end(&fd, &mut v, 64).ok()?;
+        std::str::from_utf8(&v).ok()?.trim().parse().ok() // "max" means no limit
     }
 }
 
-/// Reads until EOF into `out`, `chunk` bytes at a time.
+/// Opens `path` (relative to `dir`) for reading without blocking; with `check`, refuses
+/// anything that is not a regular file.
+fn open_regular<Fd: std::os::fd::AsFd, P: ?Sized + nix::NixPath>(
+    dir: Fd,
+    path: &P,
+    check: bool,
+) -> Result<OwnedFd, ReadError> {
+    let fd = openat(dir, path, READ_FLAGS, Mode::empty()).map_err(|e| match e {
+        // O_NOFOLLOW met a symlink as the last component: not a file of ours to follow.
+        Errno::ELOOP => ReadError::NotAFile,
+        e => ReadError::from(e),
+    })?;
+    if check {
+        let st = nix::sys::stat::fstat(fd.as_fd())?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(ReadError::NotAFile);
+        }
+    }
+    Ok(fd)
+}
+
+/// Reads until EOF into `out`, `chunk` bytes at a time, and at most `MAX_FILE` bytes.
 fn read_to_end(fd: &OwnedFd, out: &mut Vec<u8>, chunk: usize) -> Result<(), Errno> {
     loop {
         let len = out.len();
+        if len >= MAX_FILE {
+            return Err(Errno::EFBIG);
+        }
         out.resize(len + chunk, 0);
-        let n = nix::unistd::read(fd, &mut out[len..])?;
+        let n = match nix::unistd::read(fd, &mut out[len..]) {
+            Ok(n) => n,
+            // O_NONBLOCK on a FIFO with a writer but no data: nothing to read now, and
+            // waiting is not an option.
+            Err(Errno::EAGAIN) => 0,
+            Err(e) => {
+                out.truncate(len);
+                return Err(e);
+            }
+        };
         out.truncate(len + n);
         if n == 0 || n < chunk {
             // /proc files return their whole content in one read when it fits.
             return Ok(());
         }
     }
+}
+
+/// The inode number of the initial PID namespace: a constant since Linux 3.8
+/// (PROC_PID_INIT_INO in include/linux/proc_ns.h).
+pub const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
+
+/// How many namespaces the NSpid line of a status file lists.
+fn status_nspid_len(status: &[u8]) -> Option<usize> {
+    let text = String::from_utf8_lossy(status);
+    let line = text.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+    Some(line.split_whitespace().count())
+}
+
+/// The 4th field of /proc/loadavg, "running/total": the total is the kernel's nr_threads,
+/// every task on the machine (threads and zombies included), whatever hidepid hides.
+fn loadavg_tasks(loadavg: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(loadavg).ok()?;
+    let field = text.split_whitespace().nth(3)?;
+    field.split_once('/')?.1.parse().ok()
 }
 
 /// Joins NUL-separated arguments with spaces; None when there are none.
@@ -341,6 +532,24 @@ mod tests {
             .expect("own process in scan");
         assert_eq!(me.ppid, nix::unistd::getppid().as_raw());
         assert!(snap.pid_max.unwrap() > 0);
+    }
+
+    #[test]
+    fn loadavg_and_nspid_fields() {
+        assert_eq!(loadavg_tasks(b"0.32 0.41 0.26 1/107 15343\n"), Some(107));
+        assert_eq!(loadavg_tasks(b"0.32 0.41"), None);
+        assert_eq!(loadavg_tasks(b"a b c d/ e"), None);
+        assert_eq!(status_nspid_len(b"Pid:\t5\nNSpid:\t5\t1\n"), Some(2));
+        assert_eq!(status_nspid_len(b"Pid:\t5\n"), None);
+    }
+
+    #[test]
+    fn the_live_procfs_is_found_in_mountinfo() {
+        let fs = ProcFs::open(Path::new("/proc")).unwrap();
+        assert!(fs.is_live());
+        let m = fs.mount().expect("/proc in our mountinfo");
+        assert_eq!(m.mount_point, "/proc");
+        assert!(fs.pid_ns().is_some());
     }
 
     #[test]

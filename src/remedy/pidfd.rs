@@ -86,6 +86,7 @@ impl Handle {
             Err(ReadError::Vanished) => Err(OpenError::Gone),
             Err(ReadError::Denied) => Err(OpenError::Other(Errno::EACCES)),
             Err(ReadError::Other(e)) => Err(OpenError::Other(e)),
+            Err(ReadError::NotAFile) => Err(OpenError::Other(Errno::EINVAL)),
         }
     }
 

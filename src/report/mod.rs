@@ -7,8 +7,10 @@ pub mod ignore;
 pub mod json;
 pub mod nagios;
 pub mod prometheus;
+pub mod state;
 pub mod table;
 pub mod tree;
+pub mod visibility;
 
 /// Writes a table without the padding spaces its blank style leaves at line ends: they only
 /// get in the way of copying, diffing and grepping.

@@ -8,6 +8,7 @@ use tabled::settings::Style as TableStyle;
 
 use super::{age, exit_text, printable};
 use crate::diagnose::{Diagnosis, Remedy};
+use crate::proc::PidsSource;
 use crate::style::Style;
 
 pub fn write(
@@ -17,7 +18,16 @@ pub fn write(
     style: Style,
 ) -> io::Result<()> {
     if diag.parents.is_empty() {
-        writeln!(out, "{}", style.green("No zombies."))?;
+        // A scan that could not see everything (hidepid: then pids_in_use is not the scan's
+        // own count) cannot say there are none; stderr says what it could not see.
+        let s = &diag.summary;
+        let partial = s.unreadable > 0 || s.pids_in_use_source != PidsSource::Scan;
+        let text = if partial {
+            "No zombies among the processes you can see."
+        } else {
+            "No zombies."
+        };
+        writeln!(out, "{}", style.green(text))?;
         return write_summary(out, diag, style);
     }
     let mut b = Builder::default();
@@ -110,7 +120,18 @@ fn write_summary(out: &mut impl Write, diag: &Diagnosis, style: Style) -> io::Re
         s.processes
     );
     if let Some(max) = s.pid_max {
-        line.push_str(&format!("; PIDs in use {}/{}", s.pids_in_use, max));
+        line.push_str(&match s.pids_in_use_source {
+            PidsSource::Scan => format!("; PIDs in use {}/{}", s.pids_in_use, max),
+            // Every thread takes a PID: the kernel's count is of tasks, and so is ours.
+            PidsSource::Loadavg => format!(
+                "; PIDs in use {}/{} (the kernel's count of all tasks, from loadavg)",
+                s.pids_in_use, max
+            ),
+            PidsSource::VisibleOnly => format!(
+                "; PIDs in use unknown ({} visible to you)/{}",
+                s.pids_in_use, max
+            ),
+        });
     }
     if let Some(limit) = s.pids_limit {
         line.push_str(&format!(" (cgroup pids.max {limit})"));
