@@ -166,12 +166,68 @@ impl ProcFs {
                 .filter_map(|pid| {
                     let mut d = self.parent_details(pid).ok()?;
                     d.ns_init = self.find_ns_init(&snap, pid, &d.nspid);
+                    d.tracer_process = (d.tracer_pid > 0)
+                        .then(|| self.process_of_thread(&snap, d.tracer_pid));
                     Some((pid, d))
                 })
                 .collect::<HashMap<_, _>>();
+            snap.zombie_tracers = self.zombie_tracers(&snap);
         }
+        snap.live_threads = snap
+            .processes
+            .iter()
+            .filter(|p| p.is_exited_leader())
+            .filter_map(|p| Some((p.pid, self.count_live_threads(p.pid)?)))
+            .collect();
         snap.pids_limit = self.pids_limit();
         Ok(snap)
+    }
+
+    /// The zombies traced by another process than their parent, with that tracer. One read of
+    /// each zombie's status (TracerPid), and one more for a tracer that is not a main thread.
+    fn zombie_tracers(&self, snap: &Snapshot) -> HashMap<Pid, Pid> {
+        snap.zombies()
+            .filter_map(|z| {
+                let status = self.read(&format!("{}/status", z.pid)).ok()?;
+                let tid = status_pid(&status, b"TracerPid:").filter(|&t| t > 0)?;
+                let tracer = self.process_of_thread(snap, tid);
+                // Traced by its own parent (strace or gdb running a command), the parent's
+                // wait() reaps it as usual.
+                (tracer != z.ppid).then_some((z.pid, tracer))
+            })
+            .collect()
+    }
+
+    /// The process (thread group) a thread belongs to: the scan lists only main threads, so a
+    /// TID it does not know is looked up in /proc/TID/status (Tgid).
+    fn process_of_thread(&self, snap: &Snapshot, tid: Pid) -> Pid {
+        if snap.get(tid).is_some() {
+            return tid;
+        }
+        self.read(&format!("{tid}/status"))
+            .ok()
+            .and_then(|s| status_pid(&s, b"Tgid:"))
+            .filter(|&t| t > 0)
+            .unwrap_or(tid)
+    }
+
+    /// The threads of `pid` that have not exited, from the states in task/*/stat.
+    fn count_live_threads(&self, pid: Pid) -> Option<u64> {
+        let tasks = fs::read_dir(self.root.join(format!("{pid}/task"))).ok()?;
+        let mut live = 0;
+        for t in tasks.flatten() {
+            let name = t.file_name();
+            let Some(tid) = name.to_str().and_then(|n| n.parse::<Pid>().ok()) else {
+                continue;
+            };
+            let Ok(buf) = self.read(&format!("{pid}/task/{tid}/stat")) else {
+                continue;
+            };
+            if stat::parse(&buf).is_some_and(|st| !matches!(st.state, b'Z' | b'X' | b'x')) {
+                live += 1;
+            }
+        }
+        Some(live)
     }
 
     /// openat + read (+ fstat for zombies) + close: the hot path of the scan.
@@ -224,6 +280,7 @@ impl ProcFs {
             sig_ignored: mask(st.sigign),
             sig_caught: mask(st.sigcgt),
             tracer_pid: st.tracerpid,
+            tracer_process: None,
             nspid: st.nspid.unwrap_or_default(),
             wchan,
             cgroup,
@@ -306,6 +363,14 @@ pub fn join_cmdline(buf: &[u8]) -> Option<String> {
     (!args.is_empty()).then(|| args.join(" "))
 }
 
+/// The number on a `Name:\tvalue` line of a status file, such as `TracerPid:` or `Tgid:`.
+fn status_pid(status: &[u8], name: &[u8]) -> Option<Pid> {
+    status
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok())
+}
+
 /// Boot time in Unix seconds, from the `btime` line of /proc/stat.
 pub fn btime(proc_stat: &[u8]) -> Option<u64> {
     String::from_utf8_lossy(proc_stat)
@@ -330,6 +395,14 @@ mod tests {
         assert_eq!(join_cmdline(b"a\0b c\0"), Some("a b c".to_string()));
         assert_eq!(join_cmdline(b""), None);
         assert_eq!(join_cmdline(b"\xff\0"), Some("\u{fffd}".to_string()));
+    }
+
+    #[test]
+    fn status_numbers_by_name() {
+        let s = b"Name:\tTracerPid: x\nTgid:\t42\nTracerPid:\t7\n";
+        assert_eq!(status_pid(s, b"TracerPid:"), Some(7));
+        assert_eq!(status_pid(s, b"Tgid:"), Some(42));
+        assert_eq!(status_pid(s, b"NSpid:"), None);
     }
 
     #[test]
