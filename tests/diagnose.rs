@@ -290,3 +290,119 @@ fn missing_procfs_is_an_error_with_advice() {
     let out = run(zombies().env("ZOMBIES_PROC", "/nonexistent").arg("list"));
     assert_eq!(out.status.code(), Some(1));
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 17: tracers, waiting parents, live threads
+
+/// A child traced by a sibling dies while its parent blocks in waitpid(): only the tracer can
+/// reap it. The culprit is the tracer; killing the waiting parent would help nobody.
+#[test]
+fn a_zombie_held_by_a_tracer_blames_the_tracer_not_the_waiting_parent() {
+    let mut t = Traced::spawn(TraceTarget::Zombie);
+    let p = parent_entry(t.parent).expect("parent listed");
+    assert_eq!(p["in_wait"], true, "{p:#}");
+    assert_eq!(p["recommended"], "detach-tracer", "{p:#}");
+    let z = &p["zombies"][0];
+    assert_eq!(z["pid"], t.zombie);
+    assert_eq!(z["held_by_tracer"]["pid"], t.tracer, "{z:#}");
+    assert!(z["held_by_tracer"]["comm"].is_string(), "{z:#}");
+
+    let list = stdout(&run(zombies().args([
+        "list",
+        "--parent",
+        &t.parent.to_string(),
+        "--color",
+        "never",
+    ])));
+    let tracer = t.tracer.to_string();
+    assert!(
+        list.contains(&format!("held by tracer {tracer}")),
+        "list does not name the tracer: {list}"
+    );
+    assert!(
+        !list.contains("--kill-parent"),
+        "list recommends killing a parent that is waiting: {list}"
+    );
+    assert!(list.contains(&format!("kill {tracer}")), "{list}");
+
+    let tree = stdout(&run(zombies().args([
+        "tree",
+        &t.parent.to_string(),
+        "--color",
+        "never",
+    ])));
+    assert!(
+        tree.lines().any(|l| l.contains(&t.zombie.to_string())
+            && l.contains(&format!("held by tracer {tracer}"))),
+        "{tree}"
+    );
+
+    let text = stdout(&run(zombies().args([
+        "explain",
+        &t.zombie.to_string(),
+        "--color",
+        "never",
+    ])));
+    assert!(text.contains("sleeping in wait()"), "{text}");
+    assert!(
+        !text.contains("has not called wait()") && !text.contains("not reaped it with wait()"),
+        "explain contradicts its own evidence: {text}"
+    );
+    assert!(
+        text.contains(&format!("held by its tracer {tracer}")),
+        "{text}"
+    );
+    let e = json(&["explain", &t.zombie.to_string(), "--format", "json"]);
+    let rec: Vec<&Value> = e["remedies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["recommended"] == true)
+        .collect();
+    assert_eq!(rec.len(), 1, "{e:#}");
+    assert_eq!(rec[0]["remedy"], "detach-tracer");
+    assert!(rec[0]["command"].as_str().unwrap().contains(&tracer));
+
+    // The advice holds: once the tracer is gone, the waiting parent reaps its child at once.
+    t.kill_tracer();
+    assert!(
+        wait_until(std::time::Duration::from_secs(5), || proc_state(t.zombie)
+            .is_none()),
+        "the parent did not reap its child once the tracer died"
+    );
+}
+
+/// A traced parent: list and tree name its tracer and warn that a SIGTERM may be held.
+#[test]
+fn a_traced_parent_names_its_tracer() {
+    let t = Traced::spawn(TraceTarget::Parent);
+    let p = parent_entry(t.parent).expect("parent listed");
+    assert_eq!(p["tracer"]["pid"], t.tracer, "{p:#}");
+    assert_eq!(p["zombies"][0]["held_by_tracer"], Value::Null);
+    let tracer = t.tracer.to_string();
+    let list = stdout(&run(zombies().args([
+        "list",
+        "--parent",
+        &t.parent.to_string(),
+        "--color",
+        "never",
+    ])));
+    assert!(
+        list.contains(&format!("traced by {tracer} (")) && list.contains("SIGTERM"),
+        "{list}"
+    );
+    let tree = stdout(&run(zombies().args([
+        "tree",
+        &t.parent.to_string(),
+        "--color",
+        "never",
+    ])));
+    let line = tree
+        .lines()
+        .find(|l| l.contains("not reaped"))
+        .unwrap_or_else(|| panic!("{tree}"));
+    assert!(
+        line.contains(&format!("traced by {tracer} (")) && line.contains("SIGTERM"),
+        "{line}"
+    );
+}

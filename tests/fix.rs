@@ -965,3 +965,40 @@ fn all_leaves_ignored_parents_alone() {
     assert_eq!(v["summary"]["skipped_ignored"], 1);
     assert!(alive(victim));
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 17
+
+/// A zombie its tracer holds cannot be cleared through its parent, which here is even
+/// waiting for it: fix refuses to signal that parent and names the tracer instead.
+#[test]
+fn a_zombie_held_by_a_tracer_is_refused_and_the_tracer_named() {
+    let t = Traced::spawn(TraceTarget::Zombie);
+    let (z, p, tracer) = (
+        t.zombie.to_string(),
+        t.parent.to_string(),
+        t.tracer.to_string(),
+    );
+    for remedy in ["--kill-parent", "--signal-parent"] {
+        let (code, v) = fix_json(&[remedy, "--pid", &z, "--yes", "--settle", "0s"]);
+        assert_eq!(code, 1, "{v:#}");
+        let r = &v["parents"][0];
+        assert_eq!(r["outcome"], "refused", "{r:#}");
+        assert_eq!(r["refusal"], "held-by-tracer", "{r:#}");
+        assert!(r["reason"].as_str().unwrap().contains(&tracer), "{r:#}");
+        assert_eq!(r["signals"].as_array().unwrap().len(), 0);
+    }
+    let (code, v) = fix_json(&["--auto", "--parent", &p, "--yes", "--settle", "0s"]);
+    assert_eq!(code, 1, "{v:#}");
+    let r = &v["parents"][0];
+    assert_eq!(r["remedy"], "detach-tracer", "{r:#}");
+    assert_eq!(r["outcome"], "advised", "{r:#}");
+    assert_eq!(r["signals"].as_array().unwrap().len(), 0);
+    let text = stdout(&fix_text(&["--auto", "--pid", &z, "--dry-run"]));
+    assert!(
+        text.contains(&format!("kill {tracer}")) && !text.contains("SIGTERM"),
+        "{text}"
+    );
+    assert_eq!(proc_state(t.parent), Some('S'), "the waiting parent was hurt");
+    assert!(ZombieParent::is_zombie(t.zombie));
+}

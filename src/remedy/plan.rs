@@ -7,9 +7,12 @@ use super::safety;
 use super::{
     Choice, FixReport, FixSummary, Outcome, ParentResult, Request, Target, ZombieResult, ms,
 };
-use crate::diagnose::{Context, Diagnosis, ParentFinding, Remedy};
+use super::Refusal;
+use crate::diagnose::{
+    AdopterVerdict, Context, Diagnosis, ParentFinding, Remedy, adopter_outcome,
+};
 use crate::ignore::{Entry, IgnoreList};
-use crate::proc::Snapshot;
+use crate::proc::{Pid, Snapshot};
 use crate::report::{duration, printable};
 
 /// Resolves the target and decides, parent by parent, what fix will do. Bad targets (no such
@@ -38,9 +41,13 @@ pub fn plan(
             d.parents
         }
     };
+    let target_zombie = match req.target {
+        Target::Zombie(z) => Some(z),
+        _ => None,
+    };
     let parents = findings
         .into_iter()
-        .map(|f| plan_parent(f, ctx, req, ignore))
+        .map(|f| plan_parent(f, ctx, req, ignore, target_zombie))
         .collect();
     let uses_list = req.choice == Choice::Ignore || req.target == Target::All;
     let mut report = FixReport {
@@ -66,11 +73,23 @@ fn plan_parent(
     ctx: &Context,
     req: &Request,
     ignore: &IgnoreList,
+    target_zombie: Option<Pid>,
 ) -> ParentResult {
+    // Zombies a tracer holds are the tracer's to release: nothing sent to their parent clears
+    // them. That decides for the zombie fix was pointed at, or for a parent all of whose
+    // zombies are held; a parent with some free zombies is still worth acting on for those.
+    let held_target = match target_zombie {
+        Some(z) => f
+            .zombies
+            .iter()
+            .any(|x| x.pid == z && x.held_by_tracer.is_some()),
+        None => !f.zombies.is_empty() && f.held_by_tracers() == f.zombies.len(),
+    };
     let remedy = match req.choice {
         Choice::SignalParent => Remedy::SignalParent,
         Choice::KillParent => Remedy::KillParent,
         Choice::Ignore => Remedy::Ignore,
+        Choice::Auto if held_target => Remedy::DetachTracer,
         Choice::Auto => f.recommended,
     };
     let who = format!("{} ({})", f.pid, printable(&f.comm));
@@ -113,10 +132,23 @@ fn plan_parent(
             None,
             Some(format!("recommended: fix-init. {}", f.reason)),
         ),
-        Remedy::SignalParent | Remedy::KillParent => match safety::check(&f, ctx, req.force) {
-            Some(r) => (Outcome::Refused, Some(r), Some(r.explain(&f))),
-            None => (Outcome::Planned, None, Some(describe(&f, remedy, req))),
-        },
+        // A tracer is most often a debugger someone is using: fix names it, never kills it.
+        Remedy::DetachTracer => (
+            Outcome::Advised,
+            None,
+            Some(format!(
+                "recommended: detach-tracer. {}",
+                Refusal::HeldByTracer.explain(&f)
+            )),
+        ),
+        Remedy::SignalParent | Remedy::KillParent => {
+            match safety::check(&f, ctx, req.force)
+                .or(held_target.then_some(Refusal::HeldByTracer))
+            {
+                Some(r) => (Outcome::Refused, Some(r), Some(r.explain(&f))),
+                None => (Outcome::Planned, None, Some(describe(&f, remedy, req))),
+            }
+        }
     };
     let zombies: Vec<ZombieResult> = f
         .zombies
@@ -164,7 +196,7 @@ pub(super) fn entry_for(f: &ParentFinding, req: &Request) -> Entry {
 /// What will be sent, in one line.
 fn describe(f: &ParentFinding, remedy: Remedy, req: &Request) -> String {
     let stopped = matches!(f.state.as_str(), "T" | "t");
-    match remedy {
+    let mut s = match remedy {
         Remedy::SignalParent => {
             let mut s = if stopped {
                 "SIGCONT (it is stopped), then SIGCHLD".to_string()
@@ -184,18 +216,32 @@ fn describe(f: &ParentFinding, remedy: Remedy, req: &Request) -> String {
             s
         }
         _ => {
-            let adopter = match (f.adopter.pid, &f.adopter.comm) {
-                (Some(p), Some(c)) => format!("{p} ({})", printable(c)),
-                (Some(p), None) => format!("PID {p}"),
-                _ => "an adopter that cannot be predicted".to_string(),
-            };
-            format!(
-                "SIGTERM{}, SIGKILL if still alive after {}; its zombies should then be adopted and reaped by {adopter}, unless a subreaper is closer",
+            let mut s = format!(
+                "SIGTERM{}, SIGKILL if still alive after {}; {}",
                 if stopped { " and SIGCONT" } else { "" },
-                duration(req.grace)
-            )
+                duration(req.grace),
+                printable(&adopter_outcome(&f.adopter))
+            );
+            if f.adopter.verdict == AdopterVerdict::ShouldReap {
+                s.push_str(", unless a subreaper is closer");
+            }
+            s
         }
+    };
+    let held = f.held_by_tracers();
+    if held > 0 {
+        let tracers = f
+            .holding_tracers()
+            .iter()
+            .map(|(t, _)| t.pid.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        s.push_str(&format!(
+            "; {held} of its zombies {} traced by {tracers} and will stay until it lets go",
+            if held == 1 { "is" } else { "are" }
+        ));
     }
+    s
 }
 
 fn not_a_parent(snap: &Snapshot, pid: i32) -> String {
@@ -221,9 +267,13 @@ fn not_a_zombie(snap: &Snapshot, diag: &Diagnosis, pid: i32) -> String {
             "no process with PID {pid} (it may have been reaped already); `zombies list --pids` shows the zombies there are now"
         ),
         Some(p) if p.is_exited_leader() => format!(
-            "{pid} ({}) is not a zombie: its main thread exited but {} threads still run (ps shows Zl)",
+            "{pid} ({}) is not a zombie: its main thread exited but {} (ps shows Zl)",
             printable(&p.comm),
-            p.num_threads
+            match snap.live_threads(p) {
+                Some(1) => "1 thread still runs".to_string(),
+                Some(n) => format!("{n} threads still run"),
+                None => "other threads still run".to_string(),
+            }
         ),
         Some(p) => match diag.parent(pid) {
             Some(f) => format!(
