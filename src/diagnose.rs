@@ -1153,6 +1153,16 @@ pub fn remedy_options(f: &ParentFinding, recommended: Remedy) -> Vec<RemedyOptio
             effect: "restart the container with an init that reaps: `docker run --init`, tini or dumb-init as PID 1".to_string(),
             command: "docker run --init ... (or ENTRYPOINT [\"tini\", \"--\"])".to_string(),
         });
+    } else if f.adopter.verdict == AdopterVerdict::NotReaping {
+        out.push(RemedyOption {
+            remedy: Remedy::FixInit,
+            recommended: false,
+            effect: format!(
+                "make {} reap first: restart the container with an init that reaps (`docker run --init`, tini or dumb-init as PID 1); then kill-parent works",
+                adopter_name(&f.adopter)
+            ),
+            command: "docker run --init ... (or ENTRYPOINT [\"tini\", \"--\"])".to_string(),
+        });
     }
     for o in &mut out {
         o.recommended = o.remedy == recommended;

@@ -406,3 +406,40 @@ fn a_traced_parent_names_its_tracer() {
         "{line}"
     );
 }
+
+/// `Threads:` still counts a main thread that has exited: explain, tree and fix count the
+/// threads that run.
+#[test]
+fn an_exited_main_thread_counts_only_live_threads() {
+    let leader = ExitedLeader::spawn();
+    let pid = leader.pid.to_string();
+    assert_eq!(status_number(leader.pid, "Threads"), Some(2));
+    let e = json(&["explain", &pid, "--format", "json"]);
+    assert_eq!(e["live_threads"], 1, "{e:#}");
+    let text = stdout(&run(zombies().args(["explain", &pid, "--color", "never"])));
+    assert!(text.contains("1 thread still runs"), "{text}");
+    let tree = stdout(&run(zombies().args(["tree", &pid, "--color", "never"])));
+    assert!(tree.contains("1 thread lives"), "{tree}");
+    let out = run(zombies().args(["fix", "--kill-parent", "--pid", &pid, "--yes"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("1 thread still runs"), "{}", stderr(&out));
+}
+
+/// kill-parent kills every thread of a process: its other threads never adopt the zombies,
+/// so the adopter named is never the parent itself.
+#[test]
+fn a_multithreaded_parent_is_not_its_own_adopter() {
+    let tp = ThreadedParent::spawn();
+    let p = parent_entry(tp.pid).expect("parent listed");
+    assert_ne!(p["adopter"]["pid"], tp.pid, "{p:#}");
+    assert_eq!(p["recommended"], "kill-parent");
+    let e = json(&["explain", &tp.pid.to_string(), "--format", "json"]);
+    let kill = e["remedies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["remedy"] == "kill-parent")
+        .unwrap();
+    let effect = kill["effect"].as_str().unwrap();
+    assert!(!effect.contains(&format!("({})", tp.pid)), "{effect}");
+}

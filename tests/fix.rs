@@ -1002,3 +1002,63 @@ fn a_zombie_held_by_a_tracer_is_refused_and_the_tracer_named() {
     assert_eq!(proc_state(t.parent), Some('S'), "the waiting parent was hurt");
     assert!(ZombieParent::is_zombie(t.zombie));
 }
+
+/// In a namespace whose PID 1 sits on a zombie it never reaps, explain's diagnosis and its
+/// kill-parent remedy agree: the adopter does not reap (one verdict, said everywhere).
+#[test]
+#[ignore = "needs root"]
+fn explain_agrees_with_itself_about_an_init_that_does_not_reap() {
+    let ns = PidNs::spawn("sleep 0 & (sleep 0 & sleep 0 & exec sleep 60) & exec sleep 60");
+    let mut victim = 0;
+    assert!(wait_until(Duration::from_secs(5), || {
+        victim = children(ns.init)
+            .into_iter()
+            .find(|&c| proc_state(c) == Some('S'))
+            .unwrap_or(0);
+        victim > 0 && zombie_children(victim).len() == 2 && zombie_children(ns.init).len() == 1
+    }));
+    let inner = PidNs::ns_pid(victim).to_string();
+    let text = stdout(&ns.zombies(&["explain", &inner, "--color", "never"]));
+    assert!(
+        text.contains("not reaping") && !text.contains("should reap"),
+        "explain contradicts itself: {text}"
+    );
+    let out = ns.zombies(&["explain", &inner, "--format", "json"]);
+    let (_, e) = parse(&out, &["explain in namespace"]);
+    assert_eq!(e["parent"]["adopter"]["pid"], 1, "{e:#}");
+    assert_eq!(e["parent"]["adopter"]["verdict"], "not-reaping", "{e:#}");
+    assert_eq!(e["parent"]["recommended"], "fix-init", "{e:#}");
+    let kill = e["remedies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["remedy"] == "kill-parent")
+        .unwrap();
+    let effect = kill["effect"].as_str().unwrap();
+    assert!(
+        effect.contains("not reaping") && !effect.contains("should reap"),
+        "{effect}"
+    );
+    let recommended: Vec<&Value> = e["remedies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["recommended"] == true)
+        .collect();
+    assert_eq!(recommended.len(), 1, "{e:#}");
+    assert_eq!(recommended[0]["remedy"], "fix-init");
+    // fix's plan says the same.
+    let plan = stdout(&ns.zombies(&[
+        "fix",
+        "--kill-parent",
+        "--parent",
+        &inner,
+        "--dry-run",
+        "--color",
+        "never",
+    ]));
+    assert!(
+        plan.contains("not reaping") && !plan.contains("should then be adopted and reaped"),
+        "{plan}"
+    );
+}

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use super::{age, exit_text, named, printable};
 use crate::diagnose::{
-    AdopterVerdict, Disposition, Explanation, ParentFinding, SubjectKind, is_wait_wchan,
+    AdopterVerdict, Disposition, Explanation, ParentFinding, Remedy, SubjectKind, is_wait_wchan,
 };
 use crate::style::Style;
 
@@ -205,7 +205,8 @@ fn write_parent(out: &mut impl Write, p: &ParentFinding, style: Style) -> io::Re
         "  If the parent died, the adopter would be {adopter}: {}.",
         p.adopter.note
     )?;
-    if p.adopter.verdict == AdopterVerdict::NotReaping {
+    // A parent told to fix-init for its adopter's sake already says so in its reason.
+    if p.adopter.verdict == AdopterVerdict::NotReaping && p.recommended != Remedy::FixInit {
         writeln!(
             out,
             "  That adopter is not reaping its own zombies, so killing the parent would only move these there."

@@ -588,3 +588,66 @@ impl Drop for Traced {
         }
     }
 }
+
+/// A live parent with a second thread (so `Threads:` reads 2) and one zombie child (exit 4)
+/// it never reaps. Drop kills it and reaps it and its zombie.
+pub struct ThreadedParent {
+    pub pid: i32,
+    pub zombie: i32,
+}
+
+impl ThreadedParent {
+    pub fn spawn() -> ThreadedParent {
+        become_subreaper();
+        let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        // SAFETY: the child starts one thread and forks once; its child only exits.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => unsafe {
+                drop(rd);
+                install(SigHandler::SigDfl);
+                let mut t: libc::pthread_t = std::mem::zeroed();
+                libc::pthread_create(&mut t, std::ptr::null(), sleeper, std::ptr::null_mut());
+                let child = libc::fork();
+                if child == 0 {
+                    libc::_exit(4);
+                }
+                let mut info: libc::siginfo_t = std::mem::zeroed();
+                libc::waitid(
+                    libc::P_PID,
+                    child as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOWAIT,
+                );
+                let _ = nix::unistd::write(&wr, &child.to_ne_bytes());
+                let _ = nix::unistd::write(&wr, &0i32.to_ne_bytes());
+                pause_forever()
+            },
+            ForkResult::Parent { child } => {
+                drop(wr);
+                let pid = child.as_raw();
+                let mut zombie = 0;
+                if !read_records(&rd, Duration::from_secs(10), |z| zombie = z) || zombie <= 0 {
+                    kill_and_reap(pid);
+                    panic!("threaded parent {pid} did not report its zombie");
+                }
+                let guard = ThreadedParent { pid, zombie };
+                assert!(
+                    wait_until(Duration::from_secs(5), || {
+                        proc_state(pid) == Some('S') && status_number(pid, "Threads") == Some(2)
+                    }),
+                    "threaded parent {pid} did not settle"
+                );
+                guard
+            }
+        }
+    }
+}
+
+impl Drop for ThreadedParent {
+    fn drop(&mut self) {
+        kill_and_reap(self.pid);
+        if proc_ppid(self.zombie) == Some(std::process::id() as i32) {
+            let _ = waitpid(Pid::from_raw(self.zombie), None);
+        }
+    }
+}
