@@ -1062,3 +1062,49 @@ fn explain_agrees_with_itself_about_an_init_that_does_not_reap() {
         "{plan}"
     );
 }
+
+/// A zombie child of this test process, reaped on Drop.
+struct OwnZombie(i32);
+
+impl OwnZombie {
+    fn spawn() -> OwnZombie {
+        // SAFETY: the child only exits.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            nix::unistd::ForkResult::Child => unsafe { libc::_exit(0) },
+            nix::unistd::ForkResult::Parent { child } => {
+                let pid = child.as_raw();
+                assert!(wait_until(Duration::from_secs(5), || proc_state(pid) == Some('Z')));
+                OwnZombie(pid)
+            }
+        }
+    }
+}
+
+impl Drop for OwnZombie {
+    fn drop(&mut self) {
+        let _ = waitpid(nix::unistd::Pid::from_raw(self.0), None);
+    }
+}
+
+/// A dry run whose plan is only advice (here: the parent is this test, an ancestor of the
+/// zombies process, so the advice is ignore) exits 0 and still says it was a dry run.
+#[test]
+fn a_dry_run_with_only_advice_succeeds_and_says_so() {
+    let z = OwnZombie::spawn();
+    let me = std::process::id().to_string();
+    let (code, v) = fix_json(&["--auto", "--parent", &me, "--dry-run"]);
+    let p = &v["parents"][0];
+    assert_eq!(p["outcome"], "advised", "{v:#}");
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["success"], true);
+    let out = fix_text(&["--auto", "--parent", &me, "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("not acted on") && text.contains("Dry run:"), "{text}");
+    assert!(!text.contains("on 0 parents"), "{text}");
+    // A refusal still fails the dry run.
+    let out = fix_text(&["--kill-parent", "--parent", &me, "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("refused"), "{}", stdout(&out));
+    assert!(ZombieParent::is_zombie(z.0));
+}

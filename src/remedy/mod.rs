@@ -267,10 +267,9 @@ impl FixReport {
         self.success = if self.executed {
             self.parents.iter().all(ParentResult::succeeded)
         } else {
-            // A plan succeeds when nothing in it would be refused or left as advice.
-            self.parents
-                .iter()
-                .all(|p| matches!(p.outcome, Outcome::Planned | Outcome::Ignored))
+            // A plan (a dry run) succeeds unless a target would be refused: advice such as
+            // fix-init is what fix has to say, not a failure of the plan.
+            self.parents.iter().all(|p| p.outcome != Outcome::Refused)
         };
     }
 }
