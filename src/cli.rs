@@ -285,11 +285,18 @@ pub enum IgnoreAction {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Remove every entry whose executable path or command name is ENTRY.
+    /// Remove the entries whose executable path or command name is ENTRY.
+    ///
+    /// An interpreter (python, node, a shell, ...) has one entry per script, told apart by
+    /// its command line: when ENTRY names several, pick one with --cmdline.
     Remove {
         /// An executable path or a command name, as `zombies ignore list` shows it.
         #[arg(value_name = "ENTRY")]
         entry: String,
+        /// Only the entry for this command line, as `zombies ignore list` shows it after
+        /// "running".
+        #[arg(long, value_name = "CMDLINE")]
+        cmdline: Option<String>,
     },
 }
 

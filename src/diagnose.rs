@@ -378,7 +378,11 @@ impl ParentFinding {
     /// The tracers that hold some of its zombies, each with how many, in order of first sight.
     pub fn holding_tracers(&self) -> Vec<(ProcessRef, usize)> {
         let mut out: Vec<(ProcessRef, usize)> = Vec::new();
-        for t in self.zombies.iter().filter_map(|z| z.held_by_tracer.as_ref()) {
+        for t in self
+            .zombies
+            .iter()
+            .filter_map(|z| z.held_by_tracer.as_ref())
+        {
             match out.iter_mut().find(|(r, _)| r.pid == t.pid) {
                 Some((_, n)) => *n += 1,
                 None => out.push((t.clone(), 1)),
@@ -832,7 +836,11 @@ mod tests {
 
     #[test]
     fn a_waiting_parent_is_never_told_to_die() {
-        for d in [Disposition::Default, Disposition::Ignored, Disposition::Unknown] {
+        for d in [
+            Disposition::Default,
+            Disposition::Ignored,
+            Disposition::Unknown,
+        ] {
             let f = Facts {
                 in_wait: true,
                 ..facts(d)
@@ -860,7 +868,10 @@ mod tests {
         };
         let (r, why) = recommend(&all);
         assert_eq!(r, Remedy::DetachTracer);
-        assert!(why.contains("77 (gdb)") && why.contains("reaps them"), "{why}");
+        assert!(
+            why.contains("77 (gdb)") && why.contains("reaps them"),
+            "{why}"
+        );
         // Not waiting: once the tracer lets go the parent still has to reap.
         let idle = Facts {
             in_wait: false,
@@ -889,7 +900,10 @@ mod tests {
         };
         let (r, why) = recommend(&f);
         assert_eq!(r, Remedy::KillParent);
-        assert!(why.contains("88 (strace)") && why.contains("SIGTERM"), "{why}");
+        assert!(
+            why.contains("88 (strace)") && why.contains("SIGTERM"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -1037,7 +1051,9 @@ fn adopter_name(a: &Adopter) -> String {
 pub fn adopter_outcome(a: &Adopter) -> String {
     let name = adopter_name(a);
     match a.verdict {
-        AdopterVerdict::ShouldReap => format!("the zombies are adopted by {name}, which should reap them"),
+        AdopterVerdict::ShouldReap => {
+            format!("the zombies are adopted by {name}, which should reap them")
+        }
         AdopterVerdict::NotReaping => format!(
             "the zombies would be adopted by {name}, PID 1 of the namespace, which is not reaping its own zombies: they would only move there"
         ),
@@ -1045,7 +1061,8 @@ pub fn adopter_outcome(a: &Adopter) -> String {
             "the whole PID namespace ends with it, and its zombies with it".to_string()
         }
         AdopterVerdict::Unknown => {
-            "the zombies are adopted by an init or subreaper that cannot be seen from this procfs".to_string()
+            "the zombies are adopted by an init or subreaper that cannot be seen from this procfs"
+                .to_string()
         }
     }
 }

@@ -422,7 +422,11 @@ fn an_exited_main_thread_counts_only_live_threads() {
     assert!(tree.contains("1 thread lives"), "{tree}");
     let out = run(zombies().args(["fix", "--kill-parent", "--pid", &pid, "--yes"]));
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("1 thread still runs"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 thread still runs"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// kill-parent kills every thread of a process: its other threads never adopt the zombies,

@@ -999,7 +999,11 @@ fn a_zombie_held_by_a_tracer_is_refused_and_the_tracer_named() {
         text.contains(&format!("kill {tracer}")) && !text.contains("SIGTERM"),
         "{text}"
     );
-    assert_eq!(proc_state(t.parent), Some('S'), "the waiting parent was hurt");
+    assert_eq!(
+        proc_state(t.parent),
+        Some('S'),
+        "the waiting parent was hurt"
+    );
     assert!(ZombieParent::is_zombie(t.zombie));
 }
 
@@ -1100,11 +1104,158 @@ fn a_dry_run_with_only_advice_succeeds_and_says_so() {
     let out = fix_text(&["--auto", "--parent", &me, "--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
-    assert!(text.contains("not acted on") && text.contains("Dry run:"), "{text}");
+    assert!(
+        text.contains("not acted on") && text.contains("Dry run:"),
+        "{text}"
+    );
     assert!(!text.contains("on 0 parents"), "{text}");
     // A refusal still fails the dry run.
     let out = fix_text(&["--kill-parent", "--parent", &me, "--dry-run"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stdout(&out).contains("refused"), "{}", stdout(&out));
     assert!(ZombieParent::is_zombie(z.0));
+}
+
+/// The ignore-list entries in `file`, as `zombies ignore list --format json` gives them.
+fn ignore_entries(file: &str) -> Vec<Value> {
+    json(&["ignore", "list", "--format", "json", "--ignore-file", file])["entries"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// An entry keyed by executable hides every parent running it: fix says which other parents
+/// there are now that the entry would also hide, before writing it (and in a dry run).
+#[test]
+fn ignore_names_the_other_parents_its_entry_also_hides() {
+    let a = ZombieParent::spawn(Spec::default());
+    let b = ZombieParent::spawn(Spec {
+        zombies: 2,
+        ..Spec::default()
+    });
+    let dir = TempDir::new("ignore-also");
+    let file = dir.arg("ignore.toml");
+    let pid = a.pid.to_string();
+    let (code, v) = fix_json(&[
+        "--ignore",
+        "--parent",
+        &pid,
+        "--dry-run",
+        "--ignore-file",
+        &file,
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    let also = v["parents"][0]["also_hides"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no also_hides: {v:#}"));
+    let other = also
+        .iter()
+        .find(|h| h["pid"] == b.pid)
+        .unwrap_or_else(|| panic!("{} not named: {v:#}", b.pid));
+    assert_eq!(other["zombies"], 2);
+    assert!(other["comm"].is_string());
+    assert!(also.iter().all(|h| h["pid"] != a.pid), "{v:#}");
+    let text = stdout(&fix_text(&[
+        "--ignore",
+        "--parent",
+        &pid,
+        "--dry-run",
+        "--ignore-file",
+        &file,
+    ]));
+    assert!(
+        text.contains("also hides") && text.contains(&format!("{} (", b.pid)),
+        "{text}"
+    );
+    assert!(
+        !dir.path("ignore.toml").exists(),
+        "a dry run wrote the list"
+    );
+    // And when it writes the entry, it says so again.
+    let text = stdout(&fix_text(&[
+        "--ignore",
+        "--parent",
+        &pid,
+        "--yes",
+        "--ignore-file",
+        &file,
+    ]));
+    assert!(
+        text.contains("also hides") && text.contains(&format!("{} (", b.pid)),
+        "{text}"
+    );
+}
+
+/// Interpreters are keyed by command line: a second script of the same shell gets its own
+/// entry, and removing one script's entry leaves the other's alone.
+#[test]
+fn ignore_keeps_one_entry_per_script_of_an_interpreter() {
+    let a = ShParent::spawn("sleep 0.1 & kill -STOP $$ # script a", 1);
+    let b = ShParent::spawn("sleep 0.1 & kill -STOP $$ # script b", 1);
+    let dir = TempDir::new("ignore-scripts");
+    let file = dir.arg("ignore.toml");
+    let listed = |pid: i32| -> bool {
+        let v = json(&[
+            "list",
+            "--format",
+            "json",
+            "--parent",
+            &pid.to_string(),
+            "--ignore-file",
+            &file,
+        ]);
+        !v["parents"].as_array().unwrap().is_empty()
+    };
+    for p in [a.pid, b.pid] {
+        let (code, v) = fix_json(&[
+            "--ignore",
+            "--parent",
+            &p.to_string(),
+            "--yes",
+            "--ignore-file",
+            &file,
+        ]);
+        assert_eq!(code, 0, "{v:#}");
+        assert_eq!(v["parents"][0]["outcome"], "ignored", "{v:#}");
+        // The other script is not hidden by this script's entry.
+        let also = v["parents"][0]["also_hides"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            also.iter().all(|h| h["pid"] != a.pid && h["pid"] != b.pid),
+            "{v:#}"
+        );
+    }
+    let entries = ignore_entries(&file);
+    assert_eq!(entries.len(), 2, "second script not written: {entries:#?}");
+    assert!(!listed(a.pid) && !listed(b.pid));
+
+    let exe = entries[0]["exe"].as_str().unwrap().to_string();
+    let cmdline_a = entries
+        .iter()
+        .find_map(|e| e["cmdline"].as_str().filter(|c| c.contains("script a")))
+        .unwrap()
+        .to_string();
+    // The executable alone names both scripts' entries: refuse and say how to pick one.
+    let out = run(zombies().args(["ignore", "remove", &exe, "--ignore-file", &file]));
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("--cmdline"), "{}", stderr(&out));
+    assert_eq!(ignore_entries(&file).len(), 2);
+    let out = run(zombies().args([
+        "ignore",
+        "remove",
+        &exe,
+        "--cmdline",
+        &cmdline_a,
+        "--ignore-file",
+        &file,
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Removed 1 entry"), "{}", stdout(&out));
+    assert!(listed(a.pid), "script a still hidden");
+    assert!(
+        !listed(b.pid),
+        "removing script a's entry also removed script b's"
+    );
 }

@@ -166,8 +166,8 @@ impl ProcFs {
                 .filter_map(|pid| {
                     let mut d = self.parent_details(pid).ok()?;
                     d.ns_init = self.find_ns_init(&snap, pid, &d.nspid);
-                    d.tracer_process = (d.tracer_pid > 0)
-                        .then(|| self.process_of_thread(&snap, d.tracer_pid));
+                    d.tracer_process =
+                        (d.tracer_pid > 0).then(|| self.process_of_thread(&snap, d.tracer_pid));
                     Some((pid, d))
                 })
                 .collect::<HashMap<_, _>>();

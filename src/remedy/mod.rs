@@ -9,16 +9,17 @@
 //! { "remedy": "signal-parent|kill-parent|ignore|auto", "dry_run": bool, "executed": bool,
 //!   "grace_ms": u64, "timeout_ms": u64, "ignore_file": string|null,
 //!   "parents": [ { "pid", "comm", "exe", "uid", "user", "state", "sigchld",
-//!       "remedy": "signal-parent|kill-parent|ignore|fix-init",
+//!       "remedy": "signal-parent|kill-parent|ignore|fix-init|detach-tracer",
 //!       "outcome": "planned|refused|advised|ignored|cleared|remaining",
-//!       "refusal": "namespace-init|kernel-thread|this-tool|ancestor|session-leader|critical"|null,
+//!       "refusal": "namespace-init|kernel-thread|this-tool|ancestor|session-leader|critical|unverified|held-by-tracer"|null,
 //!       "reason": string|null,          // why refused, the advice, or what ignore recorded
 //!       "signals": [ { "signal": "SIGCONT", "at_ms": u64 } ],
 //!       "exited": { "after_ms": u64, "signal": "SIGTERM|SIGKILL" }|null,
 //!       "adopter": { "pid", "comm", "namespace_init": bool, "reaped": bool }|null,
 //!       "zombies": [ { "pid", "comm", "cleared": bool, "after_ms": u64|null } ],
 //!       "total": usize, "cleared": usize, "elapsed_ms": u64|null,
-//!       "error": string|null, "next": string|null } ],
+//!       "error": string|null, "next": string|null,
+//!       "also_hides": [ { "pid", "comm", "zombies" } ] } ],   // --ignore: other parents hidden
 //!   "summary": { "parents", "zombies", "cleared", "remaining", "refused", "skipped_ignored" },
 //!   "success": bool }
 //! ```
@@ -191,6 +192,9 @@ pub struct ParentResult {
     pub error: Option<String>,
     /// What to try next when the zombies remain.
     pub next: Option<String>,
+    /// --ignore: the other parents there are now that the new entry also hides (an entry
+    /// keyed by executable hides every parent running it).
+    pub also_hides: Vec<HiddenParent>,
     /// The diagnosis this rests on.
     #[serde(skip)]
     pub finding: ParentFinding,
@@ -211,6 +215,15 @@ impl ParentResult {
     pub fn succeeded(&self) -> bool {
         matches!(self.outcome, Outcome::Cleared | Outcome::Ignored)
     }
+}
+
+/// A parent an ignore-list entry would hide besides the one it was made for.
+#[derive(Clone, Debug, Serialize)]
+pub struct HiddenParent {
+    pub pid: Pid,
+    pub comm: String,
+    /// Its zombies now.
+    pub zombies: usize,
 }
 
 /// Totals over the report.

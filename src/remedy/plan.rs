@@ -3,14 +3,13 @@
 
 use anyhow::{Result, bail};
 
+use super::Refusal;
 use super::safety;
 use super::{
-    Choice, FixReport, FixSummary, Outcome, ParentResult, Request, Target, ZombieResult, ms,
+    Choice, FixReport, FixSummary, HiddenParent, Outcome, ParentResult, Request, Target,
+    ZombieResult, ms,
 };
-use super::Refusal;
-use crate::diagnose::{
-    AdopterVerdict, Context, Diagnosis, ParentFinding, Remedy, adopter_outcome,
-};
+use crate::diagnose::{AdopterVerdict, Context, Diagnosis, ParentFinding, Remedy, adopter_outcome};
 use crate::ignore::{Entry, IgnoreList};
 use crate::proc::{Pid, Snapshot};
 use crate::report::{duration, printable};
@@ -47,7 +46,7 @@ pub fn plan(
     };
     let parents = findings
         .into_iter()
-        .map(|f| plan_parent(f, ctx, req, ignore, target_zombie))
+        .map(|f| plan_parent(f, ctx, req, ignore, target_zombie, &diag.parents))
         .collect();
     let uses_list = req.choice == Choice::Ignore || req.target == Target::All;
     let mut report = FixReport {
@@ -74,7 +73,9 @@ fn plan_parent(
     req: &Request,
     ignore: &IgnoreList,
     target_zombie: Option<Pid>,
+    all: &[ParentFinding],
 ) -> ParentResult {
+    let mut also_hides = Vec::new();
     // Zombies a tracer holds are the tracer's to release: nothing sent to their parent clears
     // them. That decides for the zombie fix was pointed at, or for a parent all of whose
     // zombies are held; a parent with some free zombies is still worth acting on for those.
@@ -106,12 +107,21 @@ fn plan_parent(
                     )),
                 )
             } else {
+                also_hides = ignore
+                    .newly_hidden(&entry, &f, all)
+                    .into_iter()
+                    .map(|o| HiddenParent {
+                        pid: o.pid,
+                        comm: o.comm.clone(),
+                        zombies: o.zombies.len(),
+                    })
+                    .collect();
                 (
                     Outcome::Planned,
                     None,
                     Some(format!(
                         "add {} to the ignore list {}; no signal is sent",
-                        entry.key(),
+                        printable(&entry.key()),
                         ignore.path.display()
                     )),
                 )
@@ -142,8 +152,7 @@ fn plan_parent(
             )),
         ),
         Remedy::SignalParent | Remedy::KillParent => {
-            match safety::check(&f, ctx, req.force)
-                .or(held_target.then_some(Refusal::HeldByTracer))
+            match safety::check(&f, ctx, req.force).or(held_target.then_some(Refusal::HeldByTracer))
             {
                 Some(r) => (Outcome::Refused, Some(r), Some(r.explain(&f))),
                 None => (Outcome::Planned, None, Some(describe(&f, remedy, req))),
@@ -182,6 +191,7 @@ fn plan_parent(
         elapsed_ms: None,
         error: None,
         next: None,
+        also_hides,
         finding: f,
     }
 }

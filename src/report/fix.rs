@@ -63,7 +63,8 @@ pub fn write_plan(out: &mut impl Write, r: &FixReport, style: Style) -> io::Resu
                     "  {} {}: {remedy}{reason}",
                     style.green("→"),
                     style.bold(&head)
-                )?
+                )?;
+                write_also_hides(out, p, "the entry also hides", style)?;
             }
             Outcome::Refused => writeln!(
                 out,
@@ -109,7 +110,11 @@ pub fn write_dry_run_footer(out: &mut impl Write, r: &FixReport, style: Style) -
             style.bold("Dry run:")
         )
     } else {
-        writeln!(out, "{} nothing was sent or written.", style.bold("Dry run:"))
+        writeln!(
+            out,
+            "{} nothing was sent or written.",
+            style.bold("Dry run:")
+        )
     }
 }
 
@@ -230,6 +235,7 @@ fn write_parent(
         }
         Outcome::Ignored => {
             writeln!(out, "{} {who}: {reason}", style.green("✔"))?;
+            write_also_hides(out, p, "the entry also hides", style)?;
             return Ok(());
         }
         Outcome::Planned => {
@@ -298,6 +304,32 @@ fn write_parent(
         writeln!(out, "    {} {n}", style.bold("next:"))?;
     }
     Ok(())
+}
+
+/// The other parents an ignore-list entry hides: "4243 (nginx, 2 zombies), ...".
+fn write_also_hides(
+    out: &mut impl Write,
+    p: &ParentResult,
+    lead: &str,
+    style: Style,
+) -> io::Result<()> {
+    if p.also_hides.is_empty() {
+        return Ok(());
+    }
+    let others = p
+        .also_hides
+        .iter()
+        .map(|h| {
+            format!(
+                "{} ({}, {})",
+                h.pid,
+                printable(&h.comm),
+                plural(h.zombies, "zombie", "zombies")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    writeln!(out, "    {} {lead}: {others}", style.yellow("!"))
 }
 
 /// "<1ms" rather than a surprising "0ms".

@@ -493,11 +493,7 @@ impl Traced {
         let tracer = match unsafe { fork() }.expect("fork") {
             ForkResult::Child => unsafe {
                 let r = libc::ptrace(libc::PTRACE_SEIZE, traced, 0, 0);
-                let err: i32 = if r == 0 {
-                    0
-                } else {
-                    *libc::__errno_location()
-                };
+                let err: i32 = if r == 0 { 0 } else { *libc::__errno_location() };
                 // A nonzero errno is reported as a negative record, never as "ready" (0).
                 let _ = nix::unistd::write(&res_wr, &(-err).to_ne_bytes());
                 let _ = nix::unistd::write(&res_wr, &1i32.to_ne_bytes());
@@ -563,8 +559,8 @@ fn read_exact_within(rd: &OwnedFd, buf: &mut [u8], deadline: Duration) -> bool {
         if left.is_zero() {
             return false;
         }
-        let ms = PollTimeout::try_from(left.as_millis().min(10_000) as i32)
-            .unwrap_or(PollTimeout::MAX);
+        let ms =
+            PollTimeout::try_from(left.as_millis().min(10_000) as i32).unwrap_or(PollTimeout::MAX);
         let mut fds = [PollFd::new(rd.as_fd(), PollFlags::POLLIN)];
         if poll(&mut fds, ms).unwrap_or(0) == 0 {
             continue;
