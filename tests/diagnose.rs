@@ -447,3 +447,38 @@ fn a_multithreaded_parent_is_not_its_own_adopter() {
     let effect = kill["effect"].as_str().unwrap();
     assert!(!effect.contains(&format!("({})", tp.pid)), "{effect}");
 }
+
+/// A zombie's owner comes from its status (Uid): its /proc stat file belongs to root once its
+/// memory is gone, so it cannot tell.
+#[test]
+#[ignore = "needs root"]
+fn a_zombie_of_another_user_is_that_users() {
+    become_subreaper();
+    let mut parent = std::process::Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .args(["sh", "-c", "sleep 0 & exec sleep 30"])
+        .spawn()
+        .expect("setpriv");
+    let pid = parent.id() as i32;
+    let mut zombie = 0;
+    let made = wait_until(std::time::Duration::from_secs(5), || {
+        zombie = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|c| c.parse().ok())
+            .find(|&c| proc_state(c) == Some('Z'))
+            .unwrap_or(0);
+        zombie > 0
+    });
+    let p = made.then(|| parent_entry(pid)).flatten();
+    let pids = stdout(&run(zombies().args(["list", "--pids", "--user", "65534"])));
+    let _ = parent.kill();
+    let _ = parent.wait();
+    if zombie > 0 && proc_ppid(zombie) == Some(std::process::id() as i32) {
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(zombie), None);
+    }
+    assert!(made, "no zombie under {pid}");
+    let p = p.expect("parent listed");
+    assert_eq!(p["zombies"][0]["uid"], 65534, "{p:#}");
+    assert!(pids.lines().any(|l| l == zombie.to_string()), "{pids}");
+}

@@ -26,7 +26,7 @@ pub struct Process {
     pub start_ticks: u64,
     /// Raw wait(2) status from stat field 52 (meaningful for zombies we may ptrace-read).
     pub exit_status: Option<i32>,
-    /// Owner, read with fstat on the open stat file; only filled in for zombies.
+    /// Owner (effective uid, from the status file); only filled in for zombies.
     pub uid: Option<u32>,
 }
 

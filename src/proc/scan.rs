@@ -1,11 +1,12 @@
 //! Reading /proc: one pass over every process's stat file, then a few files for each parent of
 //! zombies. System calls are the whole cost of a scan, so the hot path opens each stat file
-//! relative to one directory fd and reads it once into a stack buffer (3 calls a process).
+//! relative to one directory fd and reads it once into a stack buffer (3 calls a process),
+//! and each zombie's status once more (its owner and tracer: 3 calls a zombie).
 
 use std::collections::HashMap;
 use std::fs;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -171,7 +172,14 @@ impl ProcFs {
                     Some((pid, d))
                 })
                 .collect::<HashMap<_, _>>();
-            snap.zombie_tracers = self.zombie_tracers(&snap);
+            for (pid, uid, tracer) in self.zombie_status(&snap) {
+                if let Ok(i) = snap.processes.binary_search_by_key(&pid, |p| p.pid) {
+                    snap.processes[i].uid = uid;
+                }
+                if let Some(t) = tracer {
+                    snap.zombie_tracers.insert(pid, t);
+                }
+            }
         }
         snap.live_threads = snap
             .processes
@@ -183,17 +191,22 @@ impl ProcFs {
         Ok(snap)
     }
 
-    /// The zombies traced by another process than their parent, with that tracer. One read of
-    /// each zombie's status (TracerPid), and one more for a tracer that is not a main thread.
-    fn zombie_tracers(&self, snap: &Snapshot) -> HashMap<Pid, Pid> {
+    /// Each zombie's owner (effective uid, as `ps` shows it) and, when another process than
+    /// its parent traces it, that tracer: one read of its status (Uid, TracerPid), and one more
+    /// for a tracer that is not a main thread.
+    fn zombie_status(&self, snap: &Snapshot) -> Vec<(Pid, Option<u32>, Option<Pid>)> {
         snap.zombies()
             .filter_map(|z| {
                 let status = self.read(&format!("{}/status", z.pid)).ok()?;
-                let tid = status_pid(&status, b"TracerPid:").filter(|&t| t > 0)?;
-                let tracer = self.process_of_thread(snap, tid);
-                // Traced by its own parent (strace or gdb running a command), the parent's
-                // wait() reaps it as usual.
-                (tracer != z.ppid).then_some((z.pid, tracer))
+                let uid = status_line(&status, b"Uid:")
+                    .and_then(|v| v.split_whitespace().nth(1)?.parse().ok());
+                let tracer = status_pid(&status, b"TracerPid:")
+                    .filter(|&t| t > 0)
+                    .map(|tid| self.process_of_thread(snap, tid))
+                    // Traced by its own parent (strace or gdb running a command), the
+                    // parent's wait() reaps it as usual.
+                    .filter(|&t| t != z.ppid);
+                Some((z.pid, uid, tracer))
             })
             .collect()
     }
@@ -230,7 +243,7 @@ impl ProcFs {
         Some(live)
     }
 
-    /// openat + read (+ fstat for zombies) + close: the hot path of the scan.
+    /// openat + read + close: the hot path of the scan.
     fn read_stat_fast(&self, path: &std::ffi::CStr) -> Result<Option<Process>, ReadError> {
         let fd = openat(
             &self.dir,
@@ -249,12 +262,7 @@ impl ProcFs {
             stat::parse(&buf[..n])
         };
         let Some(st) = parsed else { return Ok(None) };
-        let mut p = Process::from_stat(st);
-        if p.state == 'Z' {
-            // The stat file belongs to the process's owner: one fstat gives the zombie's uid.
-            p.uid = nix::sys::stat::fstat(fd.as_fd()).ok().map(|s| s.st_uid);
-        }
-        Ok(Some(p))
+        Ok(Some(Process::from_stat(st)))
     }
 
     /// status, wchan, cgroup and cmdline of a parent of zombies.
@@ -363,12 +371,17 @@ pub fn join_cmdline(buf: &[u8]) -> Option<String> {
     (!args.is_empty()).then(|| args.join(" "))
 }
 
-/// The number on a `Name:\tvalue` line of a status file, such as `TracerPid:` or `Tgid:`.
-fn status_pid(status: &[u8], name: &[u8]) -> Option<Pid> {
+/// The value of a `Name:\tvalue` line of a status file, such as `Uid:` or `TracerPid:`.
+fn status_line<'a>(status: &'a [u8], name: &[u8]) -> Option<&'a str> {
     status
         .split(|&b| b == b'\n')
         .find_map(|l| l.strip_prefix(name))
-        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok())
+        .and_then(|v| std::str::from_utf8(v).ok())
+}
+
+/// The number on a status line, such as `TracerPid:` or `Tgid:`.
+fn status_pid(status: &[u8], name: &[u8]) -> Option<Pid> {
+    status_line(status, name)?.trim().parse().ok()
 }
 
 /// Boot time in Unix seconds, from the `btime` line of /proc/stat.
@@ -399,8 +412,9 @@ mod tests {
 
     #[test]
     fn status_numbers_by_name() {
-        let s = b"Name:\tTracerPid: x\nTgid:\t42\nTracerPid:\t7\n";
+        let s = b"Name:\tTracerPid: x\nTgid:\t42\nTracerPid:\t7\nUid:\t0\t33\t0\t0\n";
         assert_eq!(status_pid(s, b"TracerPid:"), Some(7));
+        assert_eq!(status_line(s, b"Uid:"), Some("\t0\t33\t0\t0"));
         assert_eq!(status_pid(s, b"Tgid:"), Some(42));
         assert_eq!(status_pid(s, b"NSpid:"), None);
     }
