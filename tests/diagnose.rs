@@ -482,3 +482,38 @@ fn a_zombie_of_another_user_is_that_users() {
     assert_eq!(p["zombies"][0]["uid"], 65534, "{p:#}");
     assert!(pids.lines().any(|l| l == zombie.to_string()), "{pids}");
 }
+
+/// A parent asleep in waitpid() for another child has not reaped this zombie yet, but it is
+/// waiting: it may reap it when that wait returns. Never advise killing it.
+#[test]
+fn a_parent_blocked_in_wait_is_never_told_to_die() {
+    let wp = WaitingParent::spawn();
+    let p = parent_entry(wp.pid).expect("parent listed");
+    assert_eq!(p["in_wait"], true, "{p:#}");
+    assert_eq!(p["zombies"][0]["pid"], wp.zombie);
+    assert_ne!(p["recommended"], "kill-parent", "{p:#}");
+    let list = stdout(&run(zombies().args([
+        "list",
+        "--parent",
+        &wp.pid.to_string(),
+        "--color",
+        "never",
+    ])));
+    assert!(list.contains("blocked in wait()"), "{list}");
+    let e = json(&["explain", &wp.zombie.to_string(), "--format", "json"]);
+    let rec: Vec<&Value> = e["remedies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["recommended"] == true)
+        .collect();
+    assert_eq!(rec.len(), 1, "{e:#}");
+    assert_ne!(rec[0]["remedy"], "kill-parent");
+    let text = stdout(&run(zombies().args([
+        "explain",
+        &wp.zombie.to_string(),
+        "--color",
+        "never",
+    ])));
+    assert!(!text.contains("has not called wait()"), "{text}");
+}

@@ -129,6 +129,13 @@ fn plan_parent(
         }
         // --auto reports these recommendations; it does not change the ignore list (that is a
         // decision about monitoring) and cannot install an init.
+        // Asleep in wait(): it may yet reap them; the advice is to give it time, not to
+        // silence it for good.
+        Remedy::Ignore if f.in_wait => (
+            Outcome::Advised,
+            None,
+            Some(format!("recommended: ignore for now. {}", f.reason)),
+        ),
         Remedy::Ignore => (
             Outcome::Advised,
             None,

@@ -60,9 +60,15 @@ pub fn write(out: &mut impl Write, e: &Explanation, now_unix: u64, style: Style)
         }
         SubjectKind::Parent => {
             let n = e.parent.as_ref().map_or(0, |p| p.zombies.len());
+            let held = e.parent.as_ref().map_or(0, |p| p.held_by_tracers());
+            let unreaped = if held == n {
+                "that a tracer holds: it cannot reap them until the tracer lets go"
+            } else {
+                "it has not reaped"
+            };
             writeln!(
                 out,
-                "{} {} {name} (state {}) holds {n} zombie child{} it has not reaped.",
+                "{} {} {name} (state {}) holds {n} zombie child{} {unreaped}.",
                 style.yellow("●"),
                 e.pid,
                 e.state,

@@ -647,3 +647,86 @@ impl Drop for ThreadedParent {
         }
     }
 }
+
+/// A parent (SIGCHLD at its default) blocked in waitpid() for one live child (`other`, which
+/// sleeps), while another child of it is a zombie it is not waiting for. Drop kills the
+/// parent and its live child and reaps all three.
+pub struct WaitingParent {
+    pub pid: i32,
+    pub zombie: i32,
+    pub other: i32,
+}
+
+impl WaitingParent {
+    pub fn spawn() -> WaitingParent {
+        become_subreaper();
+        let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        // SAFETY: the forks below make only async-signal-safe calls.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => unsafe {
+                drop(rd);
+                install(SigHandler::SigDfl);
+                let other = libc::fork();
+                if other == 0 {
+                    pause_forever();
+                }
+                let zombie = libc::fork();
+                if zombie == 0 {
+                    libc::_exit(6);
+                }
+                let mut info: libc::siginfo_t = std::mem::zeroed();
+                libc::waitid(
+                    libc::P_PID,
+                    zombie as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOWAIT,
+                );
+                let _ = nix::unistd::write(&wr, &zombie.to_ne_bytes());
+                let _ = nix::unistd::write(&wr, &other.to_ne_bytes());
+                let _ = nix::unistd::write(&wr, &0i32.to_ne_bytes());
+                drop(wr);
+                let mut st = 0;
+                while libc::waitpid(other, &mut st, 0) < 0
+                    && *libc::__errno_location() == libc::EINTR
+                {}
+                pause_forever()
+            },
+            ForkResult::Parent { child } => {
+                drop(wr);
+                let pid = child.as_raw();
+                let mut got = Vec::new();
+                if !read_records(&rd, Duration::from_secs(10), |p| got.push(p)) || got.len() != 2 {
+                    kill_and_reap(pid);
+                    panic!("waiting parent {pid} did not report its children");
+                }
+                let guard = WaitingParent {
+                    pid,
+                    zombie: got[0],
+                    other: got[1],
+                };
+                assert!(
+                    wait_until(Duration::from_secs(5), || {
+                        std::fs::read_to_string(format!("/proc/{pid}/wchan"))
+                            .is_ok_and(|w| w.contains("do_wait"))
+                    }),
+                    "parent {pid} is not in wait()"
+                );
+                guard
+            }
+        }
+    }
+}
+
+impl Drop for WaitingParent {
+    fn drop(&mut self) {
+        kill_and_reap(self.pid);
+        let me = std::process::id() as i32;
+        // Both children are ours now (subreaper), or gone.
+        if proc_ppid(self.other) == Some(me) {
+            kill_and_reap(self.other);
+        }
+        if proc_ppid(self.zombie) == Some(me) {
+            let _ = waitpid(Pid::from_raw(self.zombie), None);
+        }
+    }
+}
