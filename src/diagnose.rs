@@ -569,7 +569,8 @@ pub fn recommend(f: &Facts) -> (Remedy, String) {
     }
     let them = if f.held == 1 { "it" } else { "them" };
     // A zombie traced by another process is reaped by that tracer, or handed back to its
-    // parent when the tracer lets go (since Linux 2.6): nothing done to the parent frees it.
+    // parent when the tracer waits for it, detaches or dies (ptrace has worked so on every
+    // kernel this tool supports): nothing done to the parent frees it.
     if f.held > 0 && f.held == f.zombies {
         let then = if f.in_wait
             || f.sigchld == Disposition::Ignored
