@@ -701,12 +701,16 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ignore__subcmd__remove)
-            opts="-h -V --proc --color --ignore-file --help --version"
+            opts="-h -V --cmdline --proc --color --ignore-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --cmdline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --proc)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -103,7 +103,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_s
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -f -a "list" -d 'Show the entries and the file they live in'
-complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -f -a "remove" -d 'Remove every entry whose executable path or command name is ENTRY'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -f -a "remove" -d 'Remove the entries whose executable path or command name is ENTRY'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l format -d 'Output format' -r -f -a "text\t'For people'
 json\t'One JSON object (the documented, stable contract)'"
@@ -114,15 +114,16 @@ never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l cmdline -d 'Only the entry for this command line, as `zombies ignore list` shows it after "running"' -r
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from help" -f -a "list" -d 'Show the entries and the file they live in'
-complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove every entry whose executable path or command name is ENTRY'
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove the entries whose executable path or command name is ENTRY'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s w -l warn -d 'WARNING when the zombie count is in this alert range; the default 5 means more than 5' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s c -l crit -d 'CRITICAL when the zombie count is in this alert range; the default 20 means more than 20' -r
@@ -208,6 +209,6 @@ complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_see
 complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check demo ipc generate help" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check demo ipc generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "list" -d 'Show the entries and the file they live in'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "remove" -d 'Remove every entry whose executable path or command name is ENTRY'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "remove" -d 'Remove the entries whose executable path or command name is ENTRY'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ipc" -f -a "demo" -d 'Run a demo: real processes use one IPC primitive while the kernel\'s view of it (/proc, /dev/shm, /dev/mqueue) is shown step by step'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ipc" -f -a "list" -d 'List System V message queues, semaphore sets and shared memory segments (/proc/sysvipc) and POSIX queues, shared memory and named semaphores (/dev/mqueue, /dev/shm), with their owners and whether the processes that used them still live'

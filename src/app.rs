@@ -14,7 +14,7 @@ use crate::cli::{
 };
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::{Exit, UsageError};
-use crate::ignore::IgnoreList;
+use crate::ignore::{IgnoreList, Removal};
 use crate::ipc::{self, Demo, DemoOptions};
 use crate::proc::users::{self, Users};
 use crate::proc::{ProcFs, Snapshot};
@@ -282,19 +282,31 @@ fn ignore(g: &Globals, args: &IgnoreArgs) -> Result<Exit> {
             Format::Json => report::json::write(&mut out, &report::ignore::Listing::of(&list))?,
             Format::Text => report::ignore::write(&mut out, &list, g.style)?,
         },
-        IgnoreAction::Remove { entry } => {
-            let n = list.remove(entry);
-            if n == 0 {
-                bail!(
-                    "no entry '{entry}' in the ignore list {}; `zombies ignore list` shows the entries",
+        IgnoreAction::Remove { entry, cmdline } => {
+            let n = match list.remove(entry, cmdline.as_deref()) {
+                Removal::Removed(n) => n,
+                Removal::NoSuchEntry => bail!(
+                    "no entry '{entry}'{} in the ignore list {}; `zombies ignore list` shows the entries",
+                    cmdline
+                        .as_deref()
+                        .map(|c| format!(" running `{}`", report::printable(c)))
+                        .unwrap_or_default(),
                     list.path.display()
-                );
-            }
+                ),
+                Removal::Ambiguous(entries) => {
+                    return Err(UsageError(report::ignore::ambiguous(entry, &entries)).into());
+                }
+            };
             list.save()?;
             writeln!(
                 out,
-                "Removed {n} {} for {entry} from {}.",
+                "Removed {n} {} for {}{} from {}.",
                 if n == 1 { "entry" } else { "entries" },
+                report::printable(entry),
+                cmdline
+                    .as_deref()
+                    .map(|c| format!(" running `{}`", report::printable(c)))
+                    .unwrap_or_default(),
                 list.path.display()
             )?;
         }

@@ -71,7 +71,9 @@ pub enum Command {
     /// the cron daemon); --all skips them and says why. Critical services (systemd, sshd,
     /// container runtimes, cron, ...) need --force, which never unlocks PID 1 or ancestors.
     /// Signals go through a pidfd opened on the process whose start time matches the diagnosis,
-    /// so a PID recycled in the meantime is never hit.
+    /// so a PID recycled in the meantime is never hit. Zombies a tracer holds (a debugger,
+    /// strace) cannot be cleared through their parent: fix refuses to signal it and names the
+    /// tracer, and --auto reports detach-tracer without acting on the tracer.
     ///
     /// Exit status: 0 when every targeted zombie is gone (for --ignore: when every parent is on
     /// the list; for --dry-run: when nothing would be refused), 1 when some remain, a target was
@@ -285,11 +287,18 @@ pub enum IgnoreAction {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Remove every entry whose executable path or command name is ENTRY.
+    /// Remove the entries whose executable path or command name is ENTRY.
+    ///
+    /// An interpreter (python, node, a shell, ...) has one entry per script, told apart by
+    /// its command line: when ENTRY names several, pick one with --cmdline.
     Remove {
         /// An executable path or a command name, as `zombies ignore list` shows it.
         #[arg(value_name = "ENTRY")]
         entry: String,
+        /// Only the entry for this command line, as `zombies ignore list` shows it after
+        /// "running".
+        #[arg(long, value_name = "CMDLINE")]
+        cmdline: Option<String>,
     },
 }
 

@@ -63,7 +63,7 @@ impl Disposition {
     }
 }
 
-/// The four remedies.
+/// The remedies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Remedy {
@@ -75,6 +75,10 @@ pub enum Remedy {
     Ignore,
     /// The parent is PID 1 of its namespace and does not reap: run a real init.
     FixInit,
+    /// The zombies are traced by another process, which alone can reap them until it lets
+    /// go: quit or detach that debugger (or kill it), and the kernel hands them back to
+    /// their parent. fix reports this but does not act on tracers.
+    DetachTracer,
 }
 
 impl Remedy {
@@ -84,6 +88,7 @@ impl Remedy {
             Remedy::KillParent => "kill-parent",
             Remedy::Ignore => "ignore",
             Remedy::FixInit => "fix-init",
+            Remedy::DetachTracer => "detach-tracer",
         }
     }
 }
@@ -96,6 +101,31 @@ pub struct Adopter {
     pub comm: Option<String>,
     /// Why we think so, and what could make it otherwise.
     pub note: String,
+    /// Whether it would reap them: decided once here, so that every sentence about the
+    /// adopter (the diagnosis, the kill-parent remedy, fix's plan) says the same.
+    pub verdict: AdopterVerdict,
+}
+
+/// What would become of the zombies in their adopter's hands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdopterVerdict {
+    /// An init or a subreaper with no sign of trouble: it should reap them.
+    ShouldReap,
+    /// PID 1 of the namespace, itself holding zombies it has not reaped: they would only
+    /// move there.
+    NotReaping,
+    /// The parent is PID 1 of its namespace: its death ends the whole namespace.
+    NamespaceEnds,
+    /// The adopter is not visible from this procfs.
+    Unknown,
+}
+
+/// A process named by PID and, when visible, its command name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProcessRef {
+    pub pid: Pid,
+    pub comm: Option<String>,
 }
 
 /// One zombie.
@@ -114,6 +144,9 @@ pub struct Zombie {
     pub exit_signal: Option<i32>,
     /// Start time in clock ticks after boot: with the PID, names this zombie for good.
     pub start_ticks: u64,
+    /// The process tracing it (TracerPid), when that is not its parent: until the tracer
+    /// waits for it or lets go, only the tracer can reap it, whatever the parent does.
+    pub held_by_tracer: Option<ProcessRef>,
 }
 
 /// A process that holds zombies, with the evidence and the advice.
@@ -134,6 +167,11 @@ pub struct ParentFinding {
     pub wchan: Option<String>,
     /// TracerPid when traced.
     pub traced_by: Option<Pid>,
+    /// The process that traces it (the thread group of `traced_by`), with its name.
+    pub tracer: Option<ProcessRef>,
+    /// Blocked in wait(), waitpid() or waitid() (wchan do_wait): it reaps any child it waits
+    /// for as soon as that child can be reaped.
+    pub in_wait: bool,
     pub pid_ns_init: bool,
     pub kernel_thread: bool,
     pub cgroup: Option<String>,
@@ -164,6 +202,8 @@ impl ParentFinding {
             sigchld_pending: false,
             wchan: None,
             traced_by: None,
+            tracer: None,
+            in_wait: false,
             pid_ns_init: false,
             kernel_thread: false,
             cgroup: None,
@@ -171,6 +211,7 @@ impl ParentFinding {
                 pid: None,
                 comm: None,
                 note: String::new(),
+                verdict: AdopterVerdict::Unknown,
             },
             recommended: Remedy::KillParent,
             reason: String::new(),
@@ -250,18 +291,19 @@ pub fn is_critical_name(comm: &str) -> bool {
 
 /// Groups the zombies by parent and diagnoses each parent.
 pub fn diagnose(snap: &Snapshot, ctx: &Context, users: &mut Users) -> Diagnosis {
-    let mut parents: Vec<ParentFinding> = Vec::new();
+    // Group first: the advice for a parent depends on its zombies (a tracer may hold them).
+    let mut groups: Vec<(Pid, Vec<Zombie>)> = Vec::new();
     for z in snap.zombies() {
         let zombie = zombie_of(snap, ctx, z, users);
-        match parents.iter_mut().find(|p| p.pid == z.ppid) {
-            Some(p) => p.zombies.push(zombie),
-            None => {
-                let mut f = parent_finding(snap, ctx, z.ppid, users);
-                f.zombies.push(zombie);
-                parents.push(f);
-            }
+        match groups.iter_mut().find(|(p, _)| *p == z.ppid) {
+            Some((_, zs)) => zs.push(zombie),
+            None => groups.push((z.ppid, vec![zombie])),
         }
     }
+    let mut parents: Vec<ParentFinding> = groups
+        .into_iter()
+        .map(|(pid, zombies)| parent_finding(snap, ctx, pid, zombies, users))
+        .collect();
     // Killing a parent hands its zombies to its adopter; when that adopter is an init that is
     // itself holding zombies it has not reaped, kill-parent would only move them there.
     let stuck_inits: Vec<(Pid, String)> = parents
@@ -270,10 +312,14 @@ pub fn diagnose(snap: &Snapshot, ctx: &Context, users: &mut Users) -> Diagnosis 
         .map(|p| (p.pid, p.comm.clone()))
         .collect();
     for p in &mut parents {
-        if p.recommended != Remedy::KillParent {
+        let Some((init, name)) = stuck_inits
+            .iter()
+            .find(|(i, _)| p.adopter.pid == Some(*i) && p.pid != *i)
+        else {
             continue;
-        }
-        if let Some((init, name)) = stuck_inits.iter().find(|(i, _)| p.adopter.pid == Some(*i)) {
+        };
+        p.adopter.verdict = AdopterVerdict::NotReaping;
+        if p.recommended == Remedy::KillParent {
             p.recommended = Remedy::FixInit;
             p.reason = format!(
                 "{}; but its adopter {init} ({name}) is PID 1 of the namespace and is not reaping its own zombies, so killing it would only move these there: fix the init first",
@@ -332,6 +378,53 @@ impl Diagnosis {
     }
 }
 
+impl ParentFinding {
+    /// The tracers that hold some of its zombies, each with how many, in order of first sight.
+    pub fn holding_tracers(&self) -> Vec<(ProcessRef, usize)> {
+        let mut out: Vec<(ProcessRef, usize)> = Vec::new();
+        for t in self
+            .zombies
+            .iter()
+            .filter_map(|z| z.held_by_tracer.as_ref())
+        {
+            match out.iter_mut().find(|(r, _)| r.pid == t.pid) {
+                Some((_, n)) => *n += 1,
+                None => out.push((t.clone(), 1)),
+            }
+        }
+        out
+    }
+
+    /// How many of its zombies a tracer holds.
+    pub fn held_by_tracers(&self) -> usize {
+        self.zombies
+            .iter()
+            .filter(|z| z.held_by_tracer.is_some())
+            .count()
+    }
+}
+
+/// Whether a wchan value means sleeping in wait(), waitpid() or waitid(): all of them sleep
+/// in the kernel's do_wait().
+pub fn is_wait_wchan(wchan: &str) -> bool {
+    wchan.contains("do_wait") || wchan.contains("wait4") || wchan.contains("waitid")
+}
+
+fn process_ref(snap: &Snapshot, pid: Pid) -> ProcessRef {
+    ProcessRef {
+        pid,
+        comm: snap.get(pid).map(|p| p.comm.clone()),
+    }
+}
+
+/// "4242 (gdb)", or "4242" when its name is unknown.
+fn named(r: &ProcessRef) -> String {
+    match &r.comm {
+        Some(c) => format!("{} ({c})", r.pid),
+        None => r.pid.to_string(),
+    }
+}
+
 fn zombie_of(snap: &Snapshot, ctx: &Context, z: &Process, users: &mut Users) -> Zombie {
     // Field 52 reads as 0 without ptrace access, so trust it only as root or as the owner.
     let readable = ctx.euid == 0 || z.uid == Some(ctx.euid);
@@ -355,10 +448,20 @@ fn zombie_of(snap: &Snapshot, ctx: &Context, z: &Process, users: &mut Users) -> 
             _ => None,
         },
         start_ticks: z.start_ticks,
+        held_by_tracer: snap
+            .zombie_tracers
+            .get(&z.pid)
+            .map(|&t| process_ref(snap, t)),
     }
 }
 
-fn parent_finding(snap: &Snapshot, ctx: &Context, pid: Pid, users: &mut Users) -> ParentFinding {
+fn parent_finding(
+    snap: &Snapshot,
+    ctx: &Context,
+    pid: Pid,
+    zombies: Vec<Zombie>,
+    users: &mut Users,
+) -> ParentFinding {
     let proc_ = snap.get(pid);
     let details = snap.parent_details.get(&pid).cloned();
     let chld = libc::SIGCHLD;
@@ -376,20 +479,18 @@ fn parent_finding(snap: &Snapshot, ctx: &Context, pid: Pid, users: &mut Users) -
     let kernel_thread = proc_.is_some_and(|p| p.is_kernel_thread());
     let pid_ns_init = pid == 1 || details.as_ref().is_some_and(|d| d.nspid.last() == Some(&1));
     let traced_by = details.as_ref().map(|d| d.tracer_pid).filter(|&t| t > 0);
+    let tracer = details
+        .as_ref()
+        .filter(|d| d.tracer_pid > 0)
+        .map(|d| process_ref(snap, d.tracer_process.unwrap_or(d.tracer_pid)));
+    let wchan = details
+        .as_ref()
+        .and_then(|d| d.wchan.clone())
+        .filter(|w| !w.is_empty() && w != "0");
+    let in_wait = wchan.as_deref().is_some_and(is_wait_wchan);
     let comm = proc_.map_or_else(|| "?".to_string(), |p| p.comm.clone());
     let uid = details.as_ref().map(|d| d.uid);
-    let (recommended, reason) = recommend(&Facts {
-        comm: &comm,
-        state,
-        sigchld,
-        blocked,
-        pid_ns_init,
-        kernel_thread,
-        traced_by,
-        is_ancestor: ctx.ancestors.contains(&pid) || pid == ctx.self_pid,
-        is_session_leader: pid == ctx.session,
-    });
-    ParentFinding {
+    let mut f = ParentFinding {
         pid,
         comm,
         cmdline: details.as_ref().and_then(|d| d.cmdline.clone()),
@@ -400,21 +501,43 @@ fn parent_finding(snap: &Snapshot, ctx: &Context, pid: Pid, users: &mut Users) -
         sigchld,
         sigchld_blocked: blocked,
         sigchld_pending: pending,
-        wchan: details
-            .as_ref()
-            .and_then(|d| d.wchan.clone())
-            .filter(|w| !w.is_empty() && w != "0"),
+        wchan,
         traced_by,
+        tracer,
+        in_wait,
         pid_ns_init,
         kernel_thread,
         cgroup: details.as_ref().and_then(|d| d.cgroup.clone()),
         adopter: adopter(snap, pid, details.as_ref(), pid_ns_init),
-        recommended,
-        reason,
+        recommended: Remedy::Ignore,
+        reason: String::new(),
         start_ticks: proc_.map_or(0, |p| p.start_ticks),
-        zombies: Vec::new(),
+        zombies,
         details,
-    }
+    };
+    let holders = f
+        .holding_tracers()
+        .iter()
+        .map(|(t, _)| named(t))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let parent_tracer = f.tracer.as_ref().map(named);
+    (f.recommended, f.reason) = recommend(&Facts {
+        comm: &f.comm,
+        state,
+        sigchld,
+        blocked,
+        pid_ns_init,
+        kernel_thread,
+        tracer: parent_tracer.as_deref(),
+        in_wait,
+        zombies: f.zombies.len(),
+        held: f.held_by_tracers(),
+        holders: &holders,
+        is_ancestor: ctx.ancestors.contains(&pid) || pid == ctx.self_pid,
+        is_session_leader: pid == ctx.session,
+    });
+    f
 }
 
 /// The facts a recommendation rests on.
@@ -425,7 +548,14 @@ pub struct Facts<'a> {
     pub blocked: bool,
     pub pid_ns_init: bool,
     pub kernel_thread: bool,
-    pub traced_by: Option<Pid>,
+    /// The process tracing the parent, named ("4242 (gdb)").
+    pub tracer: Option<&'a str>,
+    /// The parent sleeps in wait().
+    pub in_wait: bool,
+    /// Its zombies, and how many of them other processes trace (`holders`, named).
+    pub zombies: usize,
+    pub held: usize,
+    pub holders: &'a str,
     pub is_ancestor: bool,
     pub is_session_leader: bool,
 }
@@ -441,6 +571,79 @@ pub fn recommend(f: &Facts) -> (Remedy, String) {
             ),
         );
     }
+    let them = if f.held == 1 { "it" } else { "them" };
+    // A zombie traced by another process is reaped by that tracer, or handed back to its
+    // parent when the tracer waits for it, detaches or dies (ptrace has worked so on every
+    // kernel this tool supports): nothing done to the parent frees it.
+    if f.held > 0 && f.held == f.zombies {
+        let then = if f.in_wait
+            || f.sigchld == Disposition::Ignored
+            || (f.sigchld == Disposition::Caught && !f.blocked)
+        {
+            format!(
+                "then {}",
+                after_release(f.comm, f.in_wait, f.sigchld, f.blocked, them)
+            )
+        } else {
+            format!("then {} still has to reap {them}: it {}", f.comm, cause(f))
+        };
+        return (
+            Remedy::DetachTracer,
+            format!(
+                "{}'s {} traced by {}: a traced child that exits can be reaped only by its tracer until the tracer waits for it or lets go, not by its parent, even in wait(); killing the parent would not help, since its adopter could not reap {them} either; {then}",
+                f.comm,
+                if f.held == 1 {
+                    "zombie is"
+                } else {
+                    "zombies are"
+                },
+                f.holders
+            ),
+        );
+    }
+    let (remedy, mut why) = recommend_untraced(f);
+    if f.held > 0 {
+        why.push_str(&format!(
+            "; {} of them {} traced by {}, which must let go of {them} first: killing the parent does not free {them}, since the adopter could not reap {them} either",
+            f.held,
+            if f.held == 1 { "is" } else { "are" },
+            f.holders
+        ));
+    }
+    if let Some(t) = f.tracer {
+        match remedy {
+            Remedy::SignalParent => why.push_str(&format!(
+                "; it is traced by {t}, which may hold the signal until it lets it run"
+            )),
+            Remedy::KillParent => why.push_str(&format!(
+                "; it is traced by {t}, which may hold the SIGTERM until it lets it run (the SIGKILL after the grace time is never held)"
+            )),
+            _ => {}
+        }
+    }
+    (remedy, why)
+}
+
+/// Why the parent has not reaped, in a few words, from its SIGCHLD disposition.
+fn cause(f: &Facts) -> &'static str {
+    match (f.sigchld, f.blocked) {
+        (Disposition::Caught, true) => "catches SIGCHLD but blocks it",
+        (Disposition::Caught, false) => "has a SIGCHLD handler that has not reaped them",
+        (Disposition::Ignored, _) => {
+            "ignores SIGCHLD now, which does not reap zombies made before it did"
+        }
+        (Disposition::Default, true) => {
+            "blocks SIGCHLD, which has no handler, and has not reaped them (a program that collects children with signalfd or sigwaitinfo may yet)"
+        }
+        (Disposition::Default, false) => {
+            "leaves SIGCHLD at its default and has not called wait() for them"
+        }
+        (Disposition::Unknown, _) => "could not be inspected",
+    }
+}
+
+/// The recommendation for zombies no tracer holds.
+fn recommend_untraced(f: &Facts) -> (Remedy, String) {
     if f.pid_ns_init {
         return (
             Remedy::FixInit,
@@ -458,31 +661,25 @@ pub fn recommend(f: &Facts) -> (Remedy, String) {
         if f.state == 'T' || f.state == 't' {
             why.push_str("; it is stopped, so the fix sends SIGCONT first");
         }
-        if let Some(t) = f.traced_by {
-            why.push_str(&format!(
-                "; it is traced by PID {t}, which may hold the signal"
-            ));
-        }
         return (Remedy::SignalParent, why);
     }
-    let cause = match (f.sigchld, f.blocked) {
-        (Disposition::Caught, true) => "catches SIGCHLD but blocks it",
-        (Disposition::Ignored, _) => {
-            "ignores SIGCHLD now, which does not reap zombies made before it did"
-        }
-        (Disposition::Default, true) => {
-            "blocks SIGCHLD, which has no handler, and has not reaped them (a program that collects children with signalfd or sigwaitinfo may yet)"
-        }
-        (Disposition::Default, false) => {
-            "leaves SIGCHLD at its default and has not called wait() for them"
-        }
-        _ => "could not be inspected",
-    };
+    let cause = cause(f);
     if f.is_ancestor || f.is_session_leader {
         return (
             Remedy::Ignore,
             format!(
                 "{} {cause}, but it is an ancestor of this shell or its session leader: killing it would end your own session; restart it when convenient",
+                f.comm
+            ),
+        );
+    }
+    // A parent asleep in wait() reaps whatever it waits for: these are children it does not
+    // wait for now (waitpid() on one PID or a process group), or ones that died a moment ago.
+    if f.in_wait {
+        return (
+            Remedy::Ignore,
+            format!(
+                "{} is blocked in wait() but has not reaped them: it waits for other children (waitpid() on one PID, or a process group) and may reap these when that wait returns; if they stay, only its death gets them adopted and reaped (kill-parent)",
                 f.comm
             ),
         );
@@ -500,6 +697,9 @@ pub fn recommend(f: &Facts) -> (Remedy, String) {
     (Remedy::KillParent, why)
 }
 
+/// Who adopts the zombies when the parent (the whole process: kill-parent kills every thread)
+/// dies: the nearest child subreaper above it, else the init of its PID namespace. Its
+/// other threads do not count: they die with it.
 fn adopter(
     snap: &Snapshot,
     pid: Pid,
@@ -512,16 +712,8 @@ fn adopter(
             pid: None,
             comm: None,
             note: "the parent is PID 1 of its namespace: if it dies the kernel kills every process in the namespace and the zombies go with it".into(),
+            verdict: AdopterVerdict::NamespaceEnds,
         };
-    }
-    if let Some(d) = details {
-        if d.threads > 1 {
-            return Adopter {
-                pid: Some(pid),
-                comm: comm(pid),
-                note: "another thread of the same process would inherit them, so killing one thread does not help; kill the whole process".into(),
-            };
-        }
     }
     let ns_init = details.and_then(|d| d.ns_init);
     // The kernel hands orphans to the nearest child subreaper below the namespace's init.
@@ -536,6 +728,7 @@ fn adopter(
             pid: Some(sub),
             comm: comm(sub),
             note: "likely: it is a well-known child subreaper (PR_SET_CHILD_SUBREAPER) between the parent and init; observe after the fact".into(),
+            verdict: AdopterVerdict::ShouldReap,
         };
     }
     match ns_init {
@@ -543,11 +736,13 @@ fn adopter(
             pid: Some(init),
             comm: comm(init),
             note: "the init of its PID namespace, unless an ancestor is a child subreaper (PR_SET_CHILD_SUBREAPER, which /proc does not show): observe after the fact".into(),
+            verdict: AdopterVerdict::ShouldReap,
         },
         None => Adopter {
             pid: None,
             comm: None,
             note: "cannot be known: the init of the parent's PID namespace is not visible from this procfs".into(),
+            verdict: AdopterVerdict::Unknown,
         },
     }
 }
@@ -572,7 +767,11 @@ mod tests {
             blocked: false,
             pid_ns_init: false,
             kernel_thread: false,
-            traced_by: None,
+            tracer: None,
+            in_wait: false,
+            zombies: 1,
+            held: 0,
+            holders: "",
             is_ancestor: false,
             is_session_leader: false,
         }
@@ -641,6 +840,78 @@ mod tests {
     }
 
     #[test]
+    fn a_waiting_parent_is_never_told_to_die() {
+        for d in [
+            Disposition::Default,
+            Disposition::Ignored,
+            Disposition::Unknown,
+        ] {
+            let f = Facts {
+                in_wait: true,
+                ..facts(d)
+            };
+            let (r, why) = recommend(&f);
+            assert_ne!(r, Remedy::KillParent, "{why}");
+            assert!(why.contains("wait()"), "{why}");
+        }
+        let blocked = Facts {
+            in_wait: true,
+            blocked: true,
+            ..facts(Disposition::Caught)
+        };
+        assert_ne!(recommend(&blocked).0, Remedy::KillParent);
+    }
+
+    #[test]
+    fn zombies_held_by_a_tracer_point_at_the_tracer() {
+        let all = Facts {
+            zombies: 2,
+            held: 2,
+            holders: "77 (gdb)",
+            in_wait: true,
+            ..facts(Disposition::Default)
+        };
+        let (r, why) = recommend(&all);
+        assert_eq!(r, Remedy::DetachTracer);
+        assert!(
+            why.contains("77 (gdb)") && why.contains("reaps them"),
+            "{why}"
+        );
+        // Not waiting: once the tracer lets go the parent still has to reap.
+        let idle = Facts {
+            in_wait: false,
+            ..all
+        };
+        let (r, why) = recommend(&idle);
+        assert_eq!(r, Remedy::DetachTracer);
+        assert!(why.contains("still has to reap"), "{why}");
+        // Some free, some held: the parent is at fault for the free ones.
+        let some = Facts {
+            zombies: 3,
+            held: 1,
+            holders: "77 (gdb)",
+            ..facts(Disposition::Default)
+        };
+        let (r, why) = recommend(&some);
+        assert_eq!(r, Remedy::KillParent);
+        assert!(why.contains("1 of them is traced by 77 (gdb)"), "{why}");
+    }
+
+    #[test]
+    fn a_traced_parent_names_its_tracer_and_the_held_sigterm() {
+        let f = Facts {
+            tracer: Some("88 (strace)"),
+            ..facts(Disposition::Default)
+        };
+        let (r, why) = recommend(&f);
+        assert_eq!(r, Remedy::KillParent);
+        assert!(
+            why.contains("88 (strace)") && why.contains("SIGTERM"),
+            "{why}"
+        );
+    }
+
+    #[test]
     fn critical_families_by_prefix() {
         for name in [
             "sshd-session",
@@ -673,7 +944,11 @@ pub struct Explanation {
     pub comm: String,
     pub state: String,
     pub ppid: Pid,
+    /// stat's thread count. For a process whose main thread exited (`Zl`), it still counts
+    /// that dead thread: `live_threads` does not.
     pub threads: i64,
+    /// The threads that have not exited; null when its task directory could not be read.
+    pub live_threads: Option<u64>,
     /// Set when the PID is a zombie.
     pub zombie: Option<Zombie>,
     /// The parent that holds the zombie, or the PID itself when it holds zombies.
@@ -723,7 +998,16 @@ pub fn explain(snap: &Snapshot, diag: &Diagnosis, pid: Pid) -> Option<Explanatio
     } else {
         (SubjectKind::NoZombies, None, None)
     };
-    let remedies = parent.as_ref().map(remedy_options).unwrap_or_default();
+    // A zombie a tracer holds is the tracer's to release, whatever its siblings need.
+    let recommended = match &zombie {
+        Some(z) if z.held_by_tracer.is_some() => Some(Remedy::DetachTracer),
+        _ => parent.as_ref().map(|f| f.recommended),
+    };
+    let remedies = parent
+        .as_ref()
+        .zip(recommended)
+        .map(|(f, r)| remedy_options(f, r))
+        .unwrap_or_default();
     Some(Explanation {
         pid,
         kind,
@@ -731,16 +1015,76 @@ pub fn explain(snap: &Snapshot, diag: &Diagnosis, pid: Pid) -> Option<Explanatio
         state: p.state.to_string(),
         ppid: p.ppid,
         threads: p.num_threads,
+        live_threads: snap.live_threads(p),
         zombie,
         parent,
         remedies,
     })
 }
 
-/// Every remedy that applies to a parent, with what it would do.
-pub fn remedy_options(f: &ParentFinding) -> Vec<RemedyOption> {
+/// What the parent does with zombies a tracer hands back: the kernel gives them back to it
+/// as if they had just died (do_notify_parent), so its usual way of reaping decides.
+fn after_release(
+    comm: &str,
+    in_wait: bool,
+    sigchld: Disposition,
+    blocked: bool,
+    them: &str,
+) -> String {
+    if in_wait {
+        format!("{comm} is in wait() and reaps {them} at once")
+    } else if sigchld == Disposition::Ignored {
+        format!("{comm} ignores SIGCHLD, so the kernel reaps {them} at once")
+    } else if sigchld == Disposition::Caught && !blocked {
+        format!("{comm} should reap {them} in its SIGCHLD handler")
+    } else {
+        format!("{comm} still has to reap {them} (see kill-parent)")
+    }
+}
+
+/// "sleep (1)": how the remedies name the adopter.
+fn adopter_name(a: &Adopter) -> String {
+    match (a.pid, &a.comm) {
+        (Some(p), Some(c)) => format!("{c} ({p})"),
+        (Some(p), None) => format!("PID {p}"),
+        _ => "an adopter that cannot be known".to_string(),
+    }
+}
+
+/// What happens to the zombies in the adopter's hands, from its verdict: the one sentence
+/// explain and fix both use.
+pub fn adopter_outcome(a: &Adopter) -> String {
+    let name = adopter_name(a);
+    match a.verdict {
+        AdopterVerdict::ShouldReap => {
+            format!("the zombies are adopted by {name}, which should reap them")
+        }
+        AdopterVerdict::NotReaping => format!(
+            "the zombies would be adopted by {name}, PID 1 of the namespace, which is not reaping its own zombies: they would only move there"
+        ),
+        AdopterVerdict::NamespaceEnds => {
+            "the whole PID namespace ends with it, and its zombies with it".to_string()
+        }
+        AdopterVerdict::Unknown => {
+            "the zombies are adopted by an init or subreaper that cannot be seen from this procfs"
+                .to_string()
+        }
+    }
+}
+
+/// Every remedy that applies to a parent, with what it would do; `recommended` is marked.
+pub fn remedy_options(f: &ParentFinding, recommended: Remedy) -> Vec<RemedyOption> {
     let cmd = |flag: &str| format!("zombies fix --{flag} --parent {}", f.pid);
-    let signal_effect = match (f.sigchld, f.sigchld_blocked) {
+    let tracers = f.holding_tracers();
+    let held = f.held_by_tracers();
+    let all_held = held > 0 && held == f.zombies.len();
+    let them = if held == 1 { "it" } else { "them" };
+    let holders = tracers
+        .iter()
+        .map(|(t, _)| named(t))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut signal_effect = match (f.sigchld, f.sigchld_blocked) {
         (Disposition::Caught, false) => {
             "its SIGCHLD handler runs; the zombies go if the handler calls wait()".to_string()
         }
@@ -758,18 +1102,30 @@ pub fn remedy_options(f: &ParentFinding) -> Vec<RemedyOption> {
             }
         ),
     };
-    let adopter = match (f.adopter.pid, &f.adopter.comm) {
-        (Some(p), Some(c)) => format!("{c} ({p})"),
-        (Some(p), None) => format!("PID {p}"),
-        _ => "an adopter that cannot be known".to_string(),
-    };
-    let kill_effect = if f.pid_ns_init {
+    let mut kill_effect = if f.pid_ns_init {
         "refused: it is PID 1 of its namespace; killing it kills the whole container".to_string()
+    } else if all_held {
+        format!(
+            "no use: the zombies are traced by {holders}, so their adopter could not reap them either until it lets go; it would only end {}",
+            f.comm
+        )
     } else {
         format!(
-            "SIGTERM, then SIGKILL after the grace time; the zombies are adopted by {adopter}, which should reap them"
+            "SIGTERM, then SIGKILL after the grace time; {}",
+            adopter_outcome(&f.adopter)
         )
     };
+    if all_held {
+        signal_effect = format!(
+            "none: the zombies are traced by {holders}, which alone can reap them until it lets go"
+        );
+    } else if held > 0 {
+        let note = format!("; not the {held} traced by {holders}, which stay until it lets go");
+        signal_effect.push_str(&note);
+        if !f.pid_ns_init {
+            kill_effect.push_str(&note);
+        }
+    }
     let mut out = vec![
         RemedyOption {
             remedy: Remedy::SignalParent,
@@ -790,6 +1146,28 @@ pub fn remedy_options(f: &ParentFinding) -> Vec<RemedyOption> {
             command: cmd("ignore"),
         },
     ];
+    if held > 0 {
+        let pids = tracers
+            .iter()
+            .map(|(t, _)| t.pid.to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.insert(
+            0,
+            RemedyOption {
+                remedy: Remedy::DetachTracer,
+                recommended: false,
+                effect: format!(
+                    "{holders} lets go of {them} (the debugger or strace detaches or quits, or it is killed): the kernel hands {them} back to {}, and {}",
+                    f.pid,
+                    after_release(&f.comm, f.in_wait, f.sigchld, f.sigchld_blocked, them)
+                ),
+                command: format!(
+                    "quit or detach the debugger or strace running as {pids}, or: kill {pids}   (fix does not act on tracers)"
+                ),
+            },
+        );
+    }
     if f.pid_ns_init {
         out.push(RemedyOption {
             remedy: Remedy::FixInit,
@@ -797,9 +1175,19 @@ pub fn remedy_options(f: &ParentFinding) -> Vec<RemedyOption> {
             effect: "restart the container with an init that reaps: `docker run --init`, tini or dumb-init as PID 1".to_string(),
             command: "docker run --init ... (or ENTRYPOINT [\"tini\", \"--\"])".to_string(),
         });
+    } else if f.adopter.verdict == AdopterVerdict::NotReaping {
+        out.push(RemedyOption {
+            remedy: Remedy::FixInit,
+            recommended: false,
+            effect: format!(
+                "make {} reap first: restart the container with an init that reaps (`docker run --init`, tini or dumb-init as PID 1); then kill-parent works",
+                adopter_name(&f.adopter)
+            ),
+            command: "docker run --init ... (or ENTRYPOINT [\"tini\", \"--\"])".to_string(),
+        });
     }
     for o in &mut out {
-        o.recommended = o.remedy == f.recommended;
+        o.recommended = o.remedy == recommended;
     }
     out
 }

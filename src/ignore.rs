@@ -70,6 +70,14 @@ impl Entry {
             && self.uid.is_none_or(|u| p.uid == Some(u))
     }
 
+    /// Whether both entries hide the same parents (they may differ in their note).
+    pub fn same_key(&self, other: &Entry) -> bool {
+        self.exe == other.exe
+            && self.comm == other.comm
+            && self.cmdline == other.cmdline
+            && self.uid == other.uid
+    }
+
     /// How the entry is named on the command line: its exe or comm (with the command line of
     /// an interpreter), plus the uid when set.
     pub fn key(&self) -> String {
@@ -116,6 +124,17 @@ fn is_interpreter(exe: &str) -> bool {
             | "dotnet"
             | "mono"
     )
+}
+
+/// What `remove` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// This many entries are gone.
+    Removed(usize),
+    /// No entry has that key (and command line).
+    NoSuchEntry,
+    /// The key names entries for different command lines; these, untouched.
+    Ambiguous(Vec<Entry>),
 }
 
 /// The list and where it lives.
@@ -173,25 +192,54 @@ impl IgnoreList {
         self.entries.iter().any(|e| e.matches(p))
     }
 
-    /// Adds an entry unless an equal one exists; returns whether it was added.
+    /// Adds an entry unless one with the same key (the note aside) exists; returns whether it
+    /// was added. The command line is part of the key: each script of an interpreter has its
+    /// own entry.
     pub fn add(&mut self, entry: Entry) -> bool {
-        if self
-            .entries
-            .iter()
-            .any(|e| e.exe == entry.exe && e.comm == entry.comm && e.uid == entry.uid)
-        {
+        if self.entries.iter().any(|e| e.same_key(&entry)) {
             return false;
         }
         self.entries.push(entry);
         true
     }
 
-    /// Removes the entries whose exe or comm is `key`; returns how many.
-    pub fn remove(&mut self, key: &str) -> usize {
+    /// Removes the entries whose exe or comm is `key` and, when given, whose command line is
+    /// `cmdline`. Without `cmdline`, a key shared by entries for different command lines (the
+    /// scripts of one interpreter) is ambiguous and nothing is removed.
+    pub fn remove(&mut self, key: &str, cmdline: Option<&str>) -> Removal {
+        let named = |e: &Entry| e.exe.as_deref() == Some(key) || e.comm.as_deref() == Some(key);
+        let candidates: Vec<&Entry> = self.entries.iter().filter(|e| named(e)).collect();
+        if candidates.is_empty() {
+            return Removal::NoSuchEntry;
+        }
+        if cmdline.is_none()
+            && candidates
+                .iter()
+                .any(|e| e.cmdline != candidates[0].cmdline)
+        {
+            return Removal::Ambiguous(candidates.into_iter().cloned().collect());
+        }
         let before = self.entries.len();
         self.entries
-            .retain(|e| e.exe.as_deref() != Some(key) && e.comm.as_deref() != Some(key));
-        before - self.entries.len()
+            .retain(|e| !(named(e) && cmdline.is_none_or(|c| e.cmdline.as_deref() == Some(c))));
+        match before - self.entries.len() {
+            0 => Removal::NoSuchEntry,
+            n => Removal::Removed(n),
+        }
+    }
+
+    /// The parents among `parents` other than `p` that `entry` would hide and that no entry
+    /// hides yet: adding it hides them too.
+    pub fn newly_hidden<'a>(
+        &self,
+        entry: &Entry,
+        p: &ParentFinding,
+        parents: &'a [ParentFinding],
+    ) -> Vec<&'a ParentFinding> {
+        parents
+            .iter()
+            .filter(|o| o.pid != p.pid && entry.matches(o) && !self.is_ignored(o))
+            .collect()
     }
 
     /// Writes the list atomically (see `atomic::write`).
@@ -275,6 +323,38 @@ mod tests {
     }
 
     #[test]
+    fn scripts_of_one_interpreter_are_added_and_removed_one_by_one() {
+        let script = |cmd: &str| ParentFinding {
+            cmdline: Some(cmd.into()),
+            ..parent(Some("/usr/bin/python3.11"), "python3", 0)
+        };
+        let mut list = IgnoreList::default();
+        assert!(list.add(Entry::for_parent(&script("python3 a.py"), false)));
+        assert!(list.add(Entry::for_parent(&script("python3 b.py"), false)));
+        assert!(!list.add(Entry::for_parent(&script("python3 b.py"), false)));
+        assert_eq!(list.entries.len(), 2);
+        match list.remove("/usr/bin/python3.11", None) {
+            Removal::Ambiguous(e) => assert_eq!(e.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            list.remove("/usr/bin/python3.11", Some("python3 c.py")),
+            Removal::NoSuchEntry
+        );
+        assert_eq!(
+            list.remove("/usr/bin/python3.11", Some("python3 a.py")),
+            Removal::Removed(1)
+        );
+        assert!(list.is_ignored(&script("python3 b.py")));
+        assert!(!list.is_ignored(&script("python3 a.py")));
+        // One script left: the executable alone is enough.
+        assert_eq!(
+            list.remove("/usr/bin/python3.11", None),
+            Removal::Removed(1)
+        );
+    }
+
+    #[test]
     fn round_trips_through_the_file_and_rejects_garbage() {
         let dir = std::env::temp_dir().join(format!("zombies-ignore-test-{}", std::process::id()));
         let path = dir.join("sub").join("ignore.toml");
@@ -287,7 +367,8 @@ mod tests {
         assert_eq!(back.entries, list.entries);
         assert_eq!(back.entries[0].uid, Some(5));
         let mut back = back;
-        assert_eq!(back.remove("/bin/srv"), 1);
+        assert_eq!(back.remove("/bin/srv", None), Removal::Removed(1));
+        assert_eq!(back.remove("/bin/srv", None), Removal::NoSuchEntry);
         std::fs::write(&path, "[[ignore]\nexe = 3").unwrap();
         let err = format!("{:#}", IgnoreList::load(Some(&path)).unwrap_err());
         assert!(err.contains("not valid"), "{err}");

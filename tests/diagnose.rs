@@ -290,3 +290,230 @@ fn missing_procfs_is_an_error_with_advice() {
     let out = run(zombies().env("ZOMBIES_PROC", "/nonexistent").arg("list"));
     assert_eq!(out.status.code(), Some(1));
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 17: tracers, waiting parents, live threads
+
+/// A child traced by a sibling dies while its parent blocks in waitpid(): only the tracer can
+/// reap it. The culprit is the tracer; killing the waiting parent would help nobody.
+#[test]
+fn a_zombie_held_by_a_tracer_blames_the_tracer_not_the_waiting_parent() {
+    let mut t = Traced::spawn(TraceTarget::Zombie);
+    let p = parent_entry(t.parent).expect("parent listed");
+    assert_eq!(p["in_wait"], true, "{p:#}");
+    assert_eq!(p["recommended"], "detach-tracer", "{p:#}");
+    let z = &p["zombies"][0];
+    assert_eq!(z["pid"], t.zombie);
+    assert_eq!(z["held_by_tracer"]["pid"], t.tracer, "{z:#}");
+    assert!(z["held_by_tracer"]["comm"].is_string(), "{z:#}");
+
+    let list = stdout(&run(zombies().args([
+        "list",
+        "--parent",
+        &t.parent.to_string(),
+        "--color",
+        "never",
+    ])));
+    let tracer = t.tracer.to_string();
+    assert!(
+        list.contains(&format!("held by tracer {tracer}")),
+        "list does not name the tracer: {list}"
+    );
+    assert!(
+        !list.contains("--kill-parent"),
+        "list recommends killing a parent that is waiting: {list}"
+    );
+    assert!(list.contains(&format!("kill {tracer}")), "{list}");
+
+    let tree = stdout(&run(zombies().args([
+        "tree",
+        &t.parent.to_string(),
+        "--color",
+        "never",
+    ])));
+    assert!(
+        tree.lines().any(|l| l.contains(&t.zombie.to_string())
+            && l.contains(&format!("held by tracer {tracer}"))),
+        "{tree}"
+    );
+
+    let text = stdout(&run(zombies().args([
+        "explain",
+        &t.zombie.to_string(),
+        "--color",
+        "never",
+    ])));
+    assert!(text.contains("sleeping in wait()"), "{text}");
+    assert!(
+        !text.contains("has not called wait()") && !text.contains("not reaped it with wait()"),
+        "explain contradicts its own evidence: {text}"
+    );
+    assert!(
+        text.contains(&format!("held by its tracer {tracer}")),
+        "{text}"
+    );
+    let e = json(&["explain", &t.zombie.to_string(), "--format", "json"]);
+    let rec: Vec<&Value> = e["remedies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["recommended"] == true)
+        .collect();
+    assert_eq!(rec.len(), 1, "{e:#}");
+    assert_eq!(rec[0]["remedy"], "detach-tracer");
+    assert!(rec[0]["command"].as_str().unwrap().contains(&tracer));
+
+    // The advice holds: once the tracer is gone, the waiting parent reaps its child at once.
+    t.kill_tracer();
+    assert!(
+        wait_until(std::time::Duration::from_secs(5), || proc_state(t.zombie)
+            .is_none()),
+        "the parent did not reap its child once the tracer died"
+    );
+}
+
+/// A traced parent: list and tree name its tracer and warn that a SIGTERM may be held.
+#[test]
+fn a_traced_parent_names_its_tracer() {
+    let t = Traced::spawn(TraceTarget::Parent);
+    let p = parent_entry(t.parent).expect("parent listed");
+    assert_eq!(p["tracer"]["pid"], t.tracer, "{p:#}");
+    assert_eq!(p["zombies"][0]["held_by_tracer"], Value::Null);
+    let tracer = t.tracer.to_string();
+    let list = stdout(&run(zombies().args([
+        "list",
+        "--parent",
+        &t.parent.to_string(),
+        "--color",
+        "never",
+    ])));
+    assert!(
+        list.contains(&format!("traced by {tracer} (")) && list.contains("SIGTERM"),
+        "{list}"
+    );
+    let tree = stdout(&run(zombies().args([
+        "tree",
+        &t.parent.to_string(),
+        "--color",
+        "never",
+    ])));
+    let line = tree
+        .lines()
+        .find(|l| l.contains("not reaped"))
+        .unwrap_or_else(|| panic!("{tree}"));
+    assert!(
+        line.contains(&format!("traced by {tracer} (")) && line.contains("SIGTERM"),
+        "{line}"
+    );
+}
+
+/// `Threads:` still counts a main thread that has exited: explain, tree and fix count the
+/// threads that run.
+#[test]
+fn an_exited_main_thread_counts_only_live_threads() {
+    let leader = ExitedLeader::spawn();
+    let pid = leader.pid.to_string();
+    assert_eq!(status_number(leader.pid, "Threads"), Some(2));
+    let e = json(&["explain", &pid, "--format", "json"]);
+    assert_eq!(e["live_threads"], 1, "{e:#}");
+    let text = stdout(&run(zombies().args(["explain", &pid, "--color", "never"])));
+    assert!(text.contains("1 thread still runs"), "{text}");
+    let tree = stdout(&run(zombies().args(["tree", &pid, "--color", "never"])));
+    assert!(tree.contains("1 thread lives"), "{tree}");
+    let out = run(zombies().args(["fix", "--kill-parent", "--pid", &pid, "--yes"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("1 thread still runs"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// kill-parent kills every thread of a process: its other threads never adopt the zombies,
+/// so the adopter named is never the parent itself.
+#[test]
+fn a_multithreaded_parent_is_not_its_own_adopter() {
+    let tp = ThreadedParent::spawn();
+    let p = parent_entry(tp.pid).expect("parent listed");
+    assert_ne!(p["adopter"]["pid"], tp.pid, "{p:#}");
+    assert_eq!(p["recommended"], "kill-parent");
+    let e = json(&["explain", &tp.pid.to_string(), "--format", "json"]);
+    let kill = e["remedies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["remedy"] == "kill-parent")
+        .unwrap();
+    let effect = kill["effect"].as_str().unwrap();
+    assert!(!effect.contains(&format!("({})", tp.pid)), "{effect}");
+}
+
+/// A zombie's owner comes from its status (Uid): its /proc stat file belongs to root once its
+/// memory is gone, so it cannot tell.
+#[test]
+#[ignore = "needs root"]
+fn a_zombie_of_another_user_is_that_users() {
+    become_subreaper();
+    let mut parent = std::process::Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .args(["sh", "-c", "sleep 0 & exec sleep 30"])
+        .spawn()
+        .expect("setpriv");
+    let pid = parent.id() as i32;
+    let mut zombie = 0;
+    let made = wait_until(std::time::Duration::from_secs(5), || {
+        zombie = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|c| c.parse().ok())
+            .find(|&c| proc_state(c) == Some('Z'))
+            .unwrap_or(0);
+        zombie > 0
+    });
+    let p = made.then(|| parent_entry(pid)).flatten();
+    let pids = stdout(&run(zombies().args(["list", "--pids", "--user", "65534"])));
+    let _ = parent.kill();
+    let _ = parent.wait();
+    if zombie > 0 && proc_ppid(zombie) == Some(std::process::id() as i32) {
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(zombie), None);
+    }
+    assert!(made, "no zombie under {pid}");
+    let p = p.expect("parent listed");
+    assert_eq!(p["zombies"][0]["uid"], 65534, "{p:#}");
+    assert!(pids.lines().any(|l| l == zombie.to_string()), "{pids}");
+}
+
+/// A parent asleep in waitpid() for another child has not reaped this zombie yet, but it is
+/// waiting: it may reap it when that wait returns. Never advise killing it.
+#[test]
+fn a_parent_blocked_in_wait_is_never_told_to_die() {
+    let wp = WaitingParent::spawn();
+    let p = parent_entry(wp.pid).expect("parent listed");
+    assert_eq!(p["in_wait"], true, "{p:#}");
+    assert_eq!(p["zombies"][0]["pid"], wp.zombie);
+    assert_ne!(p["recommended"], "kill-parent", "{p:#}");
+    let list = stdout(&run(zombies().args([
+        "list",
+        "--parent",
+        &wp.pid.to_string(),
+        "--color",
+        "never",
+    ])));
+    assert!(list.contains("blocked in wait()"), "{list}");
+    let e = json(&["explain", &wp.zombie.to_string(), "--format", "json"]);
+    let rec: Vec<&Value> = e["remedies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["recommended"] == true)
+        .collect();
+    assert_eq!(rec.len(), 1, "{e:#}");
+    assert_ne!(rec[0]["remedy"], "kill-parent");
+    let text = stdout(&run(zombies().args([
+        "explain",
+        &wp.zombie.to_string(),
+        "--color",
+        "never",
+    ])));
+    assert!(!text.contains("has not called wait()"), "{text}");
+}

@@ -396,6 +396,7 @@ mod tests {
             exit_code: Some(0),
             exit_signal: None,
             start_ticks: pid as u64 * 10,
+            held_by_tracer: None,
         }
     }
 

@@ -29,7 +29,7 @@ pub struct Process {
     pub start_ticks: u64,
     /// Raw wait(2) status from stat field 52 (meaningful for zombies we may ptrace-read).
     pub exit_status: Option<i32>,
-    /// Owner, read with fstat on the open stat file; only filled in for zombies.
+    /// Owner (effective uid, from the status file); only filled in for zombies.
     pub uid: Option<u32>,
 }
 
@@ -77,6 +77,8 @@ pub struct ParentDetails {
     pub sig_ignored: SigMask,
     pub sig_caught: SigMask,
     pub tracer_pid: Pid,
+    /// The process (thread group) of that tracer: TracerPid names the tracing thread.
+    pub tracer_process: Option<Pid>,
     /// The PID in each nested PID namespace, outermost first.
     pub nspid: Vec<Pid>,
     /// Kernel function the process sleeps in ("0" or empty when running or hidden).
@@ -148,6 +150,13 @@ pub struct Snapshot {
     pub boot_time: Option<u64>,
     /// Clock ticks per second (for stat's time fields).
     pub ticks_per_second: u64,
+    /// Zombies traced by a process other than their parent, with that tracer's PID (of its
+    /// thread group). Until the tracer waits for such a zombie or lets go of it, only the
+    /// tracer can reap it: the parent's wait() does not see it.
+    pub zombie_tracers: HashMap<Pid, Pid>,
+    /// For each process whose main thread exited while others run (`Zl`), how many of its
+    /// threads are alive, from task/*/stat: stat's thread count still counts the dead leader.
+    pub live_threads: HashMap<Pid, u64>,
 }
 
 impl Snapshot {
@@ -201,6 +210,16 @@ impl Snapshot {
             map.entry(p.ppid).or_default().push(p.pid);
         }
         map
+    }
+
+    /// The threads of a process that have not exited: for a `Zl` process the count read from
+    /// its task directory (None when it could not be read), else stat's thread count.
+    pub fn live_threads(&self, p: &Process) -> Option<u64> {
+        if p.is_exited_leader() {
+            self.live_threads.get(&p.pid).copied()
+        } else {
+            Some(p.num_threads.max(1) as u64)
+        }
     }
 
     /// Unix time at which a process with this start time started.

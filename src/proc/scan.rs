@@ -7,7 +7,8 @@
 //! O_NONBLOCK (a FIFO then opens and reads at once), O_NOFOLLOW (a planted symlink cannot lead
 //! to /dev/zero or a tty) and O_NOCTTY, reads stop at `MAX_FILE`, and outside a real procfs
 //! every opened file must be a regular one (one fstat each; a procfs only holds its own files,
-//! so the live scan keeps its 3 calls a process).
+//! so the live scan keeps its 3 calls a process). Each zombie's status is read once more (its
+//! owner and its tracer: 3 calls a zombie).
 
 use std::collections::HashMap;
 use std::fs;
@@ -209,10 +210,26 @@ impl ProcFs {
                 .filter_map(|pid| {
                     let mut d = self.parent_details(pid).ok()?;
                     d.ns_init = self.find_ns_init(&snap, pid, &d.nspid);
+                    d.tracer_process =
+                        (d.tracer_pid > 0).then(|| self.process_of_thread(&snap, d.tracer_pid));
                     Some((pid, d))
                 })
                 .collect::<HashMap<_, _>>();
+            for (pid, uid, tracer) in self.zombie_status(&snap) {
+                if let Ok(i) = snap.processes.binary_search_by_key(&pid, |p| p.pid) {
+                    snap.processes[i].uid = uid;
+                }
+                if let Some(t) = tracer {
+                    snap.zombie_tracers.insert(pid, t);
+                }
+            }
         }
+        snap.live_threads = snap
+            .processes
+            .iter()
+            .filter(|p| p.is_exited_leader())
+            .filter_map(|p| Some((p.pid, self.count_live_threads(p.pid)?)))
+            .collect();
         snap.pids_limit = self.pids_limit();
         snap.hidden = self.hidden(&snap);
         snap.pids_in_use = self.pids_in_use(&snap);
@@ -311,7 +328,59 @@ impl ProcFs {
         }
     }
 
-    /// openat + read (+ fstat for zombies) + close: the hot path of the scan.
+    /// Each zombie's owner (effective uid, as `ps` shows it) and, when another process than
+    /// its parent traces it, that tracer: one read of its status (Uid, TracerPid), and one more
+    /// for a tracer that is not a main thread.
+    fn zombie_status(&self, snap: &Snapshot) -> Vec<(Pid, Option<u32>, Option<Pid>)> {
+        snap.zombies()
+            .filter_map(|z| {
+                let status = self.read(&format!("{}/status", z.pid)).ok()?;
+                let uid = status_line(&status, b"Uid:")
+                    .and_then(|v| v.split_whitespace().nth(1)?.parse().ok());
+                let tracer = status_pid(&status, b"TracerPid:")
+                    .filter(|&t| t > 0)
+                    .map(|tid| self.process_of_thread(snap, tid))
+                    // Traced by its own parent (strace or gdb running a command), the
+                    // parent's wait() reaps it as usual.
+                    .filter(|&t| t != z.ppid);
+                Some((z.pid, uid, tracer))
+            })
+            .collect()
+    }
+
+    /// The process (thread group) a thread belongs to: the scan lists only main threads, so a
+    /// TID it does not know is looked up in /proc/TID/status (Tgid).
+    fn process_of_thread(&self, snap: &Snapshot, tid: Pid) -> Pid {
+        if snap.get(tid).is_some() {
+            return tid;
+        }
+        self.read(&format!("{tid}/status"))
+            .ok()
+            .and_then(|s| status_pid(&s, b"Tgid:"))
+            .filter(|&t| t > 0)
+            .unwrap_or(tid)
+    }
+
+    /// The threads of `pid` that have not exited, from the states in task/*/stat.
+    fn count_live_threads(&self, pid: Pid) -> Option<u64> {
+        let tasks = fs::read_dir(self.root.join(format!("{pid}/task"))).ok()?;
+        let mut live = 0;
+        for t in tasks.flatten() {
+            let name = t.file_name();
+            let Some(tid) = name.to_str().and_then(|n| n.parse::<Pid>().ok()) else {
+                continue;
+            };
+            let Ok(buf) = self.read(&format!("{pid}/task/{tid}/stat")) else {
+                continue;
+            };
+            if stat::parse(&buf).is_some_and(|st| !matches!(st.state, b'Z' | b'X' | b'x')) {
+                live += 1;
+            }
+        }
+        Some(live)
+    }
+
+    /// openat + read + close: the hot path of the scan.
     fn read_stat_fast(&self, path: &std::ffi::CStr) -> Result<Option<Process>, ReadError> {
         let fd = self.open_file(path)?;
         let mut buf = [0u8; 1024];
@@ -325,12 +394,7 @@ impl ProcFs {
             stat::parse(&buf[..n])
         };
         let Some(st) = parsed else { return Ok(None) };
-        let mut p = Process::from_stat(st);
-        if p.state == 'Z' {
-            // The stat file belongs to the process's owner: one fstat gives the zombie's uid.
-            p.uid = nix::sys::stat::fstat(fd.as_fd()).ok().map(|s| s.st_uid);
-        }
-        Ok(Some(p))
+        Ok(Some(Process::from_stat(st)))
     }
 
     /// status, wchan, cgroup and cmdline of a parent of zombies.
@@ -340,7 +404,9 @@ impl ProcFs {
         let wchan = self
             .read(&format!("{pid}/wchan"))
             .ok()
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string());
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            // "0" on kernels and configurations that hide the wait channel: unknown.
+            .filter(|w| !w.is_empty() && w != "0");
         let cgroup = self.read(&format!("{pid}/cgroup")).ok().and_then(|b| {
             let text = String::from_utf8_lossy(&b).into_owned();
             let line = text.lines().next()?.to_string();
@@ -356,6 +422,7 @@ impl ProcFs {
             sig_ignored: mask(st.sigign),
             sig_caught: mask(st.sigcgt),
             tracer_pid: st.tracerpid,
+            tracer_process: None,
             nspid: st.nspid.unwrap_or_default(),
             wchan,
             cgroup,
@@ -497,6 +564,19 @@ pub fn join_cmdline(buf: &[u8]) -> Option<String> {
     (!args.is_empty()).then(|| args.join(" "))
 }
 
+/// The value of a `Name:\tvalue` line of a status file, such as `Uid:` or `TracerPid:`.
+fn status_line<'a>(status: &'a [u8], name: &[u8]) -> Option<&'a str> {
+    status
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| std::str::from_utf8(v).ok())
+}
+
+/// The number on a status line, such as `TracerPid:` or `Tgid:`.
+fn status_pid(status: &[u8], name: &[u8]) -> Option<Pid> {
+    status_line(status, name)?.trim().parse().ok()
+}
+
 /// Boot time in Unix seconds, from the `btime` line of /proc/stat.
 pub fn btime(proc_stat: &[u8]) -> Option<u64> {
     String::from_utf8_lossy(proc_stat)
@@ -521,6 +601,15 @@ mod tests {
         assert_eq!(join_cmdline(b"a\0b c\0"), Some("a b c".to_string()));
         assert_eq!(join_cmdline(b""), None);
         assert_eq!(join_cmdline(b"\xff\0"), Some("\u{fffd}".to_string()));
+    }
+
+    #[test]
+    fn status_numbers_by_name() {
+        let s = b"Name:\tTracerPid: x\nTgid:\t42\nTracerPid:\t7\nUid:\t0\t33\t0\t0\n";
+        assert_eq!(status_pid(s, b"TracerPid:"), Some(7));
+        assert_eq!(status_line(s, b"Uid:"), Some("\t0\t33\t0\t0"));
+        assert_eq!(status_pid(s, b"Tgid:"), Some(42));
+        assert_eq!(status_pid(s, b"NSpid:"), None);
     }
 
     #[test]

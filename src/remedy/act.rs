@@ -446,6 +446,30 @@ fn conclude(r: &mut ParentResult, req: &Request) {
     let who = r.who();
     let kill = format!("zombies fix --kill-parent --parent {pid}");
     let f = &r.finding;
+    // Zombies a tracer holds stay whatever was sent: name the tracer, not the parent.
+    let held: Vec<String> = r
+        .zombies
+        .iter()
+        .filter(|z| !z.cleared)
+        .filter_map(|z| f.zombies.iter().find(|x| x.pid == z.pid))
+        .filter_map(|z| z.held_by_tracer.as_ref())
+        .map(|t| match &t.comm {
+            Some(c) => format!("{} ({})", t.pid, printable(c)),
+            None => t.pid.to_string(),
+        })
+        .collect();
+    if !held.is_empty() {
+        let mut tracers = held.clone();
+        tracers.sort();
+        tracers.dedup();
+        r.next = Some(format!(
+            "{} of them {} traced by {}, which alone can reap them until it lets go: quit or detach that debugger or strace, or kill it",
+            held.len(),
+            if held.len() == 1 { "is" } else { "are" },
+            tracers.join(", ")
+        ));
+        return;
+    }
     r.next = Some(match r.remedy {
         Remedy::SignalParent => {
             if f.state == "t" {

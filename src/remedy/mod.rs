@@ -9,9 +9,9 @@
 //! { "remedy": "signal-parent|kill-parent|ignore|auto", "dry_run": bool, "executed": bool,
 //!   "grace_ms": u64, "timeout_ms": u64, "settle_ms": u64, "ignore_file": string|null,
 //!   "parents": [ { "pid", "comm", "exe", "uid", "user", "state", "sigchld",
-//!       "remedy": "signal-parent|kill-parent|ignore|fix-init",
+//!       "remedy": "signal-parent|kill-parent|ignore|fix-init|detach-tracer",
 //!       "outcome": "planned|refused|advised|ignored|cleared|remaining",
-//!       "refusal": "namespace-init|kernel-thread|this-tool|ancestor|session-leader|critical"|null,
+//!       "refusal": "namespace-init|kernel-thread|this-tool|ancestor|session-leader|critical|unverified|held-by-tracer"|null,
 //!       "reason": string|null,          // why refused, the advice, or what ignore recorded
 //!       "signals": [ { "signal": "SIGCONT", "at_ms": u64 } ],
 //!       "exited": { "after_ms": u64, "signal": "SIGTERM|SIGKILL" }|null,
@@ -19,7 +19,8 @@
 //!       "zombies": [ { "pid", "comm", "cleared": bool, "after_ms": u64|null } ],
 //!       "total": usize, "cleared": usize, "elapsed_ms": u64|null,
 //!       "error": string|null, "next": string|null,
-//!       "reaped_on_its_own": bool } ],      // cleared during --settle, before anything was sent
+//!       "reaped_on_its_own": bool,          // cleared during --settle, before anything was sent
+//!       "also_hides": [ { "pid", "comm", "zombies" } ] } ],   // --ignore: other parents hidden
 //!   "summary": { "parents", "zombies", "cleared", "remaining", "refused", "skipped_ignored" },
 //!   "success": bool }
 //! ```
@@ -195,6 +196,9 @@ pub struct ParentResult {
     /// The parent reaped every targeted zombie by itself during --settle, so nothing was sent
     /// and no remedy takes the credit.
     pub reaped_on_its_own: bool,
+    /// --ignore: the other parents there are now that the new entry also hides (an entry
+    /// keyed by executable hides every parent running it).
+    pub also_hides: Vec<HiddenParent>,
     /// The diagnosis this rests on.
     #[serde(skip)]
     pub finding: ParentFinding,
@@ -215,6 +219,15 @@ impl ParentResult {
     pub fn succeeded(&self) -> bool {
         matches!(self.outcome, Outcome::Cleared | Outcome::Ignored)
     }
+}
+
+/// A parent an ignore-list entry would hide besides the one it was made for.
+#[derive(Clone, Debug, Serialize)]
+pub struct HiddenParent {
+    pub pid: Pid,
+    pub comm: String,
+    /// Its zombies now.
+    pub zombies: usize,
 }
 
 /// Totals over the report.
@@ -273,10 +286,9 @@ impl FixReport {
         self.success = if self.executed {
             self.parents.iter().all(ParentResult::succeeded)
         } else {
-            // A plan succeeds when nothing in it would be refused or left as advice.
-            self.parents
-                .iter()
-                .all(|p| matches!(p.outcome, Outcome::Planned | Outcome::Ignored))
+            // A plan (a dry run) succeeds unless a target would be refused: advice such as
+            // fix-init is what fix has to say, not a failure of the plan.
+            self.parents.iter().all(|p| p.outcome != Outcome::Refused)
         };
     }
 }

@@ -3,13 +3,15 @@
 
 use anyhow::{Result, bail};
 
+use super::Refusal;
 use super::safety;
 use super::{
-    Choice, FixReport, FixSummary, Outcome, ParentResult, Request, Target, ZombieResult, ms,
+    Choice, FixReport, FixSummary, HiddenParent, Outcome, ParentResult, Request, Target,
+    ZombieResult, ms,
 };
-use crate::diagnose::{Context, Diagnosis, ParentFinding, Remedy};
+use crate::diagnose::{AdopterVerdict, Context, Diagnosis, ParentFinding, Remedy, adopter_outcome};
 use crate::ignore::{Entry, IgnoreList};
-use crate::proc::Snapshot;
+use crate::proc::{Pid, Snapshot};
 use crate::report::{duration, printable};
 
 /// Resolves the target and decides, parent by parent, what fix will do. Bad targets (no such
@@ -38,9 +40,13 @@ pub fn plan(
             d.parents
         }
     };
+    let target_zombie = match req.target {
+        Target::Zombie(z) => Some(z),
+        _ => None,
+    };
     let parents = findings
         .into_iter()
-        .map(|f| plan_parent(f, ctx, req, ignore))
+        .map(|f| plan_parent(f, ctx, req, ignore, target_zombie, &diag.parents))
         .collect();
     let uses_list = req.choice == Choice::Ignore || req.target == Target::All;
     let mut report = FixReport {
@@ -67,11 +73,25 @@ fn plan_parent(
     ctx: &Context,
     req: &Request,
     ignore: &IgnoreList,
+    target_zombie: Option<Pid>,
+    all: &[ParentFinding],
 ) -> ParentResult {
+    let mut also_hides = Vec::new();
+    // Zombies a tracer holds are the tracer's to release: nothing sent to their parent clears
+    // them. That decides for the zombie fix was pointed at, or for a parent all of whose
+    // zombies are held; a parent with some free zombies is still worth acting on for those.
+    let held_target = match target_zombie {
+        Some(z) => f
+            .zombies
+            .iter()
+            .any(|x| x.pid == z && x.held_by_tracer.is_some()),
+        None => !f.zombies.is_empty() && f.held_by_tracers() == f.zombies.len(),
+    };
     let remedy = match req.choice {
         Choice::SignalParent => Remedy::SignalParent,
         Choice::KillParent => Remedy::KillParent,
         Choice::Ignore => Remedy::Ignore,
+        Choice::Auto if held_target => Remedy::DetachTracer,
         Choice::Auto => f.recommended,
     };
     let who = format!("{} ({})", f.pid, printable(&f.comm));
@@ -88,12 +108,21 @@ fn plan_parent(
                     )),
                 )
             } else {
+                also_hides = ignore
+                    .newly_hidden(&entry, &f, all)
+                    .into_iter()
+                    .map(|o| HiddenParent {
+                        pid: o.pid,
+                        comm: o.comm.clone(),
+                        zombies: o.zombies.len(),
+                    })
+                    .collect();
                 (
                     Outcome::Planned,
                     None,
                     Some(format!(
                         "add {} to the ignore list {}; no signal is sent",
-                        entry.key(),
+                        printable(&entry.key()),
                         ignore.path.display()
                     )),
                 )
@@ -101,6 +130,13 @@ fn plan_parent(
         }
         // --auto reports these recommendations; it does not change the ignore list (that is a
         // decision about monitoring) and cannot install an init.
+        // Asleep in wait(): it may yet reap them; the advice is to give it time, not to
+        // silence it for good.
+        Remedy::Ignore if f.in_wait => (
+            Outcome::Advised,
+            None,
+            Some(format!("recommended: ignore for now. {}", f.reason)),
+        ),
         Remedy::Ignore => (
             Outcome::Advised,
             None,
@@ -114,10 +150,22 @@ fn plan_parent(
             None,
             Some(format!("recommended: fix-init. {}", f.reason)),
         ),
-        Remedy::SignalParent | Remedy::KillParent => match safety::check(&f, ctx, req.force) {
-            Some(r) => (Outcome::Refused, Some(r), Some(r.explain(&f))),
-            None => (Outcome::Planned, None, Some(describe(&f, remedy, req))),
-        },
+        // A tracer is most often a debugger someone is using: fix names it, never kills it.
+        Remedy::DetachTracer => (
+            Outcome::Advised,
+            None,
+            Some(format!(
+                "recommended: detach-tracer. {}",
+                Refusal::HeldByTracer.explain(&f)
+            )),
+        ),
+        Remedy::SignalParent | Remedy::KillParent => {
+            match safety::check(&f, ctx, req.force).or(held_target.then_some(Refusal::HeldByTracer))
+            {
+                Some(r) => (Outcome::Refused, Some(r), Some(r.explain(&f))),
+                None => (Outcome::Planned, None, Some(describe(&f, remedy, req))),
+            }
+        }
     };
     let zombies: Vec<ZombieResult> = f
         .zombies
@@ -152,6 +200,7 @@ fn plan_parent(
         error: None,
         next: None,
         reaped_on_its_own: false,
+        also_hides,
         finding: f,
     }
 }
@@ -166,7 +215,7 @@ pub(super) fn entry_for(f: &ParentFinding, req: &Request) -> Entry {
 /// What will be sent, in one line.
 fn describe(f: &ParentFinding, remedy: Remedy, req: &Request) -> String {
     let stopped = matches!(f.state.as_str(), "T" | "t");
-    match remedy {
+    let mut s = match remedy {
         Remedy::SignalParent => {
             let mut s = if stopped {
                 "SIGCONT (it is stopped), then SIGCHLD".to_string()
@@ -186,18 +235,32 @@ fn describe(f: &ParentFinding, remedy: Remedy, req: &Request) -> String {
             s
         }
         _ => {
-            let adopter = match (f.adopter.pid, &f.adopter.comm) {
-                (Some(p), Some(c)) => format!("{p} ({})", printable(c)),
-                (Some(p), None) => format!("PID {p}"),
-                _ => "an adopter that cannot be predicted".to_string(),
-            };
-            format!(
-                "SIGTERM{}, SIGKILL if still alive after {}; its zombies should then be adopted and reaped by {adopter}, unless a subreaper is closer",
+            let mut s = format!(
+                "SIGTERM{}, SIGKILL if still alive after {}; {}",
                 if stopped { " and SIGCONT" } else { "" },
-                duration(req.grace)
-            )
+                duration(req.grace),
+                printable(&adopter_outcome(&f.adopter))
+            );
+            if f.adopter.verdict == AdopterVerdict::ShouldReap {
+                s.push_str(", unless a subreaper is closer");
+            }
+            s
         }
+    };
+    let held = f.held_by_tracers();
+    if held > 0 {
+        let tracers = f
+            .holding_tracers()
+            .iter()
+            .map(|(t, _)| t.pid.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        s.push_str(&format!(
+            "; {held} of its zombies {} traced by {tracers} and will stay until it lets go",
+            if held == 1 { "is" } else { "are" }
+        ));
     }
+    s
 }
 
 fn not_a_parent(snap: &Snapshot, pid: i32) -> String {
@@ -223,9 +286,13 @@ fn not_a_zombie(snap: &Snapshot, diag: &Diagnosis, pid: i32) -> String {
             "no process with PID {pid} (it may have been reaped already); `zombies list --pids` shows the zombies there are now"
         ),
         Some(p) if p.is_exited_leader() => format!(
-            "{pid} ({}) is not a zombie: its main thread exited but {} threads still run (ps shows Zl)",
+            "{pid} ({}) is not a zombie: its main thread exited but {} (ps shows Zl)",
             printable(&p.comm),
-            p.num_threads
+            match snap.live_threads(p) {
+                Some(1) => "1 thread still runs".to_string(),
+                Some(n) => format!("{n} threads still run"),
+                None => "other threads still run".to_string(),
+            }
         ),
         Some(p) => match diag.parent(pid) {
             Some(f) => format!(

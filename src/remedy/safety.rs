@@ -25,6 +25,10 @@ pub enum Refusal {
     /// Its /proc/PID/status could not be read, so nothing proves it is not PID 1 of a
     /// namespace (NSpid) or what it does with SIGCHLD: never act blind.
     Unverified,
+    /// The targeted zombies are traced by another process, which alone can reap them until it
+    /// lets go: signalling or killing their parent cannot clear them (its adopter could not
+    /// reap them either), so fix does not hurt a parent for nothing.
+    HeldByTracer,
 }
 
 impl Refusal {
@@ -56,6 +60,31 @@ impl Refusal {
                 "{who}: its /proc/{}/status could not be read (permission, or it changed as we looked), so fix cannot rule out that it is PID 1 of a container; run as root, or check it with `zombies explain {}`",
                 p.pid, p.pid
             ),
+            Refusal::HeldByTracer => {
+                let tracers = p.holding_tracers();
+                let names = tracers
+                    .iter()
+                    .map(|(t, _)| match &t.comm {
+                        Some(c) => format!("{} ({})", t.pid, printable(c)),
+                        None => t.pid.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let pids = tracers
+                    .iter()
+                    .map(|(t, _)| t.pid.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let (them, are) = if p.held_by_tracers() == 1 {
+                    ("it", "its zombie is")
+                } else {
+                    ("them", "its zombies are")
+                };
+                format!(
+                    "{are} traced by {names}, which alone can reap {them} until it lets go: nothing sent to {who} can clear {them} (its adopter could not reap {them} either); quit or detach that debugger or strace, or `kill {pids}`, and the kernel hands {them} back to {}",
+                    p.pid
+                )
+            }
             Refusal::Critical => format!(
                 "{who} is a critical service: killing or signalling it can take the machine or your login down; add --force if you are sure, or ignore it (`zombies fix --ignore --parent {}`)",
                 p.pid

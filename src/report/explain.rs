@@ -2,8 +2,10 @@
 
 use std::io::{self, Write};
 
-use super::{age, exit_text, printable};
-use crate::diagnose::{Disposition, Explanation, ParentFinding, SubjectKind};
+use super::{age, exit_text, named, printable};
+use crate::diagnose::{
+    AdopterVerdict, Disposition, Explanation, ParentFinding, Remedy, SubjectKind, is_wait_wchan,
+};
 use crate::style::Style;
 
 pub fn write(out: &mut impl Write, e: &Explanation, now_unix: u64, style: Style) -> io::Result<()> {
@@ -16,25 +18,39 @@ pub fn write(out: &mut impl Write, e: &Explanation, now_unix: u64, style: Style)
                 .and_then(|z| z.started_unix)
                 .map(|t| format!(", started {} ago", age(now_unix.saturating_sub(t))))
                 .unwrap_or_default();
-            writeln!(
-                out,
-                "{} {} {name} is a zombie: it has exited ({exit}{started}) and its parent {} has not reaped it with wait().",
-                style.red("●"),
-                e.pid,
-                e.ppid
-            )?;
+            match z.and_then(|z| z.held_by_tracer.as_ref()) {
+                Some(t) => writeln!(
+                    out,
+                    "{} {} {name} is a zombie: it has exited ({exit}{started}) and is held by its tracer {}: until the tracer waits for it or lets go, only the tracer can reap it, and its parent {} cannot, not even in wait().",
+                    style.red("●"),
+                    e.pid,
+                    named(t),
+                    e.ppid
+                )?,
+                None => writeln!(
+                    out,
+                    "{} {} {name} is a zombie: it has exited ({exit}{started}) and its parent {} has not reaped it with wait().",
+                    style.red("●"),
+                    e.pid,
+                    e.ppid
+                )?,
+            }
             writeln!(
                 out,
                 "  It has released its memory and files and keeps only its PID, exit status and kernel task_struct; it cannot be killed, because it is already dead."
             )?;
         }
         SubjectKind::ExitedMainThread => {
+            let run = match e.live_threads {
+                Some(1) => "1 thread still runs".to_string(),
+                Some(n) => format!("{n} threads still run"),
+                None => "other threads still run".to_string(),
+            };
             writeln!(
                 out,
-                "{} {} {name} is NOT a zombie: its main thread has exited but {} threads still run (ps shows Zl).",
+                "{} {} {name} is NOT a zombie: its main thread has exited but {run} (ps shows Zl).",
                 style.green("●"),
                 e.pid,
-                e.threads
             )?;
             writeln!(
                 out,
@@ -44,9 +60,15 @@ pub fn write(out: &mut impl Write, e: &Explanation, now_unix: u64, style: Style)
         }
         SubjectKind::Parent => {
             let n = e.parent.as_ref().map_or(0, |p| p.zombies.len());
+            let held = e.parent.as_ref().map_or(0, |p| p.held_by_tracers());
+            let unreaped = if held == n {
+                "that a tracer holds: it cannot reap them until the tracer lets go"
+            } else {
+                "it has not reaped"
+            };
             writeln!(
                 out,
-                "{} {} {name} (state {}) holds {n} zombie child{} it has not reaped.",
+                "{} {} {name} (state {}) holds {n} zombie child{} {unreaped}.",
                 style.yellow("●"),
                 e.pid,
                 e.state,
@@ -146,12 +168,15 @@ fn write_parent(out: &mut impl Write, p: &ParentFinding, style: Style) -> io::Re
                     "SIGCHLD not pending"
                 },
             )?;
+            let traced = p.tracer.as_ref().map(|t| {
+                format!("traced by {}: it sees each signal first and may hold it (never SIGKILL)", named(t))
+            });
             row(
                 out,
                 "status",
                 "TracerPid",
                 &d.tracer_pid.to_string(),
-                if d.tracer_pid > 0 { "traced: the tracer sees its signals first" } else { "not traced" },
+                traced.as_deref().unwrap_or("not traced"),
             )?;
             let nspid = d.nspid.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ");
             row(out, "status", "NSpid", &nspid, if p.pid_ns_init {
@@ -186,6 +211,29 @@ fn write_parent(out: &mut impl Write, p: &ParentFinding, style: Style) -> io::Re
         "  If the parent died, the adopter would be {adopter}: {}.",
         p.adopter.note
     )?;
+    // A parent told to fix-init for its adopter's sake already says so in its reason.
+    if p.adopter.verdict == AdopterVerdict::NotReaping && p.recommended != Remedy::FixInit {
+        writeln!(
+            out,
+            "  That adopter is not reaping its own zombies, so killing the parent would only move these there."
+        )?;
+    }
+    // The reason already says it when a tracer holds them all.
+    let held = p.held_by_tracers();
+    if held > 0 && held < p.zombies.len() {
+        let tracers = p
+            .holding_tracers()
+            .iter()
+            .map(|(t, _)| named(t))
+            .collect::<Vec<_>>()
+            .join(", ");
+        writeln!(
+            out,
+            "  {held} of its zombies {} traced by {tracers}: no adopter could reap {} either until the tracer lets go.",
+            if held == 1 { "is" } else { "are" },
+            if held == 1 { "it" } else { "them" }
+        )?;
+    }
     Ok(())
 }
 
@@ -208,8 +256,8 @@ fn state_meaning(s: &str) -> &'static str {
 
 fn wchan_meaning(w: Option<&str>) -> &'static str {
     match w {
-        Some(w) if w.contains("do_wait") || w.contains("wait4") || w.contains("waitid") => {
-            "sleeping in wait(): it is reaping"
+        Some(w) if is_wait_wchan(w) => {
+            "sleeping in wait(): it reaps each child it waits for, unless a tracer holds it"
         }
         Some(w) if w.contains("sigsuspend") || w.contains("sigtimedwait") => "waiting for a signal",
         Some(w) if w.contains("poll") || w.contains("select") => {

@@ -18,15 +18,26 @@ pub fn write_plan(out: &mut impl Write, r: &FixReport, style: Style) -> io::Resu
     }
     let acting: Vec<&ParentResult> = r.parents.iter().filter(|p| p.acts()).collect();
     let zombies: usize = acting.iter().map(|p| p.total).sum();
-    writeln!(
-        out,
-        "{} {} on {} holding {} (verify within {})",
-        style.bold("Plan:"),
-        r.remedy.as_str(),
-        plural(acting.len(), "parent", "parents"),
-        plural(zombies, "zombie", "zombies"),
-        duration(std::time::Duration::from_millis(r.timeout_ms))
-    )?;
+    if acting.is_empty() {
+        writeln!(
+            out,
+            "{} {}: nothing to send or write; {} holding {}:",
+            style.bold("Plan:"),
+            r.remedy.as_str(),
+            plural(r.parents.len(), "parent", "parents"),
+            plural(r.summary.zombies, "zombie", "zombies"),
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} {} on {} holding {} (verify within {})",
+            style.bold("Plan:"),
+            r.remedy.as_str(),
+            plural(acting.len(), "parent", "parents"),
+            plural(zombies, "zombie", "zombies"),
+            duration(std::time::Duration::from_millis(r.timeout_ms))
+        )?;
+    }
     for p in &r.parents {
         let owner = match (&p.user, p.uid) {
             (Some(u), _) => format!(", user {u}"),
@@ -52,7 +63,8 @@ pub fn write_plan(out: &mut impl Write, r: &FixReport, style: Style) -> io::Resu
                     "  {} {}: {remedy}{reason}",
                     style.green("→"),
                     style.bold(&head)
-                )?
+                )?;
+                write_also_hides(out, p, "the entry also hides", style)?;
             }
             Outcome::Refused => writeln!(
                 out,
@@ -83,16 +95,27 @@ pub fn write_plan(out: &mut impl Write, r: &FixReport, style: Style) -> io::Resu
     write_skipped(out, r, style)
 }
 
-/// The footer of a dry run.
+/// The footer of a dry run: always there, so a dry run never ends without saying it was one.
 pub fn write_dry_run_footer(out: &mut impl Write, r: &FixReport, style: Style) -> io::Result<()> {
     if r.has_actions() {
         writeln!(
             out,
             "{} nothing was sent or written. Run the same command without --dry-run to apply it (add --yes when not on a terminal).",
             style.bold("Dry run:")
-        )?;
+        )
+    } else if !r.parents.is_empty() {
+        writeln!(
+            out,
+            "{} nothing was sent or written, and fix would not act on any of these parents: follow the advice above.",
+            style.bold("Dry run:")
+        )
+    } else {
+        writeln!(
+            out,
+            "{} nothing was sent or written.",
+            style.bold("Dry run:")
+        )
     }
-    Ok(())
 }
 
 /// The result, after acting.
@@ -222,6 +245,7 @@ fn write_parent(
         }
         Outcome::Ignored => {
             writeln!(out, "{} {who}: {reason}", style.green("✔"))?;
+            write_also_hides(out, p, "the entry also hides", style)?;
             return Ok(());
         }
         Outcome::Planned => {
@@ -290,6 +314,32 @@ fn write_parent(
         writeln!(out, "    {} {n}", style.bold("next:"))?;
     }
     Ok(())
+}
+
+/// The other parents an ignore-list entry hides: "4243 (nginx, 2 zombies), ...".
+fn write_also_hides(
+    out: &mut impl Write,
+    p: &ParentResult,
+    lead: &str,
+    style: Style,
+) -> io::Result<()> {
+    if p.also_hides.is_empty() {
+        return Ok(());
+    }
+    let others = p
+        .also_hides
+        .iter()
+        .map(|h| {
+            format!(
+                "{} ({}, {})",
+                h.pid,
+                printable(&h.comm),
+                plural(h.zombies, "zombie", "zombies")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    writeln!(out, "    {} {lead}: {others}", style.yellow("!"))
 }
 
 /// "<1ms" rather than a surprising "0ms".

@@ -64,8 +64,47 @@ pub fn write(out: &mut impl Write, list: &IgnoreList, style: Style) -> io::Resul
             .unwrap_or_default();
         writeln!(out, "  {what}{cmdline}{uid}{note}")?;
     }
+    let per_script = if list.entries.iter().any(|e| e.cmdline.is_some()) {
+        " (add --cmdline CMDLINE for one script's entry)"
+    } else {
+        ""
+    };
     writeln!(
         out,
-        "Remove one with `zombies ignore remove EXE-OR-NAME`; `zombies list --all` shows ignored parents."
+        "Remove one with `zombies ignore remove EXE-OR-NAME`{per_script}; `zombies list --all` shows ignored parents."
     )
+}
+
+/// Why `ignore remove ENTRY` removed nothing: ENTRY names the entries of several scripts.
+pub fn ambiguous(key: &str, entries: &[Entry]) -> String {
+    let each = entries
+        .iter()
+        .map(|e| match &e.cmdline {
+            Some(c) => format!("--cmdline {}", shell_quoted(&printable(c))),
+            None => "(an entry for every command line: edit the file to remove it)".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "'{}' names {} entries, one per command line (the scripts of one interpreter); remove one with `zombies ignore remove {} --cmdline CMDLINE`: {each}",
+        printable(key),
+        entries.len(),
+        printable(key)
+    )
+}
+
+/// A word the shell passes on as it is: in single quotes, each ' written as '\''.
+fn shell_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_for_the_shell() {
+        assert_eq!(shell_quoted("sh -c a b"), "'sh -c a b'");
+        assert_eq!(shell_quoted("it's"), r"'it'\''s'");
+    }
 }

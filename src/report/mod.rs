@@ -52,6 +52,14 @@ pub fn exit_text(code: Option<i32>, signal: Option<i32>) -> String {
     }
 }
 
+/// "4242 (gdb)", its name made safe for a terminal; the PID alone when the name is unknown.
+pub fn named(r: &crate::diagnose::ProcessRef) -> String {
+    match &r.comm {
+        Some(c) => format!("{} ({})", r.pid, printable(c)),
+        None => r.pid.to_string(),
+    }
+}
+
 /// Makes a name safe for one terminal line: control characters (newlines, escapes) become
 /// `\n`-style escapes so a hostile process name cannot forge lines or colours.
 pub fn printable(s: &str) -> String {

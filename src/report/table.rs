@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use tabled::builder::Builder;
 use tabled::settings::Style as TableStyle;
 
-use super::{age, exit_text, printable};
+use super::{age, exit_text, named, printable};
 use crate::diagnose::{Diagnosis, Remedy};
 use crate::proc::PidsSource;
 use crate::style::Style;
@@ -66,7 +66,10 @@ pub fn write(
                     .map(|t| age(now_unix.saturating_sub(t)))
                     .unwrap_or_default(),
                 exit_text(z.exit_code, z.exit_signal),
-                String::new(),
+                z.held_by_tracer
+                    .as_ref()
+                    .map(|t| style.yellow(&format!("held by tracer {}", named(t))))
+                    .unwrap_or_default(),
             ]);
         }
     }
@@ -87,6 +90,28 @@ pub fn write(
                 "run a real init as PID 1 of that container (docker run --init, tini)   (details: zombies explain {})",
                 p.pid
             ),
+            Remedy::DetachTracer => {
+                let tracers = p.holding_tracers();
+                let pids = tracers
+                    .iter()
+                    .map(|(t, _)| t.pid.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                format!(
+                    "make {} let go: quit or detach that debugger or strace, or kill {pids}   (details: zombies explain {})",
+                    tracers
+                        .iter()
+                        .map(|(t, _)| named(t))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    p.pid
+                )
+            }
+            // Asleep in wait(): it may yet reap them, so killing it is not the first advice.
+            Remedy::Ignore if p.in_wait => format!(
+                "give it time; if they stay: zombies fix --kill-parent --parent {}   (details: zombies explain {})",
+                p.pid, p.pid
+            ),
             r => format!(
                 "zombies fix --{} --parent {}   (details: zombies explain {})",
                 r.as_str(),
@@ -103,7 +128,7 @@ pub fn write(
 fn remedy_colored(r: Remedy, style: Style) -> String {
     match r {
         Remedy::SignalParent => style.green(r.as_str()),
-        Remedy::KillParent | Remedy::FixInit => style.yellow(r.as_str()),
+        Remedy::KillParent | Remedy::FixInit | Remedy::DetachTracer => style.yellow(r.as_str()),
         Remedy::Ignore => style.dim(r.as_str()),
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::io::{self, Write};
 
-use super::{exit_text, printable};
+use super::{exit_text, named, printable};
 use crate::diagnose::Diagnosis;
 use crate::proc::{Pid, Snapshot};
 use crate::style::Style;
@@ -81,28 +81,50 @@ fn label(snap: &Snapshot, diag: &Diagnosis, pid: Pid, style: Style) -> String {
     };
     let name = printable(&p.comm);
     if p.is_zombie() {
-        let exit = diag
+        let z = diag
             .parent_of_zombie(pid)
-            .and_then(|f| f.zombies.iter().find(|z| z.pid == pid))
+            .and_then(|f| f.zombies.iter().find(|z| z.pid == pid));
+        let exit = z
             .map(|z| exit_text(z.exit_code, z.exit_signal))
             .unwrap_or_else(|| "?".into());
-        return style.red(&format!("{pid} {name} <defunct> [zombie, {exit}]"));
+        let held = z
+            .and_then(|z| z.held_by_tracer.as_ref())
+            .map(|t| format!(", held by tracer {}", named(t)))
+            .unwrap_or_default();
+        return style.red(&format!("{pid} {name} <defunct> [zombie, {exit}{held}]"));
     }
     if p.is_exited_leader() {
+        let live = match snap.live_threads(p) {
+            Some(1) => "1 thread lives".to_string(),
+            Some(n) => format!("{n} threads live"),
+            None => "other threads live".to_string(),
+        };
         return style.dim(&format!(
-            "{pid} {name} [main thread exited, {} threads live: not a zombie]",
-            p.num_threads
+            "{pid} {name} [main thread exited, {live}: not a zombie]"
         ));
     }
     match diag.parent(pid) {
-        Some(f) => style.yellow(&format!(
-            "{pid} {name} [{} zombie{} not reaped, SIGCHLD {}{} → {}]",
-            f.zombies.len(),
-            if f.zombies.len() == 1 { "" } else { "s" },
-            f.sigchld.as_str(),
-            if f.sigchld_blocked { " (blocked)" } else { "" },
-            f.recommended.as_str()
-        )),
+        Some(f) => {
+            // A traced parent acts on a signal only when its tracer lets it: say who that is.
+            let traced = f
+                .tracer
+                .as_ref()
+                .map(|t| {
+                    format!(
+                        ", traced by {}: a SIGTERM may be held until it lets it run",
+                        named(t)
+                    )
+                })
+                .unwrap_or_default();
+            style.yellow(&format!(
+                "{pid} {name} [{} zombie{} not reaped, SIGCHLD {}{}{traced} → {}]",
+                f.zombies.len(),
+                if f.zombies.len() == 1 { "" } else { "s" },
+                f.sigchld.as_str(),
+                if f.sigchld_blocked { " (blocked)" } else { "" },
+                f.recommended.as_str()
+            ))
+        }
         None => format!("{pid} {name}"),
     }
 }

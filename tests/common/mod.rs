@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::ffi::CStr;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Once;
@@ -593,4 +593,328 @@ pub fn pidfds_held(pid: i32) -> usize {
                 .count()
         })
         .unwrap_or(0)
+}
+
+/// What the tracer of a [`Traced`] fixture traces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceTarget {
+    /// The child: the parent blocks in waitpid() for it, and when it exits only the tracer
+    /// can reap it (the tracer never waits, so it stays a zombie).
+    Zombie,
+    /// The parent, which holds the zombie and never waits: the SIGCHLD its child's death sends
+    /// stops it for its tracer (state t), as any signal but SIGKILL does to a tracee.
+    Parent,
+}
+
+/// A parent (a fork of the test, SIGCHLD at its default) with one child that exits with code
+/// 5, and a tracer: a second fork of the test that attaches to the target with PTRACE_SEIZE
+/// and then sleeps without ever calling wait(). Drop kills the tracer first (the kernel then
+/// hands a traced zombie back to the parent, which reaps it), then the parent, and reaps all.
+pub struct Traced {
+    pub parent: i32,
+    pub zombie: i32,
+    pub tracer: i32,
+}
+
+fn pause_forever() -> ! {
+    loop {
+        // SAFETY: pause has no preconditions.
+        unsafe { libc::pause() };
+    }
+}
+
+/// The number on a `Name:` line of /proc/PID/status.
+pub fn status_number(pid: i32, name: &str) -> Option<i64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+impl Traced {
+    pub fn spawn(target: TraceTarget) -> Traced {
+        become_subreaper();
+        let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        let (go_rd, go_wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        // SAFETY: the forks below make only async-signal-safe calls before pause() or _exit.
+        let parent = match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => unsafe {
+                drop(rd);
+                drop(go_wr);
+                install(SigHandler::SigDfl);
+                // Yama (ptrace_scope 1) lets only ancestors attach unless the tracee allows it.
+                libc::prctl(libc::PR_SET_PTRACER, libc::PR_SET_PTRACER_ANY, 0, 0, 0);
+                let child = libc::fork();
+                if child == 0 {
+                    libc::prctl(libc::PR_SET_PTRACER, libc::PR_SET_PTRACER_ANY, 0, 0, 0);
+                    let mut b = [0u8; 1];
+                    libc::read(go_rd.as_raw_fd(), b.as_mut_ptr().cast(), 1);
+                    libc::_exit(5);
+                }
+                let _ = nix::unistd::write(&wr, &child.to_ne_bytes());
+                let _ = nix::unistd::write(&wr, &0i32.to_ne_bytes());
+                drop(wr);
+                drop(go_rd);
+                if target == TraceTarget::Zombie {
+                    let mut st = 0;
+                    while libc::waitpid(child, &mut st, 0) < 0
+                        && *libc::__errno_location() == libc::EINTR
+                    {}
+                }
+                pause_forever()
+            },
+            ForkResult::Parent { child } => child.as_raw(),
+        };
+        drop(wr);
+        drop(go_rd);
+        let mut zombie = 0;
+        if !read_records(&rd, Duration::from_secs(10), |pid| zombie = pid) || zombie <= 0 {
+            kill_and_reap(parent);
+            panic!("traced fixture: parent {parent} did not report its child");
+        }
+        let traced = match target {
+            TraceTarget::Zombie => zombie,
+            TraceTarget::Parent => parent,
+        };
+        let (res_rd, res_wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        let tracer = match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => unsafe {
+                let r = libc::ptrace(libc::PTRACE_SEIZE, traced, 0, 0);
+                let err: i32 = if r == 0 { 0 } else { *libc::__errno_location() };
+                // A nonzero errno is reported as a negative record, never as "ready" (0).
+                let _ = nix::unistd::write(&res_wr, &(-err).to_ne_bytes());
+                let _ = nix::unistd::write(&res_wr, &1i32.to_ne_bytes());
+                pause_forever()
+            },
+            ForkResult::Parent { child } => child.as_raw(),
+        };
+        drop(res_wr);
+        let guard = Traced {
+            parent,
+            zombie,
+            tracer,
+        };
+        let mut seize = None;
+        let mut buf = [0u8; 4];
+        if read_exact_within(&res_rd, &mut buf, Duration::from_secs(10)) {
+            seize = Some(i32::from_ne_bytes(buf));
+        }
+        assert_eq!(
+            seize,
+            Some(0),
+            "PTRACE_SEIZE of {traced} failed (negative errno); is ptrace allowed here?"
+        );
+        // Let the child exit now that it is traced.
+        let _ = nix::unistd::write(&go_wr, b"x");
+        let settled = wait_until(Duration::from_secs(5), || {
+            proc_state(zombie) == Some('Z')
+                && match target {
+                    TraceTarget::Zombie => {
+                        status_number(zombie, "TracerPid") == Some(tracer as i64)
+                            && std::fs::read_to_string(format!("/proc/{parent}/wchan"))
+                                .is_ok_and(|w| w.contains("do_wait"))
+                    }
+                    TraceTarget::Parent => proc_state(parent) == Some('t'),
+                }
+        });
+        assert!(
+            settled,
+            "traced fixture did not settle: zombie {zombie} {:?}, parent {parent} {:?}",
+            proc_state(zombie),
+            proc_state(parent)
+        );
+        guard
+    }
+
+    /// Kills the tracer and reaps it: from then on the parent alone holds the child.
+    pub fn kill_tracer(&mut self) {
+        if self.tracer > 0 {
+            kill_and_reap(self.tracer);
+            self.tracer = 0;
+        }
+    }
+}
+
+/// Reads exactly `buf.len()` bytes within `deadline`; false when it times out or hits EOF.
+fn read_exact_within(rd: &OwnedFd, buf: &mut [u8], deadline: Duration) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let start = Instant::now();
+    let mut got = 0;
+    while got < buf.len() {
+        let left = deadline.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return false;
+        }
+        let ms =
+            PollTimeout::try_from(left.as_millis().min(10_000) as i32).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(rd.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, ms).unwrap_or(0) == 0 {
+            continue;
+        }
+        match nix::unistd::read(rd, &mut buf[got..]) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => got += n,
+        }
+    }
+    true
+}
+
+impl Drop for Traced {
+    fn drop(&mut self) {
+        self.kill_tracer();
+        kill_and_reap(self.parent);
+        // Reaped by its parent once the tracer let go, or adopted by us (the subreaper) if the
+        // parent died first: reap it only then, never a PID that is not our child.
+        if proc_ppid(self.zombie) == Some(std::process::id() as i32) {
+            let _ = waitpid(Pid::from_raw(self.zombie), None);
+        }
+    }
+}
+
+/// A live parent with a second thread (so `Threads:` reads 2) and one zombie child (exit 4)
+/// it never reaps. Drop kills it and reaps it and its zombie.
+pub struct ThreadedParent {
+    pub pid: i32,
+    pub zombie: i32,
+}
+
+impl ThreadedParent {
+    pub fn spawn() -> ThreadedParent {
+        become_subreaper();
+        let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        // SAFETY: the child starts one thread and forks once; its child only exits.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => unsafe {
+                drop(rd);
+                install(SigHandler::SigDfl);
+                let mut t: libc::pthread_t = std::mem::zeroed();
+                libc::pthread_create(&mut t, std::ptr::null(), sleeper, std::ptr::null_mut());
+                let child = libc::fork();
+                if child == 0 {
+                    libc::_exit(4);
+                }
+                let mut info: libc::siginfo_t = std::mem::zeroed();
+                libc::waitid(
+                    libc::P_PID,
+                    child as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOWAIT,
+                );
+                let _ = nix::unistd::write(&wr, &child.to_ne_bytes());
+                let _ = nix::unistd::write(&wr, &0i32.to_ne_bytes());
+                pause_forever()
+            },
+            ForkResult::Parent { child } => {
+                drop(wr);
+                let pid = child.as_raw();
+                let mut zombie = 0;
+                if !read_records(&rd, Duration::from_secs(10), |z| zombie = z) || zombie <= 0 {
+                    kill_and_reap(pid);
+                    panic!("threaded parent {pid} did not report its zombie");
+                }
+                let guard = ThreadedParent { pid, zombie };
+                assert!(
+                    wait_until(Duration::from_secs(5), || {
+                        proc_state(pid) == Some('S') && status_number(pid, "Threads") == Some(2)
+                    }),
+                    "threaded parent {pid} did not settle"
+                );
+                guard
+            }
+        }
+    }
+}
+
+impl Drop for ThreadedParent {
+    fn drop(&mut self) {
+        kill_and_reap(self.pid);
+        if proc_ppid(self.zombie) == Some(std::process::id() as i32) {
+            let _ = waitpid(Pid::from_raw(self.zombie), None);
+        }
+    }
+}
+
+/// A parent (SIGCHLD at its default) blocked in waitpid() for one live child (`other`, which
+/// sleeps), while another child of it is a zombie it is not waiting for. Drop kills the
+/// parent and its live child and reaps all three.
+pub struct WaitingParent {
+    pub pid: i32,
+    pub zombie: i32,
+    pub other: i32,
+}
+
+impl WaitingParent {
+    pub fn spawn() -> WaitingParent {
+        become_subreaper();
+        let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        // SAFETY: the forks below make only async-signal-safe calls.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => unsafe {
+                drop(rd);
+                install(SigHandler::SigDfl);
+                let other = libc::fork();
+                if other == 0 {
+                    pause_forever();
+                }
+                let zombie = libc::fork();
+                if zombie == 0 {
+                    libc::_exit(6);
+                }
+                let mut info: libc::siginfo_t = std::mem::zeroed();
+                libc::waitid(
+                    libc::P_PID,
+                    zombie as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOWAIT,
+                );
+                let _ = nix::unistd::write(&wr, &zombie.to_ne_bytes());
+                let _ = nix::unistd::write(&wr, &other.to_ne_bytes());
+                let _ = nix::unistd::write(&wr, &0i32.to_ne_bytes());
+                drop(wr);
+                let mut st = 0;
+                while libc::waitpid(other, &mut st, 0) < 0
+                    && *libc::__errno_location() == libc::EINTR
+                {}
+                pause_forever()
+            },
+            ForkResult::Parent { child } => {
+                drop(wr);
+                let pid = child.as_raw();
+                let mut got = Vec::new();
+                if !read_records(&rd, Duration::from_secs(10), |p| got.push(p)) || got.len() != 2 {
+                    kill_and_reap(pid);
+                    panic!("waiting parent {pid} did not report its children");
+                }
+                let guard = WaitingParent {
+                    pid,
+                    zombie: got[0],
+                    other: got[1],
+                };
+                assert!(
+                    wait_until(Duration::from_secs(5), || {
+                        std::fs::read_to_string(format!("/proc/{pid}/wchan"))
+                            .is_ok_and(|w| w.contains("do_wait"))
+                    }),
+                    "parent {pid} is not in wait()"
+                );
+                guard
+            }
+        }
+    }
+}
+
+impl Drop for WaitingParent {
+    fn drop(&mut self) {
+        kill_and_reap(self.pid);
+        let me = std::process::id() as i32;
+        // Both children are ours now (subreaper), or gone.
+        if proc_ppid(self.other) == Some(me) {
+            kill_and_reap(self.other);
+        }
+        if proc_ppid(self.zombie) == Some(me) {
+            let _ = waitpid(Pid::from_raw(self.zombie), None);
+        }
+    }
 }
