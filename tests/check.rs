@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{TempDir, output_within, run, stderr, stdout, wait_until, zombies};
+use common::{TempDir, needs_root, output_within, run, stderr, stdout, wait_until, zombies};
 use serde_json::Value;
 
 const ZOMBIES: &str = env!("CARGO_BIN_EXE_zombies");
@@ -20,19 +20,11 @@ const ZOMBIES: &str = env!("CARGO_BIN_EXE_zombies");
 /// holder is named sh).
 const WAIT_FOR_EXEC: &str = r#"'read -r _ _ _ p _ < /proc/$$/stat; while [ "$(cat /proc/$p/comm 2>/dev/null)" = sh ]; do sleep 0.01; done'"#;
 
-/// Whether the namespace tests can run; prints why not when they cannot.
-fn can_unshare(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    eprintln!("skipping {test}: creating a PID namespace needs root");
-    false
-}
-
-/// How a namespace test starts: None (skipped, saying why) without root, else the directory
-/// that keeps its state file and ignore list.
-fn ns_test(test: &str) -> Option<TempDir> {
-    can_unshare(test).then(|| TempDir::new("check"))
+/// How a namespace test starts: the directory that keeps its state file and ignore list.
+/// These tests are `#[ignore = "needs root"]`; run by hand without root, they say so.
+fn ns_test() -> TempDir {
+    needs_root();
+    TempDir::new("check")
 }
 
 /// `zombies --proc /nonexistent check --state STATE ARGS`: a check with no process table to
@@ -266,10 +258,9 @@ fn parent_pids(list: &Value) -> Vec<i64> {
 }
 
 #[test]
+#[ignore = "needs root: a PID namespace"]
 fn thresholds_follow_check_procs_boundaries() {
-    if !can_unshare("thresholds_follow_check_procs_boundaries") {
-        return;
-    }
+    needs_root();
     // --warn 2 --crit 4: OK at 2, WARNING at 3 and 4, CRITICAL at 5; zero is OK.
     for (count, word, exit) in [
         (0, "OK", 0),
@@ -303,10 +294,9 @@ fn thresholds_follow_check_procs_boundaries() {
 }
 
 #[test]
+#[ignore = "needs root: a PID namespace"]
 fn zero_zombies_is_ok_even_when_the_range_alerts_on_zero() {
-    let Some(dir) = ns_test("zero_zombies_is_ok_even_when_the_range_alerts_on_zero") else {
-        return;
-    };
+    let dir = ns_test();
     let ns = PidNs::spawn(&[]);
     // "3:" alerts below 3, which includes 0.
     let out = ns.check(&dir, &["--warn", "3:", "--crit", "2:"]);
@@ -317,10 +307,9 @@ fn zero_zombies_is_ok_even_when_the_range_alerts_on_zero() {
 }
 
 #[test]
+#[ignore = "needs root: a PID namespace"]
 fn defaults_names_parents_and_per_parent_warning() {
-    let Some(dir) = ns_test("defaults_names_parents_and_per_parent_warning") else {
-        return;
-    };
+    let dir = ns_test();
     let ns = PidNs::spawn(&[
         Holder {
             zombies: 3,
@@ -370,10 +359,9 @@ fn defaults_names_parents_and_per_parent_warning() {
 }
 
 #[test]
+#[ignore = "needs root: a PID namespace"]
 fn ignore_list_is_honoured_and_counted() {
-    let Some(dir) = ns_test("ignore_list_is_honoured_and_counted") else {
-        return;
-    };
+    let dir = ns_test();
     std::fs::write(
         dir.path("ignore.toml"),
         "[[ignore]]\ncomm = \"tolerated\"\nnote = \"test\"\n",
@@ -471,10 +459,9 @@ fn assert_valid_exposition(text: &str) {
 }
 
 #[test]
+#[ignore = "needs root: a PID namespace"]
 fn prometheus_textfile_written_atomically_with_escaped_labels() {
-    let Some(dir) = ns_test("prometheus_textfile_written_atomically_with_escaped_labels") else {
-        return;
-    };
+    let dir = ns_test();
     // A hostile process name: quote, backslash, pipe and newline (15 bytes at most).
     let nasty = "q\"b\\s|n\nx";
     let ns = PidNs::spawn(&[
@@ -554,10 +541,9 @@ fn prometheus_textfile_written_atomically_with_escaped_labels() {
 }
 
 #[test]
+#[ignore = "needs root: a PID namespace"]
 fn quiet_prints_only_problems() {
-    let Some(dir) = ns_test("quiet_prints_only_problems") else {
-        return;
-    };
+    let dir = ns_test();
     let ns = PidNs::spawn(&holders(&[3]));
     let out = ns.check(&dir, &["--quiet"]);
     assert_eq!((code(&out), stdout(&out).as_str()), (0, ""));
@@ -665,10 +651,9 @@ fn pid_ns_of(pid: i32) -> u64 {
 }
 
 #[test]
+#[ignore = "needs root: a PID namespace"]
 fn state_file_ages_zombies_across_runs_and_knows_reused_pids() {
-    let Some(dir) = ns_test("state_file_ages_zombies_across_runs_and_knows_reused_pids") else {
-        return;
-    };
+    let dir = ns_test();
     let state = dir.path("state.json");
     let first_pids;
     {
@@ -726,10 +711,9 @@ fn state_file_ages_zombies_across_runs_and_knows_reused_pids() {
 /// Two PID namespaces (a host and a container sharing /var/lib) on one state file: each keeps
 /// its own first sightings, so --max-age still fires in the first after the second has run.
 #[test]
+#[ignore = "needs root: a PID namespace"]
 fn each_pid_namespace_keeps_its_own_ages_in_a_shared_state_file() {
-    let Some(dir) = ns_test("each_pid_namespace_keeps_its_own_ages_in_a_shared_state_file") else {
-        return;
-    };
+    let dir = ns_test();
     let state = dir.path("state.json");
     let a = PidNs::spawn(&holders(&[2]));
     let b = PidNs::spawn(&holders(&[1]));
@@ -756,10 +740,9 @@ fn each_pid_namespace_keeps_its_own_ages_in_a_shared_state_file() {
 }
 
 #[test]
+#[ignore = "needs root: a PID namespace"]
 fn corrupt_state_is_reset_with_a_warning() {
-    let Some(dir) = ns_test("corrupt_state_is_reset_with_a_warning") else {
-        return;
-    };
+    let dir = ns_test();
     std::fs::write(
         dir.path("state.json"),
         b"{\"version\": 1, \"zombies\": [tru\xff",
@@ -780,10 +763,9 @@ fn corrupt_state_is_reset_with_a_warning() {
 }
 
 #[test]
+#[ignore = "needs root: a PID namespace"]
 fn unwritable_state_with_max_age_is_unknown_not_silently_ok() {
-    let Some(dir) = ns_test("unwritable_state_with_max_age_is_unknown_not_silently_ok") else {
-        return;
-    };
+    let dir = ns_test();
     let ns = PidNs::spawn(&holders(&[1]));
     // The directory is root's (0755): nobody may not write there.
     let state = dir.arg("state.json");
@@ -825,10 +807,9 @@ fn unwritable_state_with_max_age_is_unknown_not_silently_ok() {
 }
 
 #[test]
+#[ignore = "needs root: a PID namespace"]
 fn json_shape() {
-    let Some(dir) = ns_test("json_shape") else {
-        return;
-    };
+    let dir = ns_test();
     let ns = PidNs::spawn(&holders(&[3]));
     let (exit, v) = check_json(&ns, &dir, &["--warn", "1", "--crit", "@3:4"]);
     assert_eq!(exit, 2);

@@ -207,21 +207,31 @@ fn zl_leader_in_fixture_is_not_counted() {
 /// zombies, and `zombies list` (another child) must call for a real init. Everything dies with
 /// the namespace when the sleep ends.
 #[test]
+#[ignore = "needs root"]
 fn pid1_of_a_namespace_that_does_not_reap_is_fix_init() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root for unshare --pid (run the tests as root to cover it)");
-        return;
-    }
+    needs_root();
     let bin = env!("CARGO_BIN_EXE_zombies");
-    let out = std::process::Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "sh", "-c"])
+    let dir = TempDir::new("pid1");
+    // PID 1 (sleep) keeps the namespace alive and cannot be signalled from inside, so the test
+    // reads list's one JSON object (no EOF comes while unshare holds the pipe), then ends it
+    // all by killing unshare (--kill-child).
+    let mut ns = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c"])
         .arg(format!(
-            "(sleep 0.3; exec {bin} list --format json) & /bin/true & /bin/true & exec sleep 1"
+            "(\"$W\" 1 2 && exec {bin} list --format json) & /bin/true & /bin/true & exec sleep 60 >/dev/null"
         ))
-        .output()
+        .env("W", wait_zombies_script(&dir))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .expect("run unshare");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = serde_json::Deserializer::from_reader(ns.stdout.take().unwrap())
+        .into_iter::<Value>()
+        .next();
+    let _ = ns.kill();
+    let _ = ns.wait();
+    let v = first
+        .expect("list printed nothing")
+        .expect("list printed bad JSON");
     let p = parent(&v, 1);
     assert_eq!(p["comm"], "sleep");
     assert_eq!(p["pid_ns_init"], true);

@@ -79,11 +79,9 @@ impl Drop for OddInit {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn container_init_with_a_non_utf8_name_is_still_refused() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root to make a PID namespace");
-        return;
-    }
+    needs_root();
     let ns = OddInit::spawn();
     let pid = ns.init.to_string();
     let listed = wait_until(Duration::from_secs(5), || {

@@ -123,6 +123,65 @@ pub fn output_within(mut cmd: Command, limit: Duration) -> Output {
     }
 }
 
+/// Writes `wait-zombies` into `dir` and returns its path: `wait-zombies PID N` returns once PID
+/// has N zombie children (polling /proc every 10 ms, for at most 10 s), so that a shell
+/// scenario waits for the event itself instead of sleeping a fixed time. A name with `) ` in it
+/// cannot fool it: the state is what follows the last `) ` of the stat line.
+pub fn wait_zombies_script(dir: &TempDir) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.path("wait-zombies");
+    std::fs::write(
+        &path,
+        r#"#!/bin/sh
+i=0
+while [ $i -lt 1000 ]; do
+    n=0
+    for c in $(cat /proc/$1/task/$1/children 2>/dev/null); do
+        s=$(cat /proc/$c/stat 2>/dev/null) || continue
+        case "${s##*) }" in Z*) n=$((n + 1)) ;; esac
+    done
+    [ $n -ge $2 ] && exit 0
+    sleep 0.01
+    i=$((i + 1))
+done
+echo "wait-zombies: $1 did not get $2 zombie children" >&2
+exit 1
+"#,
+    )
+    .expect("write wait-zombies");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// Asserts that `pid` was left alone: not exiting, no signal pending. A signal sent to it
+/// before this call is either pending (SigPnd/ShdPnd) or was acted on (the process is exiting:
+/// PF_EXITING, or already a zombie), so no pause is needed to see it.
+pub fn assert_untouched(pid: i32) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process is gone");
+    let after = &stat[stat.rfind(')').expect("stat") + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    assert!(
+        !matches!(fields[0], "Z" | "X" | "x"),
+        "{pid} is {}",
+        fields[0]
+    );
+    let flags: u64 = fields[6].parse().expect("flags");
+    assert_eq!(flags & 0x4, 0, "{pid} is exiting (PF_EXITING)");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    for line in status.lines() {
+        if let Some(v) = line
+            .strip_prefix("SigPnd:")
+            .or(line.strip_prefix("ShdPnd:"))
+        {
+            assert_eq!(
+                u64::from_str_radix(v.trim(), 16).expect("mask"),
+                0,
+                "{pid} has a signal pending: {line}"
+            );
+        }
+    }
+}
+
 /// Runs a command, returning its output; fails the test on spawn errors.
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run zombies")
@@ -462,6 +521,16 @@ impl Drop for ExitedLeader {
 /// Whether the tests run as root (needed for PID namespaces and hidepid mounts).
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
+}
+
+/// Fails at once, saying why, when a test that needs root runs without it. Such tests are
+/// `#[ignore = "needs root"]`: a test that returned early would pass without testing. CI runs
+/// them as root with `cargo test -- --ignored`.
+pub fn needs_root() {
+    assert!(
+        is_root(),
+        "this test needs root (a PID namespace, a mount, another user): run `cargo test -- --ignored` as root"
+    );
 }
 
 /// A fresh PID namespace whose PID 1 is a real init: it reaps every child at once, as systemd
