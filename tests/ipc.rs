@@ -916,6 +916,201 @@ fn orphaned_shows_only_objects_whose_processes_are_gone() {
     );
 }
 
+/// A System V message queue made by the test, removed on Drop.
+struct Queue {
+    id: i32,
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        // SAFETY: IPC_RMID takes no buffer.
+        unsafe { libc::msgctl(self.id, libc::IPC_RMID, std::ptr::null_mut()) };
+    }
+}
+
+/// A child of the test that has exited and is not reaped yet: a real zombie. Drop reaps it.
+struct Unreaped(i32);
+
+impl Drop for Unreaped {
+    fn drop(&mut self) {
+        kill_and_reap(self.0);
+    }
+}
+
+fn pid_refs(o: &Value) -> Vec<(String, i64, String, bool)> {
+    o["pids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["role"].as_str().unwrap().to_string(),
+                p["pid"].as_i64().unwrap(),
+                p["state"].as_str().unwrap().to_string(),
+                p["zombie"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+/// Issue 17, item 10: a zombie will never remove what it made. A segment it created and last
+/// attached, and a queue it last sent to, are orphaned while it waits to be reaped, and the
+/// listing says the PIDs are zombies.
+#[test]
+fn objects_whose_processes_are_unreaped_zombies_are_orphaned() {
+    let _g = serial();
+    let (rd, wr) = nix::unistd::pipe().unwrap();
+    // SAFETY: the child makes system calls and writes to a pipe, then _exits.
+    let child = match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => unsafe {
+            let shm = libc::shmget(libc::IPC_PRIVATE, 4096, libc::IPC_CREAT | 0o600);
+            let addr = libc::shmat(shm, std::ptr::null(), 0);
+            if addr as isize != -1 {
+                libc::shmdt(addr);
+            }
+            let msg = libc::msgget(libc::IPC_PRIVATE, libc::IPC_CREAT | 0o600);
+            #[repr(C)]
+            struct Buf {
+                mtype: libc::c_long,
+                mtext: [u8; 8],
+            }
+            let buf = Buf {
+                mtype: 1,
+                mtext: *b"left me!",
+            };
+            let sent = libc::msgsnd(msg, (&raw const buf).cast(), 8, libc::IPC_NOWAIT);
+            let mut b = [0u8; 12];
+            b[..4].copy_from_slice(&shm.to_ne_bytes());
+            b[4..8].copy_from_slice(&msg.to_ne_bytes());
+            b[8..].copy_from_slice(&sent.to_ne_bytes());
+            libc::write(std::os::fd::AsRawFd::as_raw_fd(&wr), b.as_ptr().cast(), 12);
+            libc::_exit(0)
+        },
+        nix::unistd::ForkResult::Parent { child } => child.as_raw(),
+    };
+    let zombie = Unreaped(child);
+    drop(wr);
+    let mut b = [0u8; 12];
+    assert_eq!(nix::unistd::read(&rd, &mut b), Ok(12));
+    let word = |i: usize| i32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    let (shm, msg, sent) = (word(0), word(4), word(8));
+    let _seg = (shm >= 0).then_some(Segment { id: shm, key: 0 });
+    let _queue = (msg >= 0).then_some(Queue { id: msg });
+    assert!(
+        shm >= 0 && msg >= 0 && sent == 0,
+        "the child's IPC calls failed"
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || proc_state(child) == Some('Z')),
+        "the child did not become a zombie"
+    );
+
+    let v = json(&["ipc", "list", "--orphaned", "--format", "json"]);
+    let seg = listed(&v, "sysv-shm", shm).expect("the zombie's segment is orphaned");
+    assert_eq!(seg["orphaned"], true);
+    assert_eq!(
+        pid_refs(&seg),
+        [
+            ("creator".into(), i64::from(child), "alive".into(), true),
+            ("last-attach".into(), i64::from(child), "alive".into(), true),
+        ]
+    );
+    let q = listed(&v, "sysv-msg", msg).expect("the zombie's queue is orphaned");
+    assert_eq!(q["orphaned"], true);
+    assert_eq!(q["messages"], 1);
+    assert_eq!(
+        pid_refs(&q),
+        [("last-sender".into(), i64::from(child), "alive".into(), true)]
+    );
+    let out = run(zombies().args(["ipc", "list", "--orphaned"]));
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.contains(" sysv-shm ") && l.contains(&format!(" {shm} ")))
+        .unwrap_or_else(|| panic!("segment {shm} not in:\n{text}"));
+    assert!(
+        line.contains(&format!("creator {child} (zombie)")) && line.contains("orphaned"),
+        "{line}"
+    );
+
+    // Reaped, the PIDs are gone and the objects stay orphaned.
+    drop(zombie);
+    let v = json(&["ipc", "list", "--orphaned", "--format", "json"]);
+    let seg = listed(&v, "sysv-shm", shm).expect("still orphaned once reaped");
+    assert_eq!(seg["pids"][0]["state"], "gone");
+    assert_eq!(seg["pids"][0]["zombie"], false);
+}
+
+/// A process whose main thread exited while another thread still maps a POSIX object (`ps`
+/// shows `Zl`) is alive: it holds the object, which is not orphaned. Its leader's own maps
+/// and fds are empty; the live thread's are not.
+#[test]
+fn a_live_thread_of_an_exited_leader_holds_its_posix_object() {
+    let _g = serial();
+    let name = format!("/zombies-test-{}-zl", std::process::id());
+    let c = CString::new(name.clone()).unwrap();
+    struct Unlink(CString);
+    impl Drop for Unlink {
+        fn drop(&mut self) {
+            unsafe { libc::shm_unlink(self.0.as_ptr()) };
+        }
+    }
+    extern "C" fn sleeper(_: *mut libc::c_void) -> *mut libc::c_void {
+        loop {
+            unsafe { libc::pause() };
+        }
+    }
+    // SAFETY: a NUL-terminated name.
+    let fd = unsafe {
+        libc::shm_open(
+            c.as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | libc::O_RDWR,
+            0o600,
+        )
+    };
+    assert!(fd >= 0, "shm_open: {}", std::io::Error::last_os_error());
+    let _u = Unlink(c);
+    unsafe { libc::ftruncate(fd, 4096) };
+    // SAFETY: the child maps the object, starts one thread and ends its main thread.
+    let pid = match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd,
+                0,
+            );
+            if p == libc::MAP_FAILED {
+                libc::_exit(1);
+            }
+            libc::close(fd);
+            let mut t: libc::pthread_t = std::mem::zeroed();
+            libc::pthread_create(&mut t, std::ptr::null(), sleeper, std::ptr::null_mut());
+            libc::syscall(libc::SYS_exit, 0);
+            libc::_exit(1)
+        },
+        nix::unistd::ForkResult::Parent { child } => child.as_raw(),
+    };
+    let _leader = Unreaped(pid);
+    unsafe { libc::close(fd) };
+    assert!(
+        wait_until(Duration::from_secs(5), || proc_state(pid) == Some('Z')),
+        "the main thread did not exit"
+    );
+    let v = json(&["ipc", "list", "--format", "json"]);
+    let o = v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == name.as_str())
+        .cloned()
+        .expect("posix shm listed");
+    assert_eq!(o["holders"], serde_json::json!([pid]), "{o}");
+    assert_eq!(o["orphaned"], false);
+}
+
 #[test]
 fn list_shows_posix_shm_and_who_maps_it() {
     let _g = serial();
