@@ -348,7 +348,7 @@ fn fifo_demo() {
         .parse()
         .unwrap();
     assert!((250..5000).contains(&waited), "reader waited {waited} ms");
-    let targets = &column(open, "value")[1..];
+    let targets = &column(open, "value")[2..];
     assert_eq!(targets[0], targets[1]);
     assert!(targets[0].ends_with("/fifo"));
     let blocked = step(&ev, "blocks");
