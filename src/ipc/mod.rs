@@ -21,7 +21,7 @@ use anyhow::Result;
 
 use crate::exit::Exit;
 use crate::style::Style;
-use crate::teach::narrate::{Format, Narrator};
+use crate::teach::narrate::{Format, Narrator, Step};
 use crate::teach::runtime::{Interrupted, Runtime};
 
 /// The demos, in the order the notes list the mechanisms.
@@ -147,4 +147,64 @@ pub fn run_demo(demo: Demo, opts: &DemoOptions) -> Result<Exit> {
 /// A name for an IPC object that says who made it: `zombies-demo-<pid>-<what>`.
 pub fn demo_name(what: &str) -> String {
     format!("zombies-demo-{}-{what}", std::process::id())
+}
+
+/// What a demo expects of a value it shows: `Some(v)` makes the row a checked fact that holds
+/// when the live value is exactly `v`; None only shows it.
+pub type Want = Option<String>;
+
+/// Expect exactly this value.
+pub fn is(v: impl ToString) -> Want {
+    Some(v.to_string())
+}
+
+/// Only show the value.
+pub const SHOW: Want = None;
+
+/// Rows of evidence from an object's row in /proc/sysvipc/TABLE: `field` gives each named
+/// field's value and meaning, and `wants` says which are checked facts. `field` is None when
+/// the object has no row; that fails the step's facts, if it has any.
+pub fn row_facts<F: Fn(&str) -> (String, String)>(
+    step: &mut Step,
+    table: &str,
+    id_name: &str,
+    id: i32,
+    field: Option<F>,
+    wants: &[(&str, Want)],
+) {
+    let source = format!("/proc/sysvipc/{table}");
+    let Some(field) = field else {
+        let value = format!("no row with {id_name} {id}");
+        if wants.iter().any(|(_, w)| w.is_some()) {
+            step.fact_mut(source, value, "the object is gone", false);
+        } else {
+            step.ev_mut(source, value, "the object is gone");
+        }
+        return;
+    };
+    for (f, want) in wants {
+        let (value, meaning) = field(f);
+        let label = format!("{source} {f}");
+        match want {
+            Some(w) => {
+                let holds = &value == w;
+                step.fact_mut(label, value, meaning, holds);
+            }
+            None => step.ev_mut(label, value, meaning),
+        }
+    }
+}
+
+/// The proof that a System V object was removed: its row left /proc/sysvipc/TABLE.
+pub fn removed_fact(step: &mut Step, table: &str, id_name: &str, id: i32, present: bool) {
+    step.fact_mut(
+        format!("/proc/sysvipc/{table}"),
+        if present {
+            format!("{id_name} {id} still listed")
+        } else {
+            format!("no row with {id_name} {id}")
+        },
+        "removed: nothing left until reboot",
+        !present,
+    );
 }
