@@ -16,12 +16,14 @@ pub mod sysvipc;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
 use crate::exit::Exit;
 use crate::style::Style;
 use crate::teach::narrate::{Format, Narrator, Step};
+use crate::teach::probe;
 use crate::teach::runtime::{Interrupted, Runtime};
 
 /// The demos, in the order the notes list the mechanisms.
@@ -207,4 +209,28 @@ pub fn removed_fact(step: &mut Step, table: &str, id_name: &str, id: i32, presen
         "removed: nothing left until reboot",
         !present,
     );
+}
+
+/// The state letter of `pid` as a fact: `want` is the letter, or None for "no /proc entry".
+/// A child that just answered may not be back asleep yet: waits up to 2 s for `want`.
+pub fn state_fact(
+    rt: &Runtime,
+    step: &mut Step,
+    pid: i32,
+    want: Option<char>,
+    meaning: &str,
+) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut st = probe::state(pid);
+    while st != want && Instant::now() < deadline {
+        rt.sleep(Duration::from_millis(2))?;
+        st = probe::state(pid);
+    }
+    step.fact_mut(
+        format!("/proc/{pid}/stat state"),
+        st.map(String::from).unwrap_or("gone".into()),
+        meaning.to_string(),
+        st == want,
+    );
+    Ok(())
 }

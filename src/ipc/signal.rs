@@ -10,6 +10,7 @@ use anyhow::{Result, bail};
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
+use super::state_fact;
 use crate::proc::signals::SigMask;
 use crate::teach::narrate::{Narrator, Step};
 use crate::teach::probe;
@@ -146,30 +147,6 @@ fn mask_fact(step: &mut Step, pid: i32, line: &str, sig: i32, want: bool, what: 
         ),
         None => step.fact_mut(field, "(unreadable)", what.to_string(), false),
     }
-}
-
-/// The state letter of `pid` as a fact: `want` is the letter, or None for "no /proc entry".
-/// A child that just answered may not be back asleep yet: waits up to 2 s for `want`.
-fn state_fact(
-    rt: &Runtime,
-    step: &mut Step,
-    pid: i32,
-    want: Option<char>,
-    meaning: &str,
-) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let mut st = probe::state(pid);
-    while st != want && Instant::now() < deadline {
-        rt.sleep(Duration::from_millis(2))?;
-        st = probe::state(pid);
-    }
-    step.fact_mut(
-        format!("/proc/{pid}/stat state"),
-        st.map(String::from).unwrap_or("gone".into()),
-        meaning.to_string(),
-        st == want,
-    );
-    Ok(())
 }
 
 /// What waitpid said, as the proof that it is `want`.
