@@ -62,16 +62,16 @@ impl Demo {
     pub fn about(self) -> &'static str {
         match self {
             Demo::Signal => {
-                "catch, ignore and block signals (SigCgt, SigIgn, SigBlk, ShdPnd); SIGKILL and SIGSTOP cannot be; stop and continue a child"
+                "catch, ignore and block signals (SigCgt, SigIgn, SigBlk, ShdPnd: a blocked one stays pending); SIGKILL and SIGSTOP cannot be; stop and continue a child"
             }
             Demo::Pipe => {
-                "pipe(2) between parent and child: one inode in both /proc/PID/fd, EOF, EPIPE and SIGPIPE"
+                "pipe(2) between parent and child: one inode in both /proc/PID/fd, EOF, its capacity (F_GETPIPE_SZ), EPIPE and SIGPIPE"
             }
             Demo::Fifo => {
                 "a named pipe: mkfifo, file type p, open blocks until the other end opens [--path PATH]"
             }
             Demo::Mqueue => {
-                "System V message queue: typed messages, /proc/sysvipc/msg, creator-set permissions [--posix]"
+                "System V message queue: typed messages, qnum and cbytes in /proc/sysvipc/msg, creator-set permissions [--posix]"
             }
             Demo::Sem => {
                 "System V semaphore: lost updates without it, none with it, SEM_UNDO on death [--posix]"

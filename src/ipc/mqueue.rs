@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
-use nix::mqueue::{MQ_OFlag, MqAttr, MqdT};
+use nix::mqueue::{MQ_OFlag, MqAttr, MqdT, mq_attr_member_t};
 use nix::sys::stat::Mode;
 use nix::sys::wait::WaitStatus;
 
@@ -384,10 +384,14 @@ pub struct PosixMq {
 }
 
 impl PosixMq {
-    pub fn create(name: &str, maxmsg: i64, msgsize: i64) -> Result<PosixMq, Errno> {
+    pub fn create(
+        name: &str,
+        maxmsg: mq_attr_member_t,
+        msgsize: mq_attr_member_t,
+    ) -> Result<PosixMq, Errno> {
         let cname = Name::c_string(name)?;
         // nix passes the mode only together with attributes: always give both.
-        let attr = MqAttr::new(0, maxmsg as _, msgsize as _, 0);
+        let attr = MqAttr::new(0, maxmsg, msgsize, 0);
         let mqd = nix::mqueue::mq_open(
             cname.as_c_str(),
             MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR | MQ_OFlag::O_NONBLOCK,
@@ -484,7 +488,7 @@ fn devmq_fact(step: &mut Step, name: &str, dev: DevMq, bytes: usize) {
 }
 
 /// mq_getattr, as the proof of the queue's limits and of `curmsgs` messages waiting.
-fn attr_fact(step: &mut Step, q: &PosixMq, curmsgs: i64, meaning: &str) {
+fn attr_fact(step: &mut Step, q: &PosixMq, curmsgs: mq_attr_member_t, meaning: &str) {
     match q.mqd.as_ref().map(nix::mqueue::mq_getattr) {
         Some(Ok(a)) => step.fact_mut(
             "mq_getattr",
@@ -495,8 +499,7 @@ fn attr_fact(step: &mut Step, q: &PosixMq, curmsgs: i64, meaning: &str) {
                 a.curmsgs()
             ),
             meaning.to_string(),
-            (a.maxmsg() as i64, a.msgsize() as i64, a.curmsgs() as i64)
-                == (MAXMSG, MSGSIZE, curmsgs),
+            (a.maxmsg(), a.msgsize(), a.curmsgs()) == (MAXMSG, MSGSIZE, curmsgs),
         ),
         Some(Err(e)) => step.fact_mut("mq_getattr", errno_text(e), meaning.to_string(), false),
         None => step.fact_mut("mq_getattr", "(closed)", meaning.to_string(), false),
@@ -505,8 +508,8 @@ fn attr_fact(step: &mut Step, q: &PosixMq, curmsgs: i64, meaning: &str) {
 
 /// The limits the demo gives its POSIX queue (within the default fs.mqueue.msg_max of 10
 /// and msgsize_max of 8192).
-const MAXMSG: i64 = 8;
-const MSGSIZE: i64 = 128;
+const MAXMSG: mq_attr_member_t = 8;
+const MSGSIZE: mq_attr_member_t = 128;
 
 pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let me = rt.pid();

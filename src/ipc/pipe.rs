@@ -316,9 +316,7 @@ fn capacity_step(n: &mut Narrator) -> Result<()> {
     let pages = usize::try_from(size).unwrap_or(0) / page;
     let mut s = Step::new("A pipe holds a fixed number of bytes: fill one")
         .call(
-            format!(
-                "pipe2(O_NONBLOCK); fcntl(w, F_GETPIPE_SZ); write(w, 4096 bytes) until it fails"
-            ),
+            "pipe2(O_NONBLOCK); fcntl(w, F_GETPIPE_SZ); write(w, 4096 bytes) until it fails",
             format!(
                 "{size}; {filled} bytes, then {}",
                 stop.map_or("no error".to_string(), errno_text)
