@@ -207,7 +207,8 @@ fn writer(path: &CString, report: RawFd, go: RawFd) -> i32 {
     if r.is_ok() { 0 } else { 3 }
 }
 
-/// The system call `pid` is in, from /proc/PID/syscall's first field: Some(true) for
+/// The system call `pid` is in, from /proc/PID/syscall's first field (Linux 2.6.27 and
+/// later, on architectures with tracehook support such as x86_64 and arm64): Some(true) for
 /// open/openat, Some(false) for another or none ("running"), None when it cannot be read
 /// (it needs ptrace access: a Yama ptrace_scope of 2 or 3 refuses it to non-root users).
 fn in_open(pid: i32) -> Option<bool> {

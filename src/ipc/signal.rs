@@ -357,6 +357,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         true,
         "SIGUSR1 stays pending for the process",
     );
+    // kill(2) queues on the thread group's shared set (ShdPnd), tgkill(2) on one thread's
+    // (SigPnd): so since NPTL's thread groups (2.6); /proc/PID/status shows both since 2.6.
     mask_fact(
         &mut s,
         pid,
