@@ -185,7 +185,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_sub
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l orphaned -d 'Only objects whose creator and last users are all gone and that nobody has attached or open: the leaks that survive until reboot'
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l orphaned -d 'Only objects whose creator and last users are all gone (an unreaped zombie counts as gone: it will never remove them) and that nobody has attached or open: the leaks that survive until reboot'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from help" -f -a "demo" -d 'Run a demo: real processes use one IPC primitive while the kernel\'s view of it (/proc, /dev/shm, /dev/mqueue) is shown step by step'

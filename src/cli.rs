@@ -382,8 +382,10 @@ pub enum IpcCommand {
     /// Run a demo: real processes use one IPC primitive while the kernel's view of it
     /// (/proc, /dev/shm, /dev/mqueue) is shown step by step.
     ///
-    /// Every object a demo creates is removed when it ends, also on error and on Ctrl-C or
-    /// SIGTERM (then it exits 130); every child process is killed and reaped.
+    /// Each step shows the evidence read from the kernel; ✓ marks a fact checked against
+    /// it, ✗ one that did not hold, and then the demo exits with status 1. Every object a
+    /// demo creates is removed when it ends, also on error and on Ctrl-C or SIGTERM (then it
+    /// exits 130); every child process is killed and reaped.
     Demo(IpcDemoArgs),
     /// List System V message queues, semaphore sets and shared memory segments
     /// (/proc/sysvipc) and POSIX queues, shared memory and named semaphores (/dev/mqueue,
@@ -436,8 +438,9 @@ pub enum IpcDemoName {
 
 #[derive(Debug, Default, Args)]
 pub struct IpcListArgs {
-    /// Only objects whose creator and last users are all gone and that nobody has attached
-    /// or open: the leaks that survive until reboot.
+    /// Only objects whose creator and last users are all gone (an unreaped zombie counts as
+    /// gone: it will never remove them) and that nobody has attached or open: the leaks that
+    /// survive until reboot.
     #[arg(long)]
     pub orphaned: bool,
 

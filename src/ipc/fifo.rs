@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::sys::stat::{Mode, SFlag};
+use nix::sys::wait::WaitStatus;
 
 use crate::exit::UsageError;
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
@@ -98,26 +99,54 @@ fn ls_mode(md: &std::fs::Metadata) -> String {
     format!("{t}{}", super::sysvipc::rwx(md.mode() & 0o777))
 }
 
-fn file_ev(step: &mut Step, path: &Path, meaning: &str) {
+/// `lstat PATH` as the proof that it is a file of type `kind` (`ls`'s letter), and, for a
+/// FIFO, that its size is 0.
+fn file_fact(step: &mut Step, path: &Path, kind: char, meaning: &str) {
     match std::fs::symlink_metadata(path) {
         Ok(md) => {
-            step.ev_mut(
+            let mode = ls_mode(&md);
+            step.fact_mut(
                 format!("lstat {}", path.display()),
-                format!("{} {:04o}", ls_mode(&md), md.mode() & 0o7777),
+                format!("{mode} {:04o}", md.mode() & 0o7777),
                 meaning.to_string(),
+                mode.starts_with(kind),
             );
-            step.ev_mut(
-                "  st_ino, st_size",
-                format!("{}, {}", md.ino(), md.size()),
-                "inode number; a FIFO's size is always 0: data never touches the disk",
-            );
+            if kind == 'p' {
+                step.fact_mut(
+                    "  st_ino, st_size",
+                    format!("{}, {}", md.ino(), md.size()),
+                    "inode number; a FIFO's size is always 0: data never touches the disk",
+                    md.size() == 0,
+                );
+            }
         }
-        Err(e) => step.ev_mut(
+        Err(e) => step.fact_mut(
             format!("lstat {}", path.display()),
             format!("{e}"),
             meaning.to_string(),
+            false,
         ),
     }
+}
+
+/// Whether `pid`'s descriptor `fd` is the FIFO `fifo` made (same device and inode).
+fn is_the_fifo(pid: i32, fd: i32, fifo: &FifoGuard) -> bool {
+    std::fs::metadata(format!("/proc/{pid}/fd/{fd}"))
+        .is_ok_and(|md| md.dev() == fifo.dev && md.ino() == fifo.ino)
+}
+
+/// Whether `pid` has any descriptor open on the FIFO.
+fn holds_the_fifo(pid: i32, fifo: &FifoGuard) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.flatten().any(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|f| f.parse().ok())
+                    .is_some_and(|fd| is_the_fifo(pid, fd, fifo))
+            })
+        })
+        .unwrap_or(false)
 }
 
 fn cpath(p: &Path) -> CString {
@@ -178,35 +207,57 @@ fn writer(path: &CString, report: RawFd, go: RawFd) -> i32 {
     if r.is_ok() { 0 } else { 3 }
 }
 
-/// Waits until the reader sleeps in the FIFO's open.
-fn wait_blocked_in_open(rt: &Runtime, pid: i32) -> Result<()> {
-    let start = Instant::now();
-    loop {
-        let w = probe::wchan(pid);
-        if probe::state(pid) == Some('S') && w.as_deref().is_some_and(|w| w.contains("partner")) {
-            return Ok(());
-        }
-        if start.elapsed() > Duration::from_secs(2) {
-            // Kernels name the wait differently; being asleep is what matters.
-            if probe::state(pid) == Some('S') {
-                return Ok(());
-            }
-            bail!("the reader (PID {pid}) did not block in open");
-        }
-        rt.sleep(Duration::from_millis(2))?;
+/// The system call `pid` is in, from /proc/PID/syscall's first field (Linux 2.6.27 and
+/// later, on architectures with tracehook support such as x86_64 and arm64): Some(true) for
+/// open/openat, Some(false) for another or none ("running"), None when it cannot be read
+/// (it needs ptrace access: a Yama ptrace_scope of 2 or 3 refuses it to non-root users).
+fn in_open(pid: i32) -> Option<bool> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    let nr: i64 = match s.split_whitespace().next()?.parse() {
+        Ok(nr) => nr,
+        Err(_) => return Some(false), // "running"
+    };
+    #[cfg(target_arch = "x86_64")]
+    if nr == libc::SYS_open {
+        return Some(true);
     }
+    Some(nr == libc::SYS_openat)
 }
 
-/// The system call a sleeping process is in, from /proc/PID/syscall's first number.
-fn syscall_name(pid: i32) -> Option<String> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
-    let nr: i64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(match nr {
-        libc::SYS_openat => format!("{nr} (openat)"),
-        #[cfg(target_arch = "x86_64")]
-        libc::SYS_open => format!("{nr} (open)"),
-        _ => nr.to_string(),
-    })
+/// Waits until the reader sleeps in the FIFO's open: asleep (S) and, where /proc/PID/syscall
+/// can be read, inside open(2) or openat(2).
+fn wait_blocked_in_open(rt: &Runtime, pid: i32) -> Result<()> {
+    rt.wait_until(
+        Duration::from_secs(5),
+        &format!("the FIFO reader (PID {pid}) to block in open"),
+        |_| Ok((probe::state(pid) == Some('S') && in_open(pid) != Some(false)).then_some(())),
+    )
+}
+
+/// /proc/PID/syscall's system call, as the proof that the reader is blocked in open; shown
+/// without a verdict when the file cannot be read.
+fn syscall_fact(step: &mut Step, pid: i32) {
+    let field = format!("/proc/{pid}/syscall");
+    let meaning = "the system call it is blocked in: open, so it has no descriptor yet";
+    match std::fs::read_to_string(&field) {
+        Ok(text) => {
+            let nr = text
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let open = in_open(pid) == Some(true);
+            let name = match nr.parse::<i64>() {
+                Ok(libc::SYS_openat) => " (openat)",
+                #[cfg(target_arch = "x86_64")]
+                Ok(libc::SYS_open) => " (open)",
+                _ => "",
+            };
+            let value = format!("{nr}{name}");
+            step.fact_mut(field, value, meaning, open);
+        }
+        Err(e) => step.ev_mut(field, format!("(unreadable: {e})"), meaning),
+    }
 }
 
 pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<()> {
@@ -238,8 +289,16 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
                     "the new path, mode 0700",
                 )
                 .explain("Only our user can reach what we create inside it.");
-            file_ev(&mut s, dir.path(), "a directory, rwx for the owner only");
-            s.evidence.truncate(1);
+            let md = std::fs::symlink_metadata(dir.path());
+            s.fact_mut(
+                format!("lstat {}", dir.path().display()),
+                match &md {
+                    Ok(md) => format!("{} {:04o}", ls_mode(md), md.mode() & 0o7777),
+                    Err(e) => e.to_string(),
+                },
+                "a directory, rwx for the owner only",
+                md.is_ok_and(|md| md.is_dir() && md.mode() & 0o777 == 0o700),
+            );
             n.step(s)?;
             dir.path().join("fifo")
         }
@@ -262,10 +321,11 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
             "A new kind of file: type p. It is permanent: it stays in the directory, like any \
              file, until it is unlinked, whether or not a process has it open.",
         );
-    file_ev(
+    file_fact(
         &mut s,
         &fifo_path,
-        "p: a FIFO, readable and writable by its owner",
+        'p',
+        "p: a FIFO, readable and writable by its owner (less what the umask removes)",
     );
     n.step(s)?;
 
@@ -280,13 +340,18 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
                 "0",
             )
             .explain("mkfifo(3) is a library wrapper around mknod(2) with S_IFIFO.");
-        file_ev(&mut s, &twin_path, "p again");
+        file_fact(&mut s, &twin_path, 'p', "p again");
         s.evidence.truncate(1);
         twin.remove();
-        s.ev_mut(
+        let after = std::fs::symlink_metadata(&twin_path);
+        s.fact_mut(
             format!("unlink(\"{}\")", twin_path.display()),
-            "0",
-            "we keep only the first one",
+            match &after {
+                Ok(_) => "still there".to_string(),
+                Err(e) => errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+            },
+            "removed again: we keep only the first one",
+            after.is_err(),
         );
         n.step(s)?;
     }
@@ -319,23 +384,30 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
             "Opening a FIFO for reading waits until some process opens it for writing. The \
              reader is asleep inside open itself: it has no descriptor for the FIFO yet.",
         );
-    s.ev_mut(
+    let st = probe::state(rpid);
+    s.fact_mut(
         format!("/proc/{rpid}/stat state"),
-        probe::state(rpid).map(String::from).unwrap_or_default(),
+        st.map(String::from).unwrap_or_default(),
         "S: sleeping",
+        st == Some('S'),
+    );
+    syscall_fact(&mut s, rpid);
+    let holds = holds_the_fifo(rpid, &fifo);
+    s.fact_mut(
+        format!("/proc/{rpid}/fd"),
+        if holds {
+            "the FIFO is open"
+        } else {
+            "no descriptor for the FIFO"
+        },
+        "open has not returned",
+        !holds,
     );
     s.ev_mut(
         format!("/proc/{rpid}/wchan"),
         probe::wchan(rpid).unwrap_or_else(|| "?".into()),
-        "waiting for the other end to open",
+        "where in the kernel it waits for the other end (the name varies between kernels)",
     );
-    if let Some(sc) = syscall_name(rpid) {
-        s.ev_mut(
-            format!("/proc/{rpid}/syscall"),
-            sc,
-            "the system call it is blocked in",
-        );
-    }
     n.step(s)?;
 
     if user_mode {
@@ -375,14 +447,21 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
                 format!("\"{text}\""),
             );
         }
-        s.ev_mut(
+        s.fact_mut(
             format!("waitpid({rpid})"),
             describe(st),
             "the reader saw EOF and exited",
+            st == WaitStatus::Exited(rd_child.pid, 0),
         );
         n.step(s)?;
     } else {
-        rt.sleep(Duration::from_millis(300))?;
+        // The reader stays blocked for as long as no writer comes: wait a visible while,
+        // then make sure it still is.
+        const WRITER_AFTER: Duration = Duration::from_millis(300);
+        rt.sleep(WRITER_AFTER)?;
+        let still = probe::state(rpid) == Some('S')
+            && in_open(rpid) != Some(false)
+            && !holds_the_fifo(rpid, &fifo);
         let mut wr_child = rt.spawn("FIFO writer", || {
             close_fd(rep.reader());
             close_fd(go_w);
@@ -415,20 +494,36 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
                 "A second, separate process opened the FIFO by its path, 300 ms later. That \
                  released the reader. Unlike a pipe's pipe:[inode], /proc shows the FIFO's path.",
             );
-        s.ev_mut(
+        s.fact_mut(
+            format!("PID {rpid} after {} ms", WRITER_AFTER.as_millis()),
+            if still {
+                "still blocked in open"
+            } else {
+                "no longer blocked"
+            },
+            "no writer yet: the reader waits",
+            still,
+        );
+        s.fact_mut(
             "time the reader was blocked in open",
             format!("{ms} ms"),
-            "measured by the reader around open(2)",
+            format!(
+                "measured by the reader around open(2): at least the {} ms before a writer came",
+                WRITER_AFTER.as_millis()
+            ),
+            u128::from(ms) >= WRITER_AFTER.as_millis(),
         );
-        s.ev_mut(
+        s.fact_mut(
             format!("/proc/{rpid}/fd/{rfd}"),
             probe::fd_target(rpid, rfd).unwrap_or_default(),
-            "the reader's descriptor",
+            "the reader's descriptor: the FIFO",
+            is_the_fifo(rpid, rfd, &fifo),
         );
-        s.ev_mut(
+        s.fact_mut(
             format!("/proc/{wpid}/fd/{wfd}"),
             probe::fd_target(wpid, wfd).unwrap_or_default(),
             "the writer's descriptor: the same file",
+            is_the_fifo(wpid, wfd, &fifo),
         );
         n.step(s)?;
 
@@ -436,42 +531,65 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
             .map_err(std::io::Error::from)
             .context("write to the FIFO children")?;
         let mut data = Vec::new();
+        let mut eof = false;
         loop {
             match rep.recv(rt, Duration::from_secs(5))? {
                 Some(l) if l.starts_with("data ") => data.push(l),
-                Some(l) if l == "eof" => break,
+                Some(l) if l == "eof" => {
+                    eof = true;
+                    break;
+                }
                 Some(l) => bail!("the FIFO reader said: {l}"),
                 None => break,
             }
         }
         let wst = rt.reap(&mut wr_child, Duration::from_secs(5))?;
         let rst = rt.reap(&mut rd_child, Duration::from_secs(5))?;
+        let sent = format!("{MESSAGE}\n");
         let mut s = Step::new("Write, read, close: end of file")
             .call(
                 format!("write({wfd}, \"{MESSAGE}\\n\"); close({wfd}) in PID {wpid}"),
-                "23",
+                sent.len().to_string(),
             )
             .explain(
                 "The bytes went through the kernel's pipe buffer, first in, first out; when the \
                  writer closed its end the reader's read returned 0, end of file.",
             );
+        let received: String = data.iter().map(|l| split_data(l).1).collect();
         for l in &data {
             let (count, text) = split_data(l);
-            s.ev_mut(
+            s.fact_mut(
                 format!("read({rfd}) in PID {rpid}"),
                 count,
                 format!("\"{text}\""),
+                received == sent.escape_debug().to_string(),
             );
         }
-        s.ev_mut(
+        if data.is_empty() {
+            s.fact_mut(
+                format!("read({rfd}) in PID {rpid}"),
+                "(nothing)",
+                "the writer's line",
+                false,
+            );
+        }
+        s.fact_mut(
+            format!("read({rfd}) in PID {rpid}"),
+            if eof { "0" } else { "(no end of file)" },
+            "0 bytes: end of file, the writer closed",
+            eof,
+        );
+        s.fact_mut(
             format!("waitpid({wpid})"),
             describe(wst),
             "the writer is done",
+            wst == WaitStatus::Exited(wr_child.pid, 0),
         );
-        s.ev_mut(
+        s.fact_mut(
             format!("waitpid({rpid})"),
             describe(rst),
             "the reader saw EOF",
+            rst == WaitStatus::Exited(rd_child.pid, 0),
         );
         n.step(s)?;
     }
@@ -483,17 +601,23 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
             "Both processes are gone and the FIFO is still there: a permanent object. It goes \
              only when unlinked, which the demo does now (it removes only the file it created).",
         );
-    file_ev(&mut s, &fifo_path, "still a FIFO, with no process using it");
+    file_fact(
+        &mut s,
+        &fifo_path,
+        'p',
+        "still a FIFO, with no process using it",
+    );
     s.evidence.truncate(1);
     let removed = fifo.remove();
     let after = std::fs::symlink_metadata(fifo.path());
-    s.ev_mut(
+    s.fact_mut(
         format!("lstat {}", fifo_path.display()),
-        match after {
+        match &after {
             Ok(_) => "still there".to_string(),
             Err(e) => errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
         },
         if removed { "removed" } else { "not removed" },
+        after.is_err(),
     );
     n.step(s)?;
     n.object("removed", &object)?;

@@ -21,6 +21,7 @@ use tabled::settings::Style as TableStyle;
 
 use super::sysv::{self, key_hex};
 use super::sysvipc::{self, SHM_DEST, rwx};
+use crate::proc::model::Process;
 use crate::proc::users::Users;
 use crate::report::printable;
 use crate::style::Style;
@@ -47,7 +48,8 @@ impl Sources {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Liveness {
-    /// A process with that PID exists and started before it last used the object.
+    /// A process with that PID exists and started before it last used the object. It may be
+    /// an unreaped zombie: [`PidRef::zombie`] says so.
     Alive,
     /// No process has that PID.
     Gone,
@@ -64,6 +66,16 @@ pub struct PidRef {
     pub role: &'static str,
     pub pid: i32,
     pub state: Liveness,
+    /// The process is an unreaped zombie: dead, its PID kept only for its parent's wait(). It
+    /// will never use or remove the object again, so it counts as gone for `orphaned`.
+    pub zombie: bool,
+}
+
+impl PidRef {
+    /// Whether the process is alive and not a zombie: it may still use or remove the object.
+    pub fn lives(&self) -> bool {
+        self.state == Liveness::Alive && !self.zombie
+    }
 }
 
 /// One IPC object.
@@ -102,8 +114,8 @@ pub struct IpcObject {
     pub pids: Vec<PidRef>,
     /// Last change or use, seconds since the epoch.
     pub last_used_unix: Option<i64>,
-    /// Nobody holds it and no recorded PID lives: a leak, unless a program means to come
-    /// back to it. Never true when the answer is incomplete.
+    /// Nobody holds it and no recorded PID lives (an unreaped zombie does not): a leak,
+    /// unless a program means to come back to it. Never true when the answer is incomplete.
     pub orphaned: bool,
 }
 
@@ -154,8 +166,21 @@ impl Procs {
             let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
                 continue;
             };
-            let base = root.join(pid.to_string());
-            match fs::read_to_string(base.join("maps")) {
+            let mut base = root.join(pid.to_string());
+            let maps = fs::read_to_string(base.join("maps"));
+            // A leader that exited while other threads run (`Zl`) has no memory or files of
+            // its own any more: what the process holds is seen through a live thread.
+            let maps = match maps {
+                Ok(m) if m.is_empty() => match live_thread(&base) {
+                    Some(task) => {
+                        base = task;
+                        fs::read_to_string(base.join("maps"))
+                    }
+                    None => Ok(m),
+                },
+                other => other,
+            };
+            match maps {
                 Ok(maps) => p.add_maps(pid, &maps),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue, // exited
                 Err(_) => {
@@ -218,34 +243,57 @@ impl Procs {
         }
     }
 
-    /// Whether `pid` lives and is the process that used the object at `used` (epoch secs).
-    fn liveness(&self, pid: i32, used: Option<i64>) -> Liveness {
+    /// Whether `pid` lives and is the process that used the object at `used` (epoch secs),
+    /// and whether it is an unreaped zombie.
+    fn liveness(&self, pid: i32, used: Option<i64>) -> (Liveness, bool) {
         let stat = self.root.join(pid.to_string()).join("stat");
         let Ok(text) = fs::read(&stat) else {
-            return Liveness::Gone;
+            return (Liveness::Gone, false);
         };
-        let start = crate::proc::stat::parse(&text).map(|s| s.starttime);
-        match (start, self.btime, used) {
-            (Some(ticks), Some(btime), Some(used)) if used > 0 => {
-                let started = btime + ticks / self.ticks;
-                // Times are whole seconds (btime too): allow one second of slack.
-                if started as i64 > used + 1 {
-                    Liveness::Reused
-                } else {
-                    Liveness::Alive
-                }
+        let Some(stat) = crate::proc::stat::parse(&text) else {
+            return (Liveness::Alive, false);
+        };
+        let started = self.btime.map(|b| b + stat.starttime / self.ticks);
+        match (started, used) {
+            // Times are whole seconds (btime too): allow one second of slack.
+            (Some(started), Some(used)) if used > 0 && started as i64 > used + 1 => {
+                (Liveness::Reused, false)
             }
-            _ => Liveness::Alive,
+            // The same rule as `zombies list`: a `Zl` leader whose threads run is alive.
+            _ => (Liveness::Alive, Process::from_stat(stat).is_zombie()),
         }
     }
 
     fn pid_ref(&self, role: &'static str, pid: i32, used: Option<i64>) -> Option<PidRef> {
-        (pid > 0).then(|| PidRef {
-            role,
-            pid,
-            state: self.liveness(pid, used),
+        (pid > 0).then(|| {
+            let (state, zombie) = self.liveness(pid, used);
+            PidRef {
+                role,
+                pid,
+                state,
+                zombie,
+            }
         })
     }
+}
+
+/// /proc/PID/task/TID of a thread that has not exited, when `pid_dir`'s leader is dead but
+/// its process is not (`Zl`); None for anything else.
+fn live_thread(pid_dir: &Path) -> Option<PathBuf> {
+    let leader = crate::proc::stat::parse(&fs::read(pid_dir.join("stat")).ok()?)?;
+    if leader.state != b'Z' || leader.num_threads <= 1 {
+        return None;
+    }
+    fs::read_dir(pid_dir.join("task"))
+        .ok()?
+        .flatten()
+        .map(|t| t.path())
+        .find(|t| {
+            fs::read(t.join("stat"))
+                .ok()
+                .and_then(|b| crate::proc::stat::parse(&b))
+                .is_some_and(|s| !matches!(s.state, b'Z' | b'X'))
+        })
 }
 
 fn sorted(set: Option<&HashSet<i32>>) -> Vec<i32> {
@@ -279,7 +327,7 @@ pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
         .into_iter()
         .flatten()
         .collect();
-        let orphaned = pids.iter().all(|p| p.state != Liveness::Alive);
+        let orphaned = !pids.iter().any(PidRef::lives);
         objects.push(IpcObject {
             size_bytes: Some(r.cbytes),
             messages: Some(r.qnum),
@@ -307,7 +355,7 @@ pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
         }
         pids.sort_by_key(|p| p.pid);
         pids.dedup_by_key(|p| p.pid);
-        let orphaned = known && waiters == 0 && pids.iter().all(|p| p.state != Liveness::Alive);
+        let orphaned = known && waiters == 0 && !pids.iter().any(PidRef::lives);
         objects.push(IpcObject {
             nsems: Some(r.nsems),
             waiters: known.then_some(waiters),
@@ -327,7 +375,7 @@ pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
         .flatten()
         .collect();
         let holders = sorted(procs.sysv_attached.get(&r.id));
-        let orphaned = r.nattch == 0 && pids.iter().all(|p| p.state != Liveness::Alive);
+        let orphaned = r.nattch == 0 && !pids.iter().any(PidRef::lives);
         objects.push(IpcObject {
             removed: r.perms & SHM_DEST != 0,
             size_bytes: Some(r.size),
@@ -533,6 +581,7 @@ fn pids_text(o: &IpcObject) -> String {
         .iter()
         .map(|p| {
             let state = match p.state {
+                Liveness::Alive if p.zombie => "zombie",
                 Liveness::Alive => "alive",
                 Liveness::Gone => "gone",
                 Liveness::Reused => "gone, PID reused",
@@ -643,7 +692,7 @@ pub fn write_text(
             out,
             "{}",
             style.dim(
-                "Orphaned: nobody holds it and no process it records still lives. Remove one with ipcrm -q/-s/-m ID (System V) or rm PATH (POSIX), once sure no program will come back to it."
+                "Orphaned: nobody holds it and no process it records still lives (a zombie is dead: it will never remove the object, and reaping it frees only its PID). Remove one with ipcrm -q/-s/-m ID (System V) or rm PATH (POSIX), once sure no program will come back to it."
             )
         )?;
     }
@@ -660,7 +709,7 @@ mod tests {
     #[test]
     fn liveness_of_missing_pid_is_gone() {
         let p = Procs::scan(Path::new("/nonexistent-proc"));
-        assert_eq!(p.liveness(12345, Some(1)), Liveness::Gone);
+        assert_eq!(p.liveness(12345, Some(1)), (Liveness::Gone, false));
     }
 
     #[test]
@@ -679,8 +728,8 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        assert_eq!(p.liveness(me, Some(now)), Liveness::Alive);
+        assert_eq!(p.liveness(me, Some(now)), (Liveness::Alive, false));
         // A use recorded long before this process started: its PID was reused.
-        assert_eq!(p.liveness(me, Some(1_000_000)), Liveness::Reused);
+        assert_eq!(p.liveness(me, Some(1_000_000)), (Liveness::Reused, false));
     }
 }

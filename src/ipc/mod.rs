@@ -16,12 +16,14 @@ pub mod sysvipc;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
 use crate::exit::Exit;
 use crate::style::Style;
-use crate::teach::narrate::{Format, Narrator};
+use crate::teach::narrate::{Format, Narrator, Step};
+use crate::teach::probe;
 use crate::teach::runtime::{Interrupted, Runtime};
 
 /// The demos, in the order the notes list the mechanisms.
@@ -60,16 +62,16 @@ impl Demo {
     pub fn about(self) -> &'static str {
         match self {
             Demo::Signal => {
-                "catch, ignore and block signals (SigCgt, SigIgn, SigBlk, ShdPnd); SIGKILL and SIGSTOP cannot be; stop and continue a child"
+                "catch, ignore and block signals (SigCgt, SigIgn, SigBlk, ShdPnd: a blocked one stays pending); SIGKILL and SIGSTOP cannot be; stop and continue a child"
             }
             Demo::Pipe => {
-                "pipe(2) between parent and child: one inode in both /proc/PID/fd, EOF, EPIPE and SIGPIPE"
+                "pipe(2) between parent and child: one inode in both /proc/PID/fd, EOF, its capacity (F_GETPIPE_SZ), EPIPE and SIGPIPE"
             }
             Demo::Fifo => {
                 "a named pipe: mkfifo, file type p, open blocks until the other end opens [--path PATH]"
             }
             Demo::Mqueue => {
-                "System V message queue: typed messages, /proc/sysvipc/msg, creator-set permissions [--posix]"
+                "System V message queue: typed messages, qnum and cbytes in /proc/sysvipc/msg, creator-set permissions [--posix]"
             }
             Demo::Sem => {
                 "System V semaphore: lost updates without it, none with it, SEM_UNDO on death [--posix]"
@@ -120,7 +122,7 @@ pub fn write_demo_list(out: &mut impl Write, style: Style) -> io::Result<()> {
 /// Runs one demo. Every object and child it creates is owned by a guard inside the demo
 /// function, so by the time it returns (success, error, panic or Ctrl-C) they are gone; then
 /// the processes adopted as subreaper are reaped. Exits 130 after cleaning up when
-/// interrupted.
+/// interrupted, and 1 when a fact the demo checked did not hold (as `zombies demo` does).
 pub fn run_demo(demo: Demo, opts: &DemoOptions) -> Result<Exit> {
     let rt = Runtime::start()?;
     let out: Box<dyn Write> = Box::new(io::stdout().lock());
@@ -138,7 +140,7 @@ pub fn run_demo(demo: Demo, opts: &DemoOptions) -> Result<Exit> {
         Demo::Shm => shm::run(&rt, &mut n),
     };
     match crate::teach::finish(&rt, &mut n, result) {
-        Ok(()) => Ok(Exit::SUCCESS),
+        Ok(()) => Ok(crate::teach::verdict(&n)),
         Err(e) if e.is::<Interrupted>() => Ok(Exit::INTERRUPTED),
         Err(e) => Err(e.context(format!("the {} demo failed", demo.name()))),
     }
@@ -147,4 +149,88 @@ pub fn run_demo(demo: Demo, opts: &DemoOptions) -> Result<Exit> {
 /// A name for an IPC object that says who made it: `zombies-demo-<pid>-<what>`.
 pub fn demo_name(what: &str) -> String {
     format!("zombies-demo-{}-{what}", std::process::id())
+}
+
+/// What a demo expects of a value it shows: `Some(v)` makes the row a checked fact that holds
+/// when the live value is exactly `v`; None only shows it.
+pub type Want = Option<String>;
+
+/// Expect exactly this value.
+pub fn is(v: impl ToString) -> Want {
+    Some(v.to_string())
+}
+
+/// Only show the value.
+pub const SHOW: Want = None;
+
+/// Rows of evidence from an object's row in /proc/sysvipc/TABLE: `field` gives each named
+/// field's value and meaning, and `wants` says which are checked facts. `field` is None when
+/// the object has no row; that fails the step's facts, if it has any.
+pub fn row_facts<F: Fn(&str) -> (String, String)>(
+    step: &mut Step,
+    table: &str,
+    id_name: &str,
+    id: i32,
+    field: Option<F>,
+    wants: &[(&str, Want)],
+) {
+    let source = format!("/proc/sysvipc/{table}");
+    let Some(field) = field else {
+        let value = format!("no row with {id_name} {id}");
+        if wants.iter().any(|(_, w)| w.is_some()) {
+            step.fact_mut(source, value, "the object is gone", false);
+        } else {
+            step.ev_mut(source, value, "the object is gone");
+        }
+        return;
+    };
+    for (f, want) in wants {
+        let (value, meaning) = field(f);
+        let label = format!("{source} {f}");
+        match want {
+            Some(w) => {
+                let holds = &value == w;
+                step.fact_mut(label, value, meaning, holds);
+            }
+            None => step.ev_mut(label, value, meaning),
+        }
+    }
+}
+
+/// The proof that a System V object was removed: its row left /proc/sysvipc/TABLE.
+pub fn removed_fact(step: &mut Step, table: &str, id_name: &str, id: i32, present: bool) {
+    step.fact_mut(
+        format!("/proc/sysvipc/{table}"),
+        if present {
+            format!("{id_name} {id} still listed")
+        } else {
+            format!("no row with {id_name} {id}")
+        },
+        "removed: nothing left until reboot",
+        !present,
+    );
+}
+
+/// The state letter of `pid` as a fact: `want` is the letter, or None for "no /proc entry".
+/// A child that just answered may not be back asleep yet: waits up to 2 s for `want`.
+pub fn state_fact(
+    rt: &Runtime,
+    step: &mut Step,
+    pid: i32,
+    want: Option<char>,
+    meaning: &str,
+) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut st = probe::state(pid);
+    while st != want && Instant::now() < deadline {
+        rt.sleep(Duration::from_millis(2))?;
+        st = probe::state(pid);
+    }
+    step.fact_mut(
+        format!("/proc/{pid}/stat state"),
+        st.map(String::from).unwrap_or("gone".into()),
+        meaning.to_string(),
+        st == want,
+    );
+    Ok(())
 }

@@ -68,19 +68,18 @@ impl Drop for Name {
     }
 }
 
-/// `lstat PATH`: the mode and size of a file in /dev/shm, or why there is none.
-pub fn shm_file_ev(s: &mut Step, path: &str, meaning: &str) {
+/// `lstat PATH` of a file in /dev/shm as a checked fact: `present` expects a regular file of
+/// `size` bytes (any size when None), else ENOENT.
+pub fn shm_file_fact(s: &mut Step, path: &str, present: bool, size: Option<u64>, meaning: &str) {
     use std::os::unix::fs::MetadataExt;
-    match std::fs::symlink_metadata(path) {
-        Ok(md) => s.ev_mut(
-            format!("lstat {path}"),
-            format!("-{} {} bytes", sysvipc::rwx(md.mode() & 0o777), md.size()),
-            meaning.to_string(),
-        ),
-        Err(e) => s.ev_mut(
-            format!("lstat {path}"),
-            errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
-            meaning.to_string(),
-        ),
-    }
+    let md = std::fs::symlink_metadata(path);
+    let holds = match &md {
+        Ok(md) => present && md.is_file() && size.is_none_or(|n| md.size() == n),
+        Err(e) => !present && e.kind() == std::io::ErrorKind::NotFound,
+    };
+    let value = match &md {
+        Ok(md) => format!("-{} {} bytes", sysvipc::rwx(md.mode() & 0o777), md.size()),
+        Err(e) => errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+    };
+    s.fact_mut(format!("lstat {path}"), value, meaning.to_string(), holds);
 }

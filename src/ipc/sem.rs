@@ -10,11 +10,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
+use nix::sys::wait::WaitStatus;
 
-use super::posix::{Name, shm_file_ev};
+use super::posix::{Name, shm_file_fact};
 use super::shm::Mapping;
 use super::sysv::{self, SemSet, io_err, key_hex};
 use super::sysvipc;
+use super::{Want, is, removed_fact, row_facts, state_fact};
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
@@ -137,7 +139,9 @@ fn race(
     Ok((v, took, [kids[0].raw(), kids[1].raw()]))
 }
 
-fn race_ev(s: &mut Step, v: u64) {
+/// The race's outcome: `guarded` makes "no update lost" a checked fact. Without a guard the
+/// count depends on timing and is only shown.
+fn race_ev(s: &mut Step, v: u64, guarded: bool) {
     let expected = 2 * ROUNDS;
     s.ev_mut(
         "expected",
@@ -145,24 +149,19 @@ fn race_ev(s: &mut Step, v: u64) {
         format!("2 processes × {ROUNDS} increments"),
     );
     s.ev_mut("counter", v.to_string(), "what the shared memory holds");
-    s.ev_mut(
-        "lost updates",
-        expected.saturating_sub(v).to_string(),
-        "increments overwritten by the other process",
-    );
+    let lost = expected.saturating_sub(v).to_string();
+    let meaning = "increments overwritten by the other process";
+    if guarded {
+        s.fact_mut("lost updates", lost, meaning, v == expected);
+    } else {
+        s.ev_mut("lost updates", lost, meaning);
+    }
 }
 
-fn sem_row_ev(s: &mut Step, id: i32, fields: &[&str]) {
-    let Some(r) = sysvipc::sem_row(id) else {
-        s.ev_mut(
-            "/proc/sysvipc/sem",
-            format!("no row with semid {id}"),
-            "the set is gone",
-        );
-        return;
-    };
-    for &f in fields {
-        let (v, m) = match f {
+fn sem_row_ev(s: &mut Step, id: i32, wants: &[(&str, Want)]) {
+    let row = sysvipc::sem_row(id);
+    let field = row.as_ref().map(|r| {
+        move |f: &str| match f {
             "key" => (r.key.to_string(), format!("the key ({})", key_hex(r.key))),
             "semid" => (r.id.to_string(), "the identifier".to_string()),
             "perms" => (
@@ -170,19 +169,27 @@ fn sem_row_ev(s: &mut Step, id: i32, fields: &[&str]) {
                 format!("{}: set by the creator", sysvipc::rwx(r.perms)),
             ),
             "nsems" => (r.nsems.to_string(), "semaphores in the set".to_string()),
-            _ => continue,
-        };
-        s.ev_mut(format!("/proc/sysvipc/sem {f}"), v, m);
-    }
+            _ => (String::new(), String::new()),
+        }
+    });
+    row_facts(s, "sem", "semid", id, field, wants);
 }
 
-fn semctl_ev(s: &mut Step, id: i32, cmds: &[(&str, i32, &str)]) {
-    for &(name, cmd, meaning) in cmds {
-        let v = match sysv::sem_get(id, 0, cmd) {
+/// semctl queries of semaphore 0; an expected value makes the row a checked fact.
+fn semctl_ev(s: &mut Step, id: i32, cmds: &[(&str, i32, &str, Want)]) {
+    for (name, cmd, meaning, want) in cmds {
+        let v = match sysv::sem_get(id, 0, *cmd) {
             Ok(v) => v.to_string(),
             Err(e) => errno_text(e),
         };
-        s.ev_mut(format!("semctl({id}, 0, {name})"), v, meaning.to_string());
+        let field = format!("semctl({id}, 0, {name})");
+        match want {
+            Some(w) => {
+                let holds = &v == w;
+                s.fact_mut(field, v, meaning.to_string(), holds);
+            }
+            None => s.ev_mut(field, v, meaning.to_string()),
+        }
     }
 }
 
@@ -227,8 +234,17 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "Value 1 means free: one process may pass. semop -1 waits while the value is 0 \
              (P, take) and +1 gives it back (V, release).",
         );
-    sem_row_ev(&mut s, id, &["key", "semid", "perms", "nsems"]);
-    semctl_ev(&mut s, id, &[("GETVAL", libc::GETVAL, "free")]);
+    sem_row_ev(
+        &mut s,
+        id,
+        &[
+            ("key", is(set.key)),
+            ("semid", is(id)),
+            ("perms", is("600")),
+            ("nsems", is(1)),
+        ],
+    );
+    semctl_ev(&mut s, id, &[("GETVAL", libc::GETVAL, "free", is(1))]);
     n.step(s)?;
 
     let map = Mapping::anonymous_shared(4096)?;
@@ -242,9 +258,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "A shared mapping stays shared across fork: parent and children see the same page \
              (the s in rw-s).",
         );
-    for l in probe::maps_lines(me, &format!("{:x}-", map.addr())) {
-        s.ev_mut(format!("/proc/{me}/maps"), l, "shared, not copied on write");
-    }
+    shared_map_fact(&mut s, me, map.addr());
     n.step(s)?;
 
     let none = CString::default();
@@ -261,7 +275,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "Each increment reads the counter and writes it back plus one. When both read the \
              same value, one write overwrites the other: an update is lost.",
         );
-    race_ev(&mut s, v);
+    race_ev(&mut s, v, false);
     if v == 2 * ROUNDS {
         if let Some(x) = s.explanation.as_mut() {
             x.push_str(" This time no update was lost: the race depends on timing; run again.");
@@ -282,19 +296,19 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "Only one process at a time is between the two semops: no update is lost. The \
              price is two system calls per increment.",
         );
-    race_ev(&mut s, v2);
-    semctl_ev(
-        &mut s,
-        id,
-        &[
-            ("GETVAL", libc::GETVAL, "free again"),
-            ("GETPID", libc::GETPID, "the last process to semop"),
-        ],
+    race_ev(&mut s, v2, true);
+    semctl_ev(&mut s, id, &[("GETVAL", libc::GETVAL, "free again", is(1))]);
+    let last = sysv::sem_get(id, 0, libc::GETPID);
+    s.fact_mut(
+        format!("semctl({id}, 0, GETPID)"),
+        match last {
+            Ok(p) => p.to_string(),
+            Err(e) => errno_text(e),
+        },
+        "the last process to semop: one of the two",
+        last.is_ok_and(|p| pids2.contains(&p)),
     );
     n.step(s)?;
-    if v2 != 2 * ROUNDS {
-        bail!("with the semaphore the counter is {v2}, not {}", 2 * ROUNDS);
-    }
 
     // SEM_UNDO.
     let mut rep = Channel::new()?;
@@ -329,16 +343,17 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         &mut s,
         id,
         &[
-            ("GETVAL", libc::GETVAL, "taken"),
-            ("GETPID", libc::GETPID, "the holder"),
-            ("GETNCNT", libc::GETNCNT, "processes waiting for it to rise"),
+            ("GETVAL", libc::GETVAL, "taken", is(0)),
+            ("GETPID", libc::GETPID, "the holder", is(hpid)),
+            (
+                "GETNCNT",
+                libc::GETNCNT,
+                "processes waiting for it to rise",
+                is(1),
+            ),
         ],
     );
-    s.ev_mut(
-        format!("/proc/{wpid}/stat state"),
-        probe::state(wpid).map(String::from).unwrap_or_default(),
-        "S: the waiter sleeps",
-    );
+    state_fact(rt, &mut s, wpid, Some('S'), "S: the waiter sleeps in semop")?;
     n.step(s)?;
 
     h.signal(Signal::SIGKILL)?;
@@ -351,22 +366,35 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "The holder never ran its semop +1, but the kernel undid its -1 when it died; the \
              waiter got the semaphore, and released it the same way when it exited.",
         );
-    s.ev_mut(format!("waitpid({hpid})"), describe(hst), "died holding it");
-    s.ev_mut(
+    s.fact_mut(
+        format!("waitpid({hpid})"),
+        describe(hst),
+        "died holding it",
+        hst == WaitStatus::Signaled(h.pid, Signal::SIGKILL, false),
+    );
+    s.fact_mut(
         format!("PID {wpid} says"),
         got.clone(),
         "the waiter got through",
+        got == "acquired",
     );
-    s.ev_mut(
+    s.fact_mut(
         format!("waitpid({wpid})"),
         describe(wst),
-        "the waiter is done",
+        "the waiter is done, without a semop +1",
+        wst == WaitStatus::Exited(w.pid, 0),
     );
-    semctl_ev(&mut s, id, &[("GETVAL", libc::GETVAL, "free again")]);
+    semctl_ev(
+        &mut s,
+        id,
+        &[(
+            "GETVAL",
+            libc::GETVAL,
+            "free again: both exits undone",
+            is(1),
+        )],
+    );
     n.step(s)?;
-    if got != "acquired" {
-        bail!("the waiter did not acquire the semaphore after the holder died");
-    }
 
     // Without SEM_UNDO.
     let mut rep = Channel::new()?;
@@ -390,18 +418,37 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "Nothing gives this one back: every later semop -1 would wait forever. The demo \
              repairs it with SETVAL (as an administrator would) before removing the set.",
         );
-    s.ev_mut(format!("waitpid({xpid})"), describe(xst), "died holding it");
-    semctl_ev(&mut s, id, &[("GETVAL", libc::GETVAL, "still taken")]);
+    s.fact_mut(
+        format!("waitpid({xpid})"),
+        describe(xst),
+        "died holding it",
+        xst == WaitStatus::Signaled(x.pid, Signal::SIGKILL, false),
+    );
+    semctl_ev(
+        &mut s,
+        id,
+        &[("GETVAL", libc::GETVAL, "still taken: nothing undone", is(0))],
+    );
     sysv::sem_setval(id, 0, 1)
         .map_err(io_err)
         .context("semctl(SETVAL)")?;
+    semctl_ev(
+        &mut s,
+        id,
+        &[(
+            "GETVAL",
+            libc::GETVAL,
+            "free after semctl(SETVAL, 1)",
+            is(1),
+        )],
+    );
     n.step(s)?;
 
     set.remove().map_err(io_err).context("semctl(IPC_RMID)")?;
     let mut s = Step::new("Remove the semaphore set")
         .call(format!("semctl({id}, 0, IPC_RMID)"), "0")
         .explain("Like every System V object it would otherwise stay until reboot.");
-    sem_row_ev(&mut s, id, &["semid"]);
+    removed_fact(&mut s, "sem", "semid", id, sysvipc::sem_row(id).is_some());
     n.step(s)?;
     n.object("removed", &object)?;
     n.end(&format!(
@@ -409,6 +456,23 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
          semaphore. The set is removed and every child reaped.",
         (2 * ROUNDS).saturating_sub(v)
     ))
+}
+
+/// The line of /proc/PID/maps for the mapping at `addr`, as the proof that it is shared
+/// (`rw-s`: a write is seen by every process that maps it, not copied).
+fn shared_map_fact(s: &mut Step, pid: i32, addr: usize) {
+    let lines = probe::maps_lines(pid, &format!("{addr:x}-"));
+    let line = lines.first().cloned();
+    let perms = line
+        .as_deref()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("");
+    s.fact_mut(
+        format!("/proc/{pid}/maps"),
+        line.clone().unwrap_or_else(|| "(no such mapping)".into()),
+        "rw-s: shared, not copied on write",
+        perms == "rw-s",
+    );
 }
 
 /// Polls `cond` every 2 ms for up to 5 s.
@@ -500,7 +564,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "a sem_t *",
         )
         .explain("The name becomes a file in /dev/shm, mapped into our memory.");
-    shm_file_ev(&mut s, &file, "the semaphore's file");
+    shm_file_fact(&mut s, &file, true, None, "the semaphore's file");
     for l in probe::maps_lines(me, "/dev/shm/sem.") {
         s.ev_mut(
             format!("/proc/{me}/maps"),
@@ -509,7 +573,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
              place, so the mapping shows that name, deleted",
         );
     }
-    s.ev_mut("sem_getvalue", sem.value().to_string(), "free");
+    value_fact(&mut s, &sem, 1, "free");
     n.step(s)?;
 
     let map = Mapping::anonymous_shared(4096)?;
@@ -524,7 +588,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "",
         )
         .explain("Unprotected read-modify-write: updates are lost.");
-    race_ev(&mut s, v);
+    race_ev(&mut s, v, false);
     n.step(s)?;
 
     let (v2, took2, pids2) = race(rt, &map, Guard::Posix, &cname)?;
@@ -541,12 +605,9 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
              sem_wait is an atomic instruction in user space; only waiting enters the kernel \
              (futex).",
         );
-    race_ev(&mut s, v2);
-    s.ev_mut("sem_getvalue", sem.value().to_string(), "free again");
+    race_ev(&mut s, v2, true);
+    value_fact(&mut s, &sem, 1, "free again");
     n.step(s)?;
-    if v2 != 2 * ROUNDS {
-        bail!("with the semaphore the counter is {v2}, not {}", 2 * ROUNDS);
-    }
 
     let mut rep = Channel::new()?;
     let cn = &cname;
@@ -580,9 +641,15 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "POSIX semaphores have no SEM_UNDO: the value stays 0 and later sem_waits would \
              block forever. The demo posts it back.",
         );
-    s.ev_mut(format!("waitpid({hpid})"), describe(hst), "died holding it");
-    s.ev_mut("sem_getvalue", sem.value().to_string(), "still taken");
+    s.fact_mut(
+        format!("waitpid({hpid})"),
+        describe(hst),
+        "died holding it",
+        hst == WaitStatus::Signaled(h.pid, Signal::SIGKILL, false),
+    );
+    value_fact(&mut s, &sem, 0, "still taken: nothing undone");
     sem.post();
+    value_fact(&mut s, &sem, 1, "free after sem_post");
     n.step(s)?;
 
     sem.unlink().map_err(io_err).context("sem_unlink")?;
@@ -592,7 +659,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "The file leaves /dev/shm at once; our mapping goes with sem_close. Without \
              sem_unlink it would stay until reboot (/dev/shm is memory).",
         );
-    shm_file_ev(&mut s, &file, "gone");
+    shm_file_fact(&mut s, &file, false, None, "gone");
     n.step(s)?;
     n.object("removed", &object)?;
     drop(sem);
@@ -601,4 +668,15 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
          semaphore. Unlinked; children reaped.",
         (2 * ROUNDS).saturating_sub(v)
     ))
+}
+
+/// sem_getvalue as the proof that the semaphore's value is `want`.
+fn value_fact(s: &mut Step, sem: &PosixSem, want: i32, meaning: &str) {
+    let v = sem.value();
+    s.fact_mut(
+        "sem_getvalue",
+        v.to_string(),
+        meaning.to_string(),
+        v == want,
+    );
 }

@@ -12,10 +12,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
+use nix::sys::wait::WaitStatus;
 
-use super::posix::{Name, shm_file_ev};
+use super::posix::{Name, shm_file_fact};
 use super::sysv::{ShmAttach, ShmSegment, io_err, key_hex};
 use super::sysvipc::{self, SHM_DEST};
+use super::{Want, is, removed_fact, row_facts};
 use crate::teach::narrate::{Narrator, Object, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
@@ -108,16 +110,8 @@ impl Drop for Mapping {
 
 const SIZE: usize = 4096;
 
-fn row_ev(s: &mut Step, id: i32, fields: &[&str]) {
+fn row_ev(s: &mut Step, id: i32, wants: &[(&str, Want)]) {
     let me = std::process::id() as i32;
-    let Some(r) = sysvipc::shm_row(id) else {
-        s.ev_mut(
-            "/proc/sysvipc/shm",
-            format!("no row with shmid {id}"),
-            "the segment is destroyed",
-        );
-        return;
-    };
     let who = |pid: i32| {
         if pid == 0 {
             "nobody yet".to_string()
@@ -129,8 +123,9 @@ fn row_ev(s: &mut Step, id: i32, fields: &[&str]) {
             format!("PID {pid}, exited")
         }
     };
-    for &f in fields {
-        let (v, m) = match f {
+    let row = sysvipc::shm_row(id);
+    let field = row.as_ref().map(|r| {
+        move |f: &str| match f {
             "key" => (
                 r.key.to_string(),
                 if r.key == 0 {
@@ -158,24 +153,43 @@ fn row_ev(s: &mut Step, id: i32, fields: &[&str]) {
                 format!("last shmat/shmdt: {}", who(r.lpid)),
             ),
             "nattch" => (r.nattch.to_string(), "processes attached".to_string()),
-            _ => continue,
-        };
-        s.ev_mut(format!("/proc/sysvipc/shm {f}"), v, m);
-    }
+            _ => (String::new(), String::new()),
+        }
+    });
+    row_facts(s, "shm", "shmid", id, field, wants);
 }
 
-fn maps_ev(s: &mut Step, pid: i32, needle: &str, meaning: &str) {
+/// The lines of /proc/PID/maps naming `needle`, as the proof that the object is mapped
+/// there shared (`s` in the permissions), or, with `deleted`, mapped under a name that was
+/// unlinked.
+fn maps_fact(s: &mut Step, pid: i32, needle: &str, deleted: bool, meaning: &str) {
     let lines = probe::maps_lines(pid, needle);
     if lines.is_empty() {
-        s.ev_mut(
+        s.fact_mut(
             format!("/proc/{pid}/maps"),
             format!("no {needle}"),
             meaning.to_string(),
+            false,
         );
     }
     for l in lines {
-        s.ev_mut(format!("/proc/{pid}/maps"), l, meaning.to_string());
+        let shared = l
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|p| p.ends_with('s'));
+        let holds = shared && (!deleted || l.ends_with("(deleted)"));
+        s.fact_mut(format!("/proc/{pid}/maps"), l, meaning.to_string(), holds);
     }
+}
+
+/// What the demo read from shared memory, as the proof that it is `want`.
+fn memory_fact(s: &mut Step, addr: usize, got: &str, want: &str, meaning: &str) {
+    s.fact_mut(
+        format!("memory at {addr:#x}"),
+        format!("\"{got}\""),
+        meaning.to_string(),
+        got == want,
+    );
 }
 
 /// The child: attach by id, write, report, wait for "go", detach.
@@ -225,7 +239,14 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     row_ev(
         &mut s,
         id,
-        &["key", "shmid", "perms", "size", "cpid", "nattch"],
+        &[
+            ("key", is(seg.key)),
+            ("shmid", is(id)),
+            ("perms", is("600")),
+            ("size", is(SIZE)),
+            ("cpid", is(me)),
+            ("nattch", is(0)),
+        ],
     );
     n.step(s)?;
 
@@ -252,11 +273,12 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "Now mapped into our memory; /proc/PID/maps names it after its key. It shows as \
              (deleted) because the kernel file behind it is not linked into any directory.",
         );
-    row_ev(&mut s, id, &["nattch", "lpid"]);
-    maps_ev(
+    row_ev(&mut s, id, &[("nattch", is(1)), ("lpid", is(me))]);
+    maps_fact(
         &mut s,
         me,
         &needle,
+        false,
         "the segment in our address space (s: shared)",
     );
     n.step(s)?;
@@ -268,17 +290,24 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     if said != "written" {
         bail!("the child could not attach the segment: {said}");
     }
+    let message = format!("hello from PID {cpid}");
     let mut s = Step::new("A child attaches it by id and writes")
         .call(
-            format!("shmat({id}, NULL, 0); strcpy(addr, \"hello from PID {cpid}\") in PID {cpid}"),
+            format!("shmat({id}, NULL, 0); strcpy(addr, \"{message}\") in PID {cpid}"),
             "0",
         )
         .explain(
             "The child was forked before the demo attached, so it starts without the segment: \
              it attaches by identifier, as an unrelated process would.",
         );
-    row_ev(&mut s, id, &["nattch", "lpid"]);
-    maps_ev(&mut s, cpid, &needle, "the same segment in the child");
+    row_ev(&mut s, id, &[("nattch", is(2)), ("lpid", is(cpid))]);
+    maps_fact(
+        &mut s,
+        cpid,
+        &needle,
+        false,
+        "the same segment in the child",
+    );
     n.step(s)?;
 
     let text = mine.read();
@@ -291,15 +320,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "The demo made no system call to get this: both mappings are the same physical \
              page.",
         );
-    s.ev_mut(
-        format!("memory at {:#x}", mine.addr()),
-        format!("\"{text}\""),
-        "written by the child",
-    );
+    memory_fact(&mut s, mine.addr(), &text, &message, "written by the child");
     n.step(s)?;
-    if text != format!("hello from PID {cpid}") {
-        bail!("the segment holds \"{text}\", not the child's message");
-    }
 
     nix::unistd::write(&go_wr, b"g")
         .map_err(std::io::Error::from)
@@ -311,7 +333,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut s = Step::new("The child detaches")
         .call(format!("shmdt(addr) in PID {cpid}"), "0")
         .explain("Detaching does not destroy the segment, nor its contents.");
-    row_ev(&mut s, id, &["nattch", "lpid"]);
+    row_ev(&mut s, id, &[("nattch", is(1)), ("lpid", is(cpid))]);
     n.step(s)?;
     drop(go_wr);
     let st = rt.reap(&mut child, Duration::from_secs(5))?;
@@ -323,15 +345,22 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "The segment is only marked for destruction (SHM_DEST) and its key is set to \
              IPC_PRIVATE, so nobody new finds it by key; it lives on while attached.",
         );
-    s.ev_mut(
+    s.fact_mut(
         format!("waitpid({cpid})"),
         describe(st),
         "the child is gone",
+        st == WaitStatus::Exited(child.pid, 0),
     );
-    row_ev(&mut s, id, &["key", "perms", "nattch"]);
-    s.ev_mut(
-        format!("memory at {:#x}", mine.addr()),
-        format!("\"{}\"", mine.read()),
+    row_ev(
+        &mut s,
+        id,
+        &[("key", is(0)), ("perms", is("1600")), ("nattch", is(1))],
+    );
+    memory_fact(
+        &mut s,
+        mine.addr(),
+        &mine.read(),
+        &message,
         "still readable",
     );
     n.step(s)?;
@@ -340,7 +369,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut s = Step::new("The last detach destroys it")
         .call("shmdt(addr)", "0")
         .explain("nattch reached 0 on a segment marked SHM_DEST: the kernel freed it.");
-    row_ev(&mut s, id, &["nattch"]);
+    removed_fact(&mut s, "shm", "shmid", id, sysvipc::shm_row(id).is_some());
     n.step(s)?;
     n.object("removed", &object)?;
     n.end(
@@ -443,11 +472,19 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             format!("{fd}, 0"),
         )
         .explain("A file in /dev/shm, opened like any file.");
-    shm_file_ev(&mut s, &file, "the object, owner read-write");
-    s.ev_mut(
+    shm_file_fact(
+        &mut s,
+        &file,
+        true,
+        Some(SIZE as u64),
+        "the object: 4096 bytes after ftruncate",
+    );
+    let target = probe::fd_target(me, fd);
+    s.fact_mut(
         format!("/proc/{me}/fd/{fd}"),
-        probe::fd_target(me, fd).unwrap_or_default(),
-        "our descriptor",
+        target.clone().unwrap_or_default(),
+        "our descriptor: the file in /dev/shm",
+        target.as_deref() == Some(file.as_str()),
     );
     n.step(s)?;
 
@@ -460,7 +497,13 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             format!("{:#x}", map.addr()),
         )
         .explain("MAP_SHARED: writes go to the object, where every mapper sees them.");
-    maps_ev(&mut s, me, &file, "the object in our address space");
+    maps_fact(
+        &mut s,
+        me,
+        &file,
+        false,
+        "the object in our address space (s: shared)",
+    );
     n.step(s)?;
 
     nix::unistd::write(&go_wr, b"g")
@@ -471,6 +514,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         bail!("the child could not map the object: {said}");
     }
     let text = map.read();
+    let message = format!("hello from PID {cpid}");
     let mut s = Step::new("A child opens it by name, maps it and writes; the demo reads")
         .call(
             format!("shm_open(\"{name}\", O_RDWR); mmap; strcpy in PID {cpid}"),
@@ -480,18 +524,11 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "The child was forked before the object existed; it found it by name. Two \
              mappings of one object: the demo reads the child's words directly.",
         );
-    maps_ev(&mut s, cpid, &file, "the same object in the child");
-    s.ev_mut(
-        format!("memory at {:#x} in PID {me}", map.addr()),
-        format!("\"{text}\""),
-        "written by the child",
-    );
+    maps_fact(&mut s, cpid, &file, false, "the same object in the child");
+    memory_fact(&mut s, map.addr(), &text, &message, "written by the child");
     n.step(s)?;
     drop(go_wr);
     let st = rt.reap(&mut child, Duration::from_secs(5))?;
-    if text != format!("hello from PID {cpid}") {
-        bail!("the object holds \"{text}\", not the child's message");
-    }
 
     obj.unlink().map_err(io_err).context("shm_unlink")?;
     let mut s = Step::new("Unlink it while mapped")
@@ -501,18 +538,21 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
              descriptor go (the maps line now says deleted). Without shm_unlink it would stay \
              until reboot.",
         );
-    s.ev_mut(
+    s.fact_mut(
         format!("waitpid({cpid})"),
         describe(st),
         "the child is gone",
+        st == WaitStatus::Exited(child.pid, 0),
     );
-    shm_file_ev(&mut s, &file, "the name is gone");
-    maps_ev(&mut s, me, &file, "still mapped here");
-    s.ev_mut(
-        format!("memory at {:#x}", map.addr()),
-        format!("\"{}\"", map.read()),
-        "still readable",
+    shm_file_fact(&mut s, &file, false, None, "the name is gone");
+    maps_fact(
+        &mut s,
+        me,
+        &file,
+        true,
+        "still mapped here, its name deleted",
     );
+    memory_fact(&mut s, map.addr(), &map.read(), &message, "still readable");
     n.step(s)?;
     drop(map);
     drop(obj);

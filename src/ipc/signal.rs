@@ -10,6 +10,7 @@ use anyhow::{Result, bail};
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
+use super::state_fact;
 use crate::proc::signals::SigMask;
 use crate::teach::narrate::{Narrator, Step};
 use crate::teach::probe;
@@ -134,9 +135,28 @@ fn mask_ev(step: &mut Step, pid: i32, line: &str, what: &str) {
     );
 }
 
-fn state_ev(step: &mut Step, pid: i32, meaning: &str) {
-    let st = probe::state(pid).map(String::from).unwrap_or("gone".into());
-    step.ev_mut(format!("/proc/{pid}/stat state"), st, meaning.to_string());
+/// A mask row that proves signal `sig` is in the mask (`want`) or not.
+fn mask_fact(step: &mut Step, pid: i32, line: &str, sig: i32, want: bool, what: &str) {
+    let field = format!("/proc/{pid}/status {line}");
+    match probe::sigmask(pid, line) {
+        Some(m) => step.fact_mut(
+            field,
+            m.hex(),
+            format!("{what} (mask: {})", names(m)),
+            m.has(sig) == want,
+        ),
+        None => step.fact_mut(field, "(unreadable)", what.to_string(), false),
+    }
+}
+
+/// What waitpid said, as the proof that it is `want`.
+fn wait_fact(step: &mut Step, pid: i32, got: WaitStatus, want: WaitStatus, meaning: &str) {
+    step.fact_mut(
+        format!("waitpid({pid})"),
+        describe(got),
+        meaning.to_string(),
+        got == want,
+    );
 }
 
 /// Polls /proc until `pid` is in state `want`.
@@ -207,29 +227,46 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         bail!("the signal demo child did not start (said {ready:?})");
     }
     wait_state(rt, pid, 'S', Duration::from_secs(2))?;
+    let usr1 = libc::SIGUSR1;
+    let usr2 = libc::SIGUSR2;
     let mut s = Step::new("A child process to signal")
         .call("fork()", pid.to_string())
         .explain(
             "The child waits for commands on a pipe. Through fork it inherited the demo's \
              dispositions: the handlers for SIGSEGV and SIGBUS that the Rust runtime installs to \
              report stack overflows, and any signal the demo was started with ignored. Every \
-             other signal would get its default action.",
+             other signal would get its default action. The demo unblocked every signal in \
+             the child, so that nothing it sends is held back by an inherited mask.",
         );
-    state_ev(&mut s, pid, "S: sleeping, waiting for a command");
+    state_fact(
+        rt,
+        &mut s,
+        pid,
+        Some('S'),
+        "S: sleeping, waiting for a command",
+    )?;
     mask_ev(&mut s, pid, "SigCgt", "caught");
     mask_ev(&mut s, pid, "SigIgn", "ignored");
-    mask_ev(&mut s, pid, "SigBlk", "blocked");
+    let blk = probe::sigmask(pid, "SigBlk");
+    s.fact_mut(
+        format!("/proc/{pid}/status SigBlk"),
+        blk.map_or("(unreadable)".into(), |m| m.hex()),
+        "blocked: no signal",
+        blk.is_some_and(|m| m.0 == 0),
+    );
     n.step(s)?;
 
     // Catch.
     let (_, ok) = talk.ask(b'c')?;
+    let ret = ok.trim_start_matches("ok ").to_string();
     let mut s = Step::new("Catch SIGUSR1: install a handler")
         .call(
             "sigaction(SIGUSR1, {handler, SA_RESTART}) in the child",
-            ok.trim_start_matches("ok ").to_string(),
+            ret.clone(),
         )
         .explain("SigCgt now has bit 9 set (0x200): signal 10, SIGUSR1, has a handler.");
-    mask_ev(&mut s, pid, "SigCgt", "caught");
+    s.fact_mut("sigaction(SIGUSR1)", ret.clone(), "accepted", ret == "0");
+    mask_fact(&mut s, pid, "SigCgt", usr1, true, "SIGUSR1 is caught");
     n.step(s)?;
 
     child.signal(Signal::SIGUSR1)?;
@@ -240,12 +277,13 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "The default action of SIGUSR1 is to terminate; the handler ran instead and the \
              child lives on.",
         );
-    s.ev_mut(
+    s.fact_mut(
         "report pipe",
-        line.unwrap_or_else(|| "(nothing)".into()),
-        "written by the handler inside the child",
+        line.clone().unwrap_or_else(|| "(nothing)".into()),
+        "written by the handler inside the child: caught signal 10",
+        line.as_deref() == Some("caught 10"),
     );
-    state_ev(&mut s, pid, "still alive, back to waiting");
+    state_fact(rt, &mut s, pid, Some('S'), "still alive, back to waiting")?;
     n.step(s)?;
 
     // Ignore.
@@ -259,16 +297,41 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         )
         .explain(
             "SIGUSR2 would terminate the child by default. Ignored, it is discarded when sent: \
-             it is never pending and nothing runs.",
+             it is never pending and nothing runs. (A signal both ignored and blocked would be \
+             kept pending, in case the disposition changes before it is unblocked.)",
         );
-    mask_ev(&mut s, pid, "SigIgn", "ignored");
-    mask_ev(&mut s, pid, "ShdPnd", "pending");
-    s.ev_mut(
-        "report pipe",
-        heard.unwrap_or_else(|| "(nothing in 200 ms)".into()),
-        "no handler ran",
+    mask_fact(&mut s, pid, "SigIgn", usr2, true, "SIGUSR2 is ignored");
+    mask_fact(
+        &mut s,
+        pid,
+        "ShdPnd",
+        usr2,
+        false,
+        "SIGUSR2 was discarded, not kept pending",
     );
-    state_ev(&mut s, pid, "alive: the signal had no effect");
+    mask_fact(
+        &mut s,
+        pid,
+        "SigPnd",
+        usr2,
+        false,
+        "not pending for the thread either",
+    );
+    s.fact_mut(
+        "report pipe",
+        heard
+            .clone()
+            .unwrap_or_else(|| "(nothing in 200 ms)".into()),
+        "no handler ran",
+        heard.is_none(),
+    );
+    state_fact(
+        rt,
+        &mut s,
+        pid,
+        Some('S'),
+        "alive: the signal had no effect",
+    )?;
     n.step(s)?;
 
     // Block.
@@ -285,13 +348,32 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "A blocked signal is not lost: it waits, pending. kill(2) targets the whole process, \
              so it shows in ShdPnd (SigPnd is the per-thread set that tgkill(2) fills).",
         );
-    mask_ev(&mut s, pid, "SigBlk", "blocked");
-    mask_ev(&mut s, pid, "ShdPnd", "pending for the process");
-    mask_ev(&mut s, pid, "SigPnd", "pending for the thread");
-    s.ev_mut(
+    mask_fact(&mut s, pid, "SigBlk", usr1, true, "SIGUSR1 is blocked");
+    mask_fact(
+        &mut s,
+        pid,
+        "ShdPnd",
+        usr1,
+        true,
+        "SIGUSR1 stays pending for the process",
+    );
+    // kill(2) queues on the thread group's shared set (ShdPnd), tgkill(2) on one thread's
+    // (SigPnd): so since NPTL's thread groups (2.6); /proc/PID/status shows both since 2.6.
+    mask_fact(
+        &mut s,
+        pid,
+        "SigPnd",
+        usr1,
+        false,
+        "not in the thread's own set: kill() sent it to the process",
+    );
+    s.fact_mut(
         "report pipe",
-        heard.unwrap_or_else(|| "(nothing in 200 ms)".into()),
+        heard
+            .clone()
+            .unwrap_or_else(|| "(nothing in 200 ms)".into()),
         "the handler has not run",
+        heard.is_none(),
     );
     n.step(s)?;
 
@@ -304,18 +386,20 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "The handler ran as soon as the signal was unblocked, once: a standard signal is a \
              single pending bit, so the second kill added nothing (real-time signals queue).",
         );
-    s.ev_mut(
+    s.fact_mut(
         "report pipe",
         caught.first().cloned().unwrap_or("(nothing)".into()),
-        "the handler ran on unblock",
+        "the handler ran on unblock, before sigprocmask returned",
+        caught.first().map(String::as_str) == Some("caught 10"),
     );
-    s.ev_mut(
+    s.fact_mut(
         "handler runs",
         deliveries.to_string(),
         "deliveries for 2 signals sent while blocked",
+        deliveries == 1,
     );
-    mask_ev(&mut s, pid, "ShdPnd", "pending");
-    mask_ev(&mut s, pid, "SigBlk", "blocked");
+    mask_fact(&mut s, pid, "ShdPnd", usr1, false, "no longer pending");
+    mask_fact(&mut s, pid, "SigBlk", usr1, false, "no longer blocked");
     n.step(s)?;
 
     // SIGKILL and SIGSTOP.
@@ -332,18 +416,48 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "The kernel refuses a handler or SIG_IGN for SIGKILL and SIGSTOP with EINVAL, and \
              sigprocmask silently leaves them out of the mask: no process can escape them.",
         );
-    s.ev_mut(
+    s.fact_mut(
         "sigaction(SIGKILL)",
         format!("-1 {}", word(1)),
         "cannot be caught",
+        word(1) == "EINVAL",
     );
-    s.ev_mut(
+    s.fact_mut(
         "sigaction(SIGSTOP)",
         format!("-1 {}", word(2)),
         "cannot be ignored",
+        word(2) == "EINVAL",
     );
-    mask_ev(&mut s, pid, "SigBlk", "blocked");
-    mask_ev(&mut s, pid, "SigCgt", "caught");
+    s.fact_mut(
+        "sigprocmask(SIG_BLOCK)",
+        word(3),
+        "succeeds, and quietly blocks neither",
+        word(3) == "0",
+    );
+    mask_fact(
+        &mut s,
+        pid,
+        "SigBlk",
+        libc::SIGKILL,
+        false,
+        "SIGKILL is not blocked",
+    );
+    mask_fact(
+        &mut s,
+        pid,
+        "SigBlk",
+        libc::SIGSTOP,
+        false,
+        "SIGSTOP is not blocked either",
+    );
+    mask_fact(
+        &mut s,
+        pid,
+        "SigCgt",
+        libc::SIGKILL,
+        false,
+        "SIGKILL has no handler",
+    );
     n.step(s)?;
 
     // Stop and continue.
@@ -356,11 +470,12 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "Stopped although it asked to block SIGSTOP. The parent learns of it from \
              waitpid(WUNTRACED).",
         );
-    state_ev(&mut s, pid, "T: stopped");
-    s.ev_mut(
+    state_fact(rt, &mut s, pid, Some('T'), "T: stopped")?;
+    s.fact_mut(
         format!("waitpid({pid}, WUNTRACED)"),
         describe(st),
         "the stop is reported to the parent",
+        st == WaitStatus::Stopped(child.pid, Signal::SIGSTOP),
     );
     n.step(s)?;
 
@@ -370,11 +485,12 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut s = Step::new("SIGCONT continues it")
         .call(format!("kill({pid}, SIGCONT)"), "0")
         .explain("Running again, it goes back to sleeping in read(2) on its command pipe.");
-    state_ev(&mut s, pid, "S: sleeping again");
-    s.ev_mut(
+    state_fact(rt, &mut s, pid, Some('S'), "S: sleeping again")?;
+    s.fact_mut(
         format!("waitpid({pid}, WCONTINUED)"),
         describe(st),
         "the parent is told of that too",
+        st == WaitStatus::Continued(child.pid),
     );
     n.step(s)?;
 
@@ -387,12 +503,21 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             "No handler, not ignored, not blocked: the kernel applies the default action for \
              SIGTERM, which is to terminate. We reap the child with waitpid.",
         );
-    s.ev_mut(format!("waitpid({pid})"), describe(st), "the child is gone");
-    state_ev(&mut s, pid, "no /proc entry left: reaped, no zombie");
+    wait_fact(
+        &mut s,
+        pid,
+        st,
+        WaitStatus::Signaled(child.pid, Signal::SIGTERM, false),
+        "the child is gone, killed by SIGTERM",
+    );
+    state_fact(
+        rt,
+        &mut s,
+        pid,
+        None,
+        "no /proc entry left: reaped, no zombie",
+    )?;
     n.step(s)?;
-    if !matches!(st, WaitStatus::Signaled(_, Signal::SIGTERM, _)) {
-        bail!("the child did not die of SIGTERM: {}", describe(st));
-    }
 
     n.end(
         "Caught, ignored and blocked signals, each visible in /proc/PID/status; SIGKILL and \

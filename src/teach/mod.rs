@@ -12,6 +12,7 @@ use std::io::Write as _;
 
 use anyhow::Result;
 
+use crate::exit::Exit;
 use narrate::Narrator;
 use runtime::{Interrupted, Runtime};
 
@@ -50,4 +51,48 @@ pub fn finish(rt: &Runtime, n: &mut Narrator, result: Result<()>) -> Result<()> 
         }
     }
     result
+}
+
+/// The exit status of demos that ran to their end, the same for both families: 1 when a fact
+/// a demo checked did not hold (marked ✗ in its steps, said once more on stderr), else 0.
+pub fn verdict(n: &Narrator) -> Exit {
+    if n.total_failed == 0 {
+        return Exit::SUCCESS;
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "zombies: {} fact(s) taught did not hold on this kernel (marked ✗ above); please report it with `uname -r`",
+        n.total_failed
+    );
+    Exit::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::style::Style;
+    use narrate::{Evidence, Format, Step};
+
+    fn run_steps(holds: &[bool]) -> Exit {
+        let mut n = Narrator::new(
+            Box::new(std::io::sink()),
+            Format::Json,
+            Style::default(),
+            "x",
+        );
+        n.select("t");
+        for &h in holds {
+            n.step(Step::new("s").evidence(Evidence::new("src", "f", "v", "m").check(h)))
+                .unwrap();
+        }
+        n.step(Step::new("informs only").ev("f", "v", "m")).unwrap();
+        verdict(&n)
+    }
+
+    #[test]
+    fn one_fact_that_did_not_hold_fails_the_run() {
+        assert_eq!(run_steps(&[true, true]), Exit::SUCCESS);
+        assert_eq!(run_steps(&[]), Exit::SUCCESS);
+        assert_eq!(run_steps(&[true, false, true]), Exit::FAILURE);
+    }
 }

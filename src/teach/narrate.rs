@@ -179,6 +179,20 @@ impl Step {
             holds: None,
         });
     }
+    /// A row whose field names its own source and that proves a fact: `holds` says whether
+    /// the live value agrees (see [`Evidence::check`]).
+    pub fn fact_mut(
+        &mut self,
+        field: impl Into<String>,
+        value: impl Into<String>,
+        meaning: impl Into<String>,
+        holds: bool,
+    ) {
+        self.ev_mut(field, value, meaning);
+        if let Some(e) = self.evidence.last_mut() {
+            e.holds = Some(holds);
+        }
+    }
     pub fn pid(mut self, role: &str, pid: i32) -> Step {
         self.pids.insert(role.to_string(), pid);
         self
