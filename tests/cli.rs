@@ -19,22 +19,34 @@ fn on_tty(args: &[&str], env: &[(&str, &str)]) -> String {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let status = cmd.status().expect("run zombies");
-    assert!(status.success());
+    let mut child = cmd.spawn().expect("run zombies");
+    // Our copy of the slave goes with `cmd`: the master then reads EIO once the child's close.
+    drop(cmd);
+    // Read while the child runs: output larger than the pty's buffer would otherwise block
+    // the child forever. A hung child fails the test after 20 s instead of hanging it.
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
-    // The child has exited and closed the slave: read what is buffered, stop on EIO/EAGAIN.
-    nix::fcntl::fcntl(
-        &pty.master,
-        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-    )
-    .unwrap();
-    while let Ok(n) = nix::unistd::read(&pty.master, &mut buf) {
-        if n == 0 {
-            break;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(
+            !left.is_zero(),
+            "zombies {args:?} did not finish on a terminal"
+        );
+        let mut fds = [PollFd::new(pty.master.as_fd(), PollFlags::POLLIN)];
+        let ms = PollTimeout::try_from(left.as_millis().min(1000) as i32).unwrap();
+        if poll(&mut fds, ms).unwrap_or(0) == 0 {
+            continue;
         }
-        out.extend_from_slice(&buf[..n]);
+        match nix::unistd::read(&pty.master, &mut buf) {
+            Ok(0) | Err(_) => break, // EIO: every slave descriptor is closed
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
     }
+    let status = child.wait().expect("wait for zombies");
+    assert!(status.success());
     String::from_utf8_lossy(&out).into_owned()
 }
 

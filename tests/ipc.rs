@@ -25,10 +25,6 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
 /// Parses JSON Lines output.
 fn events(out: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(out)
@@ -608,7 +604,7 @@ fn nobody_with_cap_ipc_owner() -> std::io::Result<()> {
 fn a_fact_that_does_not_hold_makes_the_ipc_demo_exit_1() {
     use std::os::unix::process::CommandExt;
     let _g = serial();
-    assert!(is_root(), "run as root: cargo test --test ipc -- --ignored");
+    needs_root();
     let mut cmd = zombies();
     cmd.args(["ipc", "demo", "mqueue", "--format", "json"])
         .current_dir("/")
@@ -692,7 +688,7 @@ fn dev_mqueue_rows(ev: &[Value]) -> Vec<(String, Value)> {
 #[ignore = "needs root"]
 fn posix_mqueue_demo_checks_qsize_in_dev_mqueue() {
     let _g = serial();
-    assert!(is_root(), "run as root: cargo test --test ipc -- --ignored");
+    needs_root();
     let (out, ev) =
         posix_mqueue_in_own_dev("mkdir /dev/mqueue && mount -t mqueue none /dev/mqueue && exec");
     assert_ok(&out);
@@ -1426,11 +1422,10 @@ fn list_shows_posix_shm_and_who_maps_it() {
 /// Without root, the mqueue demo shows the creator's permissions by taking write permission
 /// from its own queue. As root, run it as nobody to check that path too.
 #[test]
+#[ignore = "needs root"]
 fn mqueue_demo_as_an_ordinary_user() {
     let _g = serial();
-    if !is_root() {
-        return; // mqueue_demo covers this path
-    }
+    needs_root();
     use std::os::unix::process::CommandExt;
     let out = run(zombies()
         .args(["ipc", "demo", "mqueue", "--format", "json"])
