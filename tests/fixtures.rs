@@ -210,6 +210,7 @@ fn zl_leader_in_fixture_is_not_counted() {
 #[ignore = "needs root"]
 fn pid1_of_a_namespace_that_does_not_reap_is_fix_init() {
     needs_root();
+    become_subreaper();
     let bin = env!("CARGO_BIN_EXE_zombies");
     let dir = TempDir::new("pid1");
     // PID 1 (sleep) keeps the namespace alive and cannot be signalled from inside, so the test
@@ -227,8 +228,13 @@ fn pid1_of_a_namespace_that_does_not_reap_is_fix_init() {
     let first = serde_json::Deserializer::from_reader(ns.stdout.take().unwrap())
         .into_iter::<Value>()
         .next();
+    // The namespace's PID 1 dies with unshare and comes to us, the subreaper: reap it too.
+    let init = children_of(ns.id() as i32);
     let _ = ns.kill();
     let _ = ns.wait();
+    for pid in init {
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+    }
     let v = first
         .expect("list printed nothing")
         .expect("list printed bad JSON");
