@@ -5,6 +5,7 @@
 mod common;
 
 use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Output, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -137,9 +138,13 @@ struct ShParent {
 impl ShParent {
     fn spawn(script: &str, zombies: usize) -> ShParent {
         become_subreaper();
+        // A process group of its own: scripts may stop themselves, and when a group holding a
+        // stopped process is orphaned the kernel sends SIGHUP to the whole group, which must
+        // not be the test runner's (in CI's VM it killed the runner's shell).
         let child = Command::new("sh")
             .args(["-c", script])
             .stdin(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("spawn sh");
         let pid = child.id() as i32;

@@ -418,6 +418,9 @@ fn child_main(spec: &Spec, wr: OwnedFd) -> ! {
     drop(wr);
     unsafe {
         if spec.stopped {
+            // A group of its own: when a group holding a stopped process is orphaned, the
+            // kernel sends SIGHUP to the whole group, which must not be the test runner's.
+            libc::setpgid(0, 0);
             libc::raise(libc::SIGSTOP);
         }
         loop {
