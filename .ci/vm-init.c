@@ -27,7 +27,9 @@ int main(void) {
     mnt("devpts", "/dev/pts", "devpts", "ptmxmode=666,mode=620");
     mnt("mqueue", "/dev/mqueue", "mqueue", NULL);
     mnt("tmpfs", "/dev/shm", "tmpfs", "mode=1777");
-    mnt("tmpfs", "/tmp", "tmpfs", "mode=1777");
+    /* No tmpfs on /tmp: the initramfs is writable already, and the test binaries look for
+     * the binary under the build tree's path, which may itself lie under /tmp. */
+    chmod("/tmp", 01777);
     mnt("tmpfs", "/run", "tmpfs", "mode=755");
 
     pid_t scenario = fork();
