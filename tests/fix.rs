@@ -1157,8 +1157,13 @@ fn ignore_names_the_other_parents_its_entry_also_hides() {
 /// entry, and removing one script's entry leaves the other's alone.
 #[test]
 fn ignore_keeps_one_entry_per_script_of_an_interpreter() {
-    let a = ShParent::spawn("sleep 0.1 & kill -STOP $$ # script a", 1);
-    let b = ShParent::spawn("sleep 0.1 & kill -STOP $$ # script b", 1);
+    // The child exits once the shell has stopped ($$ names the shell in a subshell too), so
+    // no shell can reap it first: a stopped shell stays, holding one zombie.
+    let script = |tag: &str| {
+        format!("(until grep -q ') T ' /proc/$$/stat; do sleep 0.01; done) & kill -STOP $$ # {tag}")
+    };
+    let a = ShParent::spawn(&script("script a"), 1);
+    let b = ShParent::spawn(&script("script b"), 1);
     let dir = TempDir::new("ignore-scripts");
     let file = dir.arg("ignore.toml");
     let listed = |pid: i32| -> bool {
