@@ -10,11 +10,12 @@ use nix::sys::signal::Signal;
 
 use super::pidfd::{Event, Handle, OpenError, wait};
 use super::plan::entry_for;
-use super::{FixReport, ObservedAdopter, Outcome, ParentResult, Request, Sent, ms};
-use crate::diagnose::{Disposition, Remedy};
+use super::{
+    ActError, FixReport, NextStep, Note, ObservedAdopter, Outcome, ParentResult, Request, Sent, ms,
+};
+use crate::diagnose::{Disposition, ProcessRef, Remedy};
 use crate::ignore::IgnoreList;
 use crate::proc::{Pid, ProcFs};
-use crate::report::{duration, printable};
 
 /// Gives the parents `req.settle` to reap on their own before anything is sent. Zombies reaped
 /// meanwhile count as cleared; a parent whose zombies all went is left alone: it was about to
@@ -60,10 +61,7 @@ fn settle(fs: &ProcFs, req: &Request, report: &mut FixReport, live: &mut [Live])
         if l.parent.is_some() && l.zombies.iter().all(|(_, h)| h.is_none()) {
             l.parent = None;
             report.parents[l.idx].reaped_on_its_own = true;
-            report.parents[l.idx].reason = Some(format!(
-                "its parent reaped them on its own within the --settle time ({}): nothing was sent",
-                duration(req.settle)
-            ));
+            report.parents[l.idx].note = Some(Note::ReapedOnItsOwn);
         }
     }
 }
@@ -98,13 +96,11 @@ pub fn execute(
             continue;
         }
         if r.remedy == Remedy::Ignore {
-            list_changed |= ignore.add(entry_for(&r.finding, req));
+            let entry = entry_for(&r.finding, req);
+            let key = entry.key();
+            list_changed |= ignore.add(entry);
             r.outcome = Outcome::Ignored;
-            r.reason = Some(format!(
-                "added {} to the ignore list {}",
-                entry_for(&r.finding, req).key(),
-                ignore.path.display()
-            ));
+            r.note = Some(Note::Ignored { key });
             continue;
         }
         live.push(open(fs, idx, r));
@@ -268,7 +264,7 @@ pub fn execute(
         }
     }
     for l in &live {
-        conclude(&mut report.parents[l.idx], req);
+        conclude(&mut report.parents[l.idx]);
     }
     report.finish();
     Ok(())
@@ -300,27 +296,20 @@ fn open(fs: &ProcFs, idx: usize, r: &mut ParentResult) -> Live {
         };
         zombies.push((zi, h));
     }
-    let who = r.who();
     let mut parent_gone = false;
     let (parent, stopped) = match Handle::open(fs, r.pid, r.finding.start_ticks) {
         Ok((h, st)) => (Some(h), matches!(st.state, b'T' | b't')),
         Err(OpenError::Gone) => {
             parent_gone = true;
-            r.error = Some(format!(
-                "{who} exited before fix acted; nothing was sent (its zombies went to an adopter)"
-            ));
+            r.error = Some(ActError::ExitedBeforeFix);
             (None, false)
         }
         Err(OpenError::Recycled) => {
-            r.error = Some(format!(
-                "PID {} is no longer {} (it exited and the PID was reused); nothing was sent",
-                r.pid,
-                printable(&r.comm)
-            ));
+            r.error = Some(ActError::Recycled);
             (None, false)
         }
         Err(OpenError::Other(e)) => {
-            r.error = Some(format!("cannot open {who}: {}; nothing was sent", e.desc()));
+            r.error = Some(ActError::CannotOpen(e));
             (None, false)
         }
     };
@@ -344,49 +333,34 @@ fn send(fs: &ProcFs, h: &Handle, sig: Signal, r: &mut ParentResult, start: Insta
             true
         }
         Err(Errno::EPERM) => {
-            let owner = match (r.uid, &r.user) {
-                (Some(u), Some(name)) => format!(" or as uid {u} ({name})"),
-                (Some(u), None) => format!(" or as uid {u}"),
-                _ => String::new(),
-            };
-            r.error = Some(format!(
-                "cannot signal {}: operation not permitted; run as root{owner}",
-                r.who()
-            ));
+            r.error = Some(ActError::NotPermitted);
             false
         }
         Err(Errno::ESRCH) => {
             // Exited on its own between two signals (or after the SIGTERM): not an error for
             // kill-parent, whose exit is noticed by the wait.
             if r.remedy != Remedy::KillParent {
-                r.error = Some(format!("{} exited before {} could be sent", r.who(), sig));
+                r.error = Some(ActError::ExitedBefore(sig));
             }
             r.remedy == Remedy::KillParent
         }
         Err(e) => {
-            r.error = Some(format!("cannot send {sig} to {}: {}", r.who(), e.desc()));
+            r.error = Some(ActError::SendFailed(sig, e));
             false
         }
     }
 }
 
-/// Why a parent outlived SIGKILL: it is stuck in the kernel.
-fn stuck(fs: &ProcFs, r: &ParentResult) -> String {
-    let state = fs
-        .stat(r.pid)
-        .map(|s| (s.state as char).to_string())
-        .unwrap_or_else(|_| "?".into());
-    let wchan = fs
-        .read(&format!("{}/wchan", r.pid))
-        .ok()
-        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
-        .filter(|w| !w.is_empty() && w != "0")
-        .map(|w| format!(", in {w}"))
-        .unwrap_or_default();
-    format!(
-        "{} did not exit after SIGKILL (state {state}{wchan}): it is stuck in the kernel, usually on storage or NFS; its zombies go when it does",
-        r.who()
-    )
+/// Why a parent outlived SIGKILL: it is stuck in the kernel, in this state and wait channel.
+fn stuck(fs: &ProcFs, r: &ParentResult) -> ActError {
+    ActError::Stuck {
+        state: fs.stat(r.pid).ok().map(|s| s.state as char),
+        wchan: fs
+            .read(&format!("{}/wchan", r.pid))
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .filter(|w| !w.is_empty() && w != "0"),
+    }
 }
 
 /// Reads the PPid of the zombies still there right after their parent's death: the kernel
@@ -416,7 +390,7 @@ fn observe_adopter(fs: &ProcFs, l: &Live) -> Option<ObservedAdopter> {
 }
 
 /// Sets the outcome, the counts and, when zombies remain, what to try next.
-fn conclude(r: &mut ParentResult, req: &Request) {
+fn conclude(r: &mut ParentResult) {
     r.cleared = r.zombies.iter().filter(|z| z.cleared).count();
     let all = r.cleared == r.total;
     r.outcome = if all {
@@ -435,90 +409,42 @@ fn conclude(r: &mut ParentResult, req: &Request) {
     if let Some(a) = &mut r.adopter {
         a.reaped = all;
     }
-    if all
-        || r.error
-            .as_deref()
-            .is_some_and(|e| e.contains("not permitted"))
-    {
+    if all || r.error == Some(ActError::NotPermitted) {
         return;
     }
-    let pid = r.pid;
-    let who = r.who();
-    let kill = format!("zombies fix --kill-parent --parent {pid}");
     let f = &r.finding;
     // Zombies a tracer holds stay whatever was sent: name the tracer, not the parent.
-    let held: Vec<String> = r
+    let held: Vec<&ProcessRef> = r
         .zombies
         .iter()
         .filter(|z| !z.cleared)
         .filter_map(|z| f.zombies.iter().find(|x| x.pid == z.pid))
         .filter_map(|z| z.held_by_tracer.as_ref())
-        .map(|t| match &t.comm {
-            Some(c) => format!("{} ({})", t.pid, printable(c)),
-            None => t.pid.to_string(),
-        })
         .collect();
     if !held.is_empty() {
-        let mut tracers = held.clone();
-        tracers.sort();
-        tracers.dedup();
-        r.next = Some(format!(
-            "{} of them {} traced by {}, which alone can reap them until it lets go: quit or detach that debugger or strace, or kill it",
-            held.len(),
-            if held.len() == 1 { "is" } else { "are" },
-            tracers.join(", ")
-        ));
+        let mut tracers: Vec<ProcessRef> = Vec::new();
+        for t in &held {
+            if !tracers.iter().any(|x| x.pid == t.pid) {
+                tracers.push((*t).clone());
+            }
+        }
+        r.next = Some(NextStep::HeldByTracers {
+            held: held.len(),
+            tracers,
+        });
         return;
     }
     r.next = Some(match r.remedy {
-        Remedy::SignalParent => {
-            if f.state == "t" {
-                let by = f
-                    .traced_by
-                    .map(|t| format!(" (PID {t})"))
-                    .unwrap_or_default();
-                format!(
-                    "{who} is stopped by its tracer{by}, which holds the signals: detach the debugger, or try `{kill}`"
-                )
-            } else if f.sigchld_blocked {
-                format!("SIGCHLD is blocked in {who}, so the nudge stays pending: try `{kill}`")
-            } else if f.sigchld == Disposition::Caught {
-                format!(
-                    "{who} ran its SIGCHLD handler but did not reap them (or not within {}): try `{kill}`",
-                    duration(req.timeout)
-                )
-            } else if f.sigchld == Disposition::Ignored {
-                format!(
-                    "{who} ignores SIGCHLD, which does not reap zombies made before it did, so the nudge did nothing: try `{kill}`"
-                )
-            } else {
-                format!(
-                    "{who} leaves SIGCHLD at its default (discard) and has not called wait(), so the nudge did nothing: try `{kill}`"
-                )
-            }
-        }
+        Remedy::SignalParent if f.state == "t" => NextStep::StoppedByTracer,
+        Remedy::SignalParent if f.sigchld_blocked => NextStep::SigchldBlocked,
+        Remedy::SignalParent if f.sigchld == Disposition::Caught => NextStep::HandlerDidNotReap,
+        Remedy::SignalParent if f.sigchld == Disposition::Ignored => NextStep::SigchldIgnored,
+        Remedy::SignalParent => NextStep::SigchldDefault,
         _ => match (&r.exited, &r.adopter) {
-            (None, _) => format!(
-                "{who} is still alive: see the error above; `zombies explain {pid}` shows its state"
-            ),
-            (Some(_), Some(a)) if a.namespace_init => format!(
-                "fix-init: the adopter {} is PID 1 of its namespace and does not reap: run a real init as PID 1 (tini, `docker run --init`) or restart the container",
-                adopter_name(a)
-            ),
-            (Some(_), Some(a)) => format!(
-                "the adopter {} is a child subreaper that does not reap them (or not within {}): `zombies explain {}` and fix that process",
-                adopter_name(a),
-                duration(req.timeout),
-                a.pid
-            ),
-            (Some(_), None) => "`zombies list` shows who holds them now".to_string(),
+            (None, _) => NextStep::StillAlive,
+            (Some(_), Some(a)) if a.namespace_init => NextStep::FixInit,
+            (Some(_), Some(_)) => NextStep::FixSubreaper,
+            (Some(_), None) => NextStep::SeeList,
         },
     });
-}
-
-fn adopter_name(a: &ObservedAdopter) -> String {
-    match &a.comm {
-        Some(c) => format!("{} ({})", a.pid, printable(c)),
-        None => a.pid.to_string(),
-    }
 }

@@ -1,7 +1,8 @@
 //! Remedies: the only code that sends signals. A fix is planned from the diagnosis
 //! (plan.rs, with the refusals of safety.rs), confirmed by the app layer, then carried out and
-//! checked (act.rs, through the pidfds of pidfd.rs). The result is a `FixReport`, which the
-//! renderers in report/fix.rs print and which `--format json` prints as it is.
+//! checked (act.rs, through the pidfds of pidfd.rs). The result is a `FixReport` of data and
+//! enums (`Note`, `ActError`, `NextStep`, `Refusal`); report/fix.rs says them in words, for
+//! people and as the JSON below.
 //!
 //! JSON shape (one object; durations in milliseconds):
 //!
@@ -33,14 +34,15 @@ pub mod safety;
 use std::path::Path;
 use std::time::Duration;
 
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
 use serde::Serialize;
 
-use crate::diagnose::{Disposition, ParentFinding, Remedy};
+use crate::diagnose::{Disposition, ParentFinding, ProcessRef, Remedy};
 use crate::proc::Pid;
-use crate::report::printable;
 
 pub use act::execute;
-pub use plan::plan;
+pub use plan::{TargetError, plan};
 pub use safety::Refusal;
 
 /// The remedy asked for on the command line.
@@ -165,8 +167,86 @@ pub struct ZombieResult {
     pub start_ticks: u64,
 }
 
+/// What fix says about a parent besides its outcome (the JSON `reason`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// What will be sent, and what should follow.
+    Plan,
+    /// A safety rule forbids acting (the `refusal`).
+    Refused(Refusal),
+    /// --auto: the recommendation, reported and not acted on.
+    Advice(Advice),
+    /// --ignore: the parent is on the list already.
+    AlreadyIgnored,
+    /// --ignore: the entry (its key) that will be added.
+    WillIgnore { key: String },
+    /// --ignore: the entry (its key) that was added.
+    Ignored { key: String },
+    /// The parent reaped every targeted zombie itself during --settle: nothing was sent.
+    ReapedOnItsOwn,
+}
+
+/// The recommendations --auto reports without acting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advice {
+    /// Asleep in wait(): give it time.
+    IgnoreForNow,
+    Ignore,
+    FixInit,
+    DetachTracer,
+}
+
+/// What went wrong while acting on a parent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActError {
+    /// It exited before fix acted; nothing was sent (its zombies went to an adopter).
+    ExitedBeforeFix,
+    /// Its PID now names another process; nothing was sent.
+    Recycled,
+    /// It could not be opened (EMFILE, ...); nothing was sent.
+    CannotOpen(Errno),
+    /// EPERM: only root or its owner may signal it.
+    NotPermitted,
+    /// It exited before this signal could be sent.
+    ExitedBefore(Signal),
+    SendFailed(Signal, Errno),
+    /// It outlived SIGKILL: stuck in the kernel, in this state and wait channel.
+    Stuck {
+        state: Option<char>,
+        wchan: Option<String>,
+    },
+}
+
+/// What to try when zombies remain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NextStep {
+    /// Tracers hold `held` of the zombies still there.
+    HeldByTracers {
+        held: usize,
+        tracers: Vec<ProcessRef>,
+    },
+    /// signal-parent: the parent is stopped by its tracer, which holds the signals.
+    StoppedByTracer,
+    /// signal-parent: SIGCHLD is blocked, so the nudge stays pending.
+    SigchldBlocked,
+    /// signal-parent: the handler ran and did not reap (within the timeout).
+    HandlerDidNotReap,
+    /// signal-parent: SIGCHLD is ignored; the nudge did nothing.
+    SigchldIgnored,
+    /// signal-parent: SIGCHLD at its default; the nudge did nothing.
+    SigchldDefault,
+    /// kill-parent: the parent is still alive (see the error).
+    StillAlive,
+    /// kill-parent: the adopter is PID 1 of its namespace and does not reap.
+    FixInit,
+    /// kill-parent: the adopter is a subreaper that does not reap (within the timeout).
+    FixSubreaper,
+    /// kill-parent: they were adopted by someone fix did not see.
+    SeeList,
+}
+
 /// The plan and the result for one parent.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ParentResult {
     pub pid: Pid,
     pub comm: String,
@@ -180,7 +260,7 @@ pub struct ParentResult {
     pub remedy: Remedy,
     pub outcome: Outcome,
     pub refusal: Option<Refusal>,
-    pub reason: Option<String>,
+    pub note: Option<Note>,
     pub signals: Vec<Sent>,
     pub exited: Option<Exited>,
     pub adopter: Option<ObservedAdopter>,
@@ -190,9 +270,9 @@ pub struct ParentResult {
     /// From the first signal until the last zombie was gone; null while some remain.
     pub elapsed_ms: Option<u64>,
     /// What went wrong while acting (permission denied, the parent vanished, ...).
-    pub error: Option<String>,
+    pub error: Option<ActError>,
     /// What to try next when the zombies remain.
-    pub next: Option<String>,
+    pub next: Option<NextStep>,
     /// The parent reaped every targeted zombie by itself during --settle, so nothing was sent
     /// and no remedy takes the credit.
     pub reaped_on_its_own: bool,
@@ -200,16 +280,10 @@ pub struct ParentResult {
     /// keyed by executable hides every parent running it).
     pub also_hides: Vec<HiddenParent>,
     /// The diagnosis this rests on.
-    #[serde(skip)]
     pub finding: ParentFinding,
 }
 
 impl ParentResult {
-    /// "4242 (nginx)", with the name made safe for a terminal.
-    pub fn who(&self) -> String {
-        format!("{} ({})", self.pid, printable(&self.comm))
-    }
-
     /// Whether fix is to send signals to it.
     pub fn acts(&self) -> bool {
         self.outcome == Outcome::Planned
@@ -243,7 +317,7 @@ pub struct FixSummary {
 }
 
 /// Everything `zombies fix` planned and did.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct FixReport {
     pub remedy: Choice,
     pub dry_run: bool,

@@ -1,18 +1,42 @@
 //! From a diagnosis and a request to a plan: which parents, which remedy for each, and which
 //! are refused and why. Pure: nothing is read or sent here.
 
-use anyhow::{Result, bail};
-
 use super::Refusal;
 use super::safety;
 use super::{
-    Choice, FixReport, FixSummary, HiddenParent, Outcome, ParentResult, Request, Target,
-    ZombieResult, ms,
+    Advice, Choice, FixReport, FixSummary, HiddenParent, Note, Outcome, ParentResult, Request,
+    Target, ZombieResult, ms,
 };
-use crate::diagnose::{AdopterVerdict, Context, Diagnosis, ParentFinding, Remedy, adopter_outcome};
+use crate::diagnose::{Context, Diagnosis, ParentFinding, Remedy};
 use crate::ignore::{Entry, IgnoreList};
 use crate::proc::{Pid, Snapshot};
-use crate::report::{duration, printable};
+
+/// Why a target names no parent to act on. report/fix.rs says it (and what to use instead).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetError {
+    /// --parent or --pid: no such process (it exited, or was reaped).
+    NoProcess { pid: Pid, zombie_wanted: bool },
+    /// --parent on a zombie.
+    IsZombie { pid: Pid, comm: String, ppid: Pid },
+    /// --parent on a live process with no zombies.
+    NoZombies { pid: Pid, comm: String },
+    /// --pid on a process whose main thread exited while others run (`Zl`).
+    ExitedLeader {
+        pid: Pid,
+        comm: String,
+        live_threads: Option<u64>,
+    },
+    /// --pid on a parent of zombies.
+    IsParent {
+        pid: Pid,
+        comm: String,
+        zombies: usize,
+    },
+    /// --pid on a live process that is no zombie.
+    NotZombie { pid: Pid, comm: String, state: char },
+}
+
+impl std::error::Error for TargetError {}
 
 /// Resolves the target and decides, parent by parent, what fix will do. Bad targets (no such
 /// process, a process with no zombies) are errors that say what to use instead.
@@ -22,16 +46,16 @@ pub fn plan(
     ctx: &Context,
     req: &Request,
     ignore: &IgnoreList,
-) -> Result<FixReport> {
+) -> Result<FixReport, TargetError> {
     let mut skipped_ignored = 0;
     let findings: Vec<ParentFinding> = match req.target {
         Target::Parent(pid) => match diag.parent(pid) {
             Some(f) => vec![f.clone()],
-            None => bail!(not_a_parent(snap, pid)),
+            None => return Err(not_a_parent(snap, pid)),
         },
         Target::Zombie(pid) => match diag.parent_of_zombie(pid) {
             Some(f) => vec![f.clone()],
-            None => bail!(not_a_zombie(snap, diag, pid)),
+            None => return Err(not_a_zombie(snap, diag, pid)),
         },
         Target::All => {
             let mut d = diag.clone();
@@ -94,19 +118,11 @@ fn plan_parent(
         Choice::Auto if held_target => Remedy::DetachTracer,
         Choice::Auto => f.recommended,
     };
-    let who = format!("{} ({})", f.pid, printable(&f.comm));
-    let (outcome, refusal, reason) = match remedy {
+    let (outcome, refusal, note) = match remedy {
         Remedy::Ignore if req.choice == Choice::Ignore => {
             let entry = entry_for(&f, req);
             if ignore.entries.contains(&entry) || ignore.is_ignored(&f) {
-                (
-                    Outcome::Ignored,
-                    None,
-                    Some(format!(
-                        "{who} is already on the ignore list {}",
-                        ignore.path.display()
-                    )),
-                )
+                (Outcome::Ignored, None, Note::AlreadyIgnored)
             } else {
                 also_hides = ignore
                     .newly_hidden(&entry, &f, all)
@@ -120,11 +136,7 @@ fn plan_parent(
                 (
                     Outcome::Planned,
                     None,
-                    Some(format!(
-                        "add {} to the ignore list {}; no signal is sent",
-                        printable(&entry.key()),
-                        ignore.path.display()
-                    )),
+                    Note::WillIgnore { key: entry.key() },
                 )
             }
         }
@@ -132,38 +144,16 @@ fn plan_parent(
         // decision about monitoring) and cannot install an init.
         // Asleep in wait(): it may yet reap them; the advice is to give it time, not to
         // silence it for good.
-        Remedy::Ignore if f.in_wait => (
-            Outcome::Advised,
-            None,
-            Some(format!("recommended: ignore for now. {}", f.reason)),
-        ),
-        Remedy::Ignore => (
-            Outcome::Advised,
-            None,
-            Some(format!(
-                "recommended: ignore. {}; to stop alerting on it: zombies fix --ignore --parent {}",
-                f.reason, f.pid
-            )),
-        ),
-        Remedy::FixInit => (
-            Outcome::Advised,
-            None,
-            Some(format!("recommended: fix-init. {}", f.reason)),
-        ),
+        Remedy::Ignore if f.in_wait => (Outcome::Advised, None, Note::Advice(Advice::IgnoreForNow)),
+        Remedy::Ignore => (Outcome::Advised, None, Note::Advice(Advice::Ignore)),
+        Remedy::FixInit => (Outcome::Advised, None, Note::Advice(Advice::FixInit)),
         // A tracer is most often a debugger someone is using: fix names it, never kills it.
-        Remedy::DetachTracer => (
-            Outcome::Advised,
-            None,
-            Some(format!(
-                "recommended: detach-tracer. {}",
-                Refusal::HeldByTracer.explain(&f)
-            )),
-        ),
+        Remedy::DetachTracer => (Outcome::Advised, None, Note::Advice(Advice::DetachTracer)),
         Remedy::SignalParent | Remedy::KillParent => {
             match safety::check(&f, ctx, req.force).or(held_target.then_some(Refusal::HeldByTracer))
             {
-                Some(r) => (Outcome::Refused, Some(r), Some(r.explain(&f))),
-                None => (Outcome::Planned, None, Some(describe(&f, remedy, req))),
+                Some(r) => (Outcome::Refused, Some(r), Note::Refused(r)),
+                None => (Outcome::Planned, None, Note::Plan),
             }
         }
     };
@@ -189,7 +179,7 @@ fn plan_parent(
         remedy,
         outcome,
         refusal,
-        reason,
+        note: Some(note),
         signals: Vec::new(),
         exited: None,
         adopter: None,
@@ -212,99 +202,46 @@ pub(super) fn entry_for(f: &ParentFinding, req: &Request) -> Entry {
     e
 }
 
-/// What will be sent, in one line.
-fn describe(f: &ParentFinding, remedy: Remedy, req: &Request) -> String {
-    let stopped = matches!(f.state.as_str(), "T" | "t");
-    let mut s = match remedy {
-        Remedy::SignalParent => {
-            let mut s = if stopped {
-                "SIGCONT (it is stopped), then SIGCHLD".to_string()
-            } else {
-                "SIGCHLD".to_string()
-            };
-            if f.sigchld != crate::diagnose::Disposition::Caught || f.sigchld_blocked {
-                s.push_str(&format!(
-                    "; unlikely to help: SIGCHLD is {} in it",
-                    if f.sigchld_blocked {
-                        "blocked"
-                    } else {
-                        f.sigchld.as_str()
-                    }
-                ));
-            }
-            s
-        }
-        _ => {
-            let mut s = format!(
-                "SIGTERM{}, SIGKILL if still alive after {}; {}",
-                if stopped { " and SIGCONT" } else { "" },
-                duration(req.grace),
-                printable(&adopter_outcome(&f.adopter))
-            );
-            if f.adopter.verdict == AdopterVerdict::ShouldReap {
-                s.push_str(", unless a subreaper is closer");
-            }
-            s
-        }
-    };
-    let held = f.held_by_tracers();
-    if held > 0 {
-        let tracers = f
-            .holding_tracers()
-            .iter()
-            .map(|(t, _)| t.pid.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        s.push_str(&format!(
-            "; {held} of its zombies {} traced by {tracers} and will stay until it lets go",
-            if held == 1 { "is" } else { "are" }
-        ));
-    }
-    s
-}
-
-fn not_a_parent(snap: &Snapshot, pid: i32) -> String {
+fn not_a_parent(snap: &Snapshot, pid: Pid) -> TargetError {
     match snap.get(pid) {
-        None => format!(
-            "no process with PID {pid} (it may have exited); `zombies list` shows the parents of zombies there are now"
-        ),
-        Some(p) if p.is_zombie() => format!(
-            "{pid} ({}) is a zombie, not a parent of zombies: use --pid {pid} to act on its parent {}",
-            printable(&p.comm),
-            p.ppid
-        ),
-        Some(p) => format!(
-            "{pid} ({}) holds no zombies: nothing to fix; `zombies list` shows the parents that do",
-            printable(&p.comm)
-        ),
+        None => TargetError::NoProcess {
+            pid,
+            zombie_wanted: false,
+        },
+        Some(p) if p.is_zombie() => TargetError::IsZombie {
+            pid,
+            comm: p.comm.clone(),
+            ppid: p.ppid,
+        },
+        Some(p) => TargetError::NoZombies {
+            pid,
+            comm: p.comm.clone(),
+        },
     }
 }
 
-fn not_a_zombie(snap: &Snapshot, diag: &Diagnosis, pid: i32) -> String {
+fn not_a_zombie(snap: &Snapshot, diag: &Diagnosis, pid: Pid) -> TargetError {
     match snap.get(pid) {
-        None => format!(
-            "no process with PID {pid} (it may have been reaped already); `zombies list --pids` shows the zombies there are now"
-        ),
-        Some(p) if p.is_exited_leader() => format!(
-            "{pid} ({}) is not a zombie: its main thread exited but {} (ps shows Zl)",
-            printable(&p.comm),
-            match snap.live_threads(p) {
-                Some(1) => "1 thread still runs".to_string(),
-                Some(n) => format!("{n} threads still run"),
-                None => "other threads still run".to_string(),
-            }
-        ),
+        None => TargetError::NoProcess {
+            pid,
+            zombie_wanted: true,
+        },
+        Some(p) if p.is_exited_leader() => TargetError::ExitedLeader {
+            pid,
+            comm: p.comm.clone(),
+            live_threads: snap.live_threads(p),
+        },
         Some(p) => match diag.parent(pid) {
-            Some(f) => format!(
-                "{pid} ({}) is not a zombie but holds {} of them: use --parent {pid}",
-                printable(&p.comm),
-                f.zombies.len()
-            ),
-            None => format!(
-                "{pid} ({}) is not a zombie (state {}); `zombies list --pids` shows the zombies there are",
-                printable(&p.comm),
-                p.state
-            ),
+            Some(f) => TargetError::IsParent {
+                pid,
+                comm: p.comm.clone(),
+                zombies: f.zombies.len(),
+            },
+            None => TargetError::NotZombie {
+                pid,
+                comm: p.comm.clone(),
+                state: p.state,
+            },
         },
     }
 }

@@ -4,7 +4,6 @@
 use serde::Serialize;
 
 use crate::diagnose::{Context, ParentFinding, is_critical_name};
-use crate::report::printable;
 
 /// Why a parent is not signalled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -35,61 +34,6 @@ impl Refusal {
     /// Whether --force lifts it: only the critical list.
     pub fn forceable(self) -> bool {
         self == Refusal::Critical
-    }
-
-    /// One sentence for people: what the process is and what to do instead.
-    pub fn explain(self, p: &ParentFinding) -> String {
-        let who = format!("{} ({})", p.pid, printable(&p.comm));
-        match self {
-            Refusal::NamespaceInit => format!(
-                "{who} is PID 1 of its PID namespace: killing it kills every process in it (the whole container), so fix never signals it; if it does not reap, run a real init as PID 1 (tini, `docker run --init`)"
-            ),
-            Refusal::KernelThread => format!(
-                "{who} is a kernel thread: it cannot be signalled; its zombies are harmless unless they pile up (`zombies fix --ignore --parent {}`)",
-                p.pid
-            ),
-            Refusal::ThisTool => format!("{who} is this zombies process itself"),
-            Refusal::Ancestor => format!(
-                "{who} is an ancestor of this zombies process (your shell, terminal, tmux, sshd or cron): acting on it could end your own session; restart it when convenient, or ignore it (`zombies fix --ignore --parent {}`)",
-                p.pid
-            ),
-            Refusal::SessionLeader => format!(
-                "{who} leads this terminal session (your login shell): acting on it could end your session; restart it when convenient"
-            ),
-            Refusal::Unverified => format!(
-                "{who}: its /proc/{}/status could not be read (permission, or it changed as we looked), so fix cannot rule out that it is PID 1 of a container; run as root, or check it with `zombies explain {}`",
-                p.pid, p.pid
-            ),
-            Refusal::HeldByTracer => {
-                let tracers = p.holding_tracers();
-                let names = tracers
-                    .iter()
-                    .map(|(t, _)| match &t.comm {
-                        Some(c) => format!("{} ({})", t.pid, printable(c)),
-                        None => t.pid.to_string(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let pids = tracers
-                    .iter()
-                    .map(|(t, _)| t.pid.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let (them, are) = if p.held_by_tracers() == 1 {
-                    ("it", "its zombie is")
-                } else {
-                    ("them", "its zombies are")
-                };
-                format!(
-                    "{are} traced by {names}, which alone can reap {them} until it lets go: nothing sent to {who} can clear {them} (its adopter could not reap {them} either); quit or detach that debugger or strace, or `kill {pids}`, and the kernel hands {them} back to {}",
-                    p.pid
-                )
-            }
-            Refusal::Critical => format!(
-                "{who} is a critical service: killing or signalling it can take the machine or your login down; add --force if you are sure, or ignore it (`zombies fix --ignore --parent {}`)",
-                p.pid
-            ),
-        }
     }
 }
 
@@ -213,7 +157,6 @@ mod tests {
         let r = check(&p, &ctx(), false);
         assert_eq!(r, Some(Refusal::Critical));
         assert!(r.unwrap().forceable());
-        assert!(r.unwrap().explain(&p).contains("--force"));
         assert_eq!(check(&p, &ctx(), true), None);
         assert!(!Refusal::Ancestor.forceable());
     }

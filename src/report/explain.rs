@@ -99,8 +99,12 @@ pub fn write(out: &mut impl Write, e: &Explanation, now_unix: u64, style: Style)
                 String::new()
             };
             writeln!(out, "  {}{tag}", style.bold(r.remedy.as_str()))?;
-            writeln!(out, "      effect:  {}", r.effect)?;
-            writeln!(out, "      command: {}", r.command)?;
+            if let Some(f) = &e.parent {
+                let effect = super::findings::remedy_effect(f, r.remedy);
+                let command = super::findings::remedy_command(f, r.remedy);
+                writeln!(out, "      effect:  {}", printable(&effect))?;
+                writeln!(out, "      command: {}", printable(&command))?;
+            }
         }
     }
     Ok(())
@@ -200,7 +204,11 @@ fn write_parent(out: &mut impl Write, p: &ParentFinding, style: Style) -> io::Re
         Disposition::Unknown => "unknown",
     };
     writeln!(out, "{}", style.bold("Diagnosis"))?;
-    writeln!(out, "  SIGCHLD {disposition}: {}.", p.reason)?;
+    writeln!(
+        out,
+        "  SIGCHLD {disposition}: {}.",
+        printable(&super::findings::reason(p))
+    )?;
     let adopter = match (p.adopter.pid, &p.adopter.comm) {
         (Some(pid), Some(c)) => format!("{pid} ({})", printable(c)),
         (Some(pid), None) => pid.to_string(),
@@ -209,7 +217,7 @@ fn write_parent(out: &mut impl Write, p: &ParentFinding, style: Style) -> io::Re
     writeln!(
         out,
         "  If the parent died, the adopter would be {adopter}: {}.",
-        p.adopter.note
+        super::findings::adopter_note(&p.adopter)
     )?;
     // A parent told to fix-init for its adopter's sake already says so in its reason.
     if p.adopter.verdict == AdopterVerdict::NotReaping && p.recommended != Remedy::FixInit {

@@ -3,8 +3,15 @@
 
 use std::io::{self, Write};
 
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+use super::findings::{adopter_outcome, reason as finding_reason};
 use super::{duration, printable};
-use crate::remedy::{Choice, FixReport, Outcome, ParentResult};
+use crate::diagnose::{AdopterVerdict, Disposition, ParentFinding, Remedy};
+use crate::remedy::{
+    ActError, Advice, Choice, FixReport, NextStep, Note, ObservedAdopter, Outcome, ParentResult,
+    Refusal, TargetError,
+};
 use crate::style::Style;
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -46,10 +53,10 @@ pub fn write_plan(out: &mut impl Write, r: &FixReport, style: Style) -> io::Resu
         };
         let head = format!(
             "{}{owner}, {}",
-            p.who(),
+            who(p),
             plural(p.total, "zombie", "zombies")
         );
-        let reason = p.reason.as_deref().unwrap_or("");
+        let reason = note(p, r).unwrap_or_default();
         match p.outcome {
             Outcome::Planned => {
                 // With --auto the remedy differs from parent to parent: name it.
@@ -189,8 +196,8 @@ fn write_parent(
     r: &FixReport,
     style: Style,
 ) -> io::Result<()> {
-    let who = style.bold(&p.who());
-    let reason = p.reason.as_deref().unwrap_or("");
+    let who = style.bold(&who(p));
+    let reason = note(p, r).unwrap_or_default();
     match p.outcome {
         Outcome::Cleared if p.reaped_on_its_own => {
             writeln!(
@@ -299,7 +306,7 @@ fn write_parent(
         )?;
     }
     if let Some(e) = &p.error {
-        writeln!(out, "    {} {e}", style.red("error:"))?;
+        writeln!(out, "    {} {}", style.red("error:"), error(p, e))?;
     }
     if p.outcome == Outcome::Remaining {
         let left: Vec<String> = p
@@ -311,7 +318,7 @@ fn write_parent(
         writeln!(out, "    still zombies: {}", left.join(" "))?;
     }
     if let Some(n) = &p.next {
-        writeln!(out, "    {} {n}", style.bold("next:"))?;
+        writeln!(out, "    {} {}", style.bold("next:"), next(p, n, r))?;
     }
     Ok(())
 }
@@ -372,4 +379,400 @@ fn write_skipped(out: &mut impl Write, r: &FixReport, style: Style) -> io::Resul
         )?;
     }
     Ok(())
+}
+
+// The words of fix: every sentence the plan and the result say about a parent, for people
+// and in the JSON (`reason`, `error`, `next`).
+
+/// "4242 (nginx)", with the name made safe for a terminal.
+fn who(p: &ParentResult) -> String {
+    format!("{} ({})", p.pid, printable(&p.comm))
+}
+
+/// "4242 (gdb)" for a process that may have no known name.
+fn named(pid: i32, comm: Option<&str>) -> String {
+    match comm {
+        Some(c) => format!("{pid} ({})", printable(c)),
+        None => pid.to_string(),
+    }
+}
+
+/// The JSON `reason`: why refused, the advice, what will be sent, or what ignore did.
+fn note(p: &ParentResult, r: &FixReport) -> Option<String> {
+    let list = r.ignore_file.as_deref().unwrap_or("");
+    let f = &p.finding;
+    Some(match p.note.as_ref()? {
+        Note::Plan => plan(f, p.remedy, r),
+        Note::Refused(refusal) => refusal_text(*refusal, f),
+        Note::Advice(Advice::IgnoreForNow) => {
+            format!("recommended: ignore for now. {}", finding_reason(f))
+        }
+        Note::Advice(Advice::Ignore) => format!(
+            "recommended: ignore. {}; to stop alerting on it: zombies fix --ignore --parent {}",
+            finding_reason(f),
+            f.pid
+        ),
+        Note::Advice(Advice::FixInit) => {
+            format!("recommended: fix-init. {}", finding_reason(f))
+        }
+        Note::Advice(Advice::DetachTracer) => format!(
+            "recommended: detach-tracer. {}",
+            refusal_text(Refusal::HeldByTracer, f)
+        ),
+        Note::AlreadyIgnored => format!("{} is already on the ignore list {list}", who(p)),
+        Note::WillIgnore { key } => format!(
+            "add {} to the ignore list {list}; no signal is sent",
+            printable(key)
+        ),
+        Note::Ignored { key } => format!("added {} to the ignore list {list}", printable(key)),
+        Note::ReapedOnItsOwn => format!(
+            "its parent reaped them on its own within the --settle time ({}): nothing was sent",
+            duration(ms(r.settle_ms))
+        ),
+    })
+}
+
+/// What will be sent, in one line.
+fn plan(f: &ParentFinding, remedy: Remedy, r: &FixReport) -> String {
+    let stopped = matches!(f.state.as_str(), "T" | "t");
+    let mut s = match remedy {
+        Remedy::SignalParent => {
+            let mut s = if stopped {
+                "SIGCONT (it is stopped), then SIGCHLD".to_string()
+            } else {
+                "SIGCHLD".to_string()
+            };
+            if f.sigchld != Disposition::Caught || f.sigchld_blocked {
+                s.push_str(&format!(
+                    "; unlikely to help: SIGCHLD is {} in it",
+                    if f.sigchld_blocked {
+                        "blocked"
+                    } else {
+                        f.sigchld.as_str()
+                    }
+                ));
+            }
+            s
+        }
+        _ => {
+            let mut s = format!(
+                "SIGTERM{}, SIGKILL if still alive after {}; {}",
+                if stopped { " and SIGCONT" } else { "" },
+                duration(ms(r.grace_ms)),
+                printable(&adopter_outcome(&f.adopter))
+            );
+            if f.adopter.verdict == AdopterVerdict::ShouldReap {
+                s.push_str(", unless a subreaper is closer");
+            }
+            s
+        }
+    };
+    let held = f.held_by_tracers();
+    if held > 0 {
+        let tracers = f
+            .holding_tracers()
+            .iter()
+            .map(|(t, _)| t.pid.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        s.push_str(&format!(
+            "; {held} of its zombies {} traced by {tracers} and will stay until it lets go",
+            if held == 1 { "is" } else { "are" }
+        ));
+    }
+    s
+}
+
+/// Why fix refuses a parent, and what to do instead.
+pub fn refusal_text(refusal: Refusal, p: &ParentFinding) -> String {
+    let who = format!("{} ({})", p.pid, printable(&p.comm));
+    match refusal {
+        Refusal::NamespaceInit => format!(
+            "{who} is PID 1 of its PID namespace: killing it kills every process in it (the whole container), so fix never signals it; if it does not reap, run a real init as PID 1 (tini, `docker run --init`)"
+        ),
+        Refusal::KernelThread => format!(
+            "{who} is a kernel thread: it cannot be signalled; its zombies are harmless unless they pile up (`zombies fix --ignore --parent {}`)",
+            p.pid
+        ),
+        Refusal::ThisTool => format!("{who} is this zombies process itself"),
+        Refusal::Ancestor => format!(
+            "{who} is an ancestor of this zombies process (your shell, terminal, tmux, sshd or cron): acting on it could end your own session; restart it when convenient, or ignore it (`zombies fix --ignore --parent {}`)",
+            p.pid
+        ),
+        Refusal::SessionLeader => format!(
+            "{who} leads this terminal session (your login shell): acting on it could end your session; restart it when convenient"
+        ),
+        Refusal::Unverified => format!(
+            "{who}: its /proc/{}/status could not be read (permission, or it changed as we looked), so fix cannot rule out that it is PID 1 of a container; run as root, or check it with `zombies explain {}`",
+            p.pid, p.pid
+        ),
+        Refusal::HeldByTracer => {
+            let tracers = p.holding_tracers();
+            let names = tracers
+                .iter()
+                .map(|(t, _)| named(t.pid, t.comm.as_deref()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let pids = tracers
+                .iter()
+                .map(|(t, _)| t.pid.to_string())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let (them, are) = if p.held_by_tracers() == 1 {
+                ("it", "its zombie is")
+            } else {
+                ("them", "its zombies are")
+            };
+            format!(
+                "{are} traced by {names}, which alone can reap {them} until it lets go: nothing sent to {who} can clear {them} (its adopter could not reap {them} either); quit or detach that debugger or strace, or `kill {pids}`, and the kernel hands {them} back to {}",
+                p.pid
+            )
+        }
+        Refusal::Critical => format!(
+            "{who} is a critical service: killing or signalling it can take the machine or your login down; add --force if you are sure, or ignore it (`zombies fix --ignore --parent {}`)",
+            p.pid
+        ),
+    }
+}
+
+/// What went wrong while acting on a parent.
+fn error(p: &ParentResult, e: &ActError) -> String {
+    let who = who(p);
+    match e {
+        ActError::ExitedBeforeFix => format!(
+            "{who} exited before fix acted; nothing was sent (its zombies went to an adopter)"
+        ),
+        ActError::Recycled => format!(
+            "PID {} is no longer {} (it exited and the PID was reused); nothing was sent",
+            p.pid,
+            printable(&p.comm)
+        ),
+        ActError::CannotOpen(e) => format!("cannot open {who}: {}; nothing was sent", e.desc()),
+        ActError::NotPermitted => {
+            let owner = match (p.uid, &p.user) {
+                (Some(u), Some(name)) => format!(" or as uid {u} ({name})"),
+                (Some(u), None) => format!(" or as uid {u}"),
+                _ => String::new(),
+            };
+            format!("cannot signal {who}: operation not permitted; run as root{owner}")
+        }
+        ActError::ExitedBefore(sig) => format!("{who} exited before {sig} could be sent"),
+        ActError::SendFailed(sig, e) => format!("cannot send {sig} to {who}: {}", e.desc()),
+        ActError::Stuck { state, wchan } => format!(
+            "{who} did not exit after SIGKILL (state {}{}): it is stuck in the kernel, usually on storage or NFS; its zombies go when it does",
+            state.unwrap_or('?'),
+            wchan
+                .as_deref()
+                .map(|w| format!(", in {w}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// What to try when zombies remain.
+fn next(p: &ParentResult, n: &NextStep, r: &FixReport) -> String {
+    let who = who(p);
+    let pid = p.pid;
+    let kill = format!("zombies fix --kill-parent --parent {pid}");
+    let timeout = duration(ms(r.timeout_ms));
+    let adopter = |a: &Option<ObservedAdopter>| {
+        a.as_ref()
+            .map(|a| (named(a.pid, a.comm.as_deref()), a.pid))
+            .unwrap_or_else(|| ("?".to_string(), 0))
+    };
+    match n {
+        NextStep::HeldByTracers { held, tracers } => {
+            let mut names: Vec<String> = tracers
+                .iter()
+                .map(|t| named(t.pid, t.comm.as_deref()))
+                .collect();
+            names.sort();
+            names.dedup();
+            format!(
+                "{held} of them {} traced by {}, which alone can reap them until it lets go: quit or detach that debugger or strace, or kill it",
+                if *held == 1 { "is" } else { "are" },
+                names.join(", ")
+            )
+        }
+        NextStep::StoppedByTracer => {
+            let by = p
+                .finding
+                .traced_by
+                .map(|t| format!(" (PID {t})"))
+                .unwrap_or_default();
+            format!(
+                "{who} is stopped by its tracer{by}, which holds the signals: detach the debugger, or try `{kill}`"
+            )
+        }
+        NextStep::SigchldBlocked => {
+            format!("SIGCHLD is blocked in {who}, so the nudge stays pending: try `{kill}`")
+        }
+        NextStep::HandlerDidNotReap => format!(
+            "{who} ran its SIGCHLD handler but did not reap them (or not within {timeout}): try `{kill}`"
+        ),
+        NextStep::SigchldIgnored => format!(
+            "{who} ignores SIGCHLD, which does not reap zombies made before it did, so the nudge did nothing: try `{kill}`"
+        ),
+        NextStep::SigchldDefault => format!(
+            "{who} leaves SIGCHLD at its default (discard) and has not called wait(), so the nudge did nothing: try `{kill}`"
+        ),
+        NextStep::StillAlive => format!(
+            "{who} is still alive: see the error above; `zombies explain {pid}` shows its state"
+        ),
+        NextStep::FixInit => format!(
+            "fix-init: the adopter {} is PID 1 of its namespace and does not reap: run a real init as PID 1 (tini, `docker run --init`) or restart the container",
+            adopter(&p.adopter).0
+        ),
+        NextStep::FixSubreaper => {
+            let (name, apid) = adopter(&p.adopter);
+            format!(
+                "the adopter {name} is a child subreaper that does not reap them (or not within {timeout}): `zombies explain {apid}` and fix that process"
+            )
+        }
+        NextStep::SeeList => "`zombies list` shows who holds them now".to_string(),
+    }
+}
+
+impl std::fmt::Display for TargetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TargetError::NoProcess {
+                pid,
+                zombie_wanted: false,
+            } => write!(
+                f,
+                "no process with PID {pid} (it may have exited); `zombies list` shows the parents of zombies there are now"
+            ),
+            TargetError::NoProcess {
+                pid,
+                zombie_wanted: true,
+            } => write!(
+                f,
+                "no process with PID {pid} (it may have been reaped already); `zombies list --pids` shows the zombies there are now"
+            ),
+            TargetError::IsZombie { pid, comm, ppid } => write!(
+                f,
+                "{pid} ({}) is a zombie, not a parent of zombies: use --pid {pid} to act on its parent {ppid}",
+                printable(comm)
+            ),
+            TargetError::NoZombies { pid, comm } => write!(
+                f,
+                "{pid} ({}) holds no zombies: nothing to fix; `zombies list` shows the parents that do",
+                printable(comm)
+            ),
+            TargetError::ExitedLeader {
+                pid,
+                comm,
+                live_threads,
+            } => write!(
+                f,
+                "{pid} ({}) is not a zombie: its main thread exited but {} (ps shows Zl)",
+                printable(comm),
+                match live_threads {
+                    Some(1) => "1 thread still runs".to_string(),
+                    Some(n) => format!("{n} threads still run"),
+                    None => "other threads still run".to_string(),
+                }
+            ),
+            TargetError::IsParent { pid, comm, zombies } => write!(
+                f,
+                "{pid} ({}) is not a zombie but holds {zombies} of them: use --parent {pid}",
+                printable(comm)
+            ),
+            TargetError::NotZombie { pid, comm, state } => write!(
+                f,
+                "{pid} ({}) is not a zombie (state {state}); `zombies list --pids` shows the zombies there are",
+                printable(comm)
+            ),
+        }
+    }
+}
+
+// JSON: the documented shape (README, and remedy/mod.rs), with the words of this module.
+
+/// One parent of the JSON, with the report it belongs to (for the durations and the list).
+struct ParentJson<'a> {
+    p: &'a ParentResult,
+    r: &'a FixReport,
+}
+
+impl Serialize for ParentJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (p, r) = (self.p, self.r);
+        let mut m = s.serialize_struct("ParentResult", 22)?;
+        m.serialize_field("pid", &p.pid)?;
+        m.serialize_field("comm", &p.comm)?;
+        m.serialize_field("exe", &p.exe)?;
+        m.serialize_field("uid", &p.uid)?;
+        m.serialize_field("user", &p.user)?;
+        m.serialize_field("state", &p.state)?;
+        m.serialize_field("sigchld", &p.sigchld)?;
+        m.serialize_field("remedy", &p.remedy)?;
+        m.serialize_field("outcome", &p.outcome)?;
+        m.serialize_field("refusal", &p.refusal)?;
+        m.serialize_field("reason", &note(p, r))?;
+        m.serialize_field("signals", &p.signals)?;
+        m.serialize_field("exited", &p.exited)?;
+        m.serialize_field("adopter", &p.adopter)?;
+        m.serialize_field("zombies", &p.zombies)?;
+        m.serialize_field("total", &p.total)?;
+        m.serialize_field("cleared", &p.cleared)?;
+        m.serialize_field("elapsed_ms", &p.elapsed_ms)?;
+        m.serialize_field("error", &p.error.as_ref().map(|e| error(p, e)))?;
+        m.serialize_field("next", &p.next.as_ref().map(|n| next(p, n, r)))?;
+        m.serialize_field("reaped_on_its_own", &p.reaped_on_its_own)?;
+        m.serialize_field("also_hides", &p.also_hides)?;
+        m.end()
+    }
+}
+
+impl Serialize for FixReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let parents: Vec<ParentJson> = self
+            .parents
+            .iter()
+            .map(|p| ParentJson { p, r: self })
+            .collect();
+        let mut m = s.serialize_struct("FixReport", 10)?;
+        m.serialize_field("remedy", &self.remedy)?;
+        m.serialize_field("dry_run", &self.dry_run)?;
+        m.serialize_field("executed", &self.executed)?;
+        m.serialize_field("grace_ms", &self.grace_ms)?;
+        m.serialize_field("timeout_ms", &self.timeout_ms)?;
+        m.serialize_field("settle_ms", &self.settle_ms)?;
+        m.serialize_field("ignore_file", &self.ignore_file)?;
+        m.serialize_field("parents", &parents)?;
+        m.serialize_field("summary", &self.summary)?;
+        m.serialize_field("success", &self.success)?;
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_critical_refusal_says_how_to_force() {
+        let p = ParentFinding::for_test(800, "sshd");
+        let text = refusal_text(Refusal::Critical, &p);
+        assert!(
+            text.starts_with("800 (sshd) is a critical service"),
+            "{text}"
+        );
+        assert!(text.contains("--force"), "{text}");
+    }
+
+    #[test]
+    fn target_errors_say_what_to_use_instead() {
+        let e = TargetError::IsZombie {
+            pid: 5,
+            comm: "a\nb".into(),
+            ppid: 4,
+        };
+        assert_eq!(
+            e.to_string(),
+            "5 (a\\nb) is a zombie, not a parent of zombies: use --pid 5 to act on its parent 4"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! reads /proc.
 
 pub mod explain;
+pub mod findings;
 pub mod fix;
 pub mod ignore;
 pub mod json;

@@ -83,7 +83,7 @@ pub fn write(
             out,
             "{} {}.",
             style.bold(&p.pid.to_string()),
-            printable(&p.reason)
+            printable(&super::findings::reason(p))
         )?;
         let todo = match p.recommended {
             Remedy::FixInit => format!(
