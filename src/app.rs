@@ -404,7 +404,7 @@ fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> 
     let first_seen = memory.update(ids, ctx.now_unix);
     // Said in the report, not on stderr: under cron a warning every minute would be mail
     // every minute, and the report is where the monitoring engineer looks.
-    let age_problem = memory.save().err().map(|t| report::state::trouble(&t));
+    let age_problem = memory.save().err();
     drop(memory); // releases the lock on the state's directory
 
     filter(&mut diag, args.parent, args.user.as_deref())?;

@@ -14,7 +14,7 @@ use crate::diagnose::Diagnosis;
 use crate::exit::Exit;
 use crate::proc::Pid;
 pub use range::Range;
-use state::ZombieId;
+use state::{Trouble, ZombieId};
 
 /// Default `--warn`: more than 5 zombies. A few come and go on a busy machine.
 pub const DEFAULT_WARN: Range = Range::above(5.0);
@@ -127,7 +127,7 @@ impl Status {
 }
 
 /// Zombies held by one parent.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ParentCount {
     pub pid: Pid,
     pub comm: String,
@@ -135,7 +135,7 @@ pub struct ParentCount {
 }
 
 /// How long one zombie has been seen.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ZombieSeen {
     pub pid: Pid,
     pub ppid: Pid,
@@ -143,14 +143,42 @@ pub struct ZombieSeen {
     pub seen_seconds: u64,
 }
 
-/// The result of one check: what every output format renders.
-#[derive(Clone, Debug, Serialize)]
+/// Something beyond the count that raised the status or that the reader should know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// Zombies seen longer than --max-age: how many, the oldest and its parent.
+    TooOld {
+        over: usize,
+        max: Duration,
+        oldest: ZombieSeen,
+        parent: Option<ParentCount>,
+    },
+    /// A parent holds more than --warn-per-parent; `more` other parents do too.
+    PerParent {
+        worst: ParentCount,
+        limit: usize,
+        more: usize,
+    },
+    /// --max-age was asked for but ages cannot be kept (UNKNOWN).
+    MaxAgeUncheckable(Trouble),
+    /// Ages cannot be kept (said, not alerted on).
+    AgesNotKept(Trouble),
+}
+
+/// The result of one check: what every output format renders. report/check.rs says it in
+/// words (the Nagios text, JSON `message`).
+#[derive(Clone, Debug)]
 pub struct Outcome {
     pub status: Status,
     /// The exit code that goes with the status (0..3).
     pub exit_code: u8,
-    /// The verdict in words: the text after `ZOMBIES <STATUS>: ` on the Nagios line.
-    pub message: String,
+    /// Why the check could not be done (UNKNOWN before counting), in words: an error's own
+    /// message, or what hides processes from it.
+    pub unknown: Option<String>,
+    /// What else raised the status or deserves a word, in order.
+    pub problems: Vec<Problem>,
+    /// /proc entries that could not be read (hidepid, permissions).
+    pub unreadable: usize,
     /// Zombies counted (after the ignore list, --user and --parent); null when UNKNOWN
     /// because nothing could be counted.
     pub zombies: Option<usize>,
@@ -166,38 +194,11 @@ pub struct Outcome {
     pub max_per_parent: Option<usize>,
     pub thresholds: Thresholds,
     /// Parents, most zombies first.
-    #[serde(skip)]
     pub by_parent: Vec<ParentCount>,
     /// Every counted zombie with its first sighting, oldest first.
     pub seen: Vec<ZombieSeen>,
     /// The diagnosis, exactly as `zombies list --format json` prints it.
     pub list: Option<Diagnosis>,
-}
-
-/// How many parents the message names before "and N more".
-const NAMED_PARENTS: usize = 3;
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// Writes a duration the way people write it: "500ms", "45s", "10m", "1h30m".
-fn human(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        return format!("{}ms", d.as_millis());
-    }
-    let s = d.as_secs();
-    let mut out = String::new();
-    let (d_, h, m, sec) = (s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
-    for (v, u) in [(d_, "d"), (h, "h"), (m, "m"), (sec, "s")] {
-        if v > 0 {
-            out.push_str(&format!("{v}{u}"));
-        }
-    }
-    if out.is_empty() {
-        out.push_str("0s");
-    }
-    out
 }
 
 impl Outcome {
@@ -206,7 +207,9 @@ impl Outcome {
         Outcome {
             status: Status::Unknown,
             exit_code: Status::Unknown.exit().0,
-            message: why,
+            unknown: Some(why),
+            problems: Vec::new(),
+            unreadable: 0,
             zombies: None,
             parents: None,
             ignored: None,
@@ -228,7 +231,7 @@ pub fn evaluate(
     first_seen: &HashMap<ZombieId, u64>,
     now: u64,
     t: &Thresholds,
-    age_problem: Option<String>,
+    age_problem: Option<Trouble>,
 ) -> Outcome {
     let count = diag.summary.zombies;
     let by_parent: Vec<ParentCount> = diag
@@ -262,7 +265,7 @@ pub fn evaluate(
     let max_per_parent = by_parent.iter().map(|p| p.zombies).max().unwrap_or(0);
 
     let mut status = Status::Ok;
-    let mut problems: Vec<String> = Vec::new();
+    let mut problems: Vec<Problem> = Vec::new();
     // Zero zombies is OK whatever the thresholds say: there is nothing to act on.
     if count > 0 {
         let n = count as f64;
@@ -278,95 +281,46 @@ pub fn evaluate(
                     .iter()
                     .filter(|z| Duration::from_secs(z.seen_seconds) > max)
                     .count();
-                let parent = by_parent
-                    .iter()
-                    .find(|p| p.pid == z.ppid)
-                    .map_or(String::new(), |p| format!(" under {} ({})", p.comm, p.pid));
-                problems.push(format!(
-                    "{} seen longer than --max-age {}: the oldest, PID {}{}, for {}",
-                    plural(over, "zombie", "zombies"),
-                    human(max),
-                    z.pid,
-                    parent,
-                    human(Duration::from_secs(z.seen_seconds))
-                ));
+                problems.push(Problem::TooOld {
+                    over,
+                    max,
+                    oldest: z.clone(),
+                    parent: by_parent.iter().find(|p| p.pid == z.ppid).cloned(),
+                });
             }
         }
         if let Some(limit) = t.warn_per_parent {
             let over: Vec<&ParentCount> = by_parent.iter().filter(|p| p.zombies > limit).collect();
             if let Some(worst) = over.first() {
                 status = status.worst(Status::Warning);
-                let more = match over.len() - 1 {
-                    0 => String::new(),
-                    k => format!(" (and {} more)", plural(k, "parent", "parents")),
-                };
-                problems.push(format!(
-                    "{} ({}) holds {}, over --warn-per-parent {limit}{more}",
-                    worst.comm, worst.pid, worst.zombies
-                ));
+                problems.push(Problem::PerParent {
+                    worst: (*worst).clone(),
+                    limit,
+                    more: over.len() - 1,
+                });
             }
         }
-        if let Some(why) = &age_problem {
+        if let Some(why) = age_problem {
             if t.max_age.is_some() {
                 // --max-age cannot work without memory: say so rather than stay silently OK.
                 status = status.worst(Status::Unknown);
-                problems.push(format!("--max-age cannot be checked: {why}"));
+                problems.push(Problem::MaxAgeUncheckable(why));
             } else {
-                problems.push(format!("zombie ages not kept: {why}"));
+                problems.push(Problem::AgesNotKept(why));
             }
         }
-    } else if let Some(why) = &age_problem {
+    } else if let Some(why) = age_problem {
         // Nothing to age, so nothing to judge; but a --state that cannot work (a typo in its
         // directory) is said now, not on the day zombies appear.
-        problems.push(format!("zombie ages not kept: {why}"));
-    }
-
-    let mut message = plural(count, "zombie process", "zombie processes");
-    if !by_parent.is_empty() {
-        let named: Vec<String> = by_parent
-            .iter()
-            .take(NAMED_PARENTS)
-            .map(|p| {
-                format!(
-                    "{} under {} ({})",
-                    plural(p.zombies, "zombie", "zombies"),
-                    p.comm,
-                    p.pid
-                )
-            })
-            .collect();
-        message.push_str(": ");
-        message.push_str(&named.join(", "));
-        let rest = &by_parent[by_parent.len().min(NAMED_PARENTS)..];
-        if !rest.is_empty() {
-            let z: usize = rest.iter().map(|p| p.zombies).sum();
-            message.push_str(&format!(
-                " and {} more under {} other {}",
-                z,
-                rest.len(),
-                if rest.len() == 1 { "parent" } else { "parents" }
-            ));
-        }
-    }
-    for p in problems {
-        message.push_str("; ");
-        message.push_str(&p);
-    }
-    if diag.summary.ignored > 0 {
-        message.push_str(&format!("; {} ignored", diag.summary.ignored));
-    }
-    if diag.summary.unreadable > 0 {
-        // hidepid or permissions: zombies of other users may be missed.
-        message.push_str(&format!(
-            "; {} not readable, run as root to see all",
-            plural(diag.summary.unreadable, "process", "processes")
-        ));
+        problems.push(Problem::AgesNotKept(why));
     }
 
     Outcome {
         status,
         exit_code: status.exit().0,
-        message,
+        unknown: None,
+        problems,
+        unreadable: diag.summary.unreadable,
         zombies: Some(count),
         parents: Some(by_parent.len()),
         ignored: Some(diag.summary.ignored),
@@ -384,6 +338,17 @@ pub fn evaluate(
 mod tests {
     use super::*;
     use crate::diagnose::{ParentFinding, Summary, Zombie};
+
+    /// The verdict in words, as every format says it.
+    fn message(o: &Outcome) -> String {
+        crate::report::check::message(o)
+    }
+
+    fn unwritable(error: &str) -> Trouble {
+        Trouble::Unwritable {
+            error: error.into(),
+        }
+    }
 
     fn zombie(pid: Pid, ppid: Pid) -> Zombie {
         Zombie {
@@ -491,26 +456,25 @@ mod tests {
         let mut seen = HashMap::new();
         seen.insert((2000, 20000), 900); // the zombie of sh, seen 100 s ago
         let o = evaluate(d(), &seen, 1000, &t, None);
-        assert_eq!(o.status, Status::Critical, "{}", o.message);
+        assert_eq!(o.status, Status::Critical, "{}", message(&o));
         assert_eq!(o.oldest_seen_seconds, Some(100));
         assert_eq!(o.seen[0].pid, 2000);
         assert!(
-            o.message.contains("1 zombie seen longer than --max-age 1m: the oldest, PID 2000 under sh (20), for 1m40s"),
+            message(&o).contains("1 zombie seen longer than --max-age 1m: the oldest, PID 2000 under sh (20), for 1m40s"),
             "{}",
-            o.message
+            message(&o)
         );
         assert!(
-            o.message
-                .contains("nginx (10) holds 3, over --warn-per-parent 2"),
+            message(&o).contains("nginx (10) holds 3, over --warn-per-parent 2"),
             "{}",
-            o.message
+            message(&o)
         );
         t.max_age = Some(Duration::from_secs(100));
         let o = evaluate(d(), &seen, 1000, &t, None);
         assert_eq!(o.status, Status::Warning, "100 s is not longer than 100 s");
         assert_eq!(o.max_per_parent, Some(3));
         assert_eq!(
-            o.message,
+            message(&o),
             "4 zombie processes: 3 zombies under nginx (10), 1 zombie under sh (20); nginx (10) holds 3, over --warn-per-parent 2"
         );
     }
@@ -522,22 +486,22 @@ mod tests {
             ..Thresholds::default()
         };
         let d = || diag(vec![parent(10, "p", 1)]);
-        let o = evaluate(d(), &HashMap::new(), 5, &t, Some("read-only".into()));
+        let o = evaluate(d(), &HashMap::new(), 5, &t, Some(unwritable("read-only")));
         assert_eq!(o.status, Status::Unknown);
-        assert!(o.message.contains("--max-age cannot be checked: read-only"));
+        assert!(message(&o).contains("--max-age cannot be checked: read-only"));
         // Without --max-age the status does not depend on it, but the text says it.
         let o = evaluate(
             d(),
             &HashMap::new(),
             5,
             &Thresholds::default(),
-            Some("x".into()),
+            Some(unwritable("x")),
         );
         assert_eq!(o.status, Status::Ok);
         assert!(
-            o.message.ends_with("; zombie ages not kept: x"),
+            message(&o).contains("; zombie ages not kept: x;"),
             "{}",
-            o.message
+            message(&o)
         );
         // A known problem outranks not knowing.
         let o = evaluate(
@@ -545,15 +509,21 @@ mod tests {
             &HashMap::new(),
             5,
             &t,
-            Some("x".into()),
+            Some(unwritable("x")),
         );
         assert_eq!(o.status, Status::Critical);
         // Zero zombies is OK, and the problem is said already.
-        let o = evaluate(diag(vec![]), &HashMap::new(), 5, &t, Some("no dir".into()));
+        let o = evaluate(
+            diag(vec![]),
+            &HashMap::new(),
+            5,
+            &t,
+            Some(unwritable("no dir")),
+        );
         assert_eq!(o.status, Status::Ok);
         assert_eq!(
-            o.message,
-            "0 zombie processes; zombie ages not kept: no dir"
+            message(&o),
+            "0 zombie processes; zombie ages not kept: no dir; pass --state with a writable path"
         );
     }
 
@@ -569,7 +539,7 @@ mod tests {
         d.summary.ignored = 2;
         let o = evaluate(d, &HashMap::new(), 0, &Thresholds::default(), None);
         assert_eq!(
-            o.message,
+            message(&o),
             "11 zombie processes: 4 zombies under a (1), 3 zombies under b (2), 2 zombies under c (3) and 2 more under 2 other parents; 2 ignored"
         );
         assert_eq!(o.status, Status::Warning);
@@ -582,16 +552,8 @@ mod tests {
         let o = evaluate(d, &HashMap::new(), 0, &Thresholds::default(), None);
         assert_eq!(o.status, Status::Ok);
         assert_eq!(
-            o.message,
+            message(&o),
             "0 zombie processes; 12 processes not readable, run as root to see all"
         );
-    }
-
-    #[test]
-    fn human_durations() {
-        assert_eq!(human(Duration::from_millis(500)), "500ms");
-        assert_eq!(human(Duration::from_secs(90)), "1m30s");
-        assert_eq!(human(Duration::from_secs(86400 + 3600)), "1d1h");
-        assert_eq!(human(Duration::from_secs(600)), "10m");
     }
 }

@@ -6,17 +6,13 @@ use std::io::{self, Write};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use super::findings::{adopter_outcome, reason as finding_reason};
-use super::{duration, printable};
+use super::{duration, plural, printable};
 use crate::diagnose::{AdopterVerdict, Disposition, ParentFinding, Remedy};
 use crate::remedy::{
     ActError, Advice, Choice, FixReport, NextStep, Note, ObservedAdopter, Outcome, ParentResult,
     Refusal, TargetError,
 };
 use crate::style::Style;
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
 
 /// The plan: what will be sent to whom, and what is refused and why.
 pub fn write_plan(out: &mut impl Write, r: &FixReport, style: Style) -> io::Result<()> {

@@ -1,6 +1,7 @@
 //! Rendering: every output format is its own module writing to `impl Write`. Nothing here
 //! reads /proc.
 
+pub mod check;
 pub mod explain;
 pub mod findings;
 pub mod fix;
@@ -32,16 +33,38 @@ pub fn age(secs: u64) -> String {
     }
 }
 
-/// A duration as the options take it: "500ms", "5s", "1.5s", "2m", "1m30s".
+/// A duration as people and the options write it: "500ms", "5s", "1.5s", "2m", "1m30s",
+/// "1h30m", "1d1h". The one duration formatter of every output.
 pub fn duration(d: std::time::Duration) -> String {
     let ms = d.as_millis();
-    match ms {
-        ms if ms < 1000 => format!("{ms}ms"),
-        ms if ms < 60_000 && ms % 1000 == 0 => format!("{}s", ms / 1000),
-        ms if ms < 60_000 => format!("{:.1}s", ms as f64 / 1000.0),
-        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-        ms => format!("{}m{}s", ms / 60_000, (ms % 60_000) / 1000),
+    if ms < 1000 {
+        return format!("{ms}ms");
     }
+    if ms < 60_000 {
+        return if ms % 1000 == 0 {
+            format!("{}s", ms / 1000)
+        } else {
+            format!("{:.1}s", ms as f64 / 1000.0)
+        };
+    }
+    let s = d.as_secs();
+    let mut out = String::new();
+    for (v, unit) in [
+        (s / 86400, "d"),
+        (s % 86400 / 3600, "h"),
+        (s % 3600 / 60, "m"),
+        (s % 60, "s"),
+    ] {
+        if v > 0 {
+            out.push_str(&format!("{v}{unit}"));
+        }
+    }
+    out
+}
+
+/// "1 zombie", "3 zombies".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// How a zombie ended, for people: "exit 3", "killed by SIGKILL", or "?" when unreadable.
@@ -95,6 +118,9 @@ mod tests {
         assert_eq!(duration(Duration::from_millis(1500)), "1.5s");
         assert_eq!(duration(Duration::from_secs(120)), "2m");
         assert_eq!(duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(duration(Duration::from_secs(600)), "10m");
+        assert_eq!(duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(duration(Duration::from_secs(86400 + 3600)), "1d1h");
     }
 
     #[test]

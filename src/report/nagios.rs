@@ -11,7 +11,12 @@ use crate::check::{Outcome, Status};
 
 /// The Nagios line for `outcome`, newline included.
 pub fn write(out: &mut impl Write, o: &Outcome) -> io::Result<()> {
-    write!(out, "ZOMBIES {}: {}", o.status.word(), safe(&o.message))?;
+    write!(
+        out,
+        "ZOMBIES {}: {}",
+        o.status.word(),
+        safe(&super::check::message(o))
+    )?;
     if o.status != Status::Unknown || o.zombies.is_some() {
         let t = &o.thresholds;
         let max_age = t

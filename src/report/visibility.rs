@@ -6,12 +6,10 @@ use std::path::Path;
 use crate::proc::mount::{HidePid, ProcMount};
 use crate::proc::{Hidden, Snapshot};
 
+use super::plural;
+
 /// How many refused paths a message names before "and N more".
 const NAMED: usize = 3;
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
 
 /// `2/stat` -> `/tmp/tree/2/stat`, the first few of them.
 fn named_paths(root: &Path, rel: &[String]) -> String {

@@ -1,0 +1,113 @@
+//! `zombies check` in words: the verdict's text (the Nagios line after `ZOMBIES <STATUS>: `,
+//! the JSON `message`) and the JSON object every format is built from.
+
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+use super::state::trouble;
+use super::{duration, plural};
+use crate::check::{Outcome, Problem};
+
+/// How many parents the message names before "and N more".
+const NAMED_PARENTS: usize = 3;
+
+/// The verdict in words: the count, the worst parents, then each problem.
+pub fn message(o: &Outcome) -> String {
+    if let Some(why) = &o.unknown {
+        return why.clone();
+    }
+    let count = o.zombies.unwrap_or(0);
+    let mut message = plural(count, "zombie process", "zombie processes");
+    if !o.by_parent.is_empty() {
+        let named: Vec<String> = o
+            .by_parent
+            .iter()
+            .take(NAMED_PARENTS)
+            .map(|p| {
+                format!(
+                    "{} under {} ({})",
+                    plural(p.zombies, "zombie", "zombies"),
+                    p.comm,
+                    p.pid
+                )
+            })
+            .collect();
+        message.push_str(": ");
+        message.push_str(&named.join(", "));
+        let rest = &o.by_parent[o.by_parent.len().min(NAMED_PARENTS)..];
+        if !rest.is_empty() {
+            let z: usize = rest.iter().map(|p| p.zombies).sum();
+            message.push_str(&format!(
+                " and {} more under {} other {}",
+                z,
+                rest.len(),
+                if rest.len() == 1 { "parent" } else { "parents" }
+            ));
+        }
+    }
+    for p in &o.problems {
+        message.push_str("; ");
+        message.push_str(&problem(p));
+    }
+    if let Some(ignored) = o.ignored.filter(|&n| n > 0) {
+        message.push_str(&format!("; {ignored} ignored"));
+    }
+    if o.unreadable > 0 {
+        // hidepid or permissions: zombies of other users may be missed.
+        message.push_str(&format!(
+            "; {} not readable, run as root to see all",
+            plural(o.unreadable, "process", "processes")
+        ));
+    }
+    message
+}
+
+fn problem(p: &Problem) -> String {
+    match p {
+        Problem::TooOld {
+            over,
+            max,
+            oldest,
+            parent,
+        } => format!(
+            "{} seen longer than --max-age {}: the oldest, PID {}{}, for {}",
+            plural(*over, "zombie", "zombies"),
+            duration(*max),
+            oldest.pid,
+            parent
+                .as_ref()
+                .map_or(String::new(), |p| format!(" under {} ({})", p.comm, p.pid)),
+            duration(std::time::Duration::from_secs(oldest.seen_seconds))
+        ),
+        Problem::PerParent { worst, limit, more } => format!(
+            "{} ({}) holds {}, over --warn-per-parent {limit}{}",
+            worst.comm,
+            worst.pid,
+            worst.zombies,
+            match more {
+                0 => String::new(),
+                k => format!(" (and {} more)", plural(*k, "parent", "parents")),
+            }
+        ),
+        Problem::MaxAgeUncheckable(t) => format!("--max-age cannot be checked: {}", trouble(t)),
+        Problem::AgesNotKept(t) => format!("zombie ages not kept: {}", trouble(t)),
+    }
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("Outcome", 12)?;
+        m.serialize_field("status", &self.status)?;
+        m.serialize_field("exit_code", &self.exit_code)?;
+        m.serialize_field("message", &message(self))?;
+        m.serialize_field("zombies", &self.zombies)?;
+        m.serialize_field("parents", &self.parents)?;
+        m.serialize_field("ignored", &self.ignored)?;
+        m.serialize_field("filtered_out", &self.filtered_out)?;
+        m.serialize_field("oldest_seen_seconds", &self.oldest_seen_seconds)?;
+        m.serialize_field("max_per_parent", &self.max_per_parent)?;
+        m.serialize_field("thresholds", &self.thresholds)?;
+        m.serialize_field("seen", &self.seen)?;
+        m.serialize_field("list", &self.list)?;
+        m.end()
+    }
+}
