@@ -17,7 +17,7 @@ use crate::exit::{Exit, UsageError};
 use crate::ignore::{IgnoreList, Removal};
 use crate::ipc::{self, Demo, DemoOptions};
 use crate::proc::users::{self, Users};
-use crate::proc::{ProcFs, Snapshot};
+use crate::proc::{Detail, ProcFs, Snapshot};
 use crate::remedy::{self, Choice, Request, Target};
 use crate::report;
 use crate::style::Style;
@@ -57,8 +57,8 @@ pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
 }
 
 /// Scans and diagnoses; the first step of list, tree, explain, fix and check.
-pub fn scan_and_diagnose(g: &Globals) -> Result<(Snapshot, Context, Diagnosis)> {
-    let snap = ProcFs::open(&g.proc_root)?.scan()?;
+pub fn scan_and_diagnose(g: &Globals, detail: Detail) -> Result<(Snapshot, Context, Diagnosis)> {
+    let snap = ProcFs::open(&g.proc_root)?.scan_with(detail)?;
     for note in report::visibility::notes(&snap, &g.proc_root) {
         crate::exit::warn(&note);
     }
@@ -93,16 +93,29 @@ pub fn filter(diag: &mut Diagnosis, parent: Option<i32>, user: Option<&str>) -> 
 }
 
 fn list(g: &Globals, args: &ListArgs) -> Result<Exit> {
-    let (_snap, ctx, mut diag) = scan_and_diagnose(g)?;
-    filter(&mut diag, args.parent, args.user.as_deref())?;
-    if !args.all {
-        // An unreadable ignore list must not hide zombies: warn and show everything.
-        match IgnoreList::load(g.ignore_file.as_deref()) {
-            Ok(list) => {
-                list.apply(&mut diag);
+    // An unreadable ignore list must not hide zombies: warn and show everything.
+    let ignore = match args.all {
+        true => None,
+        false => match IgnoreList::load(g.ignore_file.as_deref()) {
+            Ok(list) => Some(list),
+            Err(e) => {
+                crate::exit::warn(&format!("warning: {e:#}; showing every parent"));
+                None
             }
-            Err(e) => crate::exit::warn(&format!("warning: {e:#}; showing every parent")),
-        }
+        },
+    };
+    // The table shows no command line, cgroup or executable: read them only for JSON, or
+    // to match the ignore list's entries.
+    let detail =
+        if args.format == Format::Json || ignore.as_ref().is_some_and(|l| !l.entries.is_empty()) {
+            Detail::Full
+        } else {
+            Detail::Decide
+        };
+    let (_snap, ctx, mut diag) = scan_and_diagnose(g, detail)?;
+    filter(&mut diag, args.parent, args.user.as_deref())?;
+    if let Some(list) = ignore {
+        list.apply(&mut diag);
     }
     let mut out = stdout();
     if args.pids {
@@ -118,7 +131,8 @@ fn list(g: &Globals, args: &ListArgs) -> Result<Exit> {
 }
 
 fn tree(g: &Globals, args: &TreeArgs) -> Result<Exit> {
-    let (snap, _ctx, diag) = scan_and_diagnose(g)?;
+    // The tree shows no command line, cgroup or executable, and applies no ignore list.
+    let (snap, _ctx, diag) = scan_and_diagnose(g, Detail::Decide)?;
     if let Some(pid) = args.pid {
         if snap.get(pid).is_none() {
             bail!("no process with PID {pid} in {}", g.proc_root.display());
@@ -135,7 +149,7 @@ fn tree(g: &Globals, args: &TreeArgs) -> Result<Exit> {
 }
 
 fn explain(g: &Globals, args: &ExplainArgs) -> Result<Exit> {
-    let (snap, ctx, diag) = scan_and_diagnose(g)?;
+    let (snap, ctx, diag) = scan_and_diagnose(g, Detail::Full)?;
     let Some(e) = diagnose::explain(&snap, &diag, args.pid) else {
         bail!(
             "no process with PID {} in {} (it may have exited or been reaped); `zombies list` shows the zombies there are now",
@@ -209,7 +223,7 @@ fn fix(g: &Globals, args: &FixArgs) -> Result<Exit> {
         ))
         .into());
     }
-    let (snap, ctx, diag) = scan_and_diagnose(g)?;
+    let (snap, ctx, diag) = scan_and_diagnose(g, Detail::Full)?;
     // Only --ignore and --all use the list: a broken or unreadable list must not stand in the
     // way of fixing one named parent.
     let mut ignore = if req.choice == Choice::Ignore || req.target == Target::All {
@@ -368,7 +382,15 @@ fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> 
     t.validate().map_err(anyhow::Error::msg)?;
     filter(&mut Diagnosis::default(), None, args.user.as_deref())?;
     let fs = ProcFs::open(&g.proc_root)?;
-    let snap = fs.scan()?;
+    // The Nagios line and the Prometheus text name no command line, cgroup or executable:
+    // read them only for JSON or to match the ignore list.
+    let ignore = IgnoreList::load(g.ignore_file.as_deref())?;
+    let detail = if args.format == CheckFormat::Json || !ignore.entries.is_empty() {
+        Detail::Full
+    } else {
+        Detail::Decide
+    };
+    let snap = fs.scan_with(detail)?;
     if let Some(why) = report::visibility::check_blind(&snap, &g.proc_root) {
         return Ok(Outcome::unknown(t.clone(), why));
     }
@@ -408,7 +430,7 @@ fn check_once(g: &Globals, args: &CheckArgs, t: &Thresholds) -> Result<Outcome> 
     drop(memory); // releases the lock on the state's directory
 
     filter(&mut diag, args.parent, args.user.as_deref())?;
-    IgnoreList::load(g.ignore_file.as_deref())?.apply(&mut diag);
+    ignore.apply(&mut diag);
     Ok(checks::evaluate(
         diag,
         &first_seen,

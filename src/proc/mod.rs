@@ -8,4 +8,4 @@ pub mod stat;
 pub mod users;
 
 pub use model::{Hidden, ParentDetails, Pid, PidsInUse, PidsSource, Process, Snapshot};
-pub use scan::ProcFs;
+pub use scan::{Detail, ProcFs};

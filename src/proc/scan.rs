@@ -26,6 +26,15 @@ use super::mount::{self, ProcMount, Viewer};
 use super::signals::SigMask;
 use super::stat;
 
+/// How much the scan reads of each parent of zombies. Deciding a remedy needs its status and
+/// wait channel (2 files, 6 system calls); showing it in JSON or explain, or matching it
+/// against the ignore list, needs its cgroup, command line and executable too (13 calls).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    Decide,
+    Full,
+}
+
 /// An open procfs (the real /proc, or another one given with --proc).
 pub struct ProcFs {
     root: PathBuf,
@@ -157,8 +166,13 @@ impl ProcFs {
         Ok(join_cmdline(&buf))
     }
 
-    /// One pass over every process, then the details of each parent of zombies.
+    /// One pass over every process, then every detail of each parent of zombies.
     pub fn scan(&self) -> Result<Snapshot> {
+        self.scan_with(Detail::Full)
+    }
+
+    /// One pass over every process, then `detail` of each parent of zombies.
+    pub fn scan_with(&self, detail: Detail) -> Result<Snapshot> {
         let mut processes = Vec::with_capacity(512);
         let mut unreadable = 0;
         let mut not_files = Vec::new();
@@ -208,7 +222,7 @@ impl ProcFs {
             snap.parent_details = parents
                 .into_iter()
                 .filter_map(|pid| {
-                    let mut d = self.parent_details(pid).ok()?;
+                    let mut d = self.parent_details(pid, detail).ok()?;
                     d.ns_init = self.find_ns_init(&snap, pid, &d.nspid);
                     d.tracer_process =
                         (d.tracer_pid > 0).then(|| self.process_of_thread(&snap, d.tracer_pid));
@@ -397,8 +411,10 @@ impl ProcFs {
         Ok(Some(Process::from_stat(st)))
     }
 
-    /// status, wchan, cgroup and cmdline of a parent of zombies.
-    pub fn parent_details(&self, pid: Pid) -> Result<ParentDetails, ReadError> {
+    /// status and wchan of a parent of zombies, and with `Detail::Full` its cgroup, cmdline
+    /// and executable.
+    pub fn parent_details(&self, pid: Pid, detail: Detail) -> Result<ParentDetails, ReadError> {
+        let full = detail == Detail::Full;
         let st = self.status(pid)?;
         let mask = |v: u64| SigMask(v);
         let wchan = self
@@ -407,12 +423,15 @@ impl ProcFs {
             .map(|b| String::from_utf8_lossy(&b).trim().to_string())
             // "0" on kernels and configurations that hide the wait channel: unknown.
             .filter(|w| !w.is_empty() && w != "0");
-        let cgroup = self.read(&format!("{pid}/cgroup")).ok().and_then(|b| {
-            let text = String::from_utf8_lossy(&b).into_owned();
-            let line = text.lines().next()?.to_string();
-            // "0::/system.slice/foo.service" -> "/system.slice/foo.service"
-            Some(line.splitn(3, ':').nth(2).unwrap_or(&line).to_string())
-        });
+        let cgroup = full
+            .then(|| self.read(&format!("{pid}/cgroup")).ok())
+            .flatten()
+            .and_then(|b| {
+                let text = String::from_utf8_lossy(&b).into_owned();
+                let line = text.lines().next()?.to_string();
+                // "0::/system.slice/foo.service" -> "/system.slice/foo.service"
+                Some(line.splitn(3, ':').nth(2).unwrap_or(&line).to_string())
+            });
         Ok(ParentDetails {
             uid: st.ruid,
             threads: st.threads,
@@ -426,8 +445,8 @@ impl ProcFs {
             nspid: st.nspid.unwrap_or_default(),
             wchan,
             cgroup,
-            cmdline: self.cmdline(pid).ok().flatten(),
-            exe: self.exe(pid),
+            cmdline: full.then(|| self.cmdline(pid).ok().flatten()).flatten(),
+            exe: full.then(|| self.exe(pid)).flatten(),
             ns_init: None,
         })
     }
