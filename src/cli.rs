@@ -1,16 +1,19 @@
 //! The command-line interface: clap types only. Their doc comments become --help and the man
-//! pages; nothing below the app layer sees clap.
+//! pages; config.rs turns them into the typed requests the rest of the program takes, and
+//! nothing else sees clap. It uses only leaf modules of values (durations, threshold ranges,
+//! the demo catalog), never a domain module.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
-use crate::check::Range;
 use crate::ipc::Demo as IpcDemo;
-use crate::proc::Pid;
+use crate::range::Range;
+
+/// A process ID as the options take it (validated by `parse_pid`).
+pub type Pid = i32;
 
 /// Find zombie processes, explain why their parents do not reap them, and fix it safely.
 ///
@@ -511,19 +514,8 @@ pub fn parse_pid(s: &str) -> Result<Pid, String> {
 
 /// Parses the command line. Started under the name `ipc` (a link to this binary), it behaves
 /// as `zombies ipc`, busybox-style.
-pub fn parse() -> Cli {
-    let args = with_applet(std::env::args_os().collect());
-    match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
-        // Help and --version print and exit 0 as usual.
-        Err(e) if !e.use_stderr() => e.exit(),
-        Err(e) if subcommand(&args) == Some("check") => check_usage_error(&e),
-        Err(e) => e.exit(),
-    }
-}
-
-/// The subcommand named on a command line: the first word that is not an option or the value
-/// of a global option.
+/// The subcommand the arguments name, past the global options: `check` answers a usage
+/// error in its own protocol.
 pub fn subcommand(args: &[OsString]) -> Option<&str> {
     let mut words = args.iter().skip(1).map(|a| a.to_str());
     while let Some(word) = words.next() {
@@ -540,24 +532,7 @@ pub fn subcommand(args: &[OsString]) -> Option<&str> {
 
 /// An invalid `zombies check` command line. Nagios reads clap's exit code 2 as CRITICAL, so
 /// say UNKNOWN, on one line of stdout where the monitoring system looks, and exit 3.
-fn check_usage_error(e: &clap::Error) -> ! {
-    let text = e.render().to_string();
-    let first = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("invalid arguments");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "ZOMBIES UNKNOWN: invalid arguments: {first} (see zombies check --help)"
-    );
-    let _ = out.flush();
-    std::process::exit(crate::exit::Exit::CHECK_UNKNOWN.0.into())
-}
-
-/// Inserts the applet name as subcommand when argv[0] names one.
+/// Makes a link named `ipc` behave as `zombies ipc`.
 pub fn with_applet(mut args: Vec<OsString>) -> Vec<OsString> {
     let applet = args
         .first()
@@ -637,8 +612,8 @@ mod tests {
         let Some(Command::Check(args)) = cli.command else {
             panic!("not check")
         };
-        assert_eq!(args.warn, crate::check::DEFAULT_WARN);
-        assert_eq!(args.crit, crate::check::DEFAULT_CRIT);
+        assert_eq!(args.warn, Range::above(5.0));
+        assert_eq!(args.crit, Range::above(20.0));
         assert_eq!(args.format, CheckFormat::Nagios);
         assert!(Cli::try_parse_from(["zombies", "check", "--warn", "5:3"]).is_err());
         assert!(Cli::try_parse_from(["zombies", "check", "--max-age", "10"]).is_err());

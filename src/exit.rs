@@ -39,7 +39,7 @@ impl From<Exit> for std::process::ExitCode {
 }
 
 /// An error caused by how the tool was called: reported as such and exits with USAGE.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UsageError(pub String);
 
 impl std::fmt::Display for UsageError {

@@ -2,7 +2,13 @@
 
 use std::io::IsTerminal;
 
-use crate::cli::ColorChoice;
+/// When to colour, as --color says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
 
 /// Whether to colour output, and the few colours we use.
 #[derive(Clone, Copy, Debug, Default)]

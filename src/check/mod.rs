@@ -2,7 +2,6 @@
 //! OK, WARNING, CRITICAL or UNKNOWN, as the monitoring-plugins guidelines define them. Pure:
 //! reading /proc and the state file is the app layer's job, rendering the report's.
 
-pub mod range;
 pub mod state;
 
 use std::collections::HashMap;
@@ -13,7 +12,7 @@ use serde::{Serialize, Serializer};
 use crate::diagnose::Diagnosis;
 use crate::exit::Exit;
 use crate::proc::Pid;
-pub use range::Range;
+pub use crate::range::Range;
 use state::{Trouble, ZombieId};
 
 /// Default `--warn`: more than 5 zombies. A few come and go on a busy machine.

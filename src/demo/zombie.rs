@@ -83,7 +83,7 @@ fn run(lab: &mut Lab) -> Result<()> {
     let snap = lab.procfs.scan()?;
     let ctx = Context::current(&snap);
     let mut diag = diagnose::diagnose(&snap, &ctx, &mut Users::default());
-    crate::app::filter(&mut diag, Some(p), None)?;
+    diag.only(Some(p), None);
     let mut table = Vec::new();
     report::table::write(&mut table, &diag, ctx.now_unix, Style::default())?;
     let listed = diag

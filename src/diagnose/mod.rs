@@ -348,6 +348,17 @@ impl Diagnosis {
         self.summary.filtered_out += before - self.summary.zombies;
     }
 
+    /// Keeps the zombies of parent `parent` and of user `uid` (each when given): --parent
+    /// and --user.
+    pub fn only(&mut self, parent: Option<Pid>, uid: Option<u32>) {
+        if parent.is_some() || uid.is_some() {
+            self.retain_zombies(|p, z| {
+                parent.is_none_or(|want| p.pid == want)
+                    && uid.is_none_or(|want| z.uid == Some(want))
+            });
+        }
+    }
+
     pub fn parent(&self, pid: Pid) -> Option<&ParentFinding> {
         self.parents.iter().find(|p| p.pid == pid)
     }

@@ -111,3 +111,29 @@ impl Serialize for Outcome {
         m.end()
     }
 }
+
+/// The UNKNOWN line for a command line clap refused: its first line, without `error: `.
+pub fn usage_error(clap_text: &str) -> String {
+    let first = clap_text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    format!("ZOMBIES UNKNOWN: invalid arguments: {first} (see zombies check --help)")
+}
+
+/// --output names the state file.
+pub fn output_is_state(path: &std::path::Path) -> String {
+    format!(
+        "--output {} is the state file of zombies check; refusing to replace it with the report (were --state and --output swapped?)",
+        path.display()
+    )
+}
+
+/// --output could not be written.
+pub fn output_failed(e: &std::io::Error) -> String {
+    format!(
+        "{e}; the check result was not saved: make the directory writable or pass another --output"
+    )
+}

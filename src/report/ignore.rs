@@ -98,6 +98,33 @@ fn shell_quoted(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// `ignore remove` found no such entry.
+pub fn no_such_entry(entry: &str, cmdline: Option<&str>, list: &std::path::Path) -> String {
+    format!(
+        "no entry '{entry}'{} in the ignore list {}; `zombies ignore list` shows the entries",
+        running(cmdline),
+        list.display()
+    )
+}
+
+/// `ignore remove` removed `n` entries.
+pub fn removed(n: usize, entry: &str, cmdline: Option<&str>, list: &std::path::Path) -> String {
+    format!(
+        "Removed {n} {} for {}{} from {}.",
+        if n == 1 { "entry" } else { "entries" },
+        printable(entry),
+        running(cmdline),
+        list.display()
+    )
+}
+
+/// " running `CMDLINE`", or nothing.
+fn running(cmdline: Option<&str>) -> String {
+    cmdline
+        .map(|c| format!(" running `{}`", printable(c)))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,128 @@
+//! `zombies check`: scan, remember first sightings, filter, judge, report. Every failure is
+//! an UNKNOWN report (exit 3), never the usual exit codes, which a monitoring system would
+//! misread (2 would be CRITICAL).
+
+use std::io::{self, Write};
+
+use anyhow::Result;
+
+use crate::check::state::{self, State};
+use crate::check::{self as checks, Outcome, Status};
+use crate::config::{CheckConfig, CheckOutput, Globals};
+use crate::exit::Exit;
+use crate::ignore::IgnoreList;
+use crate::proc::{Detail, ProcFs};
+use crate::report;
+
+/// Runs the check and writes its report; the exit status is the verdict's.
+pub fn run(g: &Globals, c: &CheckConfig) -> Exit {
+    let outcome = match &c.invalid {
+        Some(e) => Outcome::unknown(c.thresholds.clone(), e.0.clone()),
+        None => check_once(g, c)
+            .unwrap_or_else(|e| Outcome::unknown(c.thresholds.clone(), format!("{e:#}"))),
+    };
+    write(&outcome, c.output, c.file.as_deref(), c.quiet)
+}
+
+/// A command line clap refused, for `check`: an UNKNOWN line on stdout, exit 3.
+pub fn usage_error(clap_text: &str) -> Exit {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{}", report::check::usage_error(clap_text));
+    let _ = out.flush();
+    Exit::CHECK_UNKNOWN
+}
+
+fn write(
+    outcome: &Outcome,
+    output: CheckOutput,
+    file: Option<&std::path::Path>,
+    quiet: bool,
+) -> Exit {
+    let mut text = Vec::new();
+    let rendered = match output {
+        CheckOutput::Nagios => report::nagios::write(&mut text, outcome),
+        CheckOutput::Prometheus => report::prometheus::write(&mut text, outcome),
+        CheckOutput::Json => report::json::write(&mut text, outcome),
+    };
+    if rendered.is_err() {
+        return Exit::CHECK_UNKNOWN;
+    }
+    if let Some(path) = file {
+        if state::is_state_file(path) {
+            crate::exit::warn(&report::check::output_is_state(path));
+            return Exit::CHECK_UNKNOWN;
+        }
+        // Written to a temporary file, then renamed over the path: a symlink planted there is
+        // replaced, never written through.
+        if let Err(e) = crate::atomic::write_existing_dir(path, &text) {
+            crate::exit::warn(&report::check::output_failed(&e));
+            return Exit::CHECK_UNKNOWN;
+        }
+    } else if !(quiet && outcome.status == Status::Ok) {
+        // A monitor that did not get the line did not get the result: UNKNOWN, never the
+        // usual failure code 1, which it would read as WARNING.
+        let mut out = io::stdout().lock();
+        if let Err(e) = out.write_all(&text).and_then(|()| out.flush()) {
+            crate::exit::warn(&format!("cannot write the check result to stdout: {e}"));
+            return Exit::CHECK_UNKNOWN;
+        }
+    }
+    outcome.status.exit()
+}
+
+/// Scan, remember, filter, judge.
+fn check_once(g: &Globals, c: &CheckConfig) -> Result<Outcome> {
+    let fs = ProcFs::open(&g.proc_root)?;
+    // The Nagios line and the Prometheus text name no command line, cgroup or executable:
+    // read them only for JSON or to match the ignore list.
+    let ignore = IgnoreList::load(g.ignore_file.as_deref())?;
+    let detail = if c.output == CheckOutput::Json || !ignore.entries.is_empty() {
+        Detail::Full
+    } else {
+        Detail::Decide
+    };
+    let snap = fs.scan_with(detail)?;
+    if let Some(why) = report::visibility::check_blind(&snap, &g.proc_root) {
+        return Ok(Outcome::unknown(c.thresholds.clone(), why));
+    }
+    let (ctx, mut diag) = super::diagnose_snapshot(&snap);
+
+    // Ages are kept for every zombie of the scan, before any filter (see check::state).
+    // A path the user typed (--state, ZOMBIES_STATE) never creates a directory.
+    let typed = c.state.is_some();
+    let path = c
+        .state
+        .clone()
+        .unwrap_or_else(|| state::default_path(&g.proc_root));
+    let key = state::Key {
+        boot_id: fs
+            .read("sys/kernel/random/boot_id")
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string()),
+        pid_ns: fs.pid_ns(),
+    };
+    let (mut memory, warning) =
+        State::load(&path, !typed, key).map_err(|r| anyhow::anyhow!(report::state::refusal(&r)))?;
+    if let Some(w) = warning {
+        crate::exit::warn(&format!("warning: {}", report::state::warning(&w)));
+    }
+    let ids = diag
+        .parents
+        .iter()
+        .flat_map(|p| p.zombies.iter().map(|z| (z.pid, z.start_ticks)));
+    let first_seen = memory.update(ids, ctx.now_unix);
+    // Said in the report, not on stderr: under cron a warning every minute would be mail
+    // every minute, and the report is where the monitoring engineer looks.
+    let age_problem = memory.save().err();
+    drop(memory); // releases the lock on the state's directory
+
+    diag.only(c.filter.parent, c.filter.uid);
+    ignore.apply(&mut diag);
+    Ok(checks::evaluate(
+        diag,
+        &first_seen,
+        ctx.now_unix,
+        &c.thresholds,
+        age_problem,
+    ))
+}

@@ -1,0 +1,21 @@
+//! `zombies ipc list`: the System V and POSIX IPC objects, and who holds them.
+
+use anyhow::Result;
+
+use super::emit;
+use crate::config::{Globals, IpcListConfig};
+use crate::exit::Exit;
+use crate::ipc;
+use crate::proc::users::Users;
+
+pub fn run(g: &Globals, c: &IpcListConfig) -> Result<Exit> {
+    let src = ipc::list::Sources::system(&g.proc_root);
+    let mut listing = ipc::list::collect(&src, &mut Users::default())?;
+    if c.orphaned {
+        ipc::list::only_orphaned(&mut listing);
+    }
+    emit(c.output, &listing, |out| {
+        ipc::list::write_text(out, &listing, c.orphaned, g.style)
+    })?;
+    Ok(Exit::SUCCESS)
+}

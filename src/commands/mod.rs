@@ -1,0 +1,96 @@
+//! The use cases: one module per command, each wiring scan -> diagnose -> (remedy, check) ->
+//! report for one typed request from config.rs. The only layer that does the I/O a command
+//! needs beyond /proc: stdout, the terminal, the state file, the ignore list.
+
+mod check;
+mod demo;
+mod explain;
+mod fix;
+mod generate;
+mod ignore;
+mod ipc_list;
+mod list;
+mod tree;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::config::{Globals, Output, Request};
+use crate::diagnose::{self, Context, Diagnosis};
+use crate::exit::Exit;
+use crate::proc::users::Users;
+use crate::proc::{Detail, ProcFs, Snapshot};
+use crate::report;
+
+/// Runs one request.
+pub fn run(globals: &Globals, request: Request) -> Result<Exit> {
+    match request {
+        Request::List(c) => list::run(globals, &c),
+        Request::Tree(c) => tree::run(globals, &c),
+        Request::Explain(c) => explain::run(globals, &c),
+        Request::Fix(c) => fix::run(globals, &c),
+        Request::Ignore(c) => ignore::run(globals, c),
+        Request::Check(c) => Ok(check::run(globals, &c)),
+        Request::Demo(c) => demo::run(globals, c),
+        Request::IpcList(c) => ipc_list::run(globals, &c),
+        Request::Generate(c) => generate::run(&c),
+    }
+}
+
+/// A command line clap refused: help and --version print and succeed; `check` answers in
+/// its own protocol (UNKNOWN on stdout, exit 3); everything else is a usage error (2).
+pub fn refused(err: &clap::Error, args: &[OsString]) -> Exit {
+    if !err.use_stderr() {
+        let _ = err.print();
+        return Exit::SUCCESS;
+    }
+    if crate::cli::subcommand(args) == Some("check") {
+        return check::usage_error(&err.render().to_string());
+    }
+    let _ = err.print();
+    Exit::USAGE
+}
+
+/// Buffered stdout: one write(2) per 64 KiB instead of one per line (a 1,000-zombie JSON
+/// report is 12,000 lines). Callers flush at the end, or after each step when interactive.
+type Stdout = io::BufWriter<io::StdoutLock<'static>>;
+
+fn stdout() -> Stdout {
+    io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())
+}
+
+/// Writes `value` to stdout as JSON, or for people with `text`: the one place a command's
+/// output format is decided.
+fn emit<T: Serialize>(
+    output: Output,
+    value: &T,
+    text: impl FnOnce(&mut Stdout) -> io::Result<()>,
+) -> Result<()> {
+    let mut out = stdout();
+    match output {
+        Output::Json => report::json::write(&mut out, value)?,
+        Output::Text => text(&mut out)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Scans and diagnoses; the first step of list, tree, explain and fix. What the scan could not
+/// see is said on stderr (check says it in its report instead).
+fn scan_and_diagnose(g: &Globals, detail: Detail) -> Result<(Snapshot, Context, Diagnosis)> {
+    let snap = ProcFs::open(&g.proc_root)?.scan_with(detail)?;
+    for note in report::visibility::notes(&snap, &g.proc_root) {
+        crate::exit::warn(&note);
+    }
+    let (ctx, diag) = diagnose_snapshot(&snap);
+    Ok((snap, ctx, diag))
+}
+
+fn diagnose_snapshot(snap: &Snapshot) -> (Context, Diagnosis) {
+    let ctx = Context::current(snap);
+    let diag = diagnose::diagnose(snap, &ctx, &mut Users::default());
+    (ctx, diag)
+}

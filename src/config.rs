@@ -1,0 +1,371 @@
+//! From the parsed command line to what each command needs: typed requests, with every
+//! usage error found here and returned as a value (`UsageError`), so that the commands never
+//! see clap and never meet a malformed option halfway through their work.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::check::Thresholds;
+use crate::cli::{
+    CheckArgs, CheckFormat, Cli, ColorChoice as ColorArg, Command, DemoArgs, DemoFormat,
+    ExplainArgs, FixArgs, Format, GenerateArgs, IgnoreAction, IgnoreArgs, IpcArgs, IpcCommand,
+    IpcDemoArgs, IpcListArgs, ListArgs, TreeArgs,
+};
+use crate::exit::UsageError;
+use crate::proc::Pid;
+use crate::proc::users;
+use crate::remedy::{self, Choice, Target};
+use crate::style::{ColorChoice, Style};
+
+/// Settings every command shares.
+#[derive(Clone, Debug)]
+pub struct Globals {
+    pub proc_root: PathBuf,
+    pub style: Style,
+    /// --ignore-file, when given (else the default path).
+    pub ignore_file: Option<PathBuf>,
+}
+
+/// Which zombies a command looks at: --parent and --user, the user resolved to a uid.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub parent: Option<Pid>,
+    pub uid: Option<u32>,
+}
+
+/// Output for people or for scripts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListConfig {
+    pub filter: Filter,
+    /// Also the parents on the ignore list.
+    pub all: bool,
+    /// Only the zombies' PIDs, one a line.
+    pub pids: bool,
+    pub output: Output,
+}
+
+#[derive(Clone, Debug)]
+pub struct TreeConfig {
+    pub root: Option<Pid>,
+    pub zombies_only: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ExplainConfig {
+    pub pid: Pid,
+    pub output: Output,
+}
+
+#[derive(Clone, Debug)]
+pub struct FixConfig {
+    pub request: remedy::Request,
+    pub dry_run: bool,
+    /// Act without asking.
+    pub yes: bool,
+    pub output: Output,
+}
+
+#[derive(Clone, Debug)]
+pub enum IgnoreConfig {
+    List(Output),
+    Remove {
+        entry: String,
+        cmdline: Option<String>,
+    },
+}
+
+/// The formats of `check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckOutput {
+    Nagios,
+    Prometheus,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct CheckConfig {
+    pub thresholds: Thresholds,
+    pub filter: Filter,
+    /// --state as typed (a typed path never creates a directory); None for the default.
+    pub state: Option<PathBuf>,
+    pub output: CheckOutput,
+    /// Write the report there instead of stdout.
+    pub file: Option<PathBuf>,
+    /// Nothing on stdout when OK.
+    pub quiet: bool,
+    /// A usage error: `check` reports it in its own protocol (UNKNOWN), so it comes as a
+    /// value with everything the report needs.
+    pub invalid: Option<UsageError>,
+}
+
+/// Which demo to run, of which family, and how.
+#[derive(Clone, Debug)]
+pub struct DemoConfig {
+    pub selection: DemoSelection,
+    pub json: bool,
+    /// Pause after each step.
+    pub step: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum DemoSelection {
+    /// `zombies demo [NAME|all]`: a lifecycle demo, all of them, or (None) the list.
+    Lifecycle {
+        name: Option<String>,
+        hold: Duration,
+        code: u8,
+    },
+    /// `zombies ipc demo [NAME]`: an IPC demo or (None) the list.
+    Ipc {
+        name: Option<crate::ipc::Demo>,
+        posix: bool,
+        path: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct IpcListConfig {
+    pub orphaned: bool,
+    pub output: Output,
+}
+
+#[derive(Clone, Debug)]
+pub struct GenerateConfig {
+    pub man: bool,
+    pub dir: PathBuf,
+}
+
+/// What to do.
+#[derive(Clone, Debug)]
+pub enum Request {
+    List(ListConfig),
+    Tree(TreeConfig),
+    Explain(ExplainConfig),
+    Fix(FixConfig),
+    Ignore(IgnoreConfig),
+    Check(CheckConfig),
+    Demo(DemoConfig),
+    IpcList(IpcListConfig),
+    Generate(GenerateConfig),
+}
+
+/// Resolves the command line. The default command is `list`.
+pub fn resolve(cli: Cli) -> Result<(Globals, Request), UsageError> {
+    let globals = Globals {
+        proc_root: cli.proc,
+        style: Style::decide(match cli.color {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }),
+        ignore_file: cli.ignore_file,
+    };
+    let request = match cli.command.unwrap_or(Command::List(ListArgs::default())) {
+        Command::List(a) => Request::List(list(&a)?),
+        Command::Tree(a) => Request::Tree(tree(&a)),
+        Command::Explain(a) => Request::Explain(explain(&a)),
+        Command::Fix(a) => Request::Fix(fix(&a)?),
+        Command::Ignore(a) => Request::Ignore(ignore(a)),
+        Command::Check(a) => Request::Check(check(&a)),
+        Command::Demo(a) => Request::Demo(demo(a)),
+        Command::Ipc(a) => ipc(a)?,
+        Command::Generate(a) => Request::Generate(generate(a)),
+    };
+    Ok((globals, request))
+}
+
+fn output(f: Format) -> Output {
+    match f {
+        Format::Text => Output::Text,
+        Format::Json => Output::Json,
+    }
+}
+
+/// --parent and --user, the user resolved now so that a typo is a usage error.
+fn filter(parent: Option<Pid>, user: Option<&str>) -> Result<Filter, UsageError> {
+    let uid = user
+        .map(|u| {
+            users::resolve(u).ok_or_else(|| {
+                UsageError(format!(
+                    "no such user '{u}': give a user name or a numeric uid"
+                ))
+            })
+        })
+        .transpose()?;
+    Ok(Filter { parent, uid })
+}
+
+fn list(a: &ListArgs) -> Result<ListConfig, UsageError> {
+    Ok(ListConfig {
+        filter: filter(a.parent, a.user.as_deref())?,
+        all: a.all,
+        pids: a.pids,
+        output: output(a.format),
+    })
+}
+
+fn tree(a: &TreeArgs) -> TreeConfig {
+    TreeConfig {
+        root: a.pid,
+        zombies_only: a.zombies_only,
+    }
+}
+
+fn explain(a: &ExplainArgs) -> ExplainConfig {
+    ExplainConfig {
+        pid: a.pid,
+        output: output(a.format),
+    }
+}
+
+fn fix(a: &FixArgs) -> Result<FixConfig, UsageError> {
+    // clap's `requires` counts a flag's default (false) as given, so check by hand.
+    if !a.ignore && (a.same_user || a.note.is_some()) {
+        return Err(UsageError(
+            "--same-user and --note describe the ignore-list entry: use them with --ignore".into(),
+        ));
+    }
+    let choice = if a.signal_parent {
+        Choice::SignalParent
+    } else if a.kill_parent {
+        Choice::KillParent
+    } else if a.ignore {
+        Choice::Ignore
+    } else {
+        Choice::Auto
+    };
+    let target = match (a.parent, a.pid) {
+        (Some(p), _) => Target::Parent(p),
+        (None, Some(z)) => Target::Zombie(z),
+        (None, None) => Target::All,
+    };
+    Ok(FixConfig {
+        request: remedy::Request {
+            choice,
+            target,
+            force: a.force,
+            grace: a.grace,
+            timeout: a.timeout,
+            settle: a.settle,
+            ignore_same_user: a.same_user,
+            ignore_note: a.note.clone(),
+        },
+        dry_run: a.dry_run,
+        yes: a.yes,
+        output: output(a.format),
+    })
+}
+
+fn ignore(a: IgnoreArgs) -> IgnoreConfig {
+    match a.action {
+        IgnoreAction::List { format } => IgnoreConfig::List(output(format)),
+        IgnoreAction::Remove { entry, cmdline } => IgnoreConfig::Remove { entry, cmdline },
+    }
+}
+
+fn check(a: &CheckArgs) -> CheckConfig {
+    let thresholds = Thresholds {
+        warn: a.warn,
+        crit: a.crit,
+        max_age: a.max_age,
+        warn_per_parent: a.warn_per_parent,
+    };
+    let filter = filter(a.parent, a.user.as_deref());
+    let invalid = match (thresholds.validate(), &filter) {
+        (Err(e), _) => Some(UsageError(e)),
+        (Ok(()), Err(e)) => Some(UsageError(e.0.clone())),
+        _ => None,
+    };
+    CheckConfig {
+        thresholds,
+        filter: filter.unwrap_or_default(),
+        state: a.state.clone(),
+        output: match a.format {
+            CheckFormat::Nagios => CheckOutput::Nagios,
+            CheckFormat::Prometheus => CheckOutput::Prometheus,
+            CheckFormat::Json => CheckOutput::Json,
+        },
+        file: a.output.clone(),
+        quiet: a.quiet,
+        invalid,
+    }
+}
+
+fn demo(a: DemoArgs) -> DemoConfig {
+    DemoConfig {
+        selection: DemoSelection::Lifecycle {
+            name: a.name,
+            hold: a.hold,
+            code: a.code,
+        },
+        json: a.format == DemoFormat::Json,
+        step: a.step,
+    }
+}
+
+fn ipc(a: IpcArgs) -> Result<Request, UsageError> {
+    match a
+        .command
+        .unwrap_or(IpcCommand::List(IpcListArgs::default()))
+    {
+        IpcCommand::Demo(d) => Ok(Request::Demo(ipc_demo(d)?)),
+        IpcCommand::List(l) => Ok(Request::IpcList(IpcListConfig {
+            orphaned: l.orphaned,
+            output: output(l.format),
+        })),
+    }
+}
+
+fn ipc_demo(a: IpcDemoArgs) -> Result<DemoConfig, UsageError> {
+    let name = a.name.map(ipc_demo_name);
+    if let Some(demo) = name {
+        if a.posix && !demo.has_posix() {
+            return Err(UsageError(format!(
+                "--posix applies to the mqueue, sem and shm demos, not to {}",
+                demo.name()
+            )));
+        }
+        if a.path.is_some() && demo != crate::ipc::Demo::Fifo {
+            return Err(UsageError(format!(
+                "--path applies to the fifo demo, not to {}",
+                demo.name()
+            )));
+        }
+    }
+    Ok(DemoConfig {
+        selection: DemoSelection::Ipc {
+            name,
+            posix: a.posix,
+            path: a.path,
+        },
+        json: a.format == DemoFormat::Json,
+        step: a.step,
+    })
+}
+
+fn ipc_demo_name(n: crate::cli::IpcDemoName) -> crate::ipc::Demo {
+    use crate::cli::IpcDemoName as N;
+    use crate::ipc::Demo as D;
+    match n {
+        N::Signal => D::Signal,
+        N::Pipe => D::Pipe,
+        N::Fifo => D::Fifo,
+        N::Mqueue => D::Mqueue,
+        N::Sem => D::Sem,
+        N::Shm => D::Shm,
+    }
+}
+
+fn generate(a: GenerateArgs) -> GenerateConfig {
+    GenerateConfig {
+        man: a.what == crate::cli::Generated::Man,
+        dir: a.dir,
+    }
+}
