@@ -604,11 +604,12 @@ pub fn btime(proc_stat: &[u8]) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Clock ticks per second (USER_HZ).
+/// Clock ticks per second (USER_HZ), from the kernel's auxiliary vector (AT_CLKTCK).
 pub fn ticks_per_second() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as u64 } else { 100 }
+    match rustix::param::clock_ticks_per_second() {
+        0 => 100,
+        t => t,
+    }
 }
 
 #[cfg(test)]
