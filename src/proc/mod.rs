@@ -1,5 +1,6 @@
 //! Everything that reads /proc: the scanner, the stat parser, signal masks and the model.
 
+pub mod connector;
 pub mod model;
 pub mod mount;
 pub mod scan;
