@@ -265,15 +265,9 @@ const PER_PARENT_BUDGET: i64 = 13;
 /// A traced `zombies list --format json` in `env`: the trace and the JSON it printed.
 #[cfg(target_arch = "x86_64")]
 fn traced_list(env: &TestEnv) -> (trace::Trace, serde_json::Value) {
-    let out = std::fs::File::create(env.path("list.json")).unwrap();
-    let err = std::fs::File::create(env.path("list.err")).unwrap();
     let cmd = env.command().args(["list", "--format", "json"]);
-    let t = trace::trace(&cmd, &out, &err, |_| {});
-    let stderr = std::fs::read_to_string(env.path("list.err")).unwrap();
-    assert_eq!(t.code, Some(0), "{}: {stderr}", cmd.describe());
-    let text = std::fs::read_to_string(env.path("list.json")).unwrap();
-    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"));
-    (t, v)
+    let (t, run) = trace::run_traced(&cmd, env.dir().dir(), trace::Children::Forbidden, |_| {});
+    (t, run.assert_json(Exit::SUCCESS))
 }
 
 /// The one value every item of `values` has, or a failure naming what differs.

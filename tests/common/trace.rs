@@ -2,8 +2,8 @@
 //! machine has only the Rust toolchain): fork, PTRACE_TRACEME, exec, then PTRACE_SYSCALL
 //! stops, each read with PTRACE_GETREGS (orig_rax is the call, rax its result). Every call
 //! comes with the file it works on (the path opened, or what its fd argument was opened as),
-//! so a test can say which /proc/PID a call was for. Only the one process is followed: a run
-//! that forks or starts a thread fails the trace, since its calls would go uncounted.
+//! so a test can say which /proc/PID a call was for. Only the one process is followed: when
+//! every call must be counted, a run that forks or starts a thread fails the trace.
 //!
 //! x86_64 only (the registers are read by name).
 
@@ -17,7 +17,7 @@ use nix::sys::signal::{self, Signal};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
-use super::Cmd;
+use super::{Cmd, Run};
 
 /// One system call of the traced process.
 #[derive(Clone, Debug)]
@@ -61,7 +61,8 @@ impl Call {
         rest.split('/').next()?.parse().ok()
     }
 
-    /// Whether the call puts the process to sleep until something happens (a wait of fix).
+    /// Whether the call waits for time or for file descriptors (poll, sleep): how fix waits
+    /// for the processes it watches. Waits for its own children (wait4) are not counted.
     pub fn is_wait(&self) -> bool {
         matches!(
             self.nr,
@@ -74,8 +75,6 @@ impl Call {
                 | libc::SYS_clock_nanosleep
                 | libc::SYS_select
                 | libc::SYS_pselect6
-                | libc::SYS_waitid
-                | libc::SYS_wait4
         )
     }
 
@@ -102,6 +101,8 @@ pub struct Trace {
     pub calls: Vec<Call>,
     /// The exit code; None when a signal ended the process.
     pub code: Option<i32>,
+    /// The signal that ended the process, if one did.
+    pub signal: Option<i32>,
 }
 
 impl Trace {
@@ -205,6 +206,15 @@ fn open_ns(path: &str) -> OwnedFd {
         .into()
 }
 
+/// Whether a traced run may start processes or threads (whose calls are not followed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Children {
+    /// Every call must be counted: a fork or a thread fails the trace.
+    Forbidden,
+    /// Only the calls of the process itself matter.
+    Untraced,
+}
+
 /// Runs `cmd` (without a wrapper) under ptrace, its stdout and stderr going to the files
 /// given, calling `on_stop` at every system-call stop, and returns every call it made. Inside
 /// `cmd`'s PID namespace when it has one (root only), as nsenter would run it.
@@ -212,6 +222,7 @@ pub fn trace(
     cmd: &Cmd,
     stdout: &std::fs::File,
     stderr: &std::fs::File,
+    children: Children,
     mut on_stop: impl FnMut(Stop<'_>),
 ) -> Trace {
     let argv: Vec<CString> = cmd.bin_argv().iter().map(cstring).collect();
@@ -308,7 +319,7 @@ pub fn trace(
                         };
                         call.file = file_of(child, &call, &fds);
                         assert!(
-                            !call.is_fork(),
+                            children == Children::Untraced || !call.is_fork(),
                             "{} started a process or thread (syscall {}): its calls would go uncounted",
                             cmd.describe(),
                             call.nr
@@ -327,15 +338,51 @@ pub fn trace(
             }
             // A signal for the tracee: pass it on.
             WaitStatus::Stopped(_, sig) => deliver = Some(sig),
-            WaitStatus::Exited(_, code) => break Some(code),
-            WaitStatus::Signaled(_, _, _) => break None,
+            WaitStatus::Exited(_, code) => break Ok(code),
+            WaitStatus::Signaled(_, sig, _) => break Err(sig as i32),
             _ => {}
         }
     };
     // exit_group never returns.
     calls.extend(pending);
     std::mem::forget(_guard); // reaped: it exited
-    Trace { calls, code }
+    Trace {
+        calls,
+        code: code.ok(),
+        signal: code.err(),
+    }
+}
+
+/// [`trace`], with stdout and stderr kept in files under `dir`: the trace and the run.
+pub fn run_traced(
+    cmd: &Cmd,
+    dir: &std::path::Path,
+    children: Children,
+    on_stop: impl FnMut(Stop<'_>),
+) -> (Trace, Run) {
+    use std::os::unix::process::ExitStatusExt;
+    let (out, err) = (dir.join("traced.stdout"), dir.join("traced.stderr"));
+    let t = trace(
+        cmd,
+        &std::fs::File::create(&out).expect("create stdout file"),
+        &std::fs::File::create(&err).expect("create stderr file"),
+        children,
+        on_stop,
+    );
+    // A wait status: the code in the second byte, or the signal in the first.
+    let status = match (t.code, t.signal) {
+        (Some(code), _) => code << 8,
+        (None, sig) => sig.unwrap_or(libc::SIGKILL),
+    };
+    let run = Run::new(
+        cmd.describe(),
+        std::process::Output {
+            status: std::process::ExitStatus::from_raw(status),
+            stdout: std::fs::read(&out).expect("read stdout file"),
+            stderr: std::fs::read(&err).expect("read stderr file"),
+        },
+    );
+    (t, run)
 }
 
 /// Reads a NUL-terminated string from the tracee's memory (at most 4 KiB).
