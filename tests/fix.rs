@@ -5,7 +5,7 @@
 mod common;
 
 use std::os::fd::OwnedFd;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -83,52 +83,6 @@ fn reap_when_adopted(pids: Vec<i32>) -> JoinHandle<Vec<i32>> {
         });
         reaped
     })
-}
-
-/// A shell script run as a child of the test, which ends up holding `zombies` zombies.
-/// Drop kills it and reaps it and its zombies (adopted by us, the subreaper).
-struct ShParent {
-    child: Child,
-    pid: i32,
-    zombies: Vec<i32>,
-}
-
-impl ShParent {
-    fn spawn(script: &str, zombies: usize) -> ShParent {
-        use std::os::unix::process::CommandExt;
-        become_subreaper();
-        // A process group of its own: scripts may stop themselves, and when a group holding a
-        // stopped process is orphaned the kernel sends SIGHUP to the whole group, which must
-        // not be the test runner's (in CI's VM it killed the runner's shell).
-        let child = Command::new("sh")
-            .args(["-c", script])
-            .stdin(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("spawn sh");
-        let pid = child.id() as i32;
-        let mut guard = ShParent {
-            child,
-            pid,
-            zombies: Vec::new(),
-        };
-        let ok = wait_until(Duration::from_secs(5), || {
-            guard.zombies = zombie_children(pid);
-            guard.zombies.len() == zombies
-        });
-        assert!(ok, "{script}: no {zombies} zombies under {pid}");
-        guard
-    }
-}
-
-impl Drop for ShParent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        for &z in &self.zombies {
-            let _ = waitpid(nix::unistd::Pid::from_raw(z), None);
-        }
-    }
 }
 
 /// An environment whose commands run in `ns` (root only).

@@ -409,6 +409,67 @@ impl Drop for ZombieParent {
     }
 }
 
+/// A shell script run as a child of the test, which ends up holding `zombies` zombies (its
+/// background jobs that exit, when it never waits). Drop kills it and reaps it and its zombies
+/// (adopted by us, the subreaper), also when an assertion fails.
+pub struct ShParent {
+    child: std::process::Child,
+    pub pid: i32,
+    pub zombies: Vec<i32>,
+}
+
+impl ShParent {
+    /// `sh -c SCRIPT`, once it holds `zombies` zombies.
+    pub fn spawn(script: &str, zombies: usize) -> ShParent {
+        ShParent::spawn_under(&[], script, zombies)
+    }
+
+    /// `WRAPPER... sh -c SCRIPT` (e.g. setpriv, which execs the shell in its place).
+    pub fn spawn_under(wrapper: &[&str], script: &str, zombies: usize) -> ShParent {
+        use std::os::unix::process::CommandExt;
+        become_subreaper();
+        let argv: Vec<&str> = wrapper
+            .iter()
+            .copied()
+            .chain(["sh", "-c", script])
+            .collect();
+        // A process group of its own: scripts may stop themselves, and when a group holding a
+        // stopped process is orphaned the kernel sends SIGHUP to the whole group, which must
+        // not be the test runner's (in CI's VM it killed the runner's shell).
+        let child = Command::new(argv[0])
+            .args(&argv[1..])
+            .stdin(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("spawn sh");
+        let pid = child.id() as i32;
+        let mut guard = ShParent {
+            child,
+            pid,
+            zombies: Vec::new(),
+        };
+        let ok = wait_until(Duration::from_secs(5), || {
+            guard.zombies = zombie_children(pid);
+            guard.zombies.len() == zombies
+        });
+        assert!(ok, "{argv:?}: no {zombies} zombies under {pid}");
+        guard
+    }
+}
+
+impl Drop for ShParent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for &z in &self.zombies {
+            // Ours now (subreaper), or already reaped.
+            if proc_ppid(z) == Some(std::process::id() as i32) {
+                let _ = waitpid(Pid::from_raw(z), None);
+            }
+        }
+    }
+}
+
 /// Reads 4-byte PIDs from `rd`, handing each to `each`, until a 0 ("ready"); false when the
 /// deadline passes or the writer dies first.
 fn read_records(rd: &OwnedFd, deadline: Duration, mut each: impl FnMut(i32)) -> bool {
