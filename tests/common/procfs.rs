@@ -45,10 +45,11 @@ pub fn proc_ppid(pid: i32) -> Option<i32> {
     proc_stat(pid).map(|s| s.ppid)
 }
 
-/// The value of a `Name:` line of /proc/PID/status, trimmed.
+/// The value of a `Name:` line of /proc/PID/status, trimmed. The file is read as bytes: its
+/// Name line holds the raw command name, which need not be UTF-8.
 pub fn status_field(pid: i32, name: &str) -> Option<String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
+    let status = std::fs::read(format!("/proc/{pid}/status")).ok()?;
+    String::from_utf8_lossy(&status)
         .lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
         .map(|v| v.trim().to_string())
