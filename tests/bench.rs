@@ -241,7 +241,7 @@ fn scan_benchmark() {
                 + PER_ZOMBIE_BUDGET as usize * zombies
                 + PER_PARENT_BUDGET as usize * PARENTS;
             println!(
-                "system calls (ptrace): {n} = {:.3} per process; budget {PER_PROCESS_BUDGET}/process + {PER_ZOMBIE_BUDGET}/zombie + {PER_PARENT_BUDGET}/parent = {budget}",
+                "system calls (ptrace): {n} = {:.3} per process; budget {PER_PROCESS_BUDGET}/process + {PER_ZOMBIE_BUDGET}/zombie + {PER_PARENT_BUDGET}/parent = {budget}, plus what a run costs once",
                 n as f64 / processes as f64
             );
             println!("  by category: {counts}");
