@@ -178,7 +178,8 @@ fn scan_benchmark() {
         .flatten()
         .filter(|e| e.file_name().as_encoded_bytes()[0].is_ascii_digit())
         .count();
-    let bin = env!("CARGO_BIN_EXE_zombies");
+    let bin = bin();
+    let bin = bin.to_str().expect("a UTF-8 path to the binary");
 
     let (floor, fz) = time_fn(floor_scan);
     let (lib, lz) = time_fn(zombies_scan);
@@ -266,7 +267,7 @@ const PER_PARENT_BUDGET: i64 = 13;
 #[cfg(target_arch = "x86_64")]
 fn traced_list(env: &TestEnv) -> (trace::Trace, serde_json::Value) {
     let cmd = env.command().args(["list", "--format", "json"]);
-    let (t, run) = trace::run_traced(&cmd, env.dir().dir(), trace::Children::Forbidden, |_| {});
+    let (t, run) = trace::run_traced(&cmd, env.root(), trace::Children::Forbidden, |_| {});
     (t, run.assert_json(Exit::SUCCESS))
 }
 

@@ -265,27 +265,22 @@ fn kill_parent_hands_the_zombies_to_a_subreaper_that_reaps() {
     ]);
     let mut parent_seen_dead = false;
     let mut reaped: Vec<i32> = Vec::new();
-    let (_, out) = run_traced(
-        &cmd,
-        env.dir().dir(),
-        Children::Untraced,
-        |stop| match stop {
-            Stop::Exit(c) if c.is_wait() => {
-                parent_seen_dead |= proc_state(zp.pid) == Some('Z');
-            }
-            Stop::Entry(c) if c.is_wait() && parent_seen_dead => {
-                for &z in &zp.zombies {
-                    if !reaped.contains(&z)
-                        && proc_ppid(z) == Some(me)
-                        && waitpid(nix::unistd::Pid::from_raw(z), None).is_ok()
-                    {
-                        reaped.push(z);
-                    }
+    let (_, out) = run_traced(&cmd, env.root(), Children::Untraced, |stop| match stop {
+        Stop::Exit(c) if c.is_wait() => {
+            parent_seen_dead |= proc_state(zp.pid) == Some('Z');
+        }
+        Stop::Entry(c) if c.is_wait() && parent_seen_dead => {
+            for &z in &zp.zombies {
+                if !reaped.contains(&z)
+                    && proc_ppid(z) == Some(me)
+                    && waitpid(nix::unistd::Pid::from_raw(z), None).is_ok()
+                {
+                    reaped.push(z);
                 }
             }
-            _ => {}
-        },
-    );
+        }
+        _ => {}
+    });
     let v = out.assert_json(Exit::SUCCESS);
     let p = &v["parents"][0];
     assert_eq!(p["outcome"], "cleared");

@@ -11,10 +11,8 @@ use common::*;
 /// A fresh PID namespace whose PID 1 is named `ini\xfft` (sleep run through a symlink of that
 /// name) and holds two zombies, in a TestEnv. Needs root.
 fn odd_init() -> TestEnv {
-    let dir = TempDir::new("odd-init");
-    let odd = dir
-        .path("x")
-        .with_file_name(std::ffi::OsStr::from_bytes(b"ini\xfft"));
+    let env = TestEnv::new("safety");
+    let odd = env.root().join(std::ffi::OsStr::from_bytes(b"ini\xfft"));
     let sleep = ["/usr/bin/sleep", "/bin/sleep"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())
@@ -32,9 +30,7 @@ fn odd_init() -> TestEnv {
         }),
         "PID 1 of the namespace did not become ini\\xfft with two zombies"
     );
-    // The symlink may go: the running init does not need it.
-    drop(dir);
-    TestEnv::new("safety").with_pid_ns(ns)
+    env.with_pid_ns(ns)
 }
 
 #[test]

@@ -89,9 +89,14 @@ impl TestEnv {
         self
     }
 
-    /// The temporary directory.
+    /// The temporary directory (as a guard, for helpers that take one).
     pub fn dir(&self) -> &TempDir {
         &self.dir
+    }
+
+    /// The temporary directory's path.
+    pub fn root(&self) -> &Path {
+        self.dir.dir()
     }
 
     /// A path inside the temporary directory.
