@@ -9,16 +9,16 @@ use std::process::Stdio;
 use common::*;
 
 /// Runs zombies with stdout on a pseudo-terminal and returns what it wrote there.
-fn on_tty(args: &[&str], env: &[(&str, &str)]) -> String {
+fn on_tty(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> String {
     let pty = nix::pty::openpty(None, None).expect("openpty");
     let slave: OwnedFd = pty.slave;
-    let mut cmd = zombies();
-    cmd.args(args)
-        .stdout(Stdio::from(slave))
-        .stderr(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
+    let mut cmd = env.command().args(args);
+    for (k, v) in vars {
+        cmd = cmd.env(k, v);
     }
+    let desc = cmd.describe();
+    let mut cmd = cmd.command();
+    cmd.stdout(Stdio::from(slave)).stderr(Stdio::null());
     let mut child = cmd.spawn().expect("run zombies");
     // Our copy of the slave goes with `cmd`: the master then reads EIO once the child's close.
     drop(cmd);
@@ -46,52 +46,57 @@ fn on_tty(args: &[&str], env: &[(&str, &str)]) -> String {
         }
     }
     let status = child.wait().expect("wait for zombies");
-    assert!(status.success());
+    assert!(status.success(), "`{desc}` on a terminal: {status}");
     String::from_utf8_lossy(&out).into_owned()
 }
 
 #[test]
 fn colour_on_a_terminal_unless_no_color() {
-    let _zp = ZombieParent::spawn(Spec::default());
-    let tty = on_tty(&["list"], &[]);
+    let env = TestEnv::new("cli").with_parent(Spec::default());
+    let tty = on_tty(&env, &["list"], &[]);
     assert!(tty.contains("\x1b["), "no colour on a terminal: {tty:?}");
-    let no = on_tty(&["list"], &[("NO_COLOR", "1")]);
+    let no = on_tty(&env, &["list"], &[("NO_COLOR", "1")]);
     assert!(!no.contains("\x1b["), "NO_COLOR ignored: {no:?}");
     // An empty NO_COLOR does not count (no-color.org).
-    let empty = on_tty(&["list"], &[("NO_COLOR", "")]);
+    let empty = on_tty(&env, &["list"], &[("NO_COLOR", "")]);
     assert!(empty.contains("\x1b["));
-    let never = on_tty(&["list", "--color", "never"], &[]);
+    let never = on_tty(&env, &["list", "--color", "never"], &[]);
     assert!(!never.contains("\x1b["));
 }
 
 #[test]
 fn no_colour_in_a_pipe_unless_always() {
-    let _zp = ZombieParent::spawn(Spec::default());
-    let piped = stdout(&run(zombies().arg("list")));
+    let env = TestEnv::new("cli").with_parent(Spec::default());
+    let piped = env.zombies(&["list"]).assert_success().stdout();
     assert!(!piped.contains("\x1b["));
-    let always = stdout(&run(zombies().args(["list", "--color", "always"])));
+    let always = env
+        .zombies(&["list", "--color", "always"])
+        .assert_success()
+        .stdout();
     assert!(always.contains("\x1b["));
 }
 
 #[test]
 fn bare_command_lists() {
-    let zp = ZombieParent::spawn(Spec::default());
-    let out = run(&mut zombies());
-    assert!(out.status.success());
-    let text = stdout(&out);
-    assert!(text.contains(&zp.zombies[0].to_string()), "{text}");
+    let env = TestEnv::new("cli").with_parent(Spec::default());
+    let text = env.zombies(&[]).assert_success().stdout();
+    assert!(
+        text.contains(&env.parent().zombies[0].to_string()),
+        "{text}"
+    );
 }
 
 #[test]
 fn usage_errors_exit_2_and_help_exits_0() {
-    let out = run(zombies().args(["list", "--no-such-flag"]));
-    assert_eq!(out.status.code(), Some(2));
-    let out = run(zombies().args(["list", "--parent", "nope"]));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not a PID"), "{}", stderr(&out));
-    let out = run(zombies().arg("--help"));
-    assert_eq!(out.status.code(), Some(0));
-    assert!(stdout(&out).contains("zombie"));
-    let out = run(zombies().arg("--version"));
-    assert!(stdout(&out).starts_with("zombies "));
+    let env = TestEnv::new("cli");
+    env.zombies(&["list", "--no-such-flag"])
+        .assert_exit(Exit::USAGE);
+    let out = env
+        .zombies(&["list", "--parent", "nope"])
+        .assert_exit(Exit::USAGE);
+    assert!(out.stderr().contains("not a PID"), "{}", out.report());
+    let out = env.zombies(&["--help"]).assert_exit(Exit::SUCCESS);
+    assert!(out.stdout().contains("zombie"));
+    let out = env.zombies(&["--version"]);
+    assert!(out.stdout().starts_with("zombies "), "{}", out.report());
 }

@@ -6,8 +6,11 @@ use common::*;
 use serde_json::Value;
 
 /// The `list --format json` entry for `parent`, if listed.
-fn parent_entry(parent: i32) -> Option<Value> {
-    let v = json(&["list", "--format", "json", "--parent", &parent.to_string()]);
+fn parent_entry(env: &TestEnv, parent: i32) -> Option<Value> {
+    let v = json(
+        env,
+        &["list", "--format", "json", "--parent", &parent.to_string()],
+    );
     v["parents"]
         .as_array()?
         .iter()
@@ -15,14 +18,20 @@ fn parent_entry(parent: i32) -> Option<Value> {
         .cloned()
 }
 
+/// `zombies ARGS` in `env`, which must succeed: its JSON.
+fn json(env: &TestEnv, args: &[&str]) -> Value {
+    env.zombies(args).assert_json(Exit::SUCCESS)
+}
+
 #[test]
 fn default_disposition_is_kill_parent_with_exit_codes() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("diagnose").with_parent(Spec {
         zombies: 2,
         exit_code: Some(7),
         ..Spec::default()
     });
-    let p = parent_entry(zp.pid).expect("parent listed");
+    let zp = env.parent();
+    let p = parent_entry(&env, zp.pid).expect("parent listed");
     assert_eq!(p["sigchld"], "default");
     assert_eq!(p["sigchld_blocked"], false);
     assert_eq!(p["recommended"], "kill-parent");
@@ -44,34 +53,37 @@ fn default_disposition_is_kill_parent_with_exit_codes() {
 
 #[test]
 fn killed_zombie_reports_signal() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("diagnose").with_parent(Spec {
         exit_code: None,
         ..Spec::default()
     });
-    let p = parent_entry(zp.pid).unwrap();
+    let zp = env.parent();
+    let p = parent_entry(&env, zp.pid).unwrap();
     assert_eq!(p["zombies"][0]["exit_signal"], 9);
     assert_eq!(p["zombies"][0]["exit_code"], Value::Null);
 }
 
 #[test]
 fn caught_sigchld_is_signal_parent() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("diagnose").with_parent(Spec {
         sigchld: Sigchld::CaughtNoReap,
         ..Spec::default()
     });
-    let p = parent_entry(zp.pid).unwrap();
+    let zp = env.parent();
+    let p = parent_entry(&env, zp.pid).unwrap();
     assert_eq!(p["sigchld"], "caught");
     assert_eq!(p["recommended"], "signal-parent");
 }
 
 #[test]
 fn blocked_sigchld_is_pending_and_kill_parent() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("diagnose").with_parent(Spec {
         sigchld: Sigchld::Blocked,
         zombies: 3,
         ..Spec::default()
     });
-    let p = parent_entry(zp.pid).unwrap();
+    let zp = env.parent();
+    let p = parent_entry(&env, zp.pid).unwrap();
     assert_eq!(p["sigchld"], "caught");
     assert_eq!(p["sigchld_blocked"], true);
     assert_eq!(p["sigchld_pending"], true);
@@ -81,23 +93,25 @@ fn blocked_sigchld_is_pending_and_kill_parent() {
 
 #[test]
 fn ignored_sigchld_after_the_fact() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("diagnose").with_parent(Spec {
         sigchld: Sigchld::Ignored,
         ..Spec::default()
     });
-    let p = parent_entry(zp.pid).unwrap();
+    let zp = env.parent();
+    let p = parent_entry(&env, zp.pid).unwrap();
     assert_eq!(p["sigchld"], "ignored");
     assert_eq!(p["recommended"], "kill-parent");
 }
 
 #[test]
 fn stopped_parent_gets_sigcont_first() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("diagnose").with_parent(Spec {
         sigchld: Sigchld::CaughtReaps,
         stopped: true,
         ..Spec::default()
     });
-    let p = parent_entry(zp.pid).unwrap();
+    let zp = env.parent();
+    let p = parent_entry(&env, zp.pid).unwrap();
     assert_eq!(p["state"], "T");
     assert_eq!(p["recommended"], "signal-parent");
     assert!(
@@ -109,36 +123,38 @@ fn stopped_parent_gets_sigcont_first() {
 
 #[test]
 fn exited_main_thread_is_not_a_zombie() {
+    let env = TestEnv::new("diagnose");
     let leader = ExitedLeader::spawn();
-    let out = run(zombies().args(["list", "--pids"]));
-    assert!(out.status.success());
-    let pids: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    let out = env.zombies(&["list", "--pids"]).assert_success();
+    let pids: Vec<String> = out.stdout().lines().map(str::to_string).collect();
     assert!(
         !pids.contains(&leader.pid.to_string()),
         "Zl counted as a zombie"
     );
-    let e = json(&["explain", &leader.pid.to_string(), "--format", "json"]);
+    let e = json(
+        &env,
+        &["explain", &leader.pid.to_string(), "--format", "json"],
+    );
     assert_eq!(e["kind"], "exited-main-thread");
     assert_eq!(e["threads"], 2);
-    let text = stdout(&run(zombies().args(["explain", &leader.pid.to_string()])));
+    let text = env.zombies(&["explain", &leader.pid.to_string()]).stdout();
     assert!(text.contains("NOT a zombie"), "{text}");
 }
 
 #[test]
 fn odd_names_survive_parsing_and_rendering() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("diagnose").with_parent(Spec {
         name: Some(c"a) Z (b\nc"),
         ..Spec::default()
     });
-    let p = parent_entry(zp.pid).unwrap();
+    let zp = env.parent();
+    let p = parent_entry(&env, zp.pid).unwrap();
     assert_eq!(p["zombies"][0]["comm"], "a) Z (b\nc");
     assert_eq!(p["zombies"][0]["ppid"], zp.pid);
     // In text the newline is escaped so it cannot forge a line of the table.
-    let text = stdout(&run(zombies().args([
-        "list",
-        "--parent",
-        &zp.pid.to_string(),
-    ])));
+    let text = env
+        .zombies(&["list", "--parent", &zp.pid.to_string()])
+        .stdout();
     assert!(text.contains("a) Z (b\\nc"), "{text}");
     assert!(
         !text.lines().any(|l| l.trim_start().starts_with('c')),
@@ -148,14 +164,16 @@ fn odd_names_survive_parsing_and_rendering() {
 
 #[test]
 fn explain_zombie_cites_evidence_and_commands() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("diagnose").with_parent(Spec {
         sigchld: Sigchld::CaughtNoReap,
         ..Spec::default()
     });
+    let zp = env.parent();
     let z = zp.zombies[0].to_string();
-    let out = run(zombies().args(["explain", &z, "--color", "never"]));
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
+    let out = env
+        .zombies(&["explain", &z, "--color", "never"])
+        .assert_success();
+    let text = out.stdout();
     assert!(
         text.contains(&format!("{z} ")) && text.contains("is a zombie"),
         "{text}"
@@ -168,7 +186,7 @@ fn explain_zombie_cites_evidence_and_commands() {
         text.contains(&format!("zombies fix --signal-parent --parent {}", zp.pid)),
         "{text}"
     );
-    let e = json(&["explain", &z, "--format", "json"]);
+    let e = json(&env, &["explain", &z, "--format", "json"]);
     assert_eq!(e["kind"], "zombie");
     assert_eq!(e["parent"]["pid"], zp.pid);
     let rec: Vec<&Value> = e["remedies"]
@@ -183,8 +201,9 @@ fn explain_zombie_cites_evidence_and_commands() {
 
 #[test]
 fn explain_parent_and_live_process() {
-    let zp = ZombieParent::spawn(Spec::default());
-    let e = json(&["explain", &zp.pid.to_string(), "--format", "json"]);
+    let env = TestEnv::new("diagnose").with_parent(Spec::default());
+    let zp = env.parent();
+    let e = json(&env, &["explain", &zp.pid.to_string(), "--format", "json"]);
     assert_eq!(e["kind"], "parent");
     assert_eq!(e["parent"]["zombies"].as_array().unwrap().len(), 1);
     // A live process with no children at all.
@@ -192,7 +211,10 @@ fn explain_parent_and_live_process() {
         .arg("30")
         .spawn()
         .unwrap();
-    let e = json(&["explain", &sleeper.id().to_string(), "--format", "json"]);
+    let e = json(
+        &env,
+        &["explain", &sleeper.id().to_string(), "--format", "json"],
+    );
     sleeper.kill().unwrap();
     sleeper.wait().unwrap();
     assert_eq!(e["kind"], "no-zombies");
@@ -201,29 +223,32 @@ fn explain_parent_and_live_process() {
 
 #[test]
 fn explain_missing_pid_fails_clearly() {
+    let env = TestEnv::new("diagnose");
     // PIDs above pid_max never exist.
-    let out = run(zombies().args(["explain", "2147483647"]));
-    assert_eq!(out.status.code(), Some(1));
+    let out = env
+        .zombies(&["explain", "2147483647"])
+        .assert_exit(Exit::FAILURE);
     assert!(
-        stderr(&out).contains("no process with PID 2147483647"),
+        out.stderr().contains("no process with PID 2147483647"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
     for bad in ["abc", "0", "-5"] {
-        let out = run(zombies().args(["explain", bad]));
-        assert_eq!(out.status.code(), Some(2), "{bad}");
+        env.zombies(&["explain", bad]).assert_exit(Exit::USAGE);
     }
 }
 
 #[test]
 fn tree_marks_zombies_and_parents() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("diagnose").with_parent(Spec {
         zombies: 2,
         ..Spec::default()
     });
-    let out = run(zombies().args(["tree", "--zombies-only", "--color", "never"]));
-    assert!(out.status.success());
-    let text = stdout(&out);
+    let zp = env.parent();
+    let out = env
+        .zombies(&["tree", "--zombies-only", "--color", "never"])
+        .assert_success();
+    let text = out.stdout();
     let parent_line = text
         .lines()
         .find(|l| l.contains(&format!("{} ", zp.pid)) && l.contains("zombies not reaped"))
@@ -239,56 +264,60 @@ fn tree_marks_zombies_and_parents() {
     // The test process itself is an ancestor of the parent, so it is on the branch.
     assert!(text.contains(&format!("{} ", std::process::id())), "{text}");
     // Rooted at the parent: only its subtree.
-    let sub = stdout(&run(zombies().args(["tree", &zp.pid.to_string()])));
+    let sub = env.zombies(&["tree", &zp.pid.to_string()]).stdout();
     assert_eq!(sub.lines().count(), 3, "{sub}");
 }
 
 #[test]
 fn user_filter_and_pids_output() {
-    let zp = ZombieParent::spawn(Spec::default());
+    let env = TestEnv::new("diagnose").with_parent(Spec::default());
+    let zp = env.parent();
     let me = nix::unistd::geteuid().as_raw().to_string();
-    let out = stdout(&run(zombies().args(["list", "--pids", "--user", &me])));
+    let out = env.zombies(&["list", "--pids", "--user", &me]).stdout();
     assert!(out.lines().any(|l| l == zp.zombies[0].to_string()), "{out}");
     // A uid nobody uses filters everything out.
-    let out = stdout(&run(zombies().args([
-        "list",
-        "--pids",
-        "--user",
-        "4000000000",
-    ])));
+    let out = env
+        .zombies(&["list", "--pids", "--user", "4000000000"])
+        .stdout();
     assert!(
         !out.lines().any(|l| l == zp.zombies[0].to_string()),
         "{out}"
     );
-    let out = run(zombies().args(["list", "--user", "no-such-user-here"]));
-    assert_eq!(out.status.code(), Some(2));
+    env.zombies(&["list", "--user", "no-such-user-here"])
+        .assert_exit(Exit::USAGE);
 }
 
 #[test]
 fn closed_stdout_exits_quietly() {
-    let _zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("diagnose").with_parent(Spec {
         zombies: 3,
         ..Spec::default()
     });
-    let mut child = zombies()
-        .args(["tree"])
+    let cmd = env.command().arg("tree");
+    let mut child = cmd
+        .command()
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     drop(child.stdout.take()); // the reader is gone before the first write
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let out =
+        Run::new(cmd.describe(), child.wait_with_output().unwrap()).assert_exit(Exit::SUCCESS);
+    assert!(out.stderr().is_empty(), "{}", out.stderr());
 }
 
 #[test]
 fn missing_procfs_is_an_error_with_advice() {
-    let out = run(zombies().args(["list", "--proc", "/nonexistent"]));
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("--proc"), "{}", stderr(&out));
-    let out = run(zombies().env("ZOMBIES_PROC", "/nonexistent").arg("list"));
-    assert_eq!(out.status.code(), Some(1));
+    let env = TestEnv::new("diagnose");
+    let out = env
+        .zombies(&["list", "--proc", "/nonexistent"])
+        .assert_exit(Exit::FAILURE);
+    assert!(out.stderr().contains("--proc"), "{}", out.stderr());
+    env.command()
+        .env("ZOMBIES_PROC", "/nonexistent")
+        .arg("list")
+        .run()
+        .assert_exit(Exit::FAILURE);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -298,8 +327,9 @@ fn missing_procfs_is_an_error_with_advice() {
 /// reap it. The culprit is the tracer; killing the waiting parent would help nobody.
 #[test]
 fn a_zombie_held_by_a_tracer_blames_the_tracer_not_the_waiting_parent() {
+    let env = TestEnv::new("diagnose");
     let mut t = Traced::spawn(TraceTarget::Zombie);
-    let p = parent_entry(t.parent).expect("parent listed");
+    let p = parent_entry(&env, t.parent).expect("parent listed");
     assert_eq!(p["in_wait"], true, "{p:#}");
     assert_eq!(p["recommended"], "detach-tracer", "{p:#}");
     let z = &p["zombies"][0];
@@ -307,13 +337,15 @@ fn a_zombie_held_by_a_tracer_blames_the_tracer_not_the_waiting_parent() {
     assert_eq!(z["held_by_tracer"]["pid"], t.tracer, "{z:#}");
     assert!(z["held_by_tracer"]["comm"].is_string(), "{z:#}");
 
-    let list = stdout(&run(zombies().args([
-        "list",
-        "--parent",
-        &t.parent.to_string(),
-        "--color",
-        "never",
-    ])));
+    let list = env
+        .zombies(&[
+            "list",
+            "--parent",
+            &t.parent.to_string(),
+            "--color",
+            "never",
+        ])
+        .stdout();
     let tracer = t.tracer.to_string();
     assert!(
         list.contains(&format!("held by tracer {tracer}")),
@@ -325,24 +357,18 @@ fn a_zombie_held_by_a_tracer_blames_the_tracer_not_the_waiting_parent() {
     );
     assert!(list.contains(&format!("kill {tracer}")), "{list}");
 
-    let tree = stdout(&run(zombies().args([
-        "tree",
-        &t.parent.to_string(),
-        "--color",
-        "never",
-    ])));
+    let tree = env
+        .zombies(&["tree", &t.parent.to_string(), "--color", "never"])
+        .stdout();
     assert!(
         tree.lines().any(|l| l.contains(&t.zombie.to_string())
             && l.contains(&format!("held by tracer {tracer}"))),
         "{tree}"
     );
 
-    let text = stdout(&run(zombies().args([
-        "explain",
-        &t.zombie.to_string(),
-        "--color",
-        "never",
-    ])));
+    let text = env
+        .zombies(&["explain", &t.zombie.to_string(), "--color", "never"])
+        .stdout();
     assert!(text.contains("sleeping in wait()"), "{text}");
     assert!(
         !text.contains("has not called wait()") && !text.contains("not reaped it with wait()"),
@@ -352,7 +378,10 @@ fn a_zombie_held_by_a_tracer_blames_the_tracer_not_the_waiting_parent() {
         text.contains(&format!("held by its tracer {tracer}")),
         "{text}"
     );
-    let e = json(&["explain", &t.zombie.to_string(), "--format", "json"]);
+    let e = json(
+        &env,
+        &["explain", &t.zombie.to_string(), "--format", "json"],
+    );
     let rec: Vec<&Value> = e["remedies"]
         .as_array()
         .unwrap()
@@ -375,28 +404,28 @@ fn a_zombie_held_by_a_tracer_blames_the_tracer_not_the_waiting_parent() {
 /// A traced parent: list and tree name its tracer and warn that a SIGTERM may be held.
 #[test]
 fn a_traced_parent_names_its_tracer() {
+    let env = TestEnv::new("diagnose");
     let t = Traced::spawn(TraceTarget::Parent);
-    let p = parent_entry(t.parent).expect("parent listed");
+    let p = parent_entry(&env, t.parent).expect("parent listed");
     assert_eq!(p["tracer"]["pid"], t.tracer, "{p:#}");
     assert_eq!(p["zombies"][0]["held_by_tracer"], Value::Null);
     let tracer = t.tracer.to_string();
-    let list = stdout(&run(zombies().args([
-        "list",
-        "--parent",
-        &t.parent.to_string(),
-        "--color",
-        "never",
-    ])));
+    let list = env
+        .zombies(&[
+            "list",
+            "--parent",
+            &t.parent.to_string(),
+            "--color",
+            "never",
+        ])
+        .stdout();
     assert!(
         list.contains(&format!("traced by {tracer} (")) && list.contains("SIGTERM"),
         "{list}"
     );
-    let tree = stdout(&run(zombies().args([
-        "tree",
-        &t.parent.to_string(),
-        "--color",
-        "never",
-    ])));
+    let tree = env
+        .zombies(&["tree", &t.parent.to_string(), "--color", "never"])
+        .stdout();
     let line = tree
         .lines()
         .find(|l| l.contains("not reaped"))
@@ -411,21 +440,23 @@ fn a_traced_parent_names_its_tracer() {
 /// threads that run.
 #[test]
 fn an_exited_main_thread_counts_only_live_threads() {
+    let env = TestEnv::new("diagnose");
     let leader = ExitedLeader::spawn();
     let pid = leader.pid.to_string();
     assert_eq!(status_number(leader.pid, "Threads"), Some(2));
-    let e = json(&["explain", &pid, "--format", "json"]);
+    let e = json(&env, &["explain", &pid, "--format", "json"]);
     assert_eq!(e["live_threads"], 1, "{e:#}");
-    let text = stdout(&run(zombies().args(["explain", &pid, "--color", "never"])));
+    let text = env.zombies(&["explain", &pid, "--color", "never"]).stdout();
     assert!(text.contains("1 thread still runs"), "{text}");
-    let tree = stdout(&run(zombies().args(["tree", &pid, "--color", "never"])));
+    let tree = env.zombies(&["tree", &pid, "--color", "never"]).stdout();
     assert!(tree.contains("1 thread lives"), "{tree}");
-    let out = run(zombies().args(["fix", "--kill-parent", "--pid", &pid, "--yes"]));
-    assert_eq!(out.status.code(), Some(1));
+    let out = env
+        .zombies(&["fix", "--kill-parent", "--pid", &pid, "--yes"])
+        .assert_exit(Exit::FAILURE);
     assert!(
-        stderr(&out).contains("1 thread still runs"),
+        out.stderr().contains("1 thread still runs"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
 }
 
@@ -433,11 +464,12 @@ fn an_exited_main_thread_counts_only_live_threads() {
 /// so the adopter named is never the parent itself.
 #[test]
 fn a_multithreaded_parent_is_not_its_own_adopter() {
+    let env = TestEnv::new("diagnose");
     let tp = ThreadedParent::spawn();
-    let p = parent_entry(tp.pid).expect("parent listed");
+    let p = parent_entry(&env, tp.pid).expect("parent listed");
     assert_ne!(p["adopter"]["pid"], tp.pid, "{p:#}");
     assert_eq!(p["recommended"], "kill-parent");
-    let e = json(&["explain", &tp.pid.to_string(), "--format", "json"]);
+    let e = json(&env, &["explain", &tp.pid.to_string(), "--format", "json"]);
     let kill = e["remedies"]
         .as_array()
         .unwrap()
@@ -453,32 +485,23 @@ fn a_multithreaded_parent_is_not_its_own_adopter() {
 #[test]
 #[ignore = "needs root"]
 fn a_zombie_of_another_user_is_that_users() {
-    become_subreaper();
-    let mut parent = std::process::Command::new("setpriv")
-        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
-        .args(["sh", "-c", "sleep 0 & exec sleep 30"])
-        .spawn()
-        .expect("setpriv");
-    let pid = parent.id() as i32;
-    let mut zombie = 0;
-    let made = wait_until(std::time::Duration::from_secs(5), || {
-        zombie = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|c| c.parse().ok())
-            .find(|&c| proc_state(c) == Some('Z'))
-            .unwrap_or(0);
-        zombie > 0
-    });
-    let p = made.then(|| parent_entry(pid)).flatten();
-    let pids = stdout(&run(zombies().args(["list", "--pids", "--user", "65534"])));
-    let _ = parent.kill();
-    let _ = parent.wait();
-    if zombie > 0 && proc_ppid(zombie) == Some(std::process::id() as i32) {
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(zombie), None);
-    }
-    assert!(made, "no zombie under {pid}");
-    let p = p.expect("parent listed");
+    needs_root();
+    let env = TestEnv::new("diagnose");
+    let sp = ShParent::spawn_under(
+        &[
+            "setpriv",
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+        ],
+        "sleep 0 & exec sleep 30",
+        1,
+    );
+    let zombie = sp.zombies[0];
+    let p = parent_entry(&env, sp.pid).expect("parent listed");
+    let pids = env.zombies(&["list", "--pids", "--user", "65534"]).stdout();
     assert_eq!(p["zombies"][0]["uid"], 65534, "{p:#}");
     assert!(pids.lines().any(|l| l == zombie.to_string()), "{pids}");
 }
@@ -487,20 +510,20 @@ fn a_zombie_of_another_user_is_that_users() {
 /// waiting: it may reap it when that wait returns. Never advise killing it.
 #[test]
 fn a_parent_blocked_in_wait_is_never_told_to_die() {
+    let env = TestEnv::new("diagnose");
     let wp = WaitingParent::spawn();
-    let p = parent_entry(wp.pid).expect("parent listed");
+    let p = parent_entry(&env, wp.pid).expect("parent listed");
     assert_eq!(p["in_wait"], true, "{p:#}");
     assert_eq!(p["zombies"][0]["pid"], wp.zombie);
     assert_ne!(p["recommended"], "kill-parent", "{p:#}");
-    let list = stdout(&run(zombies().args([
-        "list",
-        "--parent",
-        &wp.pid.to_string(),
-        "--color",
-        "never",
-    ])));
+    let list = env
+        .zombies(&["list", "--parent", &wp.pid.to_string(), "--color", "never"])
+        .stdout();
     assert!(list.contains("blocked in wait()"), "{list}");
-    let e = json(&["explain", &wp.zombie.to_string(), "--format", "json"]);
+    let e = json(
+        &env,
+        &["explain", &wp.zombie.to_string(), "--format", "json"],
+    );
     let rec: Vec<&Value> = e["remedies"]
         .as_array()
         .unwrap()
@@ -509,11 +532,8 @@ fn a_parent_blocked_in_wait_is_never_told_to_die() {
         .collect();
     assert_eq!(rec.len(), 1, "{e:#}");
     assert_ne!(rec[0]["remedy"], "kill-parent");
-    let text = stdout(&run(zombies().args([
-        "explain",
-        &wp.zombie.to_string(),
-        "--color",
-        "never",
-    ])));
+    let text = env
+        .zombies(&["explain", &wp.zombie.to_string(), "--color", "never"])
+        .stdout();
     assert!(!text.contains("has not called wait()"), "{text}");
 }

@@ -22,10 +22,15 @@ fn read_dir(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn assert_fresh(what: &str, committed: &str) {
-    let tmp = TempDir::new(&format!("docs-{what}"));
-    let out = run(zombies().args(["generate", what]).arg(tmp.dir()));
-    assert!(out.status.success(), "{}", stderr(&out));
-    let fresh = read_dir(tmp.dir());
+    let env = TestEnv::new(&format!("docs-{what}"));
+    let out_dir = env.path("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    env.command()
+        .args(["generate", what])
+        .arg(&out_dir)
+        .run()
+        .assert_success();
+    let fresh = read_dir(&out_dir);
     let committed = read_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(committed));
     assert_eq!(
         fresh.keys().collect::<Vec<_>>(),

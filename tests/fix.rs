@@ -5,42 +5,35 @@
 mod common;
 
 use std::os::fd::OwnedFd;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::*;
-use nix::sys::signal::{self, Signal};
 use nix::sys::wait::waitpid;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_zombies");
-
-/// Runs `zombies fix ARGS --format json`: the exit code and the parsed report.
-fn fix_json(args: &[&str]) -> (i32, Value) {
-    let out = run(zombies().arg("fix").args(args).args(["--format", "json"]));
-    parse(&out, args)
+/// `zombies fix ARGS --format json` in `env`, asserting its exit code: the parsed report.
+fn fix_json(env: &TestEnv, args: &[&str], want: Exit) -> Value {
+    fix_json_cmd(env.command(), args, want)
 }
 
-fn parse(out: &Output, args: &[&str]) -> (i32, Value) {
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "fix {args:?}: bad JSON ({e}): {}\nstderr: {}",
-            stdout(out),
-            stderr(out)
-        )
-    });
-    (out.status.code().unwrap_or(-1), v)
+/// The same, through `cmd` (another environment, a namespace).
+fn fix_json_cmd(cmd: Cmd, args: &[&str], want: Exit) -> Value {
+    cmd.arg("fix")
+        .args(args)
+        .args(["--format", "json"])
+        .run()
+        .assert_json(want)
 }
 
-/// Runs `zombies fix ARGS` for people.
-fn fix_text(args: &[&str]) -> Output {
-    run(zombies().arg("fix").args(args).args(["--color", "never"]))
-}
-
-fn alive(pid: i32) -> bool {
-    matches!(proc_state(pid), Some(s) if s != 'Z' && s != 'X')
+/// `zombies fix ARGS` for people.
+fn fix_text(env: &TestEnv, args: &[&str]) -> Run {
+    env.command()
+        .arg("fix")
+        .args(args)
+        .args(["--color", "never"])
+        .run()
 }
 
 fn sorted(mut v: Vec<i64>) -> Vec<i64> {
@@ -61,23 +54,6 @@ fn cleared_pids(p: &Value) -> Vec<i64> {
     )
 }
 
-/// The children of `pid`, from /proc/PID/task/PID/children.
-fn children(pid: i32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|s| s.parse().ok())
-        .collect()
-}
-
-/// The children of `pid` that are zombies.
-fn zombie_children(pid: i32) -> Vec<i32> {
-    children(pid)
-        .into_iter()
-        .filter(|&c| proc_state(c) == Some('Z'))
-        .collect()
-}
-
 /// The signals fix reports sending to a parent, in order.
 fn signals_sent(p: &Value) -> Vec<&str> {
     p["signals"]
@@ -88,153 +64,30 @@ fn signals_sent(p: &Value) -> Vec<&str> {
         .collect()
 }
 
-/// `unshare` running `script` as PID 1 of a fresh PID namespace with its own /proc.
-fn unshare(script: &str) -> Command {
-    let mut cmd = Command::new("unshare");
-    cmd.args([
-        "--pid",
-        "--fork",
-        "--mount-proc",
-        "--kill-child",
-        "sh",
-        "-c",
-        script,
-    ])
-    .stdin(Stdio::null());
-    cmd
-}
-
-/// Reaps `pids` once they have been adopted by this test process (the subreaper), after
-/// `hold`, so that fix has time to see who adopted them. Reaps nothing else: never
-/// waitpid(-1), which would steal other tests' children.
-fn reap_when_adopted(pids: Vec<i32>, hold: Duration) -> JoinHandle<Vec<i32>> {
+/// Reaps `pids` as soon as they have been adopted by this test process (the subreaper).
+/// Reaps nothing else: never waitpid(-1), which would steal other tests' children.
+fn reap_when_adopted(pids: Vec<i32>) -> JoinHandle<Vec<i32>> {
     std::thread::spawn(move || {
         let me = std::process::id() as i32;
         let mut reaped = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while reaped.len() < pids.len() && Instant::now() < deadline {
+        wait_until(Duration::from_secs(20), || {
             for &z in &pids {
-                if !reaped.contains(&z) && proc_ppid(z) == Some(me) {
-                    std::thread::sleep(hold);
-                    if waitpid(nix::unistd::Pid::from_raw(z), None).is_ok() {
-                        reaped.push(z);
-                    }
+                if !reaped.contains(&z)
+                    && proc_ppid(z) == Some(me)
+                    && waitpid(nix::unistd::Pid::from_raw(z), None).is_ok()
+                {
+                    reaped.push(z);
                 }
             }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+            reaped.len() == pids.len()
+        });
         reaped
     })
 }
 
-/// A shell script run as a child of the test, which ends up holding `zombies` zombies.
-/// Drop kills it and reaps it and its zombies (adopted by us, the subreaper).
-struct ShParent {
-    child: Child,
-    pid: i32,
-    zombies: Vec<i32>,
-}
-
-impl ShParent {
-    fn spawn(script: &str, zombies: usize) -> ShParent {
-        become_subreaper();
-        // A process group of its own: scripts may stop themselves, and when a group holding a
-        // stopped process is orphaned the kernel sends SIGHUP to the whole group, which must
-        // not be the test runner's (in CI's VM it killed the runner's shell).
-        let child = Command::new("sh")
-            .args(["-c", script])
-            .stdin(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("spawn sh");
-        let pid = child.id() as i32;
-        let mut guard = ShParent {
-            child,
-            pid,
-            zombies: Vec::new(),
-        };
-        let ok = wait_until(Duration::from_secs(5), || {
-            guard.zombies = zombie_children(pid);
-            guard.zombies.len() == zombies
-        });
-        assert!(ok, "{script}: no {zombies} zombies under {pid}");
-        guard
-    }
-}
-
-impl Drop for ShParent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        for &z in &self.zombies {
-            let _ = waitpid(nix::unistd::Pid::from_raw(z), None);
-        }
-    }
-}
-
-/// A fresh PID namespace (with its own /proc) whose PID 1 runs `script`. Drop kills its
-/// PID 1, which takes every process in it down, and reaps unshare.
-struct PidNs {
-    unshare: Child,
-    /// PID 1 of the namespace, as we see it.
-    init: i32,
-}
-
-impl PidNs {
-    fn spawn(script: &str) -> PidNs {
-        become_subreaper();
-        let unshare = unshare(script).spawn().expect("spawn unshare");
-        let upid = unshare.id() as i32;
-        let mut init = 0;
-        assert!(
-            wait_until(Duration::from_secs(5), || {
-                init = children(upid).first().copied().unwrap_or(0);
-                init > 0
-            }),
-            "unshare did not fork its PID 1"
-        );
-        PidNs { unshare, init }
-    }
-
-    /// A namespace whose PID 1 is `sleep`, which never reaps, and whose one child (the
-    /// victim, returned with it) holds two zombies and never reaps either.
-    fn with_a_victim() -> (PidNs, i32) {
-        let ns = PidNs::spawn("(sleep 0 & sleep 0 & exec sleep 60) & exec sleep 60");
-        let mut victim = 0;
-        assert!(wait_until(Duration::from_secs(5), || {
-            victim = children(ns.init).first().copied().unwrap_or(0);
-            victim > 0 && zombie_children(victim).len() == 2
-        }));
-        (ns, victim)
-    }
-
-    /// Runs zombies inside the namespace, from outside it (nsenter forks into it): so the
-    /// namespace's processes are not ancestors of the zombies process.
-    fn zombies(&self, args: &[&str]) -> Output {
-        Command::new("nsenter")
-            .args(["-t", &self.init.to_string(), "-p", "-m", "--", BIN])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run nsenter")
-    }
-
-    /// The PID a process of the namespace has inside it (last field of NSpid).
-    fn ns_pid(host_pid: i32) -> i32 {
-        let status = std::fs::read_to_string(format!("/proc/{host_pid}/status")).unwrap();
-        let line = status.lines().find(|l| l.starts_with("NSpid:")).unwrap();
-        line.split_whitespace().last().unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for PidNs {
-    fn drop(&mut self) {
-        let _ = signal::kill(nix::unistd::Pid::from_raw(self.init), Signal::SIGKILL);
-        let _ = self.unshare.kill();
-        let _ = self.unshare.wait();
-        // With unshare gone first, its child came to us: reap it either way.
-        let _ = waitpid(nix::unistd::Pid::from_raw(self.init), None);
-    }
+/// An environment whose commands run in `ns` (root only).
+fn ns_env(ns: PidNs) -> TestEnv {
+    TestEnv::new("fix").with_pid_ns(ns)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -242,21 +95,25 @@ impl Drop for PidNs {
 
 #[test]
 fn nudge_fails_honestly_when_the_parent_never_reaps() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("fix").with_parent(Spec {
         zombies: 2,
         ..Spec::default()
     });
+    let zp = env.parent();
     let pid = zp.pid.to_string();
     let start = Instant::now();
-    let (code, v) = fix_json(&[
-        "--signal-parent",
-        "--parent",
-        &pid,
-        "--yes",
-        "--timeout",
-        "300ms",
-    ]);
-    assert_eq!(code, 1, "{v:#}");
+    let v = fix_json(
+        &env,
+        &[
+            "--signal-parent",
+            "--parent",
+            &pid,
+            "--yes",
+            "--timeout",
+            "300ms",
+        ],
+        Exit::FAILURE,
+    );
     assert!(start.elapsed() >= Duration::from_millis(300));
     let p = &v["parents"][0];
     assert_eq!(p["outcome"], "remaining");
@@ -272,16 +129,19 @@ fn nudge_fails_honestly_when_the_parent_never_reaps() {
         assert!(ZombieParent::is_zombie(z));
     }
     // For people: the count, the PIDs still there, and the next step.
-    let out = fix_text(&[
-        "--signal-parent",
-        "--parent",
-        &pid,
-        "--yes",
-        "--timeout",
-        "100ms",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let text = stdout(&out);
+    let out = fix_text(
+        &env,
+        &[
+            "--signal-parent",
+            "--parent",
+            &pid,
+            "--yes",
+            "--timeout",
+            "100ms",
+        ],
+    )
+    .assert_exit(Exit::FAILURE);
+    let text = out.stdout();
     assert!(text.contains("cleared 0 of 2 zombies"), "{text}");
     assert!(
         text.contains("next:") && text.contains("--kill-parent"),
@@ -292,19 +152,23 @@ fn nudge_fails_honestly_when_the_parent_never_reaps() {
 
 #[test]
 fn nudge_on_blocked_sigchld_says_so() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("fix").with_parent(Spec {
         sigchld: Sigchld::Blocked,
         ..Spec::default()
     });
-    let (code, v) = fix_json(&[
-        "--signal-parent",
-        "--parent",
-        &zp.pid.to_string(),
-        "--yes",
-        "--timeout",
-        "200ms",
-    ]);
-    assert_eq!(code, 1);
+    let zp = env.parent();
+    let v = fix_json(
+        &env,
+        &[
+            "--signal-parent",
+            "--parent",
+            &zp.pid.to_string(),
+            "--yes",
+            "--timeout",
+            "200ms",
+        ],
+        Exit::FAILURE,
+    );
     let next = v["parents"][0]["next"].as_str().unwrap();
     assert!(
         next.contains("blocked") && next.contains("--kill-parent"),
@@ -314,14 +178,18 @@ fn nudge_on_blocked_sigchld_says_so() {
 
 #[test]
 fn stopped_parent_is_continued_then_cleared() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("fix").with_parent(Spec {
         sigchld: Sigchld::CaughtReaps,
         stopped: true,
         ..Spec::default()
     });
+    let zp = env.parent();
     assert_eq!(proc_state(zp.pid), Some('T'));
-    let (code, v) = fix_json(&["--signal-parent", "--parent", &zp.pid.to_string(), "--yes"]);
-    assert_eq!(code, 0, "{v:#}");
+    let v = fix_json(
+        &env,
+        &["--signal-parent", "--parent", &zp.pid.to_string(), "--yes"],
+        Exit::SUCCESS,
+    );
     let p = &v["parents"][0];
     let sent = signals_sent(p);
     assert_eq!(sent, ["SIGCONT", "SIGCHLD"]);
@@ -335,13 +203,17 @@ fn stopped_parent_is_continued_then_cleared() {
 
 #[test]
 fn pid_target_acts_on_the_zombies_parent_and_auto_picks_the_nudge() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("fix").with_parent(Spec {
         sigchld: Sigchld::CaughtReaps,
         zombies: 2,
         ..Spec::default()
     });
-    let (code, v) = fix_json(&["--auto", "--pid", &zp.zombies[1].to_string(), "--yes"]);
-    assert_eq!(code, 0, "{v:#}");
+    let zp = env.parent();
+    let v = fix_json(
+        &env,
+        &["--auto", "--pid", &zp.zombies[1].to_string(), "--yes"],
+        Exit::SUCCESS,
+    );
     assert_eq!(v["remedy"], "auto");
     let p = &v["parents"][0];
     assert_eq!(p["pid"], zp.pid);
@@ -351,44 +223,69 @@ fn pid_target_acts_on_the_zombies_parent_and_auto_picks_the_nudge() {
 
 #[test]
 fn without_pidfds_the_start_time_check_still_works() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("fix").with_parent(Spec {
         sigchld: Sigchld::CaughtReaps,
         ..Spec::default()
     });
-    let out = run(zombies()
-        .env("ZOMBIES_NO_PIDFD", "1")
-        .args([
-            "fix",
-            "--signal-parent",
-            "--yes",
-            "--format",
-            "json",
-            "--parent",
-        ])
-        .arg(zp.pid.to_string()));
-    let (code, v) = parse(&out, &["ZOMBIES_NO_PIDFD=1"]);
-    assert_eq!(code, 0, "{v:#}");
+    let zp = env.parent();
+    let v = fix_json_cmd(
+        env.command().env("ZOMBIES_NO_PIDFD", "1"),
+        &["--signal-parent", "--yes", "--parent", &zp.pid.to_string()],
+        Exit::SUCCESS,
+    );
     assert_eq!(v["parents"][0]["outcome"], "cleared");
 }
 
 // ---------------------------------------------------------------------------------------
 // --kill-parent
 
+/// fix reports who adopted the zombies of the parent it killed (here this test process, a
+/// subreaper) and that the adopter reaped them. The test reaps them only once fix has looked:
+/// fix runs under ptrace, and once a wait of fix has returned after the parent's death, fix
+/// has checked every process it watches and read the adopter before its next wait begins,
+/// which is when the test reaps. A pause would only guess how long fix takes to look.
 #[test]
+#[cfg(target_arch = "x86_64")]
 fn kill_parent_hands_the_zombies_to_a_subreaper_that_reaps() {
-    let zp = ZombieParent::spawn(Spec {
+    use common::trace::{Children, Stop, run_traced};
+    let env = TestEnv::new("fix").with_parent(Spec {
         zombies: 2,
         ..Spec::default()
     });
-    let reaper = reap_when_adopted(zp.zombies.clone(), Duration::from_millis(150));
-    let (code, v) = fix_json(&["--kill-parent", "--parent", &zp.pid.to_string(), "--yes"]);
-    let reaped = reaper.join().unwrap();
-    assert_eq!(code, 0, "{v:#}");
+    let zp = env.parent();
+    let me = std::process::id() as i32;
+    let cmd = env.command().args([
+        "fix",
+        "--kill-parent",
+        "--parent",
+        &zp.pid.to_string(),
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    let mut parent_seen_dead = false;
+    let mut reaped: Vec<i32> = Vec::new();
+    let (_, out) = run_traced(&cmd, env.root(), Children::Untraced, |stop| match stop {
+        Stop::Exit(c) if c.is_wait() => {
+            parent_seen_dead |= proc_state(zp.pid) == Some('Z');
+        }
+        Stop::Entry(c) if c.is_wait() && parent_seen_dead => {
+            for &z in &zp.zombies {
+                if !reaped.contains(&z)
+                    && proc_ppid(z) == Some(me)
+                    && waitpid(nix::unistd::Pid::from_raw(z), None).is_ok()
+                {
+                    reaped.push(z);
+                }
+            }
+        }
+        _ => {}
+    });
+    let v = out.assert_json(Exit::SUCCESS);
     let p = &v["parents"][0];
     assert_eq!(p["outcome"], "cleared");
     assert_eq!(p["exited"]["signal"], "SIGTERM");
     assert_eq!(p["signals"][0]["signal"], "SIGTERM");
-    let me = std::process::id();
     assert_eq!(
         p["adopter"]["pid"], me,
         "the test process adopted them: {p:#}"
@@ -410,18 +307,22 @@ fn kill_parent_hands_the_zombies_to_a_subreaper_that_reaps() {
 fn kill_parent_escalates_to_sigkill_after_the_grace_time() {
     // The shell ignores SIGTERM; exec keeps it ignored in sleep.
     let sp = ShParent::spawn("trap '' TERM; sleep 0 & sleep 0 & exec sleep 60", 2);
-    let reaper = reap_when_adopted(sp.zombies.clone(), Duration::from_millis(100));
+    let env = TestEnv::new("fix");
+    let reaper = reap_when_adopted(sp.zombies.clone());
     let start = Instant::now();
-    let (code, v) = fix_json(&[
-        "--kill-parent",
-        "--parent",
-        &sp.pid.to_string(),
-        "--yes",
-        "--grace",
-        "300ms",
-    ]);
+    let v = fix_json(
+        &env,
+        &[
+            "--kill-parent",
+            "--parent",
+            &sp.pid.to_string(),
+            "--yes",
+            "--grace",
+            "300ms",
+        ],
+        Exit::SUCCESS,
+    );
     reaper.join().unwrap();
-    assert_eq!(code, 0, "{v:#}");
     assert!(start.elapsed() >= Duration::from_millis(300));
     let p = &v["parents"][0];
     let sent = signals_sent(p);
@@ -436,20 +337,20 @@ fn kill_parent_escalates_to_sigkill_after_the_grace_time() {
 fn kill_parent_with_an_adopter_that_never_reaps_says_fix_init() {
     needs_root();
     let (ns, victim) = PidNs::with_a_victim();
-    let inner = PidNs::ns_pid(victim).to_string();
-    let out = ns.zombies(&[
-        "fix",
-        "--kill-parent",
-        "--parent",
-        &inner,
-        "--yes",
-        "--timeout",
-        "300ms",
-        "--format",
-        "json",
-    ]);
-    let (code, v) = parse(&out, &["in namespace"]);
-    assert_eq!(code, 1, "{v:#}");
+    let env = ns_env(ns);
+    let inner = ns_pid(victim).unwrap().to_string();
+    let v = fix_json(
+        &env,
+        &[
+            "--kill-parent",
+            "--parent",
+            &inner,
+            "--yes",
+            "--timeout",
+            "300ms",
+        ],
+        Exit::FAILURE,
+    );
     let p = &v["parents"][0];
     assert_eq!(p["outcome"], "remaining");
     assert_eq!(p["exited"]["signal"], "SIGTERM");
@@ -460,7 +361,7 @@ fn kill_parent_with_an_adopter_that_never_reaps_says_fix_init() {
     let next = p["next"].as_str().unwrap();
     assert!(next.contains("fix-init"), "{next}");
     // And for people.
-    let text = stdout(&ns.zombies(&["fix", "--auto", "--all", "--yes", "--color", "never"]));
+    let text = fix_text(&env, &["--auto", "--all", "--yes"]).stdout();
     assert!(text.contains("fix-init"), "{text}");
 }
 
@@ -469,20 +370,27 @@ fn kill_parent_with_an_adopter_that_never_reaps_says_fix_init() {
 
 #[test]
 fn dry_run_changes_nothing() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("fix").with_parent(Spec {
         zombies: 2,
         ..Spec::default()
     });
+    let zp = env.parent();
     let pid = zp.pid.to_string();
-    let (code, v) = fix_json(&["--kill-parent", "--parent", &pid, "--dry-run"]);
-    assert_eq!(code, 0, "{v:#}");
+    let v = fix_json(
+        &env,
+        &["--kill-parent", "--parent", &pid, "--dry-run"],
+        Exit::SUCCESS,
+    );
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["executed"], false);
     assert_eq!(v["parents"][0]["outcome"], "planned");
     assert_eq!(v["parents"][0]["signals"].as_array().unwrap().len(), 0);
-    let out = fix_text(&["--kill-parent", "--parent", &pid, "--dry-run", "--yes"]);
-    assert_eq!(out.status.code(), Some(0));
-    let text = stdout(&out);
+    let out = fix_text(
+        &env,
+        &["--kill-parent", "--parent", &pid, "--dry-run", "--yes"],
+    )
+    .assert_exit(Exit::SUCCESS);
+    let text = out.stdout();
     assert!(
         text.contains("SIGTERM") && text.contains("Dry run"),
         "{text}"
@@ -495,26 +403,30 @@ fn dry_run_changes_nothing() {
 
 #[test]
 fn no_terminal_and_no_yes_refuses() {
-    let zp = ZombieParent::spawn(Spec::default());
-    let out = fix_text(&["--kill-parent", "--parent", &zp.pid.to_string()]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
+    let env = TestEnv::new("fix").with_parent(Spec::default());
+    let zp = env.parent();
+    let out = fix_text(&env, &["--kill-parent", "--parent", &zp.pid.to_string()])
+        .assert_exit(Exit::USAGE);
+    let err = out.stderr();
     assert!(
         err.contains("not a terminal") && err.contains("--yes"),
         "{err}"
     );
-    assert!(stdout(&out).is_empty());
+    assert!(out.stdout().is_empty());
     assert_untouched(zp.pid);
 }
 
 /// Opens a pseudo-terminal and runs fix with it as stdin, answering `answer`.
-fn fix_on_terminal(args: &[&str], answer: &str) -> Output {
+fn fix_on_terminal(env: &TestEnv, args: &[&str], answer: &str) -> Run {
     let pty = nix::pty::openpty(None, None).expect("openpty");
     let slave: OwnedFd = pty.slave;
-    let child = zombies()
+    let cmd = env
+        .command()
         .arg("fix")
         .args(args)
-        .args(["--color", "never"])
+        .args(["--color", "never"]);
+    let child = cmd
+        .command()
         .stdin(Stdio::from(slave))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -523,19 +435,20 @@ fn fix_on_terminal(args: &[&str], answer: &str) -> Output {
     nix::unistd::write(&pty.master, answer.as_bytes()).expect("answer");
     let out = child.wait_with_output().expect("wait");
     drop(pty.master);
-    out
+    Run::new(cmd.describe(), out)
 }
 
 #[test]
 fn on_a_terminal_it_shows_the_plan_and_asks() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("fix").with_parent(Spec {
         sigchld: Sigchld::CaughtReaps,
         ..Spec::default()
     });
+    let zp = env.parent();
     let pid = zp.pid.to_string();
-    let out = fix_on_terminal(&["--signal-parent", "--parent", &pid], "n\n");
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
+    let out = fix_on_terminal(&env, &["--signal-parent", "--parent", &pid], "n\n")
+        .assert_exit(Exit::FAILURE);
+    let err = out.stderr();
     assert!(err.contains("Plan:") && err.contains("SIGCHLD"), "{err}");
     assert!(
         err.contains("Proceed? [y/N]") && err.contains("Nothing done"),
@@ -546,12 +459,12 @@ fn on_a_terminal_it_shows_the_plan_and_asks() {
         "answered no, yet acted"
     );
 
-    let out = fix_on_terminal(&["--signal-parent", "--parent", &pid], "y\n");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = fix_on_terminal(&env, &["--signal-parent", "--parent", &pid], "y\n")
+        .assert_exit(Exit::SUCCESS);
     assert!(
-        stdout(&out).contains("cleared 1 of 1 zombie"),
+        out.stdout().contains("cleared 1 of 1 zombie"),
         "{}",
-        stdout(&out)
+        out.stdout()
     );
     assert!(!ZombieParent::is_zombie(zp.zombies[0]));
 }
@@ -563,7 +476,8 @@ fn a_recycled_pid_is_never_signalled() {
     use zombies::proc::ProcFs;
     use zombies::remedy::{self, Choice, Request, Target};
 
-    let zp = ZombieParent::spawn(Spec::default());
+    let env = TestEnv::new("fix").with_parent(Spec::default());
+    let zp = env.parent();
     let fs = ProcFs::open(std::path::Path::new("/proc")).unwrap();
     let snap = fs.scan().unwrap();
     let ctx = Context::current(&snap);
@@ -600,25 +514,26 @@ fn a_recycled_pid_is_never_signalled() {
 fn force_never_unlocks_an_ancestor() {
     become_subreaper();
     // `timeout` holds two zombies and runs (through sh) the zombies process that targets it.
-    let dir = TempDir::new("ancestor");
-    let script = format!(
-        "sleep 0 & sleep 0 & exec timeout 20 sh -c '\"$W\" $PPID 2 && exec {BIN} fix --kill-parent --parent $PPID --yes --force --format json'"
-    );
-    let out = Command::new("sh")
-        .args(["-c", &script])
-        .env("W", wait_zombies_script(&dir))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let (code, v) = parse(&out, &["ancestor"]);
-    assert_eq!(code, 1, "{v:#}");
+    let env = TestEnv::new("ancestor");
+    let script = "sleep 0 & sleep 0 & exec timeout 20 sh -c '\"$W\" $PPID 2 && exec \"$Z\" fix --kill-parent --parent $PPID --yes --force --format json'";
+    let mut sh = Command::new("sh");
+    sh.args(["-c", script])
+        .env_clear()
+        .envs(env.command().envs().iter().map(|(k, v)| (k, v)))
+        .env("W", wait_zombies_script(env.dir()))
+        .env("Z", bin());
+    let v = Run::new(
+        "sh (timeout (zombies fix --parent timeout))",
+        output_within(sh, Duration::from_secs(30)),
+    )
+    .assert_json(Exit::FAILURE);
     let p = &v["parents"][0];
     assert_eq!(p["comm"], "timeout");
     assert_eq!(p["outcome"], "refused");
     assert_eq!(p["refusal"], "ancestor");
     assert!(p["reason"].as_str().unwrap().contains("ancestor"));
     // timeout exited with its command; its zombies came to us: reap them.
-    for c in children(std::process::id() as i32) {
+    for c in children_of(std::process::id() as i32) {
         if proc_state(c) == Some('Z')
             && p["zombies"]
                 .as_array()
@@ -633,26 +548,32 @@ fn force_never_unlocks_an_ancestor() {
 
 #[test]
 fn critical_services_need_force() {
-    let dir = TempDir::new("fix-critical");
-    let cron = dir.path("cron");
+    let env = TestEnv::new("fix-critical");
+    let cron = env.path("cron");
     std::os::unix::fs::symlink("/usr/bin/sleep", &cron).unwrap();
     let sp = ShParent::spawn(
         &format!("sleep 0 & sleep 0 & exec {} 60", cron.display()),
         2,
     );
     let pid = sp.pid.to_string();
-    let (code, v) = fix_json(&["--kill-parent", "--parent", &pid, "--yes"]);
-    assert_eq!(code, 1, "{v:#}");
+    let v = fix_json(
+        &env,
+        &["--kill-parent", "--parent", &pid, "--yes"],
+        Exit::FAILURE,
+    );
     let p = &v["parents"][0];
     assert_eq!(p["comm"], "cron");
     assert_eq!(p["refusal"], "critical");
     assert!(p["reason"].as_str().unwrap().contains("--force"));
     assert!(alive(sp.pid));
 
-    let reaper = reap_when_adopted(sp.zombies.clone(), Duration::from_millis(50));
-    let (code, v) = fix_json(&["--kill-parent", "--parent", &pid, "--yes", "--force"]);
+    let reaper = reap_when_adopted(sp.zombies.clone());
+    let v = fix_json(
+        &env,
+        &["--kill-parent", "--parent", &pid, "--yes", "--force"],
+        Exit::SUCCESS,
+    );
     reaper.join().unwrap();
-    assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["parents"][0]["outcome"], "cleared");
 }
 
@@ -660,15 +581,16 @@ fn critical_services_need_force() {
 #[ignore = "needs root"]
 fn pid_one_is_refused_even_with_force() {
     needs_root();
-    let ns = PidNs::spawn("sleep 0 & sleep 0 & exec sleep 60");
-    let two_zombies = || zombie_children(ns.init).len() == 2;
+    let env = ns_env(PidNs::spawn("sleep 0 & sleep 0 & exec sleep 60"));
+    let init = env.ns().init;
+    let two_zombies = || zombie_children(init).len() == 2;
     assert!(wait_until(Duration::from_secs(5), two_zombies));
     for remedy in ["--kill-parent", "--signal-parent"] {
-        let out = ns.zombies(&[
-            "fix", remedy, "--parent", "1", "--yes", "--force", "--format", "json",
-        ]);
-        let (code, v) = parse(&out, &[remedy]);
-        assert_eq!(code, 1, "{v:#}");
+        let v = fix_json(
+            &env,
+            &[remedy, "--parent", "1", "--yes", "--force"],
+            Exit::FAILURE,
+        );
         let p = &v["parents"][0];
         assert_eq!(p["pid"], 1);
         assert_eq!(p["outcome"], "refused");
@@ -676,16 +598,16 @@ fn pid_one_is_refused_even_with_force() {
         assert!(p["reason"].as_str().unwrap().contains("PID 1"));
     }
     // --all skips it too and says why.
-    let out = ns.zombies(&["fix", "--kill-parent", "--all", "--yes", "--color", "never"]);
-    assert_eq!(out.status.code(), Some(1));
-    let text = stdout(&out);
+    let out = fix_text(&env, &["--kill-parent", "--all", "--yes"]).assert_exit(Exit::FAILURE);
+    let text = out.stdout();
     assert!(
         text.contains("refused") && text.contains("PID 1 of its PID namespace"),
         "{text}"
     );
-    std::thread::sleep(Duration::from_millis(100));
+    // A signal fix had sent it would be pending, or acted on: no pause needed to see it.
+    assert_untouched(init);
     assert_eq!(
-        proc_state(ns.init),
+        proc_state(init),
         Some('S'),
         "PID 1 of the namespace was hurt"
     );
@@ -705,14 +627,16 @@ fn all_skips_its_own_ancestor_and_fixes_the_rest() {
         exit $?
     "#;
     become_subreaper();
-    let dir = TempDir::new("all-ancestor");
-    let out = unshare(script)
-        .env("Z", BIN)
-        .env("W", wait_zombies_script(&dir))
-        .output()
-        .unwrap();
-    let (code, v) = parse(&out, &["--all in a namespace"]);
-    assert_eq!(code, 1, "{v:#}");
+    let env = TestEnv::new("all-ancestor");
+    let mut cmd = unshare(script);
+    cmd.envs(env.command().envs().iter().map(|(k, v)| (k, v)))
+        .env("Z", bin())
+        .env("W", wait_zombies_script(env.dir()));
+    let v = Run::new(
+        "unshare (timeout (zombies fix --all))",
+        output_within(cmd, Duration::from_secs(60)),
+    )
+    .assert_json(Exit::FAILURE);
     let parents = v["parents"].as_array().unwrap();
     let by_comm = |c: &str| {
         parents
@@ -732,27 +656,31 @@ fn all_skips_its_own_ancestor_and_fixes_the_rest() {
 
 #[test]
 fn bad_targets_are_explained() {
+    let env = TestEnv::new("fix");
     // PIDs above pid_max never exist.
-    let out = fix_text(&["--signal-parent", "--parent", "2147483647", "--yes"]);
-    assert_eq!(out.status.code(), Some(1));
+    let out = fix_text(
+        &env,
+        &["--signal-parent", "--parent", "2147483647", "--yes"],
+    )
+    .assert_exit(Exit::FAILURE);
     assert!(
-        stderr(&out).contains("no process with PID 2147483647"),
+        out.stderr().contains("no process with PID 2147483647"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
     let me = std::process::id().to_string();
     let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
     let sl = sleeper.id().to_string();
-    let out = fix_text(&["--signal-parent", "--parent", &sl, "--yes"]);
-    assert_eq!(out.status.code(), Some(1));
+    let out =
+        fix_text(&env, &["--signal-parent", "--parent", &sl, "--yes"]).assert_exit(Exit::FAILURE);
     assert!(
-        stderr(&out).contains("holds no zombies"),
+        out.stderr().contains("holds no zombies"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
-    let out = fix_text(&["--signal-parent", "--pid", &sl, "--yes"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("is not a zombie"), "{}", stderr(&out));
+    let out =
+        fix_text(&env, &["--signal-parent", "--pid", &sl, "--yes"]).assert_exit(Exit::FAILURE);
+    assert!(out.stderr().contains("is not a zombie"), "{}", out.stderr());
     sleeper.kill().unwrap();
     sleeper.wait().unwrap();
     for args in [
@@ -762,8 +690,7 @@ fn bad_targets_are_explained() {
         &["--kill-parent", "--all", "--grace", "5"],
         &["--kill-parent", "--all", "--note", "x"],
     ] {
-        let out = fix_text(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        fix_text(&env, args).assert_exit(Exit::USAGE);
     }
 }
 
@@ -771,27 +698,32 @@ fn bad_targets_are_explained() {
 #[ignore = "needs root"]
 fn permission_denied_names_the_process_and_the_uid() {
     needs_root();
-    let zp = ZombieParent::spawn(Spec::default());
+    let env = TestEnv::new("fix").with_parent(Spec::default());
+    let zp = env.parent();
     let start = Instant::now();
-    let out = Command::new("setpriv")
-        .args([
+    let out = env
+        .command()
+        .wrapper(&[
+            "setpriv",
             "--reuid",
             "65534",
             "--regid",
             "65534",
             "--clear-groups",
-            BIN,
-            "fix",
         ])
-        .args(["--kill-parent", "--yes", "--color", "never", "--parent"])
-        .arg(zp.pid.to_string())
-        .env_clear()
         .env("PATH", "/usr/bin:/bin")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let text = stdout(&out);
+        .args([
+            "fix",
+            "--kill-parent",
+            "--yes",
+            "--color",
+            "never",
+            "--parent",
+        ])
+        .arg(zp.pid.to_string())
+        .run();
+    let out = out.assert_exit(Exit::FAILURE);
+    let text = out.stdout();
     assert!(
         text.contains(&format!("cannot signal {} (", zp.pid))
             && text.contains("operation not permitted; run as root or as uid 0"),
@@ -809,42 +741,47 @@ fn permission_denied_names_the_process_and_the_uid() {
 
 #[test]
 fn ignore_records_the_parent_and_list_honours_it() {
-    let zp = ZombieParent::spawn(Spec::default());
-    let dir = TempDir::new("fix-ignore");
-    let file = dir.path("ignore.toml");
+    let env = TestEnv::new("fix").with_parent(Spec::default());
+    let zp = env.parent();
+    let file = env.ignore_file();
     let file_s = file.to_str().unwrap();
     let pid = zp.pid.to_string();
     let listed = |extra: &[&str]| -> bool {
-        let v = json(
-            &[
+        let v = env
+            .zombies(
                 &[
-                    "list",
-                    "--format",
-                    "json",
-                    "--parent",
-                    &pid,
-                    "--ignore-file",
-                    file_s,
-                ],
-                extra,
-            ]
-            .concat(),
-        );
+                    &[
+                        "list",
+                        "--format",
+                        "json",
+                        "--parent",
+                        &pid,
+                        "--ignore-file",
+                        file_s,
+                    ],
+                    extra,
+                ]
+                .concat(),
+            )
+            .assert_json(Exit::SUCCESS);
         !v["parents"].as_array().unwrap().is_empty()
     };
     assert!(listed(&[]));
 
-    let (code, v) = fix_json(&[
-        "--ignore",
-        "--parent",
-        &pid,
-        "--yes",
-        "--note",
-        "test fixture",
-        "--ignore-file",
-        file_s,
-    ]);
-    assert_eq!(code, 0, "{v:#}");
+    let v = fix_json(
+        &env,
+        &[
+            "--ignore",
+            "--parent",
+            &pid,
+            "--yes",
+            "--note",
+            "test fixture",
+            "--ignore-file",
+            file_s,
+        ],
+        Exit::SUCCESS,
+    );
     assert_eq!(v["parents"][0]["outcome"], "ignored");
     assert_eq!(v["ignore_file"], file_s);
     assert!(
@@ -855,8 +792,11 @@ fn ignore_records_the_parent_and_list_honours_it() {
     assert!(listed(&["--all"]), "list --all must show ignored parents");
 
     // Again: already there, nothing to confirm, still success.
-    let (code, v) = fix_json(&["--ignore", "--parent", &pid, "--ignore-file", file_s]);
-    assert_eq!(code, 0, "{v:#}");
+    let v = fix_json(
+        &env,
+        &["--ignore", "--parent", &pid, "--ignore-file", file_s],
+        Exit::SUCCESS,
+    );
     assert!(
         v["parents"][0]["reason"]
             .as_str()
@@ -866,47 +806,50 @@ fn ignore_records_the_parent_and_list_honours_it() {
 
     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
     let exe = exe.to_str().unwrap();
-    let v = json(&[
-        "ignore",
-        "list",
-        "--format",
-        "json",
-        "--ignore-file",
-        file_s,
-    ]);
+    let v = env
+        .zombies(&[
+            "ignore",
+            "list",
+            "--format",
+            "json",
+            "--ignore-file",
+            file_s,
+        ])
+        .assert_json(Exit::SUCCESS);
     assert_eq!(v["file"], file_s);
     assert_eq!(v["entries"][0]["exe"], exe);
     assert_eq!(v["entries"][0]["note"], "test fixture");
-    let text = stdout(&run(zombies().args([
-        "ignore",
-        "list",
-        "--color",
-        "never",
-        "--ignore-file",
-        file_s,
-    ])));
+    let text = env
+        .zombies(&[
+            "ignore",
+            "list",
+            "--color",
+            "never",
+            "--ignore-file",
+            file_s,
+        ])
+        .stdout();
     assert!(
         text.contains(exe) && text.contains("test fixture"),
         "{text}"
     );
 
-    let out = run(zombies().args(["ignore", "remove", "no-such-entry", "--ignore-file", file_s]));
-    assert_eq!(out.status.code(), Some(1));
+    let out = env
+        .zombies(&["ignore", "remove", "no-such-entry", "--ignore-file", file_s])
+        .assert_exit(Exit::FAILURE);
     assert!(
-        stderr(&out).contains("zombies ignore list"),
+        out.stderr().contains("zombies ignore list"),
         "{}",
-        stderr(&out)
+        out.stderr()
     );
-    let out = run(zombies().args(["ignore", "remove", exe, "--ignore-file", file_s]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("Removed 1 entry"), "{}", stdout(&out));
+    let out = env
+        .zombies(&["ignore", "remove", exe, "--ignore-file", file_s])
+        .assert_exit(Exit::SUCCESS);
+    assert!(out.stdout().contains("Removed 1 entry"), "{}", out.stdout());
     assert!(listed(&[]));
-    let text = stdout(&run(zombies().args([
-        "ignore",
-        "list",
-        "--ignore-file",
-        file_s,
-    ])));
+    let text = env
+        .zombies(&["ignore", "list", "--ignore-file", file_s])
+        .stdout();
     assert!(text.contains("is empty"), "{text}");
 }
 
@@ -914,22 +857,21 @@ fn ignore_records_the_parent_and_list_honours_it() {
 #[ignore = "needs root"]
 fn all_leaves_ignored_parents_alone() {
     needs_root();
-    let dir = TempDir::new("fix-all-ignored");
-    let file = dir.path("ignore.toml");
-    std::fs::write(&file, "[[ignore]]\ncomm = \"sleep\"\n").unwrap();
     let (ns, victim) = PidNs::with_a_victim();
-    let out = ns.zombies(&[
-        "fix",
-        "--kill-parent",
-        "--all",
-        "--yes",
-        "--ignore-file",
-        file.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    let (code, v) = parse(&out, &["--all with ignore list"]);
-    assert_eq!(code, 0, "{v:#}");
+    let env = ns_env(ns);
+    let file = env.ignore_file();
+    std::fs::write(&file, "[[ignore]]\ncomm = \"sleep\"\n").unwrap();
+    let v = fix_json(
+        &env,
+        &[
+            "--kill-parent",
+            "--all",
+            "--yes",
+            "--ignore-file",
+            file.to_str().unwrap(),
+        ],
+        Exit::SUCCESS,
+    );
     assert_eq!(v["parents"].as_array().unwrap().len(), 0);
     assert_eq!(v["summary"]["skipped_ignored"], 1);
     assert!(alive(victim));
@@ -942,6 +884,7 @@ fn all_leaves_ignored_parents_alone() {
 /// waiting for it: fix refuses to signal that parent and names the tracer instead.
 #[test]
 fn a_zombie_held_by_a_tracer_is_refused_and_the_tracer_named() {
+    let env = TestEnv::new("fix");
     let t = Traced::spawn(TraceTarget::Zombie);
     let (z, p, tracer) = (
         t.zombie.to_string(),
@@ -949,21 +892,27 @@ fn a_zombie_held_by_a_tracer_is_refused_and_the_tracer_named() {
         t.tracer.to_string(),
     );
     for remedy in ["--kill-parent", "--signal-parent"] {
-        let (code, v) = fix_json(&[remedy, "--pid", &z, "--yes", "--settle", "0s"]);
-        assert_eq!(code, 1, "{v:#}");
+        let v = fix_json(
+            &env,
+            &[remedy, "--pid", &z, "--yes", "--settle", "0s"],
+            Exit::FAILURE,
+        );
         let r = &v["parents"][0];
         assert_eq!(r["outcome"], "refused", "{r:#}");
         assert_eq!(r["refusal"], "held-by-tracer", "{r:#}");
         assert!(r["reason"].as_str().unwrap().contains(&tracer), "{r:#}");
         assert_eq!(r["signals"].as_array().unwrap().len(), 0);
     }
-    let (code, v) = fix_json(&["--auto", "--parent", &p, "--yes", "--settle", "0s"]);
-    assert_eq!(code, 1, "{v:#}");
+    let v = fix_json(
+        &env,
+        &["--auto", "--parent", &p, "--yes", "--settle", "0s"],
+        Exit::FAILURE,
+    );
     let r = &v["parents"][0];
     assert_eq!(r["remedy"], "detach-tracer", "{r:#}");
     assert_eq!(r["outcome"], "advised", "{r:#}");
     assert_eq!(r["signals"].as_array().unwrap().len(), 0);
-    let text = stdout(&fix_text(&["--auto", "--pid", &z, "--dry-run"]));
+    let text = fix_text(&env, &["--auto", "--pid", &z, "--dry-run"]).stdout();
     assert!(
         text.contains(&format!("kill {tracer}")) && !text.contains("SIGTERM"),
         "{text}"
@@ -981,23 +930,27 @@ fn a_zombie_held_by_a_tracer_is_refused_and_the_tracer_named() {
 #[test]
 #[ignore = "needs root"]
 fn explain_agrees_with_itself_about_an_init_that_does_not_reap() {
-    let ns = PidNs::spawn("sleep 0 & (sleep 0 & sleep 0 & exec sleep 60) & exec sleep 60");
+    let env = ns_env(PidNs::spawn(
+        "sleep 0 & (sleep 0 & sleep 0 & exec sleep 60) & exec sleep 60",
+    ));
+    let init = env.ns().init;
     let mut victim = 0;
     assert!(wait_until(Duration::from_secs(5), || {
-        victim = children(ns.init)
+        victim = children_of(init)
             .into_iter()
             .find(|&c| proc_state(c) == Some('S'))
             .unwrap_or(0);
-        victim > 0 && zombie_children(victim).len() == 2 && zombie_children(ns.init).len() == 1
+        victim > 0 && zombie_children(victim).len() == 2 && zombie_children(init).len() == 1
     }));
-    let inner = PidNs::ns_pid(victim).to_string();
-    let text = stdout(&ns.zombies(&["explain", &inner, "--color", "never"]));
+    let inner = ns_pid(victim).unwrap().to_string();
+    let text = env
+        .zombies(&["explain", &inner, "--color", "never"])
+        .stdout();
     assert!(
         text.contains("not reaping") && !text.contains("should reap"),
         "explain contradicts itself: {text}"
     );
-    let out = ns.zombies(&["explain", &inner, "--format", "json"]);
-    let (_, e) = parse(&out, &["explain in namespace"]);
+    let e = env.zombies(&["explain", &inner, "--format", "json"]).json();
     assert_eq!(e["parent"]["adopter"]["pid"], 1, "{e:#}");
     assert_eq!(e["parent"]["adopter"]["verdict"], "not-reaping", "{e:#}");
     assert_eq!(e["parent"]["recommended"], "fix-init", "{e:#}");
@@ -1021,15 +974,7 @@ fn explain_agrees_with_itself_about_an_init_that_does_not_reap() {
     assert_eq!(recommended.len(), 1, "{e:#}");
     assert_eq!(recommended[0]["remedy"], "fix-init");
     // fix's plan says the same.
-    let plan = stdout(&ns.zombies(&[
-        "fix",
-        "--kill-parent",
-        "--parent",
-        &inner,
-        "--dry-run",
-        "--color",
-        "never",
-    ]));
+    let plan = fix_text(&env, &["--kill-parent", "--parent", &inner, "--dry-run"]).stdout();
     assert!(
         plan.contains("not reaping") && !plan.contains("should then be adopted and reaped"),
         "{plan}"
@@ -1063,31 +1008,35 @@ impl Drop for OwnZombie {
 /// zombies process, so the advice is ignore) exits 0 and still says it was a dry run.
 #[test]
 fn a_dry_run_with_only_advice_succeeds_and_says_so() {
+    let env = TestEnv::new("fix");
     let z = OwnZombie::spawn();
     let me = std::process::id().to_string();
-    let (code, v) = fix_json(&["--auto", "--parent", &me, "--dry-run"]);
+    let v = fix_json(
+        &env,
+        &["--auto", "--parent", &me, "--dry-run"],
+        Exit::SUCCESS,
+    );
     let p = &v["parents"][0];
     assert_eq!(p["outcome"], "advised", "{v:#}");
-    assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["success"], true);
-    let out = fix_text(&["--auto", "--parent", &me, "--dry-run"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    let text = stdout(&out);
+    let out = fix_text(&env, &["--auto", "--parent", &me, "--dry-run"]).assert_exit(Exit::SUCCESS);
+    let text = out.stdout();
     assert!(
         text.contains("not acted on") && text.contains("Dry run:"),
         "{text}"
     );
     assert!(!text.contains("on 0 parents"), "{text}");
     // A refusal still fails the dry run.
-    let out = fix_text(&["--kill-parent", "--parent", &me, "--dry-run"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(stdout(&out).contains("refused"), "{}", stdout(&out));
+    let out =
+        fix_text(&env, &["--kill-parent", "--parent", &me, "--dry-run"]).assert_exit(Exit::FAILURE);
+    assert!(out.stdout().contains("refused"), "{}", out.stdout());
     assert!(ZombieParent::is_zombie(z.0));
 }
 
 /// The ignore-list entries in `file`, as `zombies ignore list --format json` gives them.
-fn ignore_entries(file: &str) -> Vec<Value> {
-    json(&["ignore", "list", "--format", "json", "--ignore-file", file])["entries"]
+fn ignore_entries(env: &TestEnv, file: &str) -> Vec<Value> {
+    env.zombies(&["ignore", "list", "--format", "json", "--ignore-file", file])
+        .assert_json(Exit::SUCCESS)["entries"]
         .as_array()
         .unwrap()
         .clone()
@@ -1097,23 +1046,26 @@ fn ignore_entries(file: &str) -> Vec<Value> {
 /// there are now that the entry would also hide, before writing it (and in a dry run).
 #[test]
 fn ignore_names_the_other_parents_its_entry_also_hides() {
-    let a = ZombieParent::spawn(Spec::default());
+    let env = TestEnv::new("ignore-also").with_parent(Spec::default());
+    let a = env.parent();
     let b = ZombieParent::spawn(Spec {
         zombies: 2,
         ..Spec::default()
     });
-    let dir = TempDir::new("ignore-also");
-    let file = dir.arg("ignore.toml");
+    let file = env.arg("ignore.toml");
     let pid = a.pid.to_string();
-    let (code, v) = fix_json(&[
-        "--ignore",
-        "--parent",
-        &pid,
-        "--dry-run",
-        "--ignore-file",
-        &file,
-    ]);
-    assert_eq!(code, 0, "{v:#}");
+    let v = fix_json(
+        &env,
+        &[
+            "--ignore",
+            "--parent",
+            &pid,
+            "--dry-run",
+            "--ignore-file",
+            &file,
+        ],
+        Exit::SUCCESS,
+    );
     let also = v["parents"][0]["also_hides"]
         .as_array()
         .unwrap_or_else(|| panic!("no also_hides: {v:#}"));
@@ -1124,31 +1076,36 @@ fn ignore_names_the_other_parents_its_entry_also_hides() {
     assert_eq!(other["zombies"], 2);
     assert!(other["comm"].is_string());
     assert!(also.iter().all(|h| h["pid"] != a.pid), "{v:#}");
-    let text = stdout(&fix_text(&[
-        "--ignore",
-        "--parent",
-        &pid,
-        "--dry-run",
-        "--ignore-file",
-        &file,
-    ]));
+    let text = fix_text(
+        &env,
+        &[
+            "--ignore",
+            "--parent",
+            &pid,
+            "--dry-run",
+            "--ignore-file",
+            &file,
+        ],
+    )
+    .stdout();
     assert!(
         text.contains("also hides") && text.contains(&format!("{} (", b.pid)),
         "{text}"
     );
-    assert!(
-        !dir.path("ignore.toml").exists(),
-        "a dry run wrote the list"
-    );
+    assert!(!env.ignore_file().exists(), "a dry run wrote the list");
     // And when it writes the entry, it says so again.
-    let text = stdout(&fix_text(&[
-        "--ignore",
-        "--parent",
-        &pid,
-        "--yes",
-        "--ignore-file",
-        &file,
-    ]));
+    let text = fix_text(
+        &env,
+        &[
+            "--ignore",
+            "--parent",
+            &pid,
+            "--yes",
+            "--ignore-file",
+            &file,
+        ],
+    )
+    .stdout();
     assert!(
         text.contains("also hides") && text.contains(&format!("{} (", b.pid)),
         "{text}"
@@ -1166,30 +1123,35 @@ fn ignore_keeps_one_entry_per_script_of_an_interpreter() {
     };
     let a = ShParent::spawn(&script("script a"), 1);
     let b = ShParent::spawn(&script("script b"), 1);
-    let dir = TempDir::new("ignore-scripts");
-    let file = dir.arg("ignore.toml");
+    let env = TestEnv::new("ignore-scripts");
+    let file = env.arg("ignore.toml");
     let listed = |pid: i32| -> bool {
-        let v = json(&[
-            "list",
-            "--format",
-            "json",
-            "--parent",
-            &pid.to_string(),
-            "--ignore-file",
-            &file,
-        ]);
+        let v = env
+            .zombies(&[
+                "list",
+                "--format",
+                "json",
+                "--parent",
+                &pid.to_string(),
+                "--ignore-file",
+                &file,
+            ])
+            .assert_json(Exit::SUCCESS);
         !v["parents"].as_array().unwrap().is_empty()
     };
     for p in [a.pid, b.pid] {
-        let (code, v) = fix_json(&[
-            "--ignore",
-            "--parent",
-            &p.to_string(),
-            "--yes",
-            "--ignore-file",
-            &file,
-        ]);
-        assert_eq!(code, 0, "{v:#}");
+        let v = fix_json(
+            &env,
+            &[
+                "--ignore",
+                "--parent",
+                &p.to_string(),
+                "--yes",
+                "--ignore-file",
+                &file,
+            ],
+            Exit::SUCCESS,
+        );
         assert_eq!(v["parents"][0]["outcome"], "ignored", "{v:#}");
         // The other script is not hidden by this script's entry.
         let also = v["parents"][0]["also_hides"]
@@ -1201,7 +1163,7 @@ fn ignore_keeps_one_entry_per_script_of_an_interpreter() {
             "{v:#}"
         );
     }
-    let entries = ignore_entries(&file);
+    let entries = ignore_entries(&env, &file);
     assert_eq!(entries.len(), 2, "second script not written: {entries:#?}");
     assert!(!listed(a.pid) && !listed(b.pid));
 
@@ -1212,21 +1174,23 @@ fn ignore_keeps_one_entry_per_script_of_an_interpreter() {
         .unwrap()
         .to_string();
     // The executable alone names both scripts' entries: refuse and say how to pick one.
-    let out = run(zombies().args(["ignore", "remove", &exe, "--ignore-file", &file]));
-    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(stderr(&out).contains("--cmdline"), "{}", stderr(&out));
-    assert_eq!(ignore_entries(&file).len(), 2);
-    let out = run(zombies().args([
-        "ignore",
-        "remove",
-        &exe,
-        "--cmdline",
-        &cmdline_a,
-        "--ignore-file",
-        &file,
-    ]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("Removed 1 entry"), "{}", stdout(&out));
+    let out = env
+        .zombies(&["ignore", "remove", &exe, "--ignore-file", &file])
+        .assert_exit(Exit::USAGE);
+    assert!(out.stderr().contains("--cmdline"), "{}", out.stderr());
+    assert_eq!(ignore_entries(&env, &file).len(), 2);
+    let out = env
+        .zombies(&[
+            "ignore",
+            "remove",
+            &exe,
+            "--cmdline",
+            &cmdline_a,
+            "--ignore-file",
+            &file,
+        ])
+        .assert_exit(Exit::SUCCESS);
+    assert!(out.stdout().contains("Removed 1 entry"), "{}", out.stdout());
     assert!(listed(a.pid), "script a still hidden");
     assert!(
         !listed(b.pid),

@@ -13,12 +13,11 @@ use nix::sys::signal::{self, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-/// Runs `zombies ARGS`: the exit code, stdout parsed as JSON (or Null), and the raw output.
-fn run_json(args: &[&str]) -> (i32, Value, String) {
-    let out = run(zombies().args(args));
-    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    let text = format!("{}\nstderr: {}", stdout(&out), stderr(&out));
-    (out.status.code().unwrap_or(-1), v, text)
+/// Runs `zombies ARGS` in `env`, asserting its exit code: stdout parsed as JSON, and the
+/// whole run as text for messages.
+fn run_json(env: &TestEnv, args: &[&str], want: Exit) -> (Value, String) {
+    let out = env.zombies(args).assert_exit(want);
+    (out.json(), out.report())
 }
 
 fn sorted_pids(v: &Value) -> Vec<i64> {
@@ -39,21 +38,26 @@ fn as_i64(pids: &[i32]) -> Vec<i64> {
 #[test]
 #[ignore = "needs root: a PID namespace with its own init"]
 fn kill_parent_under_a_reaping_init_reports_cleared() {
+    needs_root();
+    let env = TestEnv::new("kernel");
     let ns = ReapingInit::spawn(3);
-    let (code, v, text) = run_json(&[
-        "fix",
-        "--kill-parent",
-        "--parent",
-        &ns.parent.to_string(),
-        "--yes",
-        "--grace",
-        "1s",
-        "--timeout",
-        "5s",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "{text}");
+    let (v, text) = run_json(
+        &env,
+        &[
+            "fix",
+            "--kill-parent",
+            "--parent",
+            &ns.parent.to_string(),
+            "--yes",
+            "--grace",
+            "1s",
+            "--timeout",
+            "5s",
+            "--format",
+            "json",
+        ],
+        Exit::SUCCESS,
+    );
     let p = &v["parents"][0];
     assert_eq!(p["outcome"], "cleared", "{text}");
     assert_eq!(
@@ -77,21 +81,25 @@ fn kill_parent_under_a_reaping_init_reports_cleared() {
 
 #[test]
 fn signal_parent_on_a_handler_that_reaps_reports_cleared() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("kernel").with_parent(Spec {
         sigchld: Sigchld::CaughtReaps,
         zombies: 2,
         ..Spec::default()
     });
-    let (code, v, text) = run_json(&[
-        "fix",
-        "--signal-parent",
-        "--parent",
-        &zp.pid.to_string(),
-        "--yes",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "{text}");
+    let zp = env.parent();
+    let (v, text) = run_json(
+        &env,
+        &[
+            "fix",
+            "--signal-parent",
+            "--parent",
+            &zp.pid.to_string(),
+            "--yes",
+            "--format",
+            "json",
+        ],
+        Exit::SUCCESS,
+    );
     let p = &v["parents"][0];
     assert_eq!(p["pid"], zp.pid);
     assert_eq!(p["outcome"], "cleared", "{text}");
@@ -118,16 +126,20 @@ fn signal_parent_on_a_handler_that_reaps_reports_cleared() {
 #[test]
 fn a_parent_that_reaps_during_settle_is_left_alone_and_credited() {
     for format in ["json", "text"] {
-        let zp = ZombieParent::spawn(Spec {
+        let env = TestEnv::new("kernel").with_parent(Spec {
             zombies: 2,
             reap_on: Some(Signal::SIGUSR1),
             ..Spec::default()
         });
+        let zp = env.parent();
         let pid = zp.pid.to_string();
-        let fix = zombies()
+        let cmd = env
+            .command()
             .args(["fix", "--kill-parent", "--parent", &pid, "--yes"])
             .args(["--grace", "100ms", "--settle", "5s", "--color", "never"])
-            .args(["--format", format])
+            .args(["--format", format]);
+        let fix = cmd
+            .command()
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -140,9 +152,8 @@ fn a_parent_that_reaps_during_settle_is_left_alone_and_credited() {
             "fix did not open its pidfds"
         );
         signal::kill(Pid::from_raw(zp.pid), Signal::SIGUSR1).unwrap();
-        let out = fix.wait_with_output().unwrap();
-        let text = format!("{}\nstderr: {}", stdout(&out), stderr(&out));
-        assert_eq!(out.status.code(), Some(0), "{text}");
+        let out = Run::new(cmd.describe(), fix.wait_with_output().unwrap()).assert_success();
+        let text = out.report();
         assert_eq!(
             proc_state(zp.pid),
             Some('S'),
@@ -152,7 +163,7 @@ fn a_parent_that_reaps_during_settle_is_left_alone_and_credited() {
             assert!(!ZombieParent::is_zombie(z), "{z} still a zombie");
         }
         if format == "json" {
-            let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            let v = out.json();
             let p = &v["parents"][0];
             assert_eq!(p["signals"].as_array().map(Vec::len), Some(0), "{text}");
             assert_eq!(p["reaped_on_its_own"], true, "{text}");
@@ -175,36 +186,48 @@ fn a_parent_that_reaps_during_settle_is_left_alone_and_credited() {
 
 #[test]
 fn check_counts_exactly_the_zombies_made() {
-    let zp = ZombieParent::spawn(Spec {
+    let env = TestEnv::new("kernel").with_parent(Spec {
         zombies: 3,
         ..Spec::default()
     });
+    let zp = env.parent();
     let pid = zp.pid.to_string();
-    let (code, v, text) = run_json(&[
-        "check", "--parent", &pid, "--warn", "2", "--crit", "5", "--format", "json",
-    ]);
-    assert_eq!(code, 1, "WARNING: 3 is above 2: {text}");
+    // WARNING: 3 is above 2.
+    let (v, text) = run_json(
+        &env,
+        &[
+            "check", "--parent", &pid, "--warn", "2", "--crit", "5", "--format", "json",
+        ],
+        Exit::CHECK_WARNING,
+    );
     assert_eq!(v["status"], "warning", "{text}");
     assert_eq!(v["zombies"], 3, "{text}");
     assert_eq!(v["parents"], 1, "{text}");
     let parents = v["list"]["parents"].as_array().expect("list.parents");
     assert_eq!(parents.len(), 1, "{text}");
     assert_eq!(sorted_pids(&parents[0]["zombies"]), as_i64(&zp.zombies));
-    let out = run(zombies().args(["check", "--parent", &pid, "--warn", "5"]));
-    assert_eq!(out.status.code(), Some(0));
+    let out = env
+        .zombies(&["check", "--parent", &pid, "--warn", "5"])
+        .assert_exit(Exit::CHECK_OK);
     assert!(
-        stdout(&out).starts_with("ZOMBIES OK: 3 zombie processes"),
+        out.stdout().starts_with("ZOMBIES OK: 3 zombie processes"),
         "{}",
-        stdout(&out)
+        out.report()
     );
 }
 
 /// Every `end` event of a demo's JSON Lines: each must say ok with no failed fact.
 fn assert_demo_passes(args: &[&str]) {
-    let out = run(zombies().args(args).args(["--format", "json"]));
-    let text = format!("{}\nstderr: {}", stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(0), "zombies {args:?}: {text}");
-    let ends: Vec<Value> = stdout(&out)
+    let env = TestEnv::new("kernel-demo");
+    let out = env
+        .command()
+        .args(args)
+        .args(["--format", "json"])
+        .run()
+        .assert_success();
+    let text = out.report();
+    let ends: Vec<Value> = out
+        .stdout()
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|e| e["event"] == "end")

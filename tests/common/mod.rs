@@ -1,6 +1,21 @@
-//! Shared test helpers: a `zombies` command with a scrubbed environment, and guards that create
-//! real zombies and clean every process up on Drop (also when an assertion fails).
-#![allow(dead_code)]
+//! Shared test helpers: [`TestEnv`] (one environment per test: its files, its PID namespace,
+//! its fake procfs, its zombies, and assertions on what the binary did), a `zombies` command
+//! with a scrubbed environment, the tests' own small /proc reader, and guards that create real
+//! zombies and clean every process up on Drop (also when an assertion fails).
+// Each test file is its own crate and uses some of these helpers, never all.
+#![allow(dead_code, unused_imports)]
+
+mod env;
+mod fakeproc;
+mod pidns;
+mod procfs;
+#[cfg(target_arch = "x86_64")]
+pub mod trace;
+
+pub use env::{Cmd, Exit, Run, TestEnv};
+pub use fakeproc::{FakeProc, NO_SIGNALS, SIGCHLD_MASK};
+pub use pidns::{Holder, PidNs, holders, unshare};
+pub use procfs::*;
 
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -153,35 +168,6 @@ exit 1
     path
 }
 
-/// Asserts that `pid` was left alone: not exiting, no signal pending. A signal sent to it
-/// before this call is either pending (SigPnd/ShdPnd) or was acted on (the process is exiting:
-/// PF_EXITING, or already a zombie), so no pause is needed to see it.
-pub fn assert_untouched(pid: i32) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process is gone");
-    let after = &stat[stat.rfind(')').expect("stat") + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    assert!(
-        !matches!(fields[0], "Z" | "X" | "x"),
-        "{pid} is {}",
-        fields[0]
-    );
-    let flags: u64 = fields[6].parse().expect("flags");
-    assert_eq!(flags & 0x4, 0, "{pid} is exiting (PF_EXITING)");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    for line in status.lines() {
-        if let Some(v) = line
-            .strip_prefix("SigPnd:")
-            .or(line.strip_prefix("ShdPnd:"))
-        {
-            assert_eq!(
-                u64::from_str_radix(v.trim(), 16).expect("mask"),
-                0,
-                "{pid} has a signal pending: {line}"
-            );
-        }
-    }
-}
-
 /// Runs a command, returning its output; fails the test on spawn errors.
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run zombies")
@@ -228,22 +214,6 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-/// The state letter of a process in /proc, or None when it is gone.
-pub fn proc_state(pid: i32) -> Option<char> {
-    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    stat.get(close + 2).map(|&b| b as char)
-}
-
-/// The PPid of a process in /proc.
-pub fn proc_ppid(pid: i32) -> Option<i32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("PPid:"))
-        .and_then(|v| v.trim().parse().ok())
 }
 
 /// What the parent of the test zombies does with SIGCHLD.
@@ -435,6 +405,67 @@ impl Drop for ZombieParent {
         for &z in &self.zombies {
             // They are ours now (subreaper), or already reaped by their parent's handler.
             let _ = waitpid(Pid::from_raw(z), None);
+        }
+    }
+}
+
+/// A shell script run as a child of the test, which ends up holding `zombies` zombies (its
+/// background jobs that exit, when it never waits). Drop kills it and reaps it and its zombies
+/// (adopted by us, the subreaper), also when an assertion fails.
+pub struct ShParent {
+    child: std::process::Child,
+    pub pid: i32,
+    pub zombies: Vec<i32>,
+}
+
+impl ShParent {
+    /// `sh -c SCRIPT`, once it holds `zombies` zombies.
+    pub fn spawn(script: &str, zombies: usize) -> ShParent {
+        ShParent::spawn_under(&[], script, zombies)
+    }
+
+    /// `WRAPPER... sh -c SCRIPT` (e.g. setpriv, which execs the shell in its place).
+    pub fn spawn_under(wrapper: &[&str], script: &str, zombies: usize) -> ShParent {
+        use std::os::unix::process::CommandExt;
+        become_subreaper();
+        let argv: Vec<&str> = wrapper
+            .iter()
+            .copied()
+            .chain(["sh", "-c", script])
+            .collect();
+        // A process group of its own: scripts may stop themselves, and when a group holding a
+        // stopped process is orphaned the kernel sends SIGHUP to the whole group, which must
+        // not be the test runner's (in CI's VM it killed the runner's shell).
+        let child = Command::new(argv[0])
+            .args(&argv[1..])
+            .stdin(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("spawn sh");
+        let pid = child.id() as i32;
+        let mut guard = ShParent {
+            child,
+            pid,
+            zombies: Vec::new(),
+        };
+        let ok = wait_until(Duration::from_secs(5), || {
+            guard.zombies = zombie_children(pid);
+            guard.zombies.len() == zombies
+        });
+        assert!(ok, "{argv:?}: no {zombies} zombies under {pid}");
+        guard
+    }
+}
+
+impl Drop for ShParent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for &z in &self.zombies {
+            // Ours now (subreaper), or already reaped.
+            if proc_ppid(z) == Some(std::process::id() as i32) {
+                let _ = waitpid(Pid::from_raw(z), None);
+            }
         }
     }
 }
@@ -638,15 +669,6 @@ fn reaping_init_main(zombies: usize, wr: OwnedFd) -> ! {
     }
 }
 
-/// The children of `pid` as this test's /proc numbers them.
-pub fn children_of(pid: i32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|s| s.parse().ok())
-        .collect()
-}
-
 impl Drop for ReapingInit {
     fn drop(&mut self) {
         // SIGKILL to a namespace's init kills every process in it.
@@ -693,15 +715,6 @@ fn pause_forever() -> ! {
         // SAFETY: pause has no preconditions.
         unsafe { libc::pause() };
     }
-}
-
-/// The number on a `Name:` line of /proc/PID/status.
-pub fn status_number(pid: i32, name: &str) -> Option<i64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-        .and_then(|v| v.trim().parse().ok())
 }
 
 impl Traced {
@@ -784,8 +797,7 @@ impl Traced {
                 && match target {
                     TraceTarget::Zombie => {
                         status_number(zombie, "TracerPid") == Some(tracer as i64)
-                            && std::fs::read_to_string(format!("/proc/{parent}/wchan"))
-                                .is_ok_and(|w| w.contains("do_wait"))
+                            && wchan(parent).is_some_and(|w| w.contains("do_wait"))
                     }
                     TraceTarget::Parent => proc_state(parent) == Some('t'),
                 }
@@ -966,8 +978,7 @@ impl WaitingParent {
                 };
                 assert!(
                     wait_until(Duration::from_secs(5), || {
-                        std::fs::read_to_string(format!("/proc/{pid}/wchan"))
-                            .is_ok_and(|w| w.contains("do_wait"))
+                        wchan(pid).is_some_and(|w| w.contains("do_wait"))
                     }),
                     "parent {pid} is not in wait()"
                 );
