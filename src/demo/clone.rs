@@ -3,6 +3,7 @@
 //! process. Then the kernel side: every creation path reaches kernel_clone() (do_fork()
 //! before Linux 5.10) and copy_process(), and kernel threads hang under kthreadd (PID 2).
 
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -76,8 +77,8 @@ fn run(lab: &mut Lab) -> Result<()> {
         gate.child_side();
         let _ = nix::sys::prctl::set_name(c"clone-demo");
         let args = Box::leak(Box::new(ThreadArgs {
-            report_fd: tx.raw_fd(),
-            gate_fd: gate.read_fd(),
+            report_fd: tx.as_fd().map_or(-1, |fd| fd.as_raw_fd()),
+            gate_fd: gate.reader().map_or(-1, |fd| fd.as_raw_fd()),
         }));
         let stack = Box::leak(vec![0u8; 256 * 1024].into_boxed_slice());
         // SAFETY: the stack is leaked (lives as long as the process); the thread function

@@ -11,6 +11,7 @@ use super::Demo;
 use super::Lab;
 use super::gone_evidence;
 use crate::proc::stat::{ExitStatus, PF_EXITING};
+use crate::sys::process;
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{self, Gate, channel};
@@ -36,8 +37,8 @@ fn run(lab: &mut Lab) -> Result<()> {
         tx.send(&serde_json::json!({ "ready": ballast.len() }));
         gate.wait();
         std::hint::black_box(&ballast);
-        // SAFETY: the process ends here with our chosen code; nothing of the parent's runs.
-        unsafe { libc::_exit(code) }
+        // The process ends here with our chosen code; nothing of the parent's runs.
+        process::exit_now(code)
     })?;
     drop(tx);
     let pid = child.raw();

@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 use super::Demo;
 use super::Lab;
 use super::gone_evidence;
+use crate::sys::process::{self, ForkResult};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe::{self, PF_FORKNOEXEC};
 use crate::teach::runtime::{self, channel};
@@ -88,32 +89,35 @@ fn run(lab: &mut Lab) -> Result<()> {
     let parent = nix::unistd::getpid();
 
     lab.narrator.flush()?;
-    // The raw call, to show both of its return values.
-    // SAFETY: single-threaded process; the child only reads /proc, writes its page and the
-    // pipe, and leaves with _exit.
-    let ret = unsafe { libc::fork() };
+    // fork itself, to show both of its return values: the child's PID in the parent, 0 in
+    // the child.
+    let forked = process::fork().context("fork failed")?;
+    let ret = match forked {
+        ForkResult::Parent { child } => child.as_raw(),
+        ForkResult::Child => 0,
+    };
     if ret == 0 {
-        runtime::child_setup(parent);
-        gate.child_side();
-        let before = probe::page_frame("self", page.addr());
-        let seen = page.get();
-        page.set(7); // the write that makes the kernel copy the page for the child
-        let after = probe::page_frame("self", page.addr());
-        tx.send(&json!({
-            "fork_returned": ret,
-            "getpid": nix::unistd::getpid().as_raw(),
-            "getppid": nix::unistd::getppid().as_raw(),
-            "seen": seen,
-            "value": page.get(),
-            "frame_before": before,
-            "frame_after": after,
-        }));
-        gate.wait();
-        // SAFETY: leave without running the parent's destructors.
-        unsafe { libc::_exit(0) };
-    }
-    if ret < 0 {
-        bail!("fork failed: {}", std::io::Error::last_os_error());
+        // The child: it only reads /proc, writes its page and the pipe, and never returns
+        // into the demo's frames.
+        process::run_child(|| {
+            runtime::child_setup(parent);
+            gate.child_side();
+            let before = probe::page_frame("self", page.addr());
+            let seen = page.get();
+            page.set(7); // the write that makes the kernel copy the page for the child
+            let after = probe::page_frame("self", page.addr());
+            tx.send(&json!({
+                "fork_returned": ret,
+                "getpid": nix::unistd::getpid().as_raw(),
+                "getppid": nix::unistd::getppid().as_raw(),
+                "seen": seen,
+                "value": page.get(),
+                "frame_before": before,
+                "frame_after": after,
+            }));
+            gate.wait();
+            0
+        });
     }
     let mut child = lab.track(ret, "child");
     drop(tx);

@@ -17,7 +17,7 @@ use super::sysvipc::{self, MsgRow, rwx};
 use super::{SHOW, Want, is, removed_fact, row_facts};
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
 use crate::teach::probe;
-use crate::teach::runtime::{Channel, Runtime, close_fd, describe, send_line};
+use crate::teach::runtime::{Channel, Runtime, describe};
 
 /// The uid and gid a root demo switches a child to, to be refused: `nobody`.
 pub const NOBODY: u32 = 65534;
@@ -250,11 +250,10 @@ fn permission_step(rt: &Runtime, n: &mut Narrator, id: i32) -> Result<()> {
             .context("msgctl(IPC_SET)")?;
     }
     let mut child = rt.spawn("unprivileged child", || {
-        close_fd(rep.reader());
-        let w = rep.writer();
+        let w = rep.child_side();
         if root {
             if let Err(e) = become_nobody() {
-                send_line(w, &format!("setuid {e:?}"));
+                w.line(&format!("setuid {e:?}"));
                 return 1;
             }
         }
@@ -267,10 +266,10 @@ fn permission_step(rt: &Runtime, n: &mut Narrator, id: i32) -> Result<()> {
             Err(e) => format!("{e:?}"),
         };
         let caps = cap_eff().map_or("?".to_string(), |c| format!("{c:016x}"));
-        send_line(
-            w,
-            &format!("{} {snd} {rcv} {caps}", nix::unistd::getuid().as_raw()),
-        );
+        w.line(&format!(
+            "{} {snd} {rcv} {caps}",
+            nix::unistd::getuid().as_raw()
+        ));
         0
     })?;
     rep.close_write();
@@ -616,20 +615,16 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         let mut rep = Channel::new()?;
         let cname = name.clone();
         let mut child = rt.spawn("unprivileged child", || {
-            close_fd(rep.reader());
-            let w = rep.writer();
+            let w = rep.child_side();
             if let Err(e) = become_nobody() {
-                send_line(w, &format!("setuid {e:?}"));
+                w.line(&format!("setuid {e:?}"));
                 return 1;
             }
             let r = nix::mqueue::mq_open(cname.as_str(), MQ_OFlag::O_WRONLY, Mode::empty(), None);
-            send_line(
-                w,
-                &match r {
-                    Ok(_) => "0".to_string(),
-                    Err(e) => format!("{e:?}"),
-                },
-            );
+            w.line(&match r {
+                Ok(_) => "0".to_string(),
+                Err(e) => format!("{e:?}"),
+            });
             0
         })?;
         rep.close_write();

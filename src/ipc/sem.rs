@@ -4,7 +4,6 @@
 //! which lives in /dev/shm and has no SEM_UNDO.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -19,7 +18,7 @@ use super::sysvipc;
 use super::{Want, is, removed_fact, row_facts, state_fact};
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
 use crate::teach::probe;
-use crate::teach::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
+use crate::teach::runtime::{Channel, Gate, Runtime, Sender, describe};
 
 /// Increments per process in each race.
 const ROUNDS: u64 = 20_000;
@@ -64,10 +63,9 @@ enum Guard {
 }
 
 /// A racer child: waits for the start signal (EOF on `go`), then does ROUNDS increments.
-fn racer(counter: usize, guard: Guard, go: RawFd, posix_name: &CString) -> i32 {
+fn racer(counter: usize, guard: Guard, go: &Gate, posix_name: &CString) -> i32 {
     pin_to_one_cpu();
-    let mut b = [0u8; 1];
-    let _ = read_fd(go, &mut b);
+    go.wait();
     let p = counter as *mut u64;
     let sem = match guard {
         // SAFETY: a NUL-terminated name; no O_CREAT, so no mode and value.
@@ -115,18 +113,17 @@ fn race(
 ) -> Result<(u64, Duration, [i32; 2])> {
     // SAFETY: the mapping is live and at least 8 bytes.
     unsafe { std::ptr::write_volatile(map.ptr().cast::<u64>(), 0) };
-    let (go_rd, go_wr) = crate::teach::runtime::pipe()?;
-    let (go_r, go_w) = (go_rd.as_raw_fd(), go_wr.as_raw_fd());
+    let mut go = Gate::new()?;
     let addr = map.addr();
     let mut kids = Vec::new();
     for _ in 0..2 {
         kids.push(rt.spawn("counter process", || {
-            close_fd(go_w);
-            racer(addr, guard, go_r, posix_name)
+            go.child_side();
+            racer(addr, guard, &go, posix_name)
         })?);
     }
     let t0 = Instant::now();
-    drop(go_wr); // EOF: both start together
+    go.open(0)?; // EOF: both start together
     for k in &mut kids {
         let st = rt.reap(k, Duration::from_secs(60))?;
         if !matches!(st, nix::sys::wait::WaitStatus::Exited(_, 0)) {
@@ -196,11 +193,11 @@ fn semctl_ev(s: &mut Step, id: i32, cmds: &[(&str, i32, &str, Want)]) {
 }
 
 /// A child that takes the semaphore, says so, and sleeps holding it.
-fn holder(id: i32, flags: i32, report: RawFd) -> i32 {
+fn holder(id: i32, flags: i32, report: Sender) -> i32 {
     if sysv::sem_op(id, 0, -1, flags).is_err() {
         return 1;
     }
-    send_line(report, "holding");
+    report.line("holding");
     loop {
         // SAFETY: waits for a signal.
         unsafe { libc::pause() };
@@ -312,18 +309,17 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     // SEM_UNDO.
     let mut rep = Channel::new()?;
     let mut h = rt.spawn("semaphore holder", || {
-        close_fd(rep.reader());
-        holder(id, libc::SEM_UNDO, rep.writer())
+        holder(id, libc::SEM_UNDO, rep.child_side())
     })?;
     if rep.recv(rt, Duration::from_secs(5))?.as_deref() != Some("holding") {
         bail!("the holder (PID {}) did not take the semaphore", h.raw());
     }
     let mut w = rt.spawn("semaphore waiter", || {
-        close_fd(rep.reader());
+        let report = rep.child_side();
         if sysv::sem_op(id, 0, -1, libc::SEM_UNDO).is_err() {
             return 1;
         }
-        send_line(rep.writer(), "acquired");
+        report.line("acquired");
         0
     })?;
     rep.close_write();
@@ -397,10 +393,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
 
     // Without SEM_UNDO.
     let mut rep = Channel::new()?;
-    let mut x = rt.spawn("semaphore holder", || {
-        close_fd(rep.reader());
-        holder(id, 0, rep.writer())
-    })?;
+    let mut x = rt.spawn("semaphore holder", || holder(id, 0, rep.child_side()))?;
     rep.close_write();
     if rep.recv(rt, Duration::from_secs(5))?.as_deref() != Some("holding") {
         bail!("the holder (PID {}) did not take the semaphore", x.raw());
@@ -614,14 +607,14 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut rep = Channel::new()?;
     let cn = &cname;
     let mut h = rt.spawn("semaphore holder", || {
-        close_fd(rep.reader());
+        let report = rep.child_side();
         // SAFETY: a NUL-terminated name.
         let s = unsafe { libc::sem_open(cn.as_ptr(), 0) };
         // SAFETY: s came from sem_open.
         if s == libc::SEM_FAILED || unsafe { libc::sem_wait(s) } != 0 {
             return 1;
         }
-        send_line(rep.writer(), "holding");
+        report.line("holding");
         loop {
             // SAFETY: waits for a signal.
             unsafe { libc::pause() };

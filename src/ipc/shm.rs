@@ -5,7 +5,7 @@
 
 use std::ffi::CString;
 use std::num::NonZeroUsize;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use super::sysvipc::{self, SHM_DEST};
 use super::{Want, is, removed_fact, row_facts};
 use crate::teach::narrate::{Narrator, Object, Step};
 use crate::teach::probe;
-use crate::teach::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line};
+use crate::teach::runtime::{Channel, Gate, Runtime, Sender, describe};
 
 /// A shared memory mapping, unmapped on Drop.
 pub struct Mapping {
@@ -193,22 +193,24 @@ fn memory_fact(s: &mut Step, addr: usize, got: &str, want: &str, meaning: &str) 
 }
 
 /// The child: attach by id, write, report, wait for "go", detach.
-fn sysv_child(id: i32, report: RawFd, go: RawFd) -> i32 {
-    let mut b = [0u8; 1];
-    if read_fd(go, &mut b) != Ok(1) {
+fn sysv_child(id: i32, report: Sender, go: &Gate) -> i32 {
+    if !go.wait() {
         return 2;
     }
-    let Ok(a) = ShmAttach::attach(id, SIZE) else {
-        send_line(report, &format!("error shmat {:?}", Errno::last()));
-        return 1;
+    let a = match ShmAttach::attach(id, SIZE) {
+        Ok(a) => a,
+        Err(e) => {
+            report.line(&format!("error shmat {e:?}"));
+            return 1;
+        }
     };
     a.write(format!("hello from PID {}", std::process::id()).as_bytes());
-    send_line(report, "written");
-    let _ = read_fd(go, &mut b);
+    report.line("written");
+    go.wait();
     // Detach explicitly (exit would too) so the demo can show lpid change.
     let _ = a.detach();
-    send_line(report, "detached");
-    let _ = read_fd(go, &mut b);
+    report.line("detached");
+    go.wait();
     0
 }
 
@@ -251,15 +253,14 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     n.step(s)?;
 
     let mut rep = Channel::new()?;
-    let (go_rd, go_wr) = crate::teach::runtime::pipe()?;
-    let (go_r, go_w) = (go_rd.as_raw_fd(), go_wr.as_raw_fd());
+    let mut go = Gate::new()?;
     let mut child = rt.spawn("shm child", || {
-        close_fd(rep.reader());
-        close_fd(go_w);
-        sysv_child(id, rep.writer(), go_r)
+        let report = rep.child_side();
+        go.child_side();
+        sysv_child(id, report, &go)
     })?;
     rep.close_write();
-    drop(go_rd);
+    go.parent_side();
     let cpid = child.raw();
     let mine = ShmAttach::attach(id, SIZE)
         .map_err(io_err)
@@ -283,9 +284,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     );
     n.step(s)?;
 
-    nix::unistd::write(&go_wr, b"a")
-        .map_err(std::io::Error::from)
-        .context("write to the child")?;
+    go.send().context("write to the child")?;
     let said = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
     if said != "written" {
         bail!("the child could not attach the segment: {said}");
@@ -323,9 +322,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     memory_fact(&mut s, mine.addr(), &text, &message, "written by the child");
     n.step(s)?;
 
-    nix::unistd::write(&go_wr, b"g")
-        .map_err(std::io::Error::from)
-        .context("write to the child")?;
+    go.send().context("write to the child")?;
     let said = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
     if said != "detached" {
         bail!("the child did not detach: {said}");
@@ -335,7 +332,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .explain("Detaching does not destroy the segment, nor its contents.");
     row_ev(&mut s, id, &[("nattch", is(1)), ("lpid", is(cpid))]);
     n.step(s)?;
-    drop(go_wr);
+    drop(go);
     let st = rt.reap(&mut child, Duration::from_secs(5))?;
 
     seg.remove().map_err(io_err).context("shmctl(IPC_RMID)")?;
@@ -428,37 +425,33 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let name = format!("/{short}");
     let file = format!("/dev/shm/{short}");
     let mut rep = Channel::new()?;
-    let (go_rd, go_wr) = crate::teach::runtime::pipe()?;
-    let (go_r, go_w) = (go_rd.as_raw_fd(), go_wr.as_raw_fd());
+    let mut go = Gate::new()?;
     let cname = CString::new(name.clone()).unwrap_or_default();
     let mut child = rt.spawn("shm child", || {
-        close_fd(rep.reader());
-        close_fd(go_w);
-        let w = rep.writer();
-        let mut b = [0u8; 1];
-        if read_fd(go_r, &mut b) != Ok(1) {
+        let w = rep.child_side();
+        go.child_side();
+        if !go.wait() {
             return 2;
         }
         // SAFETY: a NUL-terminated name.
         let cfd = unsafe { libc::shm_open(cname.as_ptr(), libc::O_RDWR, 0) };
         if cfd < 0 {
-            send_line(w, &format!("error shm_open {:?}", Errno::last()));
+            w.line(&format!("error shm_open {:?}", Errno::last()));
             return 1;
         }
         // SAFETY: we own cfd.
         let cfd = unsafe { OwnedFd::from_raw_fd(cfd) };
         let Ok(m) = Mapping::shared_file(cfd.as_fd(), SIZE) else {
-            send_line(w, "error mmap");
+            w.line("error mmap");
             return 1;
         };
         m.write(format!("hello from PID {}", std::process::id()).as_bytes());
-        send_line(w, "written");
-        let mut b = [0u8; 1];
-        let _ = read_fd(go_r, &mut b);
+        w.line("written");
+        go.wait();
         0
     })?;
     rep.close_write();
-    drop(go_rd);
+    go.parent_side();
     let cpid = child.raw();
     let mut obj = PosixShm::create(&name, SIZE)
         .map_err(io_err)
@@ -506,9 +499,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     );
     n.step(s)?;
 
-    nix::unistd::write(&go_wr, b"g")
-        .map_err(std::io::Error::from)
-        .context("write to the child")?;
+    go.send().context("write to the child")?;
     let said = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
     if said != "written" {
         bail!("the child could not map the object: {said}");
@@ -527,7 +518,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     maps_fact(&mut s, cpid, &file, false, "the same object in the child");
     memory_fact(&mut s, map.addr(), &text, &message, "written by the child");
     n.step(s)?;
-    drop(go_wr);
+    drop(go);
     let st = rt.reap(&mut child, Duration::from_secs(5))?;
 
     obj.unlink().map_err(io_err).context("shm_unlink")?;

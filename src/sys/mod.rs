@@ -2,3 +2,4 @@
 //! function here is safe to call, and says since when the kernel offers what it uses.
 
 pub mod pidfd;
+pub mod process;
