@@ -732,6 +732,10 @@ fn closed_stdout_exits_quietly() {
 /// The test seam shared with the IPC demos: a panic mid-demo unwinds through the guards and
 /// the runtime, so every process the demo reported is killed and reaped before it exits.
 #[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "the test seam exists only in builds with debug assertions"
+)]
 fn panic_mid_demo_reaps_everything() {
     let out = run(zombies()
         .args(["demo", "zombie", "--hold", "10s", "--format", "json"])

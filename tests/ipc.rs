@@ -1444,6 +1444,10 @@ fn mqueue_demo_as_an_ordinary_user() {
 
 /// A panic in the middle of a demo unwinds through the guards: nothing is left.
 #[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "the test seam exists only in builds with debug assertions"
+)]
 fn panic_mid_demo_cleans_up() {
     let _g = serial();
     for (args, at) in [
