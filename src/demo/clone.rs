@@ -2,6 +2,11 @@
 //! task inside the same process: same PID, listed under /proc/PID/task; a fork is a new
 //! process. Then the kernel side: every creation path reaches kernel_clone() (do_fork()
 //! before Linux 5.10) and copy_process(), and kernel threads hang under kthreadd (PID 2).
+//!
+//! The raw clone() with thread flags is what this demo teaches, and no safe wrapper can make
+//! it: the new thread shares our memory and runs on a stack we hand it, making raw system
+//! calls only. Those `unsafe` blocks stay here, in the open.
+#![allow(unsafe_code)]
 
 use std::os::fd::AsRawFd;
 use std::time::Duration;

@@ -1,14 +1,16 @@
 //! `demo fork`: fork returns twice, the child's parent is the caller, and memory is copied
 //! on write (shown with the page frames from /proc/PID/pagemap when we may read them).
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde_json::json;
 
 use super::Demo;
 use super::Lab;
 use super::gone_evidence;
+use crate::sys::mman::{self, Mapping, Sharing};
 use crate::sys::process::{self, ForkResult};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe::{self, PF_FORKNOEXEC};
@@ -25,50 +27,23 @@ const T: Duration = Duration::from_secs(5);
 
 /// One private anonymous page, unmapped on Drop: the variable the child changes lives
 /// alone in it, so nothing else the parent does touches that page.
-struct Page {
-    ptr: *mut u64,
-    len: usize,
-}
+struct Page(Mapping);
 
 impl Page {
     fn new() -> Result<Page> {
-        let len = probe::page_size();
-        // SAFETY: a fresh anonymous mapping; no existing memory is affected.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            bail!(
-                "mmap of one page failed: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-        Ok(Page { ptr: p.cast(), len })
+        Mapping::anonymous(mman::page_size(), Sharing::Private)
+            .map(Page)
+            .map_err(std::io::Error::from)
+            .context("mmap of one page failed")
     }
     fn get(&self) -> u64 {
-        // SAFETY: ptr is a live, aligned mapping of at least 8 bytes.
-        unsafe { std::ptr::read_volatile(self.ptr) }
+        self.0.word().load(Ordering::Relaxed)
     }
     fn set(&self, v: u64) {
-        // SAFETY: as above; the page is writable.
-        unsafe { std::ptr::write_volatile(self.ptr, v) }
+        self.0.word().store(v, Ordering::Relaxed)
     }
     fn addr(&self) -> usize {
-        self.ptr as usize
-    }
-}
-
-impl Drop for Page {
-    fn drop(&mut self) {
-        // SAFETY: unmapping exactly what new() mapped.
-        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+        self.0.addr()
     }
 }
 

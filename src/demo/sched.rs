@@ -54,9 +54,9 @@ fn run(lab: &mut Lab) -> Result<()> {
         .context("this process may run on no CPU at all?")?;
     let mut set = CpuSet::new();
     set.set(cpu)?;
-    // SAFETY: getpriority has no preconditions; -1 can be a valid nice, but we only use
-    // it as a base.
-    let base = i64::from(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) });
+    let base = i64::from(
+        rustix::process::getpriority_process(None).context("getpriority(PRIO_PROCESS) failed")?,
+    );
     let mut gate = Gate::new()?;
     let mut spawn = |lab: &mut Lab, want: i64| -> Result<runtime::Child> {
         let (tx, mut rx) = channel()?;
@@ -65,11 +65,8 @@ fn run(lab: &mut Lab) -> Result<()> {
             gate.child_side();
             let pinned = sched_setaffinity(Pid::from_raw(0), &set).is_ok();
             // Lowering nice below the inherited one needs CAP_SYS_NICE: then keep it.
-            // SAFETY: setpriority on ourselves.
-            unsafe {
-                if libc::setpriority(libc::PRIO_PROCESS, 0, want as libc::c_int) != 0 {
-                    libc::setpriority(libc::PRIO_PROCESS, 0, base.max(want - 10) as libc::c_int);
-                }
+            if rustix::process::setpriority_process(None, want as i32).is_err() {
+                let _ = rustix::process::setpriority_process(None, base.max(want - 10) as i32);
             }
             tx.send(&serde_json::json!({ "pinned": pinned }));
             gate.wait();

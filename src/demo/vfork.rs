@@ -2,6 +2,11 @@
 //! runs in the parent's own memory. nix has no vfork(), so this is clone(CLONE_VM |
 //! CLONE_VFORK), the way glibc's posix_spawn does it; a watcher process observes the
 //! suspended parent from outside, since the parent cannot look at itself.
+//!
+//! The clone(CLONE_VM|CLONE_VFORK) is what this demo teaches, and no safe wrapper can make it:
+//! the child runs in our memory, on a stack we hand it, and may only make raw system calls
+//! before it execs. That `unsafe` block stays here, in the open.
+#![allow(unsafe_code)]
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};

@@ -19,12 +19,13 @@ use serde::Serialize;
 use tabled::builder::Builder;
 use tabled::settings::Style as TableStyle;
 
-use super::sysv::{self, key_hex};
+use super::sysv::key_hex;
 use super::sysvipc::{self, SHM_DEST, rwx};
 use crate::proc::model::Process;
 use crate::proc::users::Users;
 use crate::report::printable;
 use crate::style::Style;
+use crate::sys::sysv::{self, SemQuery};
 
 /// Where to look; tests and containers point these elsewhere.
 #[derive(Clone, Debug)]
@@ -343,11 +344,11 @@ pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
         let mut waiters = 0u64;
         let mut known = true;
         for num in 0..r.nsems.min(4096) as i32 {
-            match sysv::sem_get(r.id, num, libc::GETPID) {
+            match sysv::sem_get(r.id, num, SemQuery::Pid) {
                 Ok(pid) => pids.extend(procs.pid_ref("last-op", pid, nonzero(r.otime))),
                 Err(_) => known = false,
             }
-            for cmd in [libc::GETNCNT, libc::GETZCNT] {
+            for cmd in [SemQuery::Ncnt, SemQuery::Zcnt] {
                 if let Ok(n) = sysv::sem_get(r.id, num, cmd) {
                     waiters += n as u64;
                 }

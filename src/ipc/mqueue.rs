@@ -11,10 +11,11 @@ use nix::mqueue::{MQ_OFlag, MqAttr, MqdT, mq_attr_member_t};
 use nix::sys::stat::Mode;
 use nix::sys::wait::WaitStatus;
 
-use super::posix::Name;
-use super::sysv::{self, MsgQueue, io_err, key_hex};
+use super::posix::{Name, Unlink};
+use super::sysv::{MsgQueue, io_err, key_hex};
 use super::sysvipc::{self, MsgRow, rwx};
 use super::{SHOW, Want, is, removed_fact, row_facts};
+use crate::sys::sysv;
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Runtime, describe};
@@ -399,7 +400,7 @@ impl PosixMq {
         )?;
         Ok(PosixMq {
             mqd: Some(mqd),
-            name: Name::created(cname, libc::mq_unlink),
+            name: Name::created(cname, Unlink::Queue),
         })
     }
 

@@ -313,7 +313,7 @@ fn capacity_step(n: &mut Narrator) -> Result<()> {
         }
     };
     drop(rd);
-    let page = probe::page_size();
+    let page = crate::sys::mman::page_size();
     let pages = usize::try_from(size).unwrap_or(0) / page;
     let mut s = Step::new("A pipe holds a fixed number of bytes: fill one")
         .call(

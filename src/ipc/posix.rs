@@ -9,15 +9,23 @@ use nix::errno::Errno;
 use super::sysvipc;
 use crate::teach::narrate::{Step, errno_text};
 
-/// An unlink call of the POSIX IPC API: `mq_unlink`, `sem_unlink`, `shm_unlink`.
-pub type UnlinkFn = unsafe extern "C" fn(*const libc::c_char) -> libc::c_int;
+/// Which unlink call of the POSIX IPC API removes a name.
+#[derive(Clone, Copy, Debug)]
+pub enum Unlink {
+    /// mq_unlink
+    Queue,
+    /// sem_unlink
+    Semaphore,
+    /// shm_unlink
+    Shm,
+}
 
 /// A POSIX IPC name this process created, unlinked once, by `unlink` or on Drop. Like the
 /// System V guards it does nothing in a forked child, which would otherwise unlink the name
 /// from under the parent.
 pub struct Name {
     name: CString,
-    unlink: UnlinkFn,
+    unlink: Unlink,
     owner: u32,
     unlinked: bool,
 }
@@ -30,7 +38,7 @@ impl Name {
 
     /// Takes charge of a name the caller has just created (never before: a failed O_EXCL
     /// open means the name belongs to someone else).
-    pub fn created(name: CString, unlink: UnlinkFn) -> Name {
+    pub fn created(name: CString, unlink: Unlink) -> Name {
         Name {
             name,
             unlink,
@@ -50,9 +58,11 @@ impl Name {
 
     pub fn unlink(&mut self) -> Result<(), Errno> {
         if !self.unlinked {
-            // SAFETY: a NUL-terminated name.
-            if unsafe { (self.unlink)(self.name.as_ptr()) } != 0 {
-                return Err(Errno::last());
+            let name = self.name.as_c_str();
+            match self.unlink {
+                Unlink::Queue => nix::mqueue::mq_unlink(name)?,
+                Unlink::Semaphore => crate::sys::semaphore::unlink(name)?,
+                Unlink::Shm => nix::sys::mman::shm_unlink(name)?,
             }
             self.unlinked = true;
         }

@@ -4,6 +4,7 @@
 //! which lives in /dev/shm and has no SEM_UNDO.
 
 use std::ffi::CString;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -11,11 +12,13 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
-use super::posix::{Name, shm_file_fact};
-use super::shm::Mapping;
-use super::sysv::{self, SemSet, io_err, key_hex};
+use super::posix::{Name, Unlink, shm_file_fact};
+use super::sysv::{SemSet, io_err, key_hex};
 use super::sysvipc;
 use super::{Want, is, removed_fact, row_facts, state_fact};
+use crate::sys::mman::{Mapping, Sharing};
+use crate::sys::semaphore::NamedSemaphore;
+use crate::sys::sysv::{self, SemQuery};
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Gate, Runtime, Sender, describe};
@@ -27,16 +30,11 @@ const ROUNDS: u64 = 20_000;
 /// in which another process's update is overwritten. Both racers run on one CPU (see `racer`),
 /// so the yield hands the CPU to the other one inside the window, and the race shows on any
 /// machine, however many CPUs it has and however fast or slow (a VM under emulation) they are.
-///
-/// # Safety
-/// `counter` points into a live shared mapping.
-unsafe fn bump(counter: *mut u64) {
-    // SAFETY: per the function contract.
-    unsafe {
-        let v = std::ptr::read_volatile(counter);
-        libc::sched_yield();
-        std::ptr::write_volatile(counter, v + 1);
-    }
+/// A load and a store, not one atomic add: the lost update is the point.
+fn bump(counter: &AtomicU64) {
+    let v = counter.load(Ordering::Relaxed);
+    let _ = nix::sched::sched_yield();
+    counter.store(v + 1, Ordering::Relaxed);
 }
 
 /// Pins the calling process to the first CPU it may run on, so that both racers share it.
@@ -63,42 +61,33 @@ enum Guard {
 }
 
 /// A racer child: waits for the start signal (EOF on `go`), then does ROUNDS increments.
-fn racer(counter: usize, guard: Guard, go: &Gate, posix_name: &CString) -> i32 {
+fn racer(counter: &AtomicU64, guard: Guard, go: &Gate, posix_name: &CString) -> i32 {
     pin_to_one_cpu();
     go.wait();
-    let p = counter as *mut u64;
     let sem = match guard {
-        // SAFETY: a NUL-terminated name; no O_CREAT, so no mode and value.
-        Guard::Posix => unsafe { libc::sem_open(posix_name.as_ptr(), 0) },
-        _ => std::ptr::null_mut(),
+        Guard::Posix => match NamedSemaphore::open(posix_name) {
+            Ok(sem) => Some(sem),
+            Err(_) => return 3,
+        },
+        _ => None,
     };
-    if matches!(guard, Guard::Posix) && sem == libc::SEM_FAILED {
-        return 3;
-    }
     for _ in 0..ROUNDS {
-        match guard {
-            Guard::None => {}
-            Guard::SysV(id) => {
-                if sysv::sem_op(id, 0, -1, libc::SEM_UNDO).is_err() {
-                    return 2;
-                }
-            }
-            // SAFETY: sem came from sem_open.
-            Guard::Posix => while unsafe { libc::sem_wait(sem) } != 0 {},
+        let taken = match (guard, &sem) {
+            (Guard::SysV(id), _) => sysv::sem_op(id, 0, -1, libc::SEM_UNDO).is_ok(),
+            (_, Some(sem)) => sem.wait().is_ok(),
+            _ => true,
+        };
+        if !taken {
+            return 2;
         }
-        // SAFETY: the mapping outlives the child (inherited through fork).
-        unsafe { bump(p) };
-        match guard {
-            Guard::None => {}
-            Guard::SysV(id) => {
-                if sysv::sem_op(id, 0, 1, libc::SEM_UNDO).is_err() {
-                    return 2;
-                }
-            }
-            // SAFETY: as above.
-            Guard::Posix => unsafe {
-                libc::sem_post(sem);
-            },
+        bump(counter);
+        let given = match (guard, &sem) {
+            (Guard::SysV(id), _) => sysv::sem_op(id, 0, 1, libc::SEM_UNDO).is_ok(),
+            (_, Some(sem)) => sem.post().is_ok(),
+            _ => true,
+        };
+        if !given {
+            return 2;
         }
     }
     0
@@ -111,15 +100,14 @@ fn race(
     guard: Guard,
     posix_name: &CString,
 ) -> Result<(u64, Duration, [i32; 2])> {
-    // SAFETY: the mapping is live and at least 8 bytes.
-    unsafe { std::ptr::write_volatile(map.ptr().cast::<u64>(), 0) };
+    let counter = map.word();
+    counter.store(0, Ordering::Relaxed);
     let mut go = Gate::new()?;
-    let addr = map.addr();
     let mut kids = Vec::new();
     for _ in 0..2 {
         kids.push(rt.spawn("counter process", || {
             go.child_side();
-            racer(addr, guard, &go, posix_name)
+            racer(counter, guard, &go, posix_name)
         })?);
     }
     let t0 = Instant::now();
@@ -131,8 +119,7 @@ fn race(
         }
     }
     let took = t0.elapsed();
-    // SAFETY: as above; both writers are gone.
-    let v = unsafe { std::ptr::read_volatile(map.ptr().cast::<u64>()) };
+    let v = counter.load(Ordering::Relaxed);
     Ok((v, took, [kids[0].raw(), kids[1].raw()]))
 }
 
@@ -175,13 +162,13 @@ fn sem_row_ev(s: &mut Step, id: i32, wants: &[(&str, Want)]) {
 }
 
 /// semctl queries of semaphore 0; an expected value makes the row a checked fact.
-fn semctl_ev(s: &mut Step, id: i32, cmds: &[(&str, i32, &str, Want)]) {
-    for (name, cmd, meaning, want) in cmds {
-        let v = match sysv::sem_get(id, 0, *cmd) {
+fn semctl_ev(s: &mut Step, id: i32, cmds: &[(SemQuery, &str, Want)]) {
+    for (q, meaning, want) in cmds {
+        let v = match sysv::sem_get(id, 0, *q) {
             Ok(v) => v.to_string(),
             Err(e) => errno_text(e),
         };
-        let field = format!("semctl({id}, 0, {name})");
+        let field = format!("semctl({id}, 0, {})", q.name());
         match want {
             Some(w) => {
                 let holds = &v == w;
@@ -199,8 +186,7 @@ fn holder(id: i32, flags: i32, report: Sender) -> i32 {
     }
     report.line("holding");
     loop {
-        // SAFETY: waits for a signal.
-        unsafe { libc::pause() };
+        nix::unistd::pause();
     }
 }
 
@@ -243,10 +229,12 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             ("nsems", is(1)),
         ],
     );
-    semctl_ev(&mut s, id, &[("GETVAL", libc::GETVAL, "free", is(1))]);
+    semctl_ev(&mut s, id, &[(SemQuery::Val, "free", is(1))]);
     n.step(s)?;
 
-    let map = Mapping::anonymous_shared(4096)?;
+    let map = Mapping::anonymous(4096, Sharing::Shared)
+        .map_err(io_err)
+        .context("mmap(MAP_SHARED|MAP_ANONYMOUS)")?;
     let me = rt.pid();
     let mut s = Step::new("A counter in memory shared with the children")
         .call(
@@ -293,8 +281,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
              price is two system calls per increment.",
         );
     race_ev(&mut s, v2, true);
-    semctl_ev(&mut s, id, &[("GETVAL", libc::GETVAL, "free again", is(1))]);
-    let last = sysv::sem_get(id, 0, libc::GETPID);
+    semctl_ev(&mut s, id, &[(SemQuery::Val, "free again", is(1))]);
+    let last = sysv::sem_get(id, 0, SemQuery::Pid);
     s.fact_mut(
         format!("semctl({id}, 0, GETPID)"),
         match last {
@@ -324,7 +312,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     })?;
     rep.close_write();
     let (hpid, wpid) = (h.raw(), w.raw());
-    wait_for(rt, || sysv::sem_get(id, 0, libc::GETNCNT).ok() == Some(1))?;
+    wait_for(rt, || sysv::sem_get(id, 0, SemQuery::Ncnt).ok() == Some(1))?;
     let mut s = Step::new("One process holds it, another waits")
         .call(
             format!("semop({id}, -1, SEM_UNDO) in PID {hpid}, then in PID {wpid}"),
@@ -338,14 +326,9 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         &mut s,
         id,
         &[
-            ("GETVAL", libc::GETVAL, "taken", is(0)),
-            ("GETPID", libc::GETPID, "the holder", is(hpid)),
-            (
-                "GETNCNT",
-                libc::GETNCNT,
-                "processes waiting for it to rise",
-                is(1),
-            ),
+            (SemQuery::Val, "taken", is(0)),
+            (SemQuery::Pid, "the holder", is(hpid)),
+            (SemQuery::Ncnt, "processes waiting for it to rise", is(1)),
         ],
     );
     state_fact(rt, &mut s, wpid, Some('S'), "S: the waiter sleeps in semop")?;
@@ -382,12 +365,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     semctl_ev(
         &mut s,
         id,
-        &[(
-            "GETVAL",
-            libc::GETVAL,
-            "free again: both exits undone",
-            is(1),
-        )],
+        &[(SemQuery::Val, "free again: both exits undone", is(1))],
     );
     n.step(s)?;
 
@@ -419,7 +397,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     semctl_ev(
         &mut s,
         id,
-        &[("GETVAL", libc::GETVAL, "still taken: nothing undone", is(0))],
+        &[(SemQuery::Val, "still taken: nothing undone", is(0))],
     );
     sysv::sem_setval(id, 0, 1)
         .map_err(io_err)
@@ -427,12 +405,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     semctl_ev(
         &mut s,
         id,
-        &[(
-            "GETVAL",
-            libc::GETVAL,
-            "free after semctl(SETVAL, 1)",
-            is(1),
-        )],
+        &[(SemQuery::Val, "free after semctl(SETVAL, 1)", is(1))],
     );
     n.step(s)?;
 
@@ -483,7 +456,7 @@ fn wait_for(rt: &Runtime, mut cond: impl FnMut() -> bool) -> Result<()> {
 
 /// A named POSIX semaphore this process created: Drop closes and unlinks it.
 pub struct PosixSem {
-    sem: *mut libc::sem_t,
+    sem: Option<NamedSemaphore>,
     /// Unlinked when it drops, after Drop below has closed the semaphore.
     name: Name,
 }
@@ -491,34 +464,21 @@ pub struct PosixSem {
 impl PosixSem {
     pub fn create(name: &str, value: u32) -> Result<PosixSem, Errno> {
         let cname = Name::c_string(name)?;
-        // SAFETY: sem_open is variadic; with O_CREAT it takes a mode_t and an unsigned value.
-        let sem = unsafe {
-            libc::sem_open(
-                cname.as_ptr(),
-                libc::O_CREAT | libc::O_EXCL,
-                0o600 as libc::c_uint,
-                value as libc::c_uint,
-            )
-        };
-        if sem == libc::SEM_FAILED {
-            return Err(Errno::last());
-        }
+        let sem = NamedSemaphore::create(&cname, 0o600, value)?;
         Ok(PosixSem {
-            sem,
-            name: Name::created(cname, libc::sem_unlink),
+            sem: Some(sem),
+            name: Name::created(cname, Unlink::Semaphore),
         })
     }
 
     pub fn value(&self) -> i32 {
-        let mut v = -1;
-        // SAFETY: sem is open.
-        unsafe { libc::sem_getvalue(self.sem, &mut v) };
-        v
+        self.sem.as_ref().and_then(|s| s.value().ok()).unwrap_or(-1)
     }
 
     pub fn post(&self) {
-        // SAFETY: sem is open.
-        unsafe { libc::sem_post(self.sem) };
+        if let Some(s) = &self.sem {
+            let _ = s.post();
+        }
     }
 
     pub fn unlink(&mut self) -> Result<(), Errno> {
@@ -528,10 +488,8 @@ impl PosixSem {
 
 impl Drop for PosixSem {
     fn drop(&mut self) {
-        if self.name.is_owner() {
-            // SAFETY: sem came from sem_open and is closed once.
-            unsafe { libc::sem_close(self.sem) };
-        }
+        // Closed before `name` drops and unlinks it.
+        self.sem = None;
     }
 }
 
@@ -568,7 +526,9 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     value_fact(&mut s, &sem, 1, "free");
     n.step(s)?;
 
-    let map = Mapping::anonymous_shared(4096)?;
+    let map = Mapping::anonymous(4096, Sharing::Shared)
+        .map_err(io_err)
+        .context("mmap(MAP_SHARED|MAP_ANONYMOUS)")?;
     let cname = CString::new(name.clone()).unwrap_or_default();
     let (v, _, pids) = race(rt, &map, Guard::None, &cname)?;
     let mut s = Step::new("Two processes increment a shared counter without it")
@@ -608,16 +568,15 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let cn = &cname;
     let mut h = rt.spawn("semaphore holder", || {
         let report = rep.child_side();
-        // SAFETY: a NUL-terminated name.
-        let s = unsafe { libc::sem_open(cn.as_ptr(), 0) };
-        // SAFETY: s came from sem_open.
-        if s == libc::SEM_FAILED || unsafe { libc::sem_wait(s) } != 0 {
+        let Ok(s) = NamedSemaphore::open(cn) else {
+            return 1;
+        };
+        if s.wait().is_err() {
             return 1;
         }
         report.line("holding");
         loop {
-            // SAFETY: waits for a signal.
-            unsafe { libc::pause() };
+            nix::unistd::pause();
         }
     })?;
     rep.close_write();

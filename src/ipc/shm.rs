@@ -3,110 +3,24 @@
 //! while attached marks it for destruction (SHM_DEST). `--posix`: shm_open and mmap, a file
 //! in /dev/shm.
 
-use std::ffi::CString;
-use std::num::NonZeroUsize;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::ptr::NonNull;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
-use nix::sys::mman::{MapFlags, ProtFlags};
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 use nix::sys::wait::WaitStatus;
 
-use super::posix::{Name, shm_file_fact};
-use super::sysv::{ShmAttach, ShmSegment, io_err, key_hex};
+use super::posix::{Name, Unlink, shm_file_fact};
+use super::sysv::{ShmSegment, io_err, key_hex};
 use super::sysvipc::{self, SHM_DEST};
 use super::{Want, is, removed_fact, row_facts};
+use crate::sys::mman::{self, Mapping};
+use crate::sys::sysv::ShmAttach;
 use crate::teach::narrate::{Narrator, Object, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Gate, Runtime, Sender, describe};
-
-/// A shared memory mapping, unmapped on Drop.
-pub struct Mapping {
-    ptr: NonNull<libc::c_void>,
-    len: usize,
-    owner: u32,
-}
-
-impl Mapping {
-    /// mmap(MAP_SHARED|MAP_ANONYMOUS): memory that stays shared across fork.
-    pub fn anonymous_shared(len: usize) -> Result<Mapping> {
-        let size = NonZeroUsize::new(len).context("empty mapping")?;
-        // SAFETY: a fresh anonymous mapping aliases nothing.
-        let ptr = unsafe {
-            nix::sys::mman::mmap_anonymous(
-                None,
-                size,
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_SHARED,
-            )
-        }
-        .map_err(io_err)
-        .context("mmap(MAP_SHARED|MAP_ANONYMOUS)")?;
-        Ok(Mapping {
-            ptr,
-            len,
-            owner: std::process::id(),
-        })
-    }
-
-    /// mmap(MAP_SHARED) of a file.
-    pub fn shared_file(fd: BorrowedFd<'_>, len: usize) -> Result<Mapping, Errno> {
-        let size = NonZeroUsize::new(len).ok_or(Errno::EINVAL)?;
-        // SAFETY: a fresh mapping of the file; we only access it through this guard.
-        let ptr = unsafe {
-            nix::sys::mman::mmap(
-                None,
-                size,
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_SHARED,
-                fd,
-                0,
-            )
-        }?;
-        Ok(Mapping {
-            ptr,
-            len,
-            owner: std::process::id(),
-        })
-    }
-
-    pub fn ptr(&self) -> *mut u8 {
-        self.ptr.as_ptr().cast()
-    }
-
-    pub fn addr(&self) -> usize {
-        self.ptr.as_ptr() as usize
-    }
-
-    /// Writes NUL-terminated text at the start.
-    pub fn write(&self, data: &[u8]) {
-        let n = data.len().min(self.len - 1);
-        // SAFETY: the mapping is len bytes and writable.
-        unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr(), n);
-            *self.ptr().add(n) = 0;
-        }
-    }
-
-    /// Reads the NUL-terminated text at the start.
-    pub fn read(&self) -> String {
-        // SAFETY: the mapping is len bytes and readable.
-        let bytes = unsafe { std::slice::from_raw_parts(self.ptr(), self.len) };
-        let end = bytes.iter().position(|&b| b == 0).unwrap_or(self.len);
-        String::from_utf8_lossy(&bytes[..end]).into_owned()
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        if self.owner == std::process::id() {
-            // SAFETY: unmapping what we mapped; nothing refers into it any more.
-            let _ = unsafe { nix::sys::mman::munmap(self.ptr, self.len) };
-        }
-    }
-}
 
 const SIZE: usize = 4096;
 
@@ -204,7 +118,10 @@ fn sysv_child(id: i32, report: Sender, go: &Gate) -> i32 {
             return 1;
         }
     };
-    a.write(format!("hello from PID {}", std::process::id()).as_bytes());
+    mman::write_text(
+        a.bytes(),
+        format!("hello from PID {}", std::process::id()).as_bytes(),
+    );
     report.line("written");
     go.wait();
     // Detach explicitly (exit would too) so the demo can show lpid change.
@@ -309,7 +226,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     );
     n.step(s)?;
 
-    let text = mine.read();
+    let text = mman::read_text(mine.bytes());
     let mut s = Step::new("The demo reads what the child wrote")
         .call(
             format!("read {:#x} in PID {me}", mine.addr()),
@@ -356,7 +273,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     memory_fact(
         &mut s,
         mine.addr(),
-        &mine.read(),
+        &mman::read_text(mine.bytes()),
         &message,
         "still readable",
     );
@@ -387,21 +304,14 @@ pub struct PosixShm {
 impl PosixShm {
     pub fn create(name: &str, len: usize) -> Result<PosixShm, Errno> {
         let cname = Name::c_string(name)?;
-        // SAFETY: a NUL-terminated name.
-        let fd = unsafe {
-            libc::shm_open(
-                cname.as_ptr(),
-                libc::O_CREAT | libc::O_EXCL | libc::O_RDWR | libc::O_CLOEXEC,
-                0o600,
-            )
-        };
-        if fd < 0 {
-            return Err(Errno::last());
-        }
-        // SAFETY: a descriptor we just opened and own.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // shm_open sets FD_CLOEXEC itself.
+        let fd = nix::sys::mman::shm_open(
+            cname.as_c_str(),
+            OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR,
+            Mode::from_bits_truncate(0o600),
+        )?;
         let me = PosixShm {
-            name: Name::created(cname, libc::shm_unlink),
+            name: Name::created(cname, Unlink::Shm),
             fd,
         };
         nix::unistd::ftruncate(&me.fd, len as libc::off_t)?;
@@ -426,26 +336,28 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let file = format!("/dev/shm/{short}");
     let mut rep = Channel::new()?;
     let mut go = Gate::new()?;
-    let cname = CString::new(name.clone()).unwrap_or_default();
+    let cname = name.clone();
     let mut child = rt.spawn("shm child", || {
         let w = rep.child_side();
         go.child_side();
         if !go.wait() {
             return 2;
         }
-        // SAFETY: a NUL-terminated name.
-        let cfd = unsafe { libc::shm_open(cname.as_ptr(), libc::O_RDWR, 0) };
-        if cfd < 0 {
-            w.line(&format!("error shm_open {:?}", Errno::last()));
-            return 1;
-        }
-        // SAFETY: we own cfd.
-        let cfd = unsafe { OwnedFd::from_raw_fd(cfd) };
+        let cfd = match nix::sys::mman::shm_open(cname.as_str(), OFlag::O_RDWR, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(e) => {
+                w.line(&format!("error shm_open {e:?}"));
+                return 1;
+            }
+        };
         let Ok(m) = Mapping::shared_file(cfd.as_fd(), SIZE) else {
             w.line("error mmap");
             return 1;
         };
-        m.write(format!("hello from PID {}", std::process::id()).as_bytes());
+        mman::write_text(
+            m.bytes(),
+            format!("hello from PID {}", std::process::id()).as_bytes(),
+        );
         w.line("written");
         go.wait();
         0
@@ -504,7 +416,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     if said != "written" {
         bail!("the child could not map the object: {said}");
     }
-    let text = map.read();
+    let text = mman::read_text(map.bytes());
     let message = format!("hello from PID {cpid}");
     let mut s = Step::new("A child opens it by name, maps it and writes; the demo reads")
         .call(
@@ -543,7 +455,13 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         true,
         "still mapped here, its name deleted",
     );
-    memory_fact(&mut s, map.addr(), &map.read(), &message, "still readable");
+    memory_fact(
+        &mut s,
+        map.addr(),
+        &mman::read_text(map.bytes()),
+        &message,
+        "still readable",
+    );
     n.step(s)?;
     drop(map);
     drop(obj);

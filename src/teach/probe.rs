@@ -100,7 +100,7 @@ pub fn gone(fs: &ProcFs, pid: i32, start_ticks: u64) -> bool {
 /// when the page is not present or the file cannot be read.
 pub fn page_frame(pid: &str, addr: usize) -> Option<u64> {
     use std::os::unix::fs::FileExt;
-    let page = page_size();
+    let page = crate::sys::mman::page_size();
     let f = fs::File::open(format!("/proc/{pid}/pagemap")).ok()?;
     let mut b = [0u8; 8];
     f.read_exact_at(&mut b, (addr / page * 8) as u64).ok()?;
@@ -109,12 +109,6 @@ pub fn page_frame(pid: &str, addr: usize) -> Option<u64> {
         return None;
     }
     Some(entry & ((1 << 55) - 1))
-}
-
-pub fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if n > 0 { n as usize } else { 4096 }
 }
 
 /// The running kernel's release, e.g. "6.8.0-45-generic".
