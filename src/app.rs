@@ -10,18 +10,18 @@ use crate::check::{self as checks, Outcome, Status, Thresholds};
 use crate::cli::{
     CheckArgs, CheckFormat, Cli, Command, DemoArgs, DemoFormat, ExplainArgs, FixArgs, Format,
     GenerateArgs, Generated, IgnoreAction, IgnoreArgs, IpcArgs, IpcCommand, IpcDemoArgs,
-    IpcDemoName, IpcListArgs, ListArgs, TreeArgs,
+    IpcListArgs, ListArgs, TreeArgs,
 };
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::{Exit, UsageError};
 use crate::ignore::{IgnoreList, Removal};
-use crate::ipc::{self, Demo, DemoOptions};
+use crate::ipc;
 use crate::proc::users::{self, Users};
 use crate::proc::{ProcFs, Snapshot};
 use crate::remedy::{self, Choice, Request, Target};
 use crate::report;
 use crate::style::Style;
-use crate::teach::narrate::Format as Narration;
+use crate::teach;
 
 /// Settings every subcommand shares, resolved from the global options.
 pub struct Globals {
@@ -429,43 +429,19 @@ fn ipc(g: &Globals, args: IpcArgs) -> Result<Exit> {
 }
 
 fn ipc_demo(g: &Globals, a: IpcDemoArgs) -> Result<Exit> {
-    let Some(name) = a.name else {
-        let mut out = stdout();
-        ipc::write_demo_list(&mut out, g.style)?;
-        out.flush()?;
-        return Ok(Exit::SUCCESS);
-    };
-    let demo = match name {
-        IpcDemoName::Signal => Demo::Signal,
-        IpcDemoName::Pipe => Demo::Pipe,
-        IpcDemoName::Fifo => Demo::Fifo,
-        IpcDemoName::Mqueue => Demo::Mqueue,
-        IpcDemoName::Sem => Demo::Sem,
-        IpcDemoName::Shm => Demo::Shm,
-    };
-    if a.posix && !demo.has_posix() {
-        bail!(UsageError(format!(
-            "--posix applies to the mqueue, sem and shm demos, not to {}",
-            demo.name()
-        )));
-    }
-    if a.path.is_some() && demo != Demo::Fifo {
-        bail!(UsageError(format!(
-            "--path applies to the fifo demo, not to {}",
-            demo.name()
-        )));
-    }
-    let opts = DemoOptions {
-        format: match a.format {
-            DemoFormat::Json => Narration::Json,
-            DemoFormat::Text => Narration::Text,
+    use clap::ValueEnum;
+    let name = a
+        .name
+        .and_then(|n| n.to_possible_value())
+        .map(|v| v.get_name().to_string());
+    teach::run(
+        &teach::Selection {
+            family: teach::Family::Ipc,
+            name,
+            posix: a.posix,
         },
-        step: a.step,
-        posix: a.posix,
-        path: a.path,
-        style: g.style,
-    };
-    ipc::run_demo(demo, &opts)
+        demo_options(g, a.format, a.step, a.path, None),
+    )
 }
 
 fn ipc_list(g: &Globals, a: &IpcListArgs) -> Result<Exit> {
@@ -484,18 +460,40 @@ fn ipc_list(g: &Globals, a: &IpcListArgs) -> Result<Exit> {
 }
 
 fn demo(g: &Globals, args: DemoArgs) -> Result<Exit> {
-    use crate::demo::{self, Options};
-    demo::run(demo::Request {
-        name: args.name,
-        format: match args.format {
-            DemoFormat::Text => Narration::Text,
-            DemoFormat::Json => Narration::Json,
+    teach::run(
+        &teach::Selection {
+            family: teach::Family::Lifecycle,
+            name: args.name,
+            posix: false,
+        },
+        demo_options(
+            g,
+            args.format,
+            args.step,
+            None,
+            Some((args.hold, args.code)),
+        ),
+    )
+}
+
+/// The options of both `zombies demo` and `zombies ipc demo`; `hold_code` only for the first.
+fn demo_options(
+    g: &Globals,
+    format: DemoFormat,
+    step: bool,
+    path: Option<PathBuf>,
+    hold_code: Option<(std::time::Duration, u8)>,
+) -> teach::Options {
+    let (hold, code) = hold_code.unwrap_or((std::time::Duration::from_secs(3), 42));
+    teach::Options {
+        format: match format {
+            DemoFormat::Text => teach::Format::Text,
+            DemoFormat::Json => teach::Format::Json,
         },
         style: g.style,
-        opts: Options {
-            step: args.step,
-            hold: args.hold,
-            code: args.code,
-        },
-    })
+        step,
+        hold,
+        code,
+        path,
+    }
 }

@@ -14,19 +14,21 @@ use std::time::Duration;
 use anyhow::Result;
 use serde_json::json;
 
-use super::Demo;
-use super::Lab;
 use crate::proc::stat::PF_KTHREAD;
+use crate::teach::catalog;
+use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{Gate, channel};
 
-pub const DEMO: Demo = Demo {
-    name: "clone",
-    summary: "clone() flags: a thread shares the PID (see /proc/PID/task), a fork does not",
-    title: "clone(): a thread shares its process's PID, a fork gets its own; the kernel path",
+pub(super) const DEMO: Demo = Demo {
+    about: catalog::lifecycle::CLONE,
     run,
 };
+
+/// The heading of its narration.
+const TITLE: &str =
+    "clone(): a thread shares its process's PID, a fork gets its own; the kernel path";
 
 const T: Duration = Duration::from_secs(5);
 
@@ -73,7 +75,8 @@ fn format_ids(buf: &mut [u8; 64], pid: i64, tid: i64) -> &[u8] {
     &buf[..n]
 }
 
-fn run(lab: &mut Lab) -> Result<()> {
+fn run(lab: &mut Lab) -> Result<String> {
+    lab.begin(TITLE, "")?;
     let (tx, mut rx) = channel()?;
     let mut gate = Gate::new()?;
     // The thread is made inside a child process, so this demo itself stays single-threaded
@@ -303,7 +306,7 @@ fn run(lab: &mut Lab) -> Result<()> {
         step = step.note(format!("{} kernel threads hang under kthreadd here. They have no user memory: /proc/PID/cmdline is empty and `ps` shows them in [brackets].", kthreads.len()));
     }
     lab.conclude(step)?;
-    Ok(())
+    Ok(String::new())
 }
 
 /// The task IDs under /proc/PID/task, sorted.

@@ -7,21 +7,22 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::json;
 
-use super::Demo;
-use super::Lab;
 use super::gone_evidence;
 use crate::sys::mman::{self, Mapping, Sharing};
 use crate::sys::process::{self, ForkResult};
+use crate::teach::catalog;
+use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe::{self, PF_FORKNOEXEC};
 use crate::teach::runtime::{self, channel};
 
-pub const DEMO: Demo = Demo {
-    name: "fork",
-    summary: "fork() returns twice; the child is a copy-on-write copy of its parent",
-    title: "fork() returns twice, and the child is a copy-on-write copy of the parent",
+pub(super) const DEMO: Demo = Demo {
+    about: catalog::lifecycle::FORK,
     run,
 };
+
+/// The heading of its narration.
+const TITLE: &str = "fork() returns twice, and the child is a copy-on-write copy of the parent";
 
 const T: Duration = Duration::from_secs(5);
 
@@ -55,7 +56,8 @@ fn frame_text(f: Option<u64>) -> String {
     }
 }
 
-fn run(lab: &mut Lab) -> Result<()> {
+fn run(lab: &mut Lab) -> Result<String> {
+    lab.begin(TITLE, "")?;
     let page = Page::new()?;
     page.set(42);
     let frame_before = probe::page_frame("self", page.addr());
@@ -248,5 +250,5 @@ fn run(lab: &mut Lab) -> Result<()> {
             .pid("child", pid)
             .note("Every child a process forks must be waited for; the `exit` and `zombie` demos show what happens in between."),
     )?;
-    Ok(())
+    Ok(String::new())
 }

@@ -8,18 +8,20 @@ use anyhow::{Context, Result};
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
 
-use super::Demo;
-use super::Lab;
+use crate::teach::catalog;
+use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{self, Gate, channel};
 
-pub const DEMO: Demo = Demo {
-    name: "sched",
-    summary: "two busy processes on one CPU at nice 0 and 10: measure the share each gets",
-    title: "scheduling: two busy processes share one CPU by weight (nice 0 against nice 10)",
+pub(super) const DEMO: Demo = Demo {
+    about: catalog::lifecycle::SCHED,
     run,
 };
+
+/// The heading of its narration.
+const TITLE: &str =
+    "scheduling: two busy processes share one CPU by weight (nice 0 against nice 10)";
 
 const T: Duration = Duration::from_secs(5);
 const MEASURE: Duration = Duration::from_millis(1500);
@@ -47,7 +49,8 @@ fn policy_name(p: u64) -> &'static str {
     }
 }
 
-fn run(lab: &mut Lab) -> Result<()> {
+fn run(lab: &mut Lab) -> Result<String> {
+    lab.begin(TITLE, "")?;
     let allowed = sched_getaffinity(Pid::from_raw(0)).context("sched_getaffinity failed")?;
     let cpu = (0..CpuSet::count())
         .find(|&c| allowed.is_set(c).unwrap_or(false))
@@ -209,5 +212,5 @@ fn run(lab: &mut Lab) -> Result<()> {
             .pid("a", pa)
             .pid("b", pb),
     )?;
-    Ok(())
+    Ok(String::new())
 }

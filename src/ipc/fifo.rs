@@ -21,7 +21,8 @@ use nix::sys::stat::{Mode, SFlag};
 use nix::sys::wait::WaitStatus;
 
 use crate::exit::UsageError;
-use crate::teach::narrate::{Narrator, Object, Step, errno_text};
+use crate::teach::lab::Lab;
+use crate::teach::narrate::{Object, Step, errno_text};
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Gate, Runtime, Sender, TempDir, describe};
 
@@ -270,7 +271,9 @@ fn syscall_fact(step: &mut Step, pid: i32) {
     }
 }
 
-pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<()> {
+pub(super) fn run(lab: &mut Lab) -> Result<String> {
+    let (rt, n) = (lab.rt, &mut lab.narrator);
+    let user_path = lab.opts.path.as_deref();
     n.begin(
         "a named pipe (FIFO)",
         "The notes: FIFOs are permanent objects created with mkfifo() or mknod(), then opened \
@@ -627,10 +630,10 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
     n.step(s)?;
     n.object("removed", &object)?;
 
-    n.end(
+    Ok(String::from(
         "A FIFO is a file of type p: opening it waits for the other end, then it behaves like \
          a pipe between processes that only share its name. Removed; children reaped.",
-    )
+    ))
 }
 
 fn parse_opened(line: Option<&str>) -> Result<(u64, i32)> {

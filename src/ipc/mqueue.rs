@@ -16,6 +16,7 @@ use super::sysv::{MsgQueue, io_err, key_hex};
 use super::sysvipc::{self, MsgRow, rwx};
 use super::{SHOW, Want, is, removed_fact, row_facts};
 use crate::sys::sysv;
+use crate::teach::lab::Lab;
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Runtime, describe};
@@ -86,7 +87,16 @@ fn msg_field(r: &MsgRow, f: &str) -> (String, String) {
     }
 }
 
-pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+pub(super) fn run(lab: &mut Lab) -> Result<String> {
+    let (rt, n) = (lab.rt, &mut lab.narrator);
+    if lab.posix {
+        run_posix(rt, n)
+    } else {
+        run_sysv(rt, n)
+    }
+}
+
+fn run_sysv(rt: &Runtime, n: &mut Narrator) -> Result<String> {
     let me = rt.pid();
     n.begin(
         "a System V message queue",
@@ -225,10 +235,10 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     removed_fact(&mut s, "msg", "msqid", id, sysvipc::msg_row(id).is_some());
     n.step(s)?;
     n.object("removed", &object)?;
-    n.end(
+    Ok(String::from(
         "A queue found by its identifier, typed messages received by type, permissions enforced \
          by the kernel, and the queue removed: no row is left in /proc/sysvipc/msg.",
-    )
+    ))
 }
 
 /// CAP_IPC_OWNER from linux/capability.h: bypasses System V IPC permission checks.
@@ -513,7 +523,7 @@ fn attr_fact(step: &mut Step, q: &PosixMq, curmsgs: mq_attr_member_t, meaning: &
 const MAXMSG: mq_attr_member_t = 8;
 const MSGSIZE: mq_attr_member_t = 128;
 
-pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<String> {
     let me = rt.pid();
     n.begin(
         "a POSIX message queue",
@@ -697,7 +707,9 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     }
     n.step(s)?;
     n.object("removed", &object)?;
-    n.end("Named queue, priorities, permissions and unlink: nothing is left behind.")
+    Ok(String::from(
+        "Named queue, priorities, permissions and unlink: nothing is left behind.",
+    ))
 }
 
 #[cfg(test)]

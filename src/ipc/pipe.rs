@@ -13,6 +13,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
 use crate::sys::process;
+use crate::teach::lab::Lab;
 use crate::teach::narrate::{Narrator, Step, errno_text};
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Gate, Pipe, Runtime, Sender, describe};
@@ -67,7 +68,8 @@ fn wait_closed(rt: &Runtime, pid: i32, fd: RawFd) -> Result<()> {
     Ok(())
 }
 
-pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+pub(super) fn run(lab: &mut Lab) -> Result<String> {
+    let (rt, n) = (lab.rt, &mut lab.narrator);
     let me = rt.pid();
     n.begin(
         "an unnamed pipe between a parent and its child",
@@ -284,10 +286,10 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     n.step(s)?;
     drop(wr3);
 
-    n.end(
+    Ok(String::from(
         "One pipe, one inode, two processes; EOF when the last writer closed; a buffer of a \
          fixed size; SIGPIPE or EPIPE for a writer without readers. Every child was reaped.",
-    )
+    ))
 }
 
 /// How many bytes a pipe holds: what F_GETPIPE_SZ says (Linux 2.6.35 and later), and what

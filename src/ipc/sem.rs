@@ -19,6 +19,7 @@ use super::{Want, is, removed_fact, row_facts, state_fact};
 use crate::sys::mman::{Mapping, Sharing};
 use crate::sys::semaphore::NamedSemaphore;
 use crate::sys::sysv::{self, SemQuery};
+use crate::teach::lab::Lab;
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Gate, Runtime, Sender, describe};
@@ -190,7 +191,16 @@ fn holder(id: i32, flags: i32, report: Sender) -> i32 {
     }
 }
 
-pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+pub(super) fn run(lab: &mut Lab) -> Result<String> {
+    let (rt, n) = (lab.rt, &mut lab.narrator);
+    if lab.posix {
+        run_posix(rt, n)
+    } else {
+        run_sysv(rt, n)
+    }
+}
+
+fn run_sysv(rt: &Runtime, n: &mut Narrator) -> Result<String> {
     n.begin(
         "a System V semaphore",
         "The notes: semaphores are counters that control access to shared resources, a locking \
@@ -416,7 +426,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     removed_fact(&mut s, "sem", "semid", id, sysvipc::sem_row(id).is_some());
     n.step(s)?;
     n.object("removed", &object)?;
-    n.end(&format!(
+    Ok(format!(
         "{} updates lost without the semaphore, none with it; SEM_UNDO freed a dead holder's \
          semaphore. The set is removed and every child reaped.",
         (2 * ROUNDS).saturating_sub(v)
@@ -493,7 +503,7 @@ impl Drop for PosixSem {
     }
 }
 
-pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<String> {
     let me = rt.pid();
     n.begin(
         "a POSIX named semaphore",
@@ -617,7 +627,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     n.step(s)?;
     n.object("removed", &object)?;
     drop(sem);
-    n.end(&format!(
+    Ok(format!(
         "{} updates lost without the semaphore, none with it; a dead holder keeps a POSIX \
          semaphore. Unlinked; children reaped.",
         (2 * ROUNDS).saturating_sub(v)

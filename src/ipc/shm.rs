@@ -18,6 +18,7 @@ use super::sysvipc::{self, SHM_DEST};
 use super::{Want, is, removed_fact, row_facts};
 use crate::sys::mman::{self, Mapping};
 use crate::sys::sysv::ShmAttach;
+use crate::teach::lab::Lab;
 use crate::teach::narrate::{Narrator, Object, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Gate, Runtime, Sender, describe};
@@ -131,7 +132,16 @@ fn sysv_child(id: i32, report: Sender, go: &Gate) -> i32 {
     0
 }
 
-pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+pub(super) fn run(lab: &mut Lab) -> Result<String> {
+    let (rt, n) = (lab.rt, &mut lab.narrator);
+    if lab.posix {
+        run_posix(rt, n)
+    } else {
+        run_sysv(rt, n)
+    }
+}
+
+fn run_sysv(rt: &Runtime, n: &mut Narrator) -> Result<String> {
     let me = rt.pid();
     n.begin(
         "System V shared memory",
@@ -286,10 +296,10 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     removed_fact(&mut s, "shm", "shmid", id, sysvipc::shm_row(id).is_some());
     n.step(s)?;
     n.object("removed", &object)?;
-    n.end(
+    Ok(String::from(
         "One segment, two processes, nattch 1, 2, 1; IPC_RMID while attached, gone at the \
          last detach. Nothing is left in /proc/sysvipc/shm.",
-    )
+    ))
 }
 
 // ---------------------------------------------------------------- POSIX
@@ -323,7 +333,7 @@ impl PosixShm {
     }
 }
 
-pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<String> {
     let me = rt.pid();
     n.begin(
         "POSIX shared memory",
@@ -466,5 +476,7 @@ pub fn run_posix(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     drop(map);
     drop(obj);
     n.object("removed", &object)?;
-    n.end("A named object in /dev/shm mapped by two processes, then unlinked; children reaped.")
+    Ok(String::from(
+        "A named object in /dev/shm mapped by two processes, then unlinked; children reaped.",
+    ))
 }

@@ -17,7 +17,8 @@ use nix::sys::wait::WaitStatus;
 use super::state_fact;
 use crate::proc::signals::SigMask;
 use crate::sys::process;
-use crate::teach::narrate::{Narrator, Step};
+use crate::teach::lab::Lab;
+use crate::teach::narrate::Step;
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Pipe, Runtime, Sender, describe};
 
@@ -193,7 +194,8 @@ impl Talk<'_> {
     }
 }
 
-pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+pub(super) fn run(lab: &mut Lab) -> Result<String> {
+    let (rt, n) = (lab.rt, &mut lab.narrator);
     n.begin(
         "catch, ignore, block; SIGKILL and SIGSTOP cannot be",
         "The notes: a process can ignore, block or catch every signal except SIGSTOP and SIGKILL; \
@@ -511,8 +513,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     )?;
     n.step(s)?;
 
-    n.end(
+    Ok(String::from(
         "Caught, ignored and blocked signals, each visible in /proc/PID/status; SIGKILL and \
          SIGSTOP cannot be caught, ignored or blocked. Nothing is left behind.",
-    )
+    ))
 }

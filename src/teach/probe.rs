@@ -40,12 +40,6 @@ pub fn stat(fs: &ProcFs, pid: i32) -> Result<Stat, ReadError> {
     fs.stat(pid)
 }
 
-/// /proc/PID/task/TID/stat, parsed.
-pub fn task_stat(fs: &ProcFs, pid: i32, tid: i32) -> Result<Stat, ReadError> {
-    let buf = fs.read(&format!("{pid}/task/{tid}/stat"))?;
-    stat::parse(&buf).ok_or(ReadError::Other(nix::errno::Errno::EINVAL))
-}
-
 /// Where /proc/PID/exe points.
 pub fn exe(pid: i32) -> String {
     match fs::read_link(format!("/proc/{pid}/exe")) {

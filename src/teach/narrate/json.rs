@@ -28,8 +28,8 @@
 //!   cleanup; `reaped` lists the processes the final sweep killed and reaped (the demo's own
 //!   guards reap the others first).
 //!   `{"event":"interrupted","demo":"zombie","signal":"SIGINT","reaped":[42]}`
-//! - `demo` (only from `zombies demo --format json` without a name): one per demo,
-//!   `{"event":"demo","demo":"fork","summary":"..."}`.
+//! - `demo` (only from `zombies demo --format json` or `zombies ipc demo --format json`
+//!   without a name): one per demo, `{"event":"demo","demo":"fork","summary":"..."}`.
 
 use std::io::{self, Write};
 
