@@ -452,8 +452,8 @@ fn ipc_list(g: &Globals, a: &IpcListArgs) -> Result<Exit> {
     }
     let mut out = stdout();
     match a.format {
-        Format::Json => report::json::write(&mut out, &listing)?,
-        Format::Text => ipc::list::write_text(&mut out, &listing, a.orphaned, g.style)?,
+        Format::Json => report::ipc_list::write_json(&mut out, &listing)?,
+        Format::Text => report::ipc_list::write_text(&mut out, &listing, a.orphaned, g.style)?,
     }
     out.flush()?;
     Ok(Exit::SUCCESS)

@@ -253,11 +253,6 @@ pub fn maps_lines(pid: i32, needle: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Boot time in seconds since the epoch (btime in /proc/stat).
-pub fn boot_time(proc_root: &std::path::Path) -> Option<u64> {
-    crate::proc::scan::btime(&fs::read(proc_root.join("stat")).ok()?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
