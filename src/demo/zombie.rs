@@ -86,7 +86,8 @@ fn run(lab: &mut Lab) -> Result<String> {
     let snap = lab.procfs.scan()?;
     let ctx = Context::current(&snap);
     let mut diag = diagnose::diagnose(&snap, &ctx, &mut Users::default());
-    crate::app::filter(&mut diag, Some(p), None)?;
+    // What `--parent P` keeps: the zombies of that parent.
+    diag.retain_zombies(|parent, _| parent.pid == p);
     let mut table = Vec::new();
     report::table::write(&mut table, &diag, ctx.now_unix, Style::default())?;
     let listed = diag
