@@ -29,7 +29,7 @@ use crate::teach::runtime::{Channel, Gate, Runtime, Sender, TempDir, describe};
 const MESSAGE: &str = "hello through the FIFO";
 
 /// A FIFO this process created; Drop unlinks it if the path still names that same file.
-pub struct FifoGuard {
+pub(crate) struct FifoGuard {
     path: PathBuf,
     dev: u64,
     ino: u64,
@@ -39,7 +39,7 @@ pub struct FifoGuard {
 
 impl FifoGuard {
     /// mkfifo(path, mode) (or mknod with S_IFIFO), remembering which file it made.
-    pub fn create(path: &Path, mode: u32, with_mknod: bool) -> Result<FifoGuard, Errno> {
+    pub(crate) fn create(path: &Path, mode: u32, with_mknod: bool) -> Result<FifoGuard, Errno> {
         let perm = Mode::from_bits_truncate(mode);
         if with_mknod {
             nix::sys::stat::mknod(path, SFlag::S_IFIFO, perm, 0)?;
@@ -56,12 +56,12 @@ impl FifoGuard {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Unlinks the FIFO if the path still names the file we made; true when removed.
-    pub fn remove(&mut self) -> bool {
+    pub(crate) fn remove(&mut self) -> bool {
         if self.removed {
             return true;
         }

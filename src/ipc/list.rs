@@ -30,14 +30,14 @@ use crate::sys::sysv::{self, SemQuery};
 
 /// Where to look; tests and containers point these elsewhere.
 #[derive(Clone, Debug)]
-pub struct Sources {
+pub(crate) struct Sources {
     pub proc_root: PathBuf,
     pub dev_shm: PathBuf,
     pub dev_mqueue: PathBuf,
 }
 
 impl Sources {
-    pub fn system(proc_root: &Path) -> Sources {
+    pub(crate) fn system(proc_root: &Path) -> Sources {
         Sources {
             proc_root: proc_root.to_path_buf(),
             dev_shm: PathBuf::from("/dev/shm"),
@@ -49,7 +49,7 @@ impl Sources {
 /// Whether a process recorded on an object still lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Liveness {
+pub(crate) enum Liveness {
     /// A process with that PID exists and started before it last used the object. It may be
     /// an unreaped zombie: [`PidRef::zombie`] says so.
     Alive,
@@ -62,7 +62,7 @@ pub enum Liveness {
 
 /// A PID an object records, with its role and whether it still lives.
 #[derive(Clone, Debug, Serialize)]
-pub struct PidRef {
+pub(crate) struct PidRef {
     /// `creator`, `last-sender`, `last-receiver`, `last-attach` (shmat/shmdt), `last-op`
     /// (semop, per semaphore).
     pub role: &'static str,
@@ -75,14 +75,14 @@ pub struct PidRef {
 
 impl PidRef {
     /// Whether the process is alive and not a zombie: it may still use or remove the object.
-    pub fn lives(&self) -> bool {
+    pub(crate) fn lives(&self) -> bool {
         self.state == Liveness::Alive && !self.zombie
     }
 }
 
 /// One IPC object.
 #[derive(Clone, Debug, Serialize)]
-pub struct IpcObject {
+pub(crate) struct IpcObject {
     /// `sysv-msg`, `sysv-sem`, `sysv-shm`, `posix-mq`, `posix-shm`, `posix-sem`.
     pub kind: &'static str,
     /// System V identifier.
@@ -123,7 +123,7 @@ pub struct IpcObject {
 
 /// What `ipc list` found.
 #[derive(Debug)]
-pub struct Listing {
+pub(crate) struct Listing {
     /// Whether an mqueue filesystem is mounted at /dev/mqueue (else POSIX queues cannot be
     /// listed).
     pub mqueue_mounted: bool,
@@ -137,7 +137,7 @@ pub struct Listing {
 
 /// Something the reader of a listing should know.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Note {
+pub(crate) enum Note {
     /// No mqueue filesystem is mounted at `path`: POSIX queues cannot be listed.
     MqueueUnmounted { path: PathBuf },
     /// The maps or descriptors of `count` processes could not be read (the first PIDs in
@@ -343,7 +343,7 @@ fn nonzero(t: i64) -> Option<i64> {
 }
 
 /// Collects every object. Fails only when /proc/sysvipc cannot be read at all.
-pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
+pub(crate) fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
     let fs = ProcFs::open(&src.proc_root).ok();
     let procs = Procs::scan(fs.as_ref());
     let complete = procs.unreadable.is_empty();
@@ -580,7 +580,7 @@ fn is_mqueue(dir: &Path) -> bool {
 }
 
 /// Keeps only the orphaned objects.
-pub fn only_orphaned(listing: &mut Listing) {
+pub(crate) fn only_orphaned(listing: &mut Listing) {
     listing.objects.retain(|o| o.orphaned);
 }
 

@@ -4,16 +4,16 @@
 //! more. Names and summaries are in [`crate::teach::catalog`]; the dispatcher, narration,
 //! runtime and /proc reads are shared with the lifecycle demos in [`crate::teach`].
 
-pub mod fifo;
-pub mod list;
-pub mod mqueue;
-pub mod pipe;
-pub mod posix;
-pub mod sem;
-pub mod shm;
-pub mod signal;
-pub mod sysv;
-pub mod sysvipc;
+pub(crate) mod fifo;
+pub(crate) mod list;
+pub(crate) mod mqueue;
+pub(crate) mod pipe;
+pub(crate) mod posix;
+pub(crate) mod sem;
+pub(crate) mod shm;
+pub(crate) mod signal;
+pub(crate) mod sysv;
+pub(crate) mod sysvipc;
 
 use std::time::{Duration, Instant};
 
@@ -57,7 +57,7 @@ pub(crate) const REGISTRY: &[Registered] = &[
 /// The demos' names and summaries, for cli.rs until it takes them from
 /// [`crate::teach::catalog::ipc`] itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Demo {
+pub(crate) enum Demo {
     Signal,
     Pipe,
     Fifo,
@@ -67,7 +67,8 @@ pub enum Demo {
 }
 
 impl Demo {
-    pub const ALL: [Demo; 6] = [
+    #[cfg(test)] // cli.rs's tests
+    pub(crate) const ALL: [Demo; 6] = [
         Demo::Signal,
         Demo::Pipe,
         Demo::Fifo,
@@ -87,37 +88,37 @@ impl Demo {
         }
     }
 
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         self.entry().name
     }
 
     /// One line on what the demo shows.
-    pub const fn about(self) -> &'static str {
+    pub(crate) const fn about(self) -> &'static str {
         self.entry().summary
     }
 }
 
 /// A name for an IPC object that says who made it: `zombies-demo-<pid>-<what>`.
-pub fn demo_name(what: &str) -> String {
+pub(crate) fn demo_name(what: &str) -> String {
     format!("zombies-demo-{}-{what}", std::process::id())
 }
 
 /// What a demo expects of a value it shows: `Some(v)` makes the row a checked fact that holds
 /// when the live value is exactly `v`; None only shows it.
-pub type Want = Option<String>;
+pub(crate) type Want = Option<String>;
 
 /// Expect exactly this value.
-pub fn is(v: impl ToString) -> Want {
+pub(crate) fn is(v: impl ToString) -> Want {
     Some(v.to_string())
 }
 
 /// Only show the value.
-pub const SHOW: Want = None;
+pub(crate) const SHOW: Want = None;
 
 /// Rows of evidence from an object's row in /proc/sysvipc/TABLE: `field` gives each named
 /// field's value and meaning, and `wants` says which are checked facts. `field` is None when
 /// the object has no row; that fails the step's facts, if it has any.
-pub fn row_facts<F: Fn(&str) -> (String, String)>(
+pub(crate) fn row_facts<F: Fn(&str) -> (String, String)>(
     step: &mut Step,
     table: &str,
     id_name: &str,
@@ -149,7 +150,7 @@ pub fn row_facts<F: Fn(&str) -> (String, String)>(
 }
 
 /// The proof that a System V object was removed: its row left /proc/sysvipc/TABLE.
-pub fn removed_fact(step: &mut Step, table: &str, id_name: &str, id: i32, present: bool) {
+pub(crate) fn removed_fact(step: &mut Step, table: &str, id_name: &str, id: i32, present: bool) {
     step.fact_mut(
         format!("/proc/sysvipc/{table}"),
         if present {
@@ -164,7 +165,7 @@ pub fn removed_fact(step: &mut Step, table: &str, id_name: &str, id: i32, presen
 
 /// The state letter of `pid` as a fact: `want` is the letter, or None for "no /proc entry".
 /// A child that just answered may not be back asleep yet: waits up to 2 s for `want`.
-pub fn state_fact(
+pub(crate) fn state_fact(
     rt: &Runtime,
     step: &mut Step,
     pid: i32,

@@ -157,7 +157,7 @@ fn wait_fact(step: &mut Step, pid: i32, got: WaitStatus, want: WaitStatus, meani
 }
 
 /// Polls /proc until `pid` is in state `want`.
-pub fn wait_state(rt: &Runtime, pid: i32, want: char, timeout: Duration) -> Result<char> {
+pub(crate) fn wait_state(rt: &Runtime, pid: i32, want: char, timeout: Duration) -> Result<char> {
     let start = Instant::now();
     loop {
         let st = probe::state(pid);

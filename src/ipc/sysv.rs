@@ -16,7 +16,7 @@ use crate::sys::sysv;
 /// A key no other process uses: the demo's kind (a nibble), its PID and a retry counter, so
 /// `IPC_CREAT|IPC_EXCL` finds a free one quickly. Printed in hex, it is the `/SYSVxxxxxxxx` of
 /// /proc/PID/maps.
-pub fn demo_key(kind: u8, attempt: u32) -> libc::key_t {
+pub(crate) fn demo_key(kind: u8, attempt: u32) -> libc::key_t {
     let pid = std::process::id() & 0xf_ffff;
     let k = 0x7a00_0000u32
         | ((pid.wrapping_add(attempt.wrapping_mul(0x1_0000)) & 0xf_ffff) << 4)
@@ -25,14 +25,14 @@ pub fn demo_key(kind: u8, attempt: u32) -> libc::key_t {
 }
 
 /// Formats a key as ipcs does: 0x%08x.
-pub fn key_hex(key: libc::key_t) -> String {
+pub(crate) fn key_hex(key: libc::key_t) -> String {
     format!("0x{:08x}", key as u32)
 }
 
 // ---------------------------------------------------------------- the objects
 
 /// What tells the three kinds of System V object apart where their guards are concerned.
-pub trait Kind {
+pub(crate) trait Kind {
     /// The nibble [`demo_key`] puts in the key.
     const KEY_KIND: u8;
     /// The `*ctl(id, IPC_RMID)` call of this kind.
@@ -40,7 +40,7 @@ pub trait Kind {
 }
 
 /// A System V object this process created, removed (IPC_RMID) on Drop.
-pub struct SysvObject<K: Kind> {
+pub(crate) struct SysvObject<K: Kind> {
     pub id: libc::c_int,
     pub key: libc::key_t,
     owner: u32,
@@ -73,7 +73,7 @@ impl<K: Kind> SysvObject<K> {
     }
 
     /// IPC_RMID (a segment goes once the last process detaches).
-    pub fn remove(&mut self) -> Result<(), Errno> {
+    pub(crate) fn remove(&mut self) -> Result<(), Errno> {
         if self.removed {
             return Ok(());
         }
@@ -94,7 +94,7 @@ impl<K: Kind> Drop for SysvObject<K> {
 // ---------------------------------------------------------------- message queues
 
 /// Message queues: msgget, msgctl.
-pub enum Msg {}
+pub(crate) enum Msg {}
 
 impl Kind for Msg {
     const KEY_KIND: u8 = 1;
@@ -104,11 +104,11 @@ impl Kind for Msg {
 }
 
 /// A System V message queue, removed on Drop.
-pub type MsgQueue = SysvObject<Msg>;
+pub(crate) type MsgQueue = SysvObject<Msg>;
 
 impl MsgQueue {
     /// msgget(key, IPC_CREAT|IPC_EXCL|mode) with a fresh demo key.
-    pub fn create(mode: libc::c_int) -> Result<MsgQueue, Errno> {
+    pub(crate) fn create(mode: libc::c_int) -> Result<MsgQueue, Errno> {
         SysvObject::with_fresh_key(|key| sysv::msgget(key, libc::IPC_CREAT | libc::IPC_EXCL | mode))
     }
 }
@@ -116,7 +116,7 @@ impl MsgQueue {
 // ---------------------------------------------------------------- semaphores
 
 /// Semaphore sets: semget, semctl.
-pub enum Sem {}
+pub(crate) enum Sem {}
 
 impl Kind for Sem {
     const KEY_KIND: u8 = 2;
@@ -126,11 +126,11 @@ impl Kind for Sem {
 }
 
 /// A System V semaphore set, removed on Drop.
-pub type SemSet = SysvObject<Sem>;
+pub(crate) type SemSet = SysvObject<Sem>;
 
 impl SemSet {
     /// semget(key, nsems, IPC_CREAT|IPC_EXCL|mode) with a fresh demo key.
-    pub fn create(nsems: libc::c_int, mode: libc::c_int) -> Result<SemSet, Errno> {
+    pub(crate) fn create(nsems: libc::c_int, mode: libc::c_int) -> Result<SemSet, Errno> {
         SysvObject::with_fresh_key(|key| {
             sysv::semget(key, nsems, libc::IPC_CREAT | libc::IPC_EXCL | mode)
         })
@@ -140,7 +140,7 @@ impl SemSet {
 // ---------------------------------------------------------------- shared memory
 
 /// Shared memory segments: shmget, shmctl.
-pub enum Shm {}
+pub(crate) enum Shm {}
 
 impl Kind for Shm {
     const KEY_KIND: u8 = 3;
@@ -151,11 +151,11 @@ impl Kind for Shm {
 
 /// A System V shared memory segment, removed (IPC_RMID) on Drop: it goes once the last
 /// process detaches.
-pub type ShmSegment = SysvObject<Shm>;
+pub(crate) type ShmSegment = SysvObject<Shm>;
 
 impl ShmSegment {
     /// shmget(key, size, IPC_CREAT|IPC_EXCL|mode) with a fresh demo key.
-    pub fn create(size: usize, mode: libc::c_int) -> Result<ShmSegment, Errno> {
+    pub(crate) fn create(size: usize, mode: libc::c_int) -> Result<ShmSegment, Errno> {
         SysvObject::with_fresh_key(|key| {
             sysv::shmget(key, size, libc::IPC_CREAT | libc::IPC_EXCL | mode)
         })
@@ -163,7 +163,7 @@ impl ShmSegment {
 }
 
 /// An io::Error for an errno, for `?` into anyhow with context.
-pub fn io_err(e: Errno) -> io::Error {
+pub(crate) fn io_err(e: Errno) -> io::Error {
     io::Error::from(e)
 }
 

@@ -27,7 +27,7 @@ struct Json<'a> {
 }
 
 /// The listing as one JSON object (see [`Json`]).
-pub fn write_json(out: &mut impl Write, l: &Listing) -> io::Result<()> {
+pub(crate) fn write_json(out: &mut impl Write, l: &Listing) -> io::Result<()> {
     let doc = Json {
         mqueue_mounted: l.mqueue_mounted,
         complete: l.complete,
@@ -135,7 +135,7 @@ fn users_text(o: &IpcObject) -> String {
 }
 
 /// The table for people.
-pub fn write_text(
+pub(crate) fn write_text(
     out: &mut impl Write,
     l: &Listing,
     orphaned_only: bool,

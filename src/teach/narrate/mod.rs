@@ -39,7 +39,7 @@ pub enum Format {
 
 /// Writes the steps of one demo after another, counting the facts checked, and pauses
 /// after each step in `--step` mode.
-pub struct Narrator<'a> {
+pub(crate) struct Narrator<'a> {
     out: Box<dyn Write + 'a>,
     format: Format,
     style: Style,
@@ -61,7 +61,7 @@ pub struct Narrator<'a> {
 
 impl<'a> Narrator<'a> {
     /// A narrator writing to `out`; `family` is the word before a demo's name in headings.
-    pub fn new(
+    pub(crate) fn new(
         out: Box<dyn Write + 'a>,
         format: Format,
         style: Style,
@@ -84,19 +84,19 @@ impl<'a> Narrator<'a> {
     }
 
     /// Watches `rt` for Ctrl-C between steps and, with `pause`, waits for Enter after each.
-    pub fn attach(mut self, rt: &'a Runtime, pause: bool) -> Narrator<'a> {
+    pub(crate) fn attach(mut self, rt: &'a Runtime, pause: bool) -> Narrator<'a> {
         self.rt = Some(rt);
         self.pause = pause;
         self
     }
 
     /// The demo being narrated.
-    pub fn demo(&self) -> &'static str {
+    pub(crate) fn demo(&self) -> &'static str {
         self.demo
     }
 
     /// Names the demo about to run and resets the step and fact counts.
-    pub fn select(&mut self, demo: &'static str) {
+    pub(crate) fn select(&mut self, demo: &'static str) {
         self.demo = demo;
         self.step = 0;
         self.checked = 0;
@@ -105,7 +105,7 @@ impl<'a> Narrator<'a> {
 
     /// Opens the demo: its title, a paragraph on what it shows (may be empty), and who is
     /// running it.
-    pub fn begin(&mut self, title: &str, intro: &str) -> io::Result<()> {
+    pub(crate) fn begin(&mut self, title: &str, intro: &str) -> io::Result<()> {
         let pid = self.rt.map_or(std::process::id() as i32, Runtime::pid);
         let demo = self.demo;
         match self.format {
@@ -123,7 +123,7 @@ impl<'a> Narrator<'a> {
     }
 
     /// Writes the next numbered step; in `--step` mode, then waits for Enter.
-    pub fn step(&mut self, step: Step) -> anyhow::Result<()> {
+    pub(crate) fn step(&mut self, step: Step) -> anyhow::Result<()> {
         self.write_step(&step)?;
         if self.pause {
             self.wait_enter()?;
@@ -133,7 +133,7 @@ impl<'a> Narrator<'a> {
     }
 
     /// Writes a demo's last step: in `--step` mode it pauses only when another demo follows.
-    pub fn conclude(&mut self, step: Step) -> anyhow::Result<()> {
+    pub(crate) fn conclude(&mut self, step: Step) -> anyhow::Result<()> {
         self.write_step(&step)?;
         if self.pause && !self.last_demo {
             self.wait_enter()?;
@@ -188,7 +188,7 @@ impl<'a> Narrator<'a> {
     fn test_seam(&self) {}
 
     /// Records an object created or removed (JSON only: the steps tell people).
-    pub fn object(&mut self, action: &str, object: &Object) -> io::Result<()> {
+    pub(crate) fn object(&mut self, action: &str, object: &Object) -> io::Result<()> {
         match self.format {
             Format::Json => json::write(
                 &mut self.out,
@@ -203,7 +203,7 @@ impl<'a> Narrator<'a> {
     }
 
     /// A line for the user outside the steps (e.g. what to type in another shell).
-    pub fn say(&mut self, text: &str) -> io::Result<()> {
+    pub(crate) fn say(&mut self, text: &str) -> io::Result<()> {
         match self.format {
             Format::Json => json::write(
                 &mut self.out,
@@ -217,7 +217,7 @@ impl<'a> Narrator<'a> {
     }
 
     /// Closes a demo with its summary (may be empty) and its tally of facts.
-    pub fn end(&mut self, summary: &str) -> anyhow::Result<()> {
+    pub(crate) fn end(&mut self, summary: &str) -> anyhow::Result<()> {
         let summary = Some(summary).filter(|s| !s.is_empty());
         Ok(match self.format {
             Format::Json => json::write(
@@ -242,7 +242,7 @@ impl<'a> Narrator<'a> {
     }
 
     /// Reports that a signal stopped the demo, after the cleanup.
-    pub fn interrupted(&mut self, signal: &str, reaped: &[i32]) -> io::Result<()> {
+    pub(crate) fn interrupted(&mut self, signal: &str, reaped: &[i32]) -> io::Result<()> {
         match self.format {
             Format::Json => json::write(
                 &mut self.out,
@@ -257,7 +257,7 @@ impl<'a> Narrator<'a> {
     }
 
     /// The list of demos of one family, `(name, summary)` each, under `heading`.
-    pub fn list(&mut self, heading: &str, demos: &[(&str, &str)]) -> io::Result<()> {
+    pub(crate) fn list(&mut self, heading: &str, demos: &[(&str, &str)]) -> io::Result<()> {
         match self.format {
             Format::Json => {
                 for &(demo, summary) in demos {
@@ -275,7 +275,7 @@ impl<'a> Narrator<'a> {
         }
     }
 
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 /// One row of evidence: where it was read, which field, its value and what that means.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct Evidence {
+pub(crate) struct Evidence {
     /// Where the value came from: a /proc path, a system call, or a measurement; None when
     /// the field names its own source (`/proc/42/fd/3`).
     pub source: Option<String>,
@@ -20,7 +20,7 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    pub fn new(
+    pub(crate) fn new(
         source: impl Into<String>,
         field: impl Into<String>,
         value: impl ToString,
@@ -36,7 +36,7 @@ impl Evidence {
     }
 
     /// Marks the row as the proof of a fact: `holds` says whether the live value agrees.
-    pub fn check(mut self, holds: bool) -> Evidence {
+    pub(crate) fn check(mut self, holds: bool) -> Evidence {
         self.holds = Some(holds);
         self
     }
@@ -44,7 +44,7 @@ impl Evidence {
 
 /// One numbered step of a demo.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct Step {
+pub(crate) struct Step {
     pub title: String,
     /// The call made, e.g. `msgget(0x7a012341, IPC_CREAT|IPC_EXCL|0600)`.
     pub syscall: Option<String>,
@@ -64,38 +64,35 @@ pub struct Step {
 }
 
 impl Step {
-    pub fn new(title: impl Into<String>) -> Step {
+    pub(crate) fn new(title: impl Into<String>) -> Step {
         Step {
             title: title.into(),
             ..Step::default()
         }
     }
-    pub fn syscall(mut self, s: impl Into<String>) -> Step {
+    pub(crate) fn syscall(mut self, s: impl Into<String>) -> Step {
         self.syscall = Some(s.into());
         self
     }
-    pub fn result(mut self, s: impl Into<String>) -> Step {
+    pub(crate) fn result(mut self, s: impl Into<String>) -> Step {
         self.result = Some(s.into());
         self
     }
     /// The call and what it returned, together.
-    pub fn call(self, syscall: impl Into<String>, result: impl Into<String>) -> Step {
+    pub(crate) fn call(self, syscall: impl Into<String>, result: impl Into<String>) -> Step {
         self.syscall(syscall).result(result)
     }
-    pub fn explain(mut self, text: impl Into<String>) -> Step {
+    pub(crate) fn explain(mut self, text: impl Into<String>) -> Step {
         self.explanation = Some(text.into());
         self
     }
-    pub fn evidence(mut self, e: Evidence) -> Step {
+    pub(crate) fn evidence(mut self, e: Evidence) -> Step {
         self.evidence.push(e);
         self
     }
-    pub fn evidence_all(mut self, e: impl IntoIterator<Item = Evidence>) -> Step {
-        self.evidence.extend(e);
-        self
-    }
-    /// A row of evidence whose field names its own source.
-    pub fn ev(
+    /// A row of evidence whose field names its own source (the tests build steps with it).
+    #[cfg(test)]
+    pub(crate) fn ev(
         mut self,
         field: impl Into<String>,
         value: impl Into<String>,
@@ -105,7 +102,7 @@ impl Step {
         self
     }
     /// [`Step::ev`] on a step being built in place.
-    pub fn ev_mut(
+    pub(crate) fn ev_mut(
         &mut self,
         field: impl Into<String>,
         value: impl Into<String>,
@@ -121,7 +118,7 @@ impl Step {
     }
     /// A row whose field names its own source and that proves a fact: `holds` says whether
     /// the live value agrees (see [`Evidence::check`]).
-    pub fn fact_mut(
+    pub(crate) fn fact_mut(
         &mut self,
         field: impl Into<String>,
         value: impl Into<String>,
@@ -133,19 +130,19 @@ impl Step {
             e.holds = Some(holds);
         }
     }
-    pub fn pid(mut self, role: &str, pid: i32) -> Step {
+    pub(crate) fn pid(mut self, role: &str, pid: i32) -> Step {
         self.pids.insert(role.to_string(), pid);
         self
     }
-    pub fn note(mut self, s: impl Into<String>) -> Step {
+    pub(crate) fn note(mut self, s: impl Into<String>) -> Step {
         self.notes.push(s.into());
         self
     }
-    pub fn data(mut self, v: serde_json::Value) -> Step {
+    pub(crate) fn data(mut self, v: serde_json::Value) -> Step {
         self.data = Some(v);
         self
     }
-    pub fn block(mut self, s: impl Into<String>) -> Step {
+    pub(crate) fn block(mut self, s: impl Into<String>) -> Step {
         self.block = Some(s.into());
         self
     }
@@ -153,7 +150,7 @@ impl Step {
 
 /// An IPC object a demo created or removed.
 #[derive(Clone, Debug, Serialize)]
-pub struct Object {
+pub(crate) struct Object {
     /// `sysv-msg`, `sysv-sem`, `sysv-shm`, `posix-mq`, `posix-sem`, `posix-shm`, `fifo`.
     pub kind: &'static str,
     pub id: Option<i32>,
@@ -164,7 +161,7 @@ pub struct Object {
 
 impl Object {
     /// A System V object: its identifier and its key as ipcs prints it.
-    pub fn sysv(kind: &'static str, id: i32, key: String) -> Object {
+    pub(crate) fn sysv(kind: &'static str, id: i32, key: String) -> Object {
         Object {
             kind,
             id: Some(id),
@@ -174,7 +171,7 @@ impl Object {
     }
 
     /// A POSIX object or a FIFO: its name or path.
-    pub fn named(kind: &'static str, name: impl Into<String>) -> Object {
+    pub(crate) fn named(kind: &'static str, name: impl Into<String>) -> Object {
         Object {
             kind,
             id: None,
@@ -185,6 +182,6 @@ impl Object {
 }
 
 /// An errno as `-1 ENAME (description)`.
-pub fn errno_text(e: nix::errno::Errno) -> String {
+pub(crate) fn errno_text(e: nix::errno::Errno) -> String {
     format!("-1 {:?} ({})", e, e.desc())
 }

@@ -17,7 +17,7 @@ use nix::fcntl::OFlag;
 use super::{Interrupted, Runtime};
 
 /// A pipe whose two ends are closed one at a time, each by dropping it.
-pub struct Pipe {
+pub(crate) struct Pipe {
     rd: Option<OwnedFd>,
     wr: Option<OwnedFd>,
 }
@@ -25,13 +25,13 @@ pub struct Pipe {
 impl Pipe {
     /// pipe2(O_CLOEXEC): both ends close on exec, which is how a parent learns that a child's
     /// exec succeeded.
-    pub fn new() -> Result<Pipe> {
+    pub(crate) fn new() -> Result<Pipe> {
         let (rd, wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 failed")?;
         Ok(Pipe::from_ends(rd, wr))
     }
 
     /// A pipe made by the caller (the pipe demo makes its own, to show the call).
-    pub fn from_ends(rd: OwnedFd, wr: OwnedFd) -> Pipe {
+    pub(crate) fn from_ends(rd: OwnedFd, wr: OwnedFd) -> Pipe {
         Pipe {
             rd: Some(rd),
             wr: Some(wr),
@@ -39,27 +39,27 @@ impl Pipe {
     }
 
     /// The read end, unless this process closed it.
-    pub fn reader(&self) -> Option<BorrowedFd<'_>> {
+    pub(crate) fn reader(&self) -> Option<BorrowedFd<'_>> {
         self.rd.as_ref().map(AsFd::as_fd)
     }
 
     /// The write end, unless this process closed it.
-    pub fn writer(&self) -> Option<BorrowedFd<'_>> {
+    pub(crate) fn writer(&self) -> Option<BorrowedFd<'_>> {
         self.wr.as_ref().map(AsFd::as_fd)
     }
 
     /// Closes this process's copy of the read end.
-    pub fn close_read(&mut self) {
+    pub(crate) fn close_read(&mut self) {
         self.rd = None;
     }
 
     /// Closes this process's copy of the write end.
-    pub fn close_write(&mut self) {
+    pub(crate) fn close_write(&mut self) {
         self.wr = None;
     }
 
     /// Reads into `buf`, retrying when a signal interrupts the read. Blocks: for children.
-    pub fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+    pub(crate) fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
         let fd = self.reader().ok_or(Errno::EBADF)?;
         loop {
             match nix::unistd::read(fd, buf) {
@@ -71,7 +71,7 @@ impl Pipe {
 
     /// Writes all of `bytes` (one write(2) below PIPE_BUF: lines from several writers do not
     /// mix).
-    pub fn write_all(&self, bytes: &[u8]) -> Result<(), Errno> {
+    pub(crate) fn write_all(&self, bytes: &[u8]) -> Result<(), Errno> {
         let fd = self.writer().ok_or(Errno::EBADF)?;
         let mut off = 0;
         while off < bytes.len() {
@@ -87,21 +87,21 @@ impl Pipe {
 
 /// The reading end of a pipe children report on: lines of text (or JSON), read with a
 /// timeout that Ctrl-C cuts short.
-pub struct Receiver {
+pub(crate) struct Receiver {
     fd: OwnedFd,
     buf: Vec<u8>,
 }
 
 /// The writing end, for the children. Writing is best effort: a parent that stopped reading
 /// notices the silence instead.
-pub struct Sender {
+pub(crate) struct Sender {
     /// None for a sender whose end was closed already: it sends nothing.
     fd: Option<OwnedFd>,
 }
 
 /// A one-way message pipe from children to the demo (both ends close on exec, which is how
 /// a parent learns that an exec succeeded).
-pub fn channel() -> Result<(Sender, Receiver)> {
+pub(crate) fn channel() -> Result<(Sender, Receiver)> {
     let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("pipe2 failed")?;
     Ok((
         Sender { fd: Some(w) },
@@ -115,7 +115,7 @@ pub fn channel() -> Result<(Sender, Receiver)> {
 impl Receiver {
     /// Reads one line without its newline, waiting up to `timeout`; None when every writer
     /// closed the pipe (or exec'd).
-    pub fn line(&mut self, rt: &Runtime, timeout: Duration) -> Result<Option<String>> {
+    pub(crate) fn line(&mut self, rt: &Runtime, timeout: Duration) -> Result<Option<String>> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
@@ -141,7 +141,7 @@ impl Receiver {
     }
 
     /// Reads one JSON message, or None at end of file.
-    pub fn json_or_eof(
+    pub(crate) fn json_or_eof(
         &mut self,
         rt: &Runtime,
         timeout: Duration,
@@ -155,7 +155,7 @@ impl Receiver {
     }
 
     /// Reads one JSON message a child must send.
-    pub fn json(&mut self, rt: &Runtime, timeout: Duration) -> Result<serde_json::Value> {
+    pub(crate) fn json(&mut self, rt: &Runtime, timeout: Duration) -> Result<serde_json::Value> {
         match self.json_or_eof(rt, timeout)? {
             Some(v) => Ok(v),
             None => bail!("a child closed its pipe before sending its message (did it crash?)"),
@@ -163,7 +163,7 @@ impl Receiver {
     }
 
     /// A line if one arrives within `timeout` (None on silence or EOF).
-    pub fn quiet_for(&mut self, rt: &Runtime, timeout: Duration) -> Result<Option<String>> {
+    pub(crate) fn quiet_for(&mut self, rt: &Runtime, timeout: Duration) -> Result<Option<String>> {
         match self.line(rt, timeout) {
             Ok(line) => Ok(line),
             Err(e) if e.downcast_ref::<Interrupted>().is_some() => Err(e),
@@ -174,13 +174,13 @@ impl Receiver {
 
 impl Sender {
     /// Sends one JSON message.
-    pub fn send(&self, v: &serde_json::Value) {
+    pub(crate) fn send(&self, v: &serde_json::Value) {
         self.line(&v.to_string());
     }
 
     /// Sends one line of text, all of it in one write(2) (below PIPE_BUF, so lines from
     /// several children do not mix).
-    pub fn line(&self, line: &str) {
+    pub(crate) fn line(&self, line: &str) {
         let Some(fd) = &self.fd else { return };
         let mut msg = line.as_bytes().to_vec();
         msg.push(b'\n');
@@ -196,20 +196,20 @@ impl Sender {
 
     /// The descriptor, for code that must make the raw write(2) itself (a signal handler,
     /// a thread made with a raw clone).
-    pub fn as_fd(&self) -> Option<BorrowedFd<'_>> {
+    pub(crate) fn as_fd(&self) -> Option<BorrowedFd<'_>> {
         self.fd.as_ref().map(AsFd::as_fd)
     }
 }
 
 /// A report pipe the demo keeps both ends of until it has forked the children that write:
 /// then `close_write`, so that the read end sees EOF when they are all gone.
-pub struct Channel {
+pub(crate) struct Channel {
     rx: Option<Receiver>,
     tx: Option<Sender>,
 }
 
 impl Channel {
-    pub fn new() -> Result<Channel> {
+    pub(crate) fn new() -> Result<Channel> {
         let (tx, rx) = channel()?;
         Ok(Channel {
             rx: Some(rx),
@@ -218,13 +218,13 @@ impl Channel {
     }
 
     /// In a child: closes this copy of the read end and takes the write end to report on.
-    pub fn child_side(&mut self) -> Sender {
+    pub(crate) fn child_side(&mut self) -> Sender {
         self.rx = None;
         self.tx.take().unwrap_or(Sender { fd: None })
     }
 
     /// Closes the demo's copy of the write end.
-    pub fn close_write(&mut self) {
+    pub(crate) fn close_write(&mut self) {
         self.tx = None;
     }
 
@@ -235,12 +235,12 @@ impl Channel {
     }
 
     /// Reads one line (see [`Receiver::line`]).
-    pub fn recv(&mut self, rt: &Runtime, timeout: Duration) -> Result<Option<String>> {
+    pub(crate) fn recv(&mut self, rt: &Runtime, timeout: Duration) -> Result<Option<String>> {
         self.rx()?.line(rt, timeout)
     }
 
     /// A line if one arrives within `timeout` (None on silence or EOF).
-    pub fn quiet_for(&mut self, rt: &Runtime, timeout: Duration) -> Result<Option<String>> {
+    pub(crate) fn quiet_for(&mut self, rt: &Runtime, timeout: Duration) -> Result<Option<String>> {
         self.rx()?.quiet_for(rt, timeout)
     }
 }
@@ -248,35 +248,35 @@ impl Channel {
 /// Holds children until the demo lets them go: a child calls `child_side` first thing, then
 /// `wait`s; the demo `send`s one byte per waiter and step, or `open`s the gate for good. A
 /// demo that dies closes its end too, so its children never wait for ever.
-pub struct Gate {
+pub(crate) struct Gate {
     pipe: Pipe,
 }
 
 impl Gate {
-    pub fn new() -> Result<Gate> {
+    pub(crate) fn new() -> Result<Gate> {
         Ok(Gate { pipe: Pipe::new()? })
     }
 
     /// In a child: blocks until the demo sends a byte (true) or the gate is closed, by the
     /// demo or by its death (false).
-    pub fn wait(&self) -> bool {
+    pub(crate) fn wait(&self) -> bool {
         let mut b = [0u8; 1];
         self.pipe.read(&mut b) == Ok(1)
     }
 
     /// In a child: closes this copy of the writing end, so that the demo's death is seen
     /// as EOF. Call it first thing in a child that will wait on the gate.
-    pub fn child_side(&mut self) {
+    pub(crate) fn child_side(&mut self) {
         self.pipe.close_write();
     }
 
     /// In the demo, once the children are forked: closes its copy of the reading end.
-    pub fn parent_side(&mut self) {
+    pub(crate) fn parent_side(&mut self) {
         self.pipe.close_read();
     }
 
     /// Lets one waiting child through one `wait`, keeping the gate for the next.
-    pub fn send(&self) -> Result<()> {
+    pub(crate) fn send(&self) -> Result<()> {
         self.pipe
             .write_all(b"g")
             .map_err(std::io::Error::from)
@@ -284,7 +284,7 @@ impl Gate {
     }
 
     /// Opens the gate for `waiters` processes, then closes it: any later `wait` returns.
-    pub fn open(&mut self, waiters: usize) -> Result<()> {
+    pub(crate) fn open(&mut self, waiters: usize) -> Result<()> {
         for _ in 0..waiters {
             self.send()?;
         }
@@ -294,7 +294,7 @@ impl Gate {
 
     /// The reading end, for code that must make the raw read(2) itself (a thread made with
     /// a raw clone, which may not touch Rust's thread-local state).
-    pub fn reader(&self) -> Option<BorrowedFd<'_>> {
+    pub(crate) fn reader(&self) -> Option<BorrowedFd<'_>> {
         self.pipe.reader()
     }
 }

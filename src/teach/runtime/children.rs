@@ -21,7 +21,7 @@ impl Runtime {
     /// returns into the caller's code: it cannot drop the parent's guards (which would remove
     /// the demo's objects) and it ends with `_exit`, even when `body` panics (code 101).
     /// `label` names the child in error messages ("pipe reader").
-    pub fn spawn(&self, label: &str, body: impl FnOnce() -> i32) -> Result<Child> {
+    pub(crate) fn spawn(&self, label: &str, body: impl FnOnce() -> i32) -> Result<Child> {
         // Nothing buffered may be written twice; children never write to stdout.
         let _ = io::stdout().flush();
         match process::fork().with_context(|| {
@@ -40,7 +40,7 @@ impl Runtime {
     /// Takes charge of a child forked by the demo itself (for demos that show fork's raw
     /// return values; the child must call [`child_setup`] first), or of a process adopted as
     /// subreaper (the caller must have checked that its parent is now this process).
-    pub fn track(&self, pid: i32, label: &str) -> Child {
+    pub(crate) fn track(&self, pid: i32, label: &str) -> Child {
         Child {
             pid: Pid::from_raw(pid),
             label: label.to_string(),
@@ -50,7 +50,7 @@ impl Runtime {
     }
 
     /// Waits for a child to end (up to `timeout`) and reaps it.
-    pub fn reap(&self, child: &mut Child, timeout: Duration) -> Result<WaitStatus> {
+    pub(crate) fn reap(&self, child: &mut Child, timeout: Duration) -> Result<WaitStatus> {
         if let Some(s) = child.status {
             return Ok(s);
         }
@@ -69,13 +69,17 @@ impl Runtime {
     }
 
     /// Kills a child with SIGKILL and reaps it.
-    pub fn reap_killed(&self, child: &mut Child) -> Result<WaitStatus> {
+    pub(crate) fn reap_killed(&self, child: &mut Child) -> Result<WaitStatus> {
         child.signal(Signal::SIGKILL)?;
         self.reap(child, Duration::from_secs(5))
     }
 
     /// Waits for a stop or continue report (waitpid with WUNTRACED|WCONTINUED).
-    pub fn wait_stop_change(&self, child: &mut Child, timeout: Duration) -> Result<WaitStatus> {
+    pub(crate) fn wait_stop_change(
+        &self,
+        child: &mut Child,
+        timeout: Duration,
+    ) -> Result<WaitStatus> {
         let pid = child.pid;
         let what = format!("the {} (PID {pid}) to stop or continue", child.label);
         let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED | WaitPidFlag::WCONTINUED;
@@ -92,7 +96,7 @@ impl Runtime {
 
     /// Waits until a child has exited, without reaping it (waitid with WNOWAIT): it stays a
     /// zombie for us to look at.
-    pub fn wait_exited_nowait(&self, pid: Pid, timeout: Duration) -> Result<WaitStatus> {
+    pub(crate) fn wait_exited_nowait(&self, pid: Pid, timeout: Duration) -> Result<WaitStatus> {
         self.wait_until(
             timeout,
             &format!("process {pid} to exit"),
@@ -109,7 +113,7 @@ impl Runtime {
 }
 
 /// How a child ended, in words: "exited with code 42", "killed by SIGKILL".
-pub fn describe(status: WaitStatus) -> String {
+pub(crate) fn describe(status: WaitStatus) -> String {
     match status {
         WaitStatus::Exited(_, code) => format!("exited with code {code}"),
         WaitStatus::Signaled(_, sig, core) => {
@@ -127,7 +131,7 @@ pub fn describe(status: WaitStatus) -> String {
 
 /// Forks; the child runs `f` and `_exit`s with its result. With `die_with_parent` the child
 /// gets SIGKILL when its parent dies (PR_SET_PDEATHSIG). Usable inside children too.
-pub fn fork_child(die_with_parent: bool, f: impl FnOnce() -> i32) -> io::Result<Pid> {
+pub(crate) fn fork_child(die_with_parent: bool, f: impl FnOnce() -> i32) -> io::Result<Pid> {
     let parent = nix::unistd::getpid();
     match process::fork()? {
         ForkResult::Parent { child } => Ok(child),
@@ -144,7 +148,7 @@ pub fn fork_child(die_with_parent: bool, f: impl FnOnce() -> i32) -> io::Result<
 
 /// In a new child of `parent`: reset signals, and die with SIGKILL when the parent dies
 /// (PR_SET_PDEATHSIG), so that even a SIGKILLed demo leaves no live children behind.
-pub fn child_setup(parent: Pid) {
+pub(crate) fn child_setup(parent: Pid) {
     child_reset_signals();
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     // A parent that died before the prctl sent nothing: the getppid check closes that race.
@@ -155,7 +159,7 @@ pub fn child_setup(parent: Pid) {
 
 /// In a new child: unblock every signal and give SIGPIPE its default action back, so the
 /// child (and any program it execs) behaves like a normally started process.
-pub fn child_reset_signals() {
+pub(crate) fn child_reset_signals() {
     let _ = signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
     let _ = process::default_action(Signal::SIGPIPE);
 }
@@ -163,7 +167,7 @@ pub fn child_reset_signals() {
 /// A child process of the demo. Drop kills it (SIGKILL) and reaps it unless it was reaped
 /// already: its PID cannot be reused before it is reaped, so the kill is safe.
 #[derive(Debug)]
-pub struct Child {
+pub(crate) struct Child {
     pub pid: Pid,
     label: String,
     status: Option<WaitStatus>,
@@ -173,12 +177,12 @@ pub struct Child {
 
 impl Child {
     /// The PID as a number.
-    pub fn raw(&self) -> i32 {
+    pub(crate) fn raw(&self) -> i32 {
         self.pid.as_raw()
     }
 
     /// Sends a signal; only to a child not yet reaped, so its PID is still ours.
-    pub fn signal(&self, sig: Signal) -> Result<()> {
+    pub(crate) fn signal(&self, sig: Signal) -> Result<()> {
         if self.status.is_some() {
             bail!(
                 "the {} (PID {}) has already been reaped",
@@ -190,13 +194,8 @@ impl Child {
             .with_context(|| format!("cannot send {} to {}", sig.as_str(), self.pid))
     }
 
-    /// Records that the child was reaped by other means (its status collected elsewhere).
-    pub fn set_reaped(&mut self, status: WaitStatus) {
-        self.status = Some(status);
-    }
-
     /// Kills and reaps now (idempotent): the guard's cleanup, also usable early.
-    pub fn kill_and_reap(&mut self) -> Option<WaitStatus> {
+    pub(crate) fn kill_and_reap(&mut self) -> Option<WaitStatus> {
         if self.status.is_none() {
             let _ = signal::kill(self.pid, Signal::SIGKILL);
             loop {

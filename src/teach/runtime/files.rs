@@ -9,13 +9,13 @@ use nix::unistd::Pid;
 
 /// A private temporary directory (mkdtemp, mode 0700) removed with its contents on Drop,
 /// by the process that made it only.
-pub struct TempDir {
+pub(crate) struct TempDir {
     path: PathBuf,
     owner: Pid,
 }
 
 impl TempDir {
-    pub fn new(prefix: &str) -> Result<TempDir> {
+    pub(crate) fn new(prefix: &str) -> Result<TempDir> {
         let template = std::env::temp_dir().join(format!("{prefix}.XXXXXX"));
         let path = nix::unistd::mkdtemp(&template).with_context(|| {
             format!(
@@ -29,7 +29,7 @@ impl TempDir {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }
@@ -43,7 +43,7 @@ impl Drop for TempDir {
 }
 
 /// Finds a program in PATH (or the usual bin directories) and returns its full path.
-pub fn find_program(name: &str) -> Result<CString> {
+pub(crate) fn find_program(name: &str) -> Result<CString> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let dirs = std::env::split_paths(&path).chain(["/usr/bin", "/bin"].map(PathBuf::from));
     for d in dirs {

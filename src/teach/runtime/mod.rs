@@ -41,7 +41,7 @@ use crate::sys::process;
 
 /// A termination signal arrived: the demo stops, cleans up and the tool exits 130.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Interrupted(pub Signal);
+pub(crate) struct Interrupted(pub Signal);
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,7 +53,7 @@ impl std::error::Error for Interrupted {}
 
 /// What a SIGCHLD read from the signalfd said.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ChildSignal {
+pub(crate) struct ChildSignal {
     pub pid: i32,
     /// CLD_EXITED, CLD_KILLED, CLD_DUMPED, CLD_STOPPED, ...
     pub code: i32,
@@ -62,7 +62,7 @@ pub struct ChildSignal {
 }
 
 impl ChildSignal {
-    pub fn code_name(&self) -> &'static str {
+    pub(crate) fn code_name(&self) -> &'static str {
         match self.code {
             libc::CLD_EXITED => "CLD_EXITED",
             libc::CLD_KILLED => "CLD_KILLED",
@@ -94,7 +94,7 @@ const SIGCHLD_KEPT: usize = 64;
 
 /// Owns the signalfd and the subreaper role while demos run. Dropping it (on every path,
 /// unwinding included) kills and reaps whatever children are left.
-pub struct Runtime {
+pub(crate) struct Runtime {
     /// None in a forked child, which closes its copy first thing (see [`Runtime::spawn`]).
     signals: RefCell<Option<SignalFd>>,
     pid: Pid,
@@ -114,7 +114,7 @@ impl Runtime {
     /// the calling thread only, so another thread would take Ctrl-C with its default action
     /// and no cleanup would run (and the demos' forks would be unsafe; see
     /// [`crate::sys::process::fork`]).
-    pub fn start() -> Result<Runtime> {
+    pub(crate) fn start() -> Result<Runtime> {
         process::single_threaded().context("cannot start the demo")?;
         let set = watched();
         signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
@@ -133,7 +133,7 @@ impl Runtime {
     }
 
     /// The PID of the demo process.
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.pid.as_raw()
     }
 
@@ -170,13 +170,13 @@ impl Runtime {
     }
 
     /// The termination signal that arrived, if any (reads the signalfd without blocking).
-    pub fn pending(&self) -> Option<Signal> {
+    pub(crate) fn pending(&self) -> Option<Signal> {
         self.read_signals();
         self.stop.get()
     }
 
     /// Fails with [`Interrupted`] when a termination signal arrived.
-    pub fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         match self.pending() {
             Some(sig) => Err(Interrupted(sig).into()),
             None => Ok(()),
@@ -184,7 +184,7 @@ impl Runtime {
     }
 
     /// Forgets the SIGCHLDs seen so far (before starting the child a step will watch).
-    pub fn clear_sigchld(&self) -> Result<()> {
+    pub(crate) fn clear_sigchld(&self) -> Result<()> {
         self.check()?;
         self.sigchld.borrow_mut().clear();
         Ok(())
@@ -192,7 +192,7 @@ impl Runtime {
 
     /// The first SIGCHLD seen from `pid` since the last clear. Standard signals do not queue:
     /// while one SIGCHLD is pending, another child's is merged into it.
-    pub fn sigchld_from(&self, pid: i32) -> Option<ChildSignal> {
+    pub(crate) fn sigchld_from(&self, pid: i32) -> Option<ChildSignal> {
         self.read_signals();
         self.sigchld.borrow().iter().find(|s| s.pid == pid).copied()
     }
@@ -237,7 +237,7 @@ impl Runtime {
     }
 
     /// Sleeps, unless interrupted.
-    pub fn sleep(&self, d: Duration) -> Result<()> {
+    pub(crate) fn sleep(&self, d: Duration) -> Result<()> {
         let deadline = Instant::now() + d;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -251,7 +251,11 @@ impl Runtime {
     /// Waits until `fd` is readable (or hung up, or not open): true, or the timeout passed:
     /// false.
     /// `None` waits as long as it takes; a termination signal always ends the wait.
-    pub fn wait_readable(&self, fd: BorrowedFd<'_>, timeout: Option<Duration>) -> Result<bool> {
+    pub(crate) fn wait_readable(
+        &self,
+        fd: BorrowedFd<'_>,
+        timeout: Option<Duration>,
+    ) -> Result<bool> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -267,7 +271,7 @@ impl Runtime {
 
     /// Calls `check` until it returns a value, waking on signals and every 10 ms, for at most
     /// `timeout`. `what` names the thing awaited in the timeout error.
-    pub fn wait_until<T>(
+    pub(crate) fn wait_until<T>(
         &self,
         timeout: Duration,
         what: &str,
@@ -292,7 +296,7 @@ impl Runtime {
     /// the last line of defence, run after each demo and when the runtime is dropped.
     /// Termination signals are left pending meanwhile: we are cleaning up already.
     /// Returns the PIDs reaped.
-    pub fn sweep(&self) -> Vec<i32> {
+    pub(crate) fn sweep(&self) -> Vec<i32> {
         let mut reaped = Vec::new();
         let end = Instant::now() + Duration::from_secs(5);
         loop {
