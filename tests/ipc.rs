@@ -242,6 +242,22 @@ fn demo_without_name_lists_demos() {
     }
 }
 
+/// Both families list their demos the same way: with `--format json`, one `demo` event per
+/// demo, in order, with its summary (the IPC list used to ignore --format and print text).
+#[test]
+fn demo_list_in_json_names_every_demo_in_order() {
+    let _g = serial();
+    let out = run(zombies().args(["ipc", "demo", "--format", "json"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ev = events(&out.stdout);
+    let names: Vec<&str> = ev.iter().filter_map(|e| e["demo"].as_str()).collect();
+    assert_eq!(names, ["signal", "pipe", "fifo", "mqueue", "sem", "shm"]);
+    for e in &ev {
+        assert_eq!(e["event"], "demo", "{e}");
+        assert!(e["summary"].as_str().is_some_and(|s| s.len() > 10), "{e}");
+    }
+}
+
 #[test]
 fn unknown_demo_exits_2_naming_the_valid_ones() {
     let _g = serial();

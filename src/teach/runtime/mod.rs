@@ -350,3 +350,23 @@ impl Drop for Runtime {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_to_start_in_a_multi_threaded_process() {
+        // A second thread that lives until the start was tried.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || rx.recv());
+        let started = Runtime::start();
+        drop(tx);
+        let _ = other.join();
+        let err = format!(
+            "{:#}",
+            started.err().expect("a runtime in a threaded process")
+        );
+        assert!(err.contains("threads"), "{err}");
+    }
+}
