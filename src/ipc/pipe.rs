@@ -3,7 +3,7 @@
 //! when the last write end closes; a writer without readers gets SIGPIPE, or EPIPE when it
 //! ignores SIGPIPE (as every Rust program does).
 
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -20,9 +20,9 @@ use crate::teach::runtime::{Channel, Gate, Pipe, Runtime, Sender, describe};
 
 const MESSAGE: &str = "hello through the pipe";
 
-/// Where `pid`'s descriptor `fd` points, as the proof that it is `want` (a `pipe:[inode]`),
+/// Where descriptor number `fd` of `pid` points, as the proof that it is `want` (a `pipe:[inode]`),
 /// or closed when `want` is None.
-fn fd_fact(step: &mut Step, pid: i32, fd: RawFd, want: Option<&str>, meaning: &str) {
+fn fd_fact(step: &mut Step, pid: i32, fd: i32, want: Option<&str>, meaning: &str) {
     let target = probe::fd_target(pid, fd);
     let meaning = match probe::fd_access(pid, fd) {
         Some(access) => format!("{meaning} ({access})"),
@@ -57,7 +57,7 @@ fn reader(pipe: &mut Pipe, report: Sender) -> i32 {
 }
 
 /// Polls until `pid` no longer has descriptor `fd` open.
-fn wait_closed(rt: &Runtime, pid: i32, fd: RawFd) -> Result<()> {
+fn wait_closed(rt: &Runtime, pid: i32, fd: i32) -> Result<()> {
     let start = Instant::now();
     while probe::fd_target(pid, fd).is_some() {
         if start.elapsed() > Duration::from_secs(2) {
