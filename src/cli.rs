@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
-use crate::ipc::Demo as IpcDemo;
+use crate::catalog;
 use crate::range::Range;
 
 /// A process ID as the options take it (validated by `parse_pid`).
@@ -399,8 +399,8 @@ pub enum IpcCommand {
 #[derive(Debug, Args)]
 pub struct IpcDemoArgs {
     /// The demo to run; without a name, list the demos.
-    #[arg(value_enum, value_name = "NAME")]
-    pub name: Option<IpcDemoName>,
+    #[arg(value_name = "NAME", value_parser = demo_names(catalog::ipc::DEMOS, false))]
+    pub name: Option<String>,
 
     /// Pause after each step until Enter is pressed, to look around in /proc meanwhile.
     #[arg(long)]
@@ -421,24 +421,6 @@ pub struct IpcDemoArgs {
     pub path: Option<PathBuf>,
 }
 
-/// The IPC demos. Their names and one-line summaries are those of [`crate::ipc::Demo`], which
-/// also prints them for `zombies ipc demo` without a name: one text for both.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum IpcDemoName {
-    #[value(name = IpcDemo::Signal.name(), help = IpcDemo::Signal.about())]
-    Signal,
-    #[value(name = IpcDemo::Pipe.name(), help = IpcDemo::Pipe.about())]
-    Pipe,
-    #[value(name = IpcDemo::Fifo.name(), help = IpcDemo::Fifo.about())]
-    Fifo,
-    #[value(name = IpcDemo::Mqueue.name(), help = IpcDemo::Mqueue.about())]
-    Mqueue,
-    #[value(name = IpcDemo::Sem.name(), help = IpcDemo::Sem.about())]
-    Sem,
-    #[value(name = IpcDemo::Shm.name(), help = IpcDemo::Shm.about())]
-    Shm,
-}
-
 #[derive(Debug, Default, Args)]
 pub struct IpcListArgs {
     /// Only objects whose creator and last users are all gone (an unreaped zombie counts as
@@ -456,7 +438,7 @@ pub struct IpcListArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// The demo to run, or `all` for every one in order; without it, list the demos.
-    #[arg(value_name = "NAME", value_parser = demo_names())]
+    #[arg(value_name = "NAME", value_parser = demo_names(catalog::lifecycle::DEMOS, true))]
     pub name: Option<String>,
 
     /// Pause after each step until Enter is pressed (to read, or to inspect from another shell).
@@ -489,13 +471,17 @@ pub enum DemoFormat {
 }
 
 /// The demo names, each with its one-line summary for --help.
-fn demo_names() -> clap::builder::PossibleValuesParser {
+/// The demos of a family as clap's possible values, with their summaries for --help: both
+/// come from the catalog, the one list of demos.
+fn demo_names(demos: &[catalog::Entry], all: bool) -> clap::builder::PossibleValuesParser {
     use clap::builder::PossibleValue;
-    let mut values: Vec<PossibleValue> = crate::demo::DEMOS
+    let mut values: Vec<PossibleValue> = demos
         .iter()
         .map(|d| PossibleValue::new(d.name).help(d.summary))
         .collect();
-    values.push(PossibleValue::new(crate::demo::ALL).help("every demo above, in this order"));
+    if all {
+        values.push(PossibleValue::new(catalog::ALL).help(catalog::ALL_SUMMARY));
+    }
     clap::builder::PossibleValuesParser::new(values)
 }
 
@@ -558,12 +544,21 @@ mod tests {
 
     #[test]
     fn every_ipc_demo_is_offered_under_its_own_name_in_order() {
-        let offered: Vec<String> = IpcDemoName::value_variants()
+        let cmd = Cli::command();
+        let demo = cmd
+            .find_subcommand("ipc")
+            .and_then(|c| c.find_subcommand("demo"))
+            .expect("ipc demo");
+        let name = demo
+            .get_arguments()
+            .find(|a| a.get_id() == "name")
+            .expect("NAME");
+        let offered: Vec<String> = name
+            .get_possible_values()
             .iter()
-            .filter_map(|v| v.to_possible_value())
             .map(|p| p.get_name().to_string())
             .collect();
-        let demos: Vec<&str> = IpcDemo::ALL.iter().map(|d| d.name()).collect();
+        let demos: Vec<&str> = catalog::ipc::DEMOS.iter().map(|d| d.name).collect();
         assert_eq!(offered, demos);
     }
 

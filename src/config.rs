@@ -9,13 +9,14 @@ use crate::check::Thresholds;
 use crate::cli::{
     CheckArgs, CheckFormat, Cli, ColorChoice as ColorArg, Command, DemoArgs, DemoFormat,
     ExplainArgs, FixArgs, Format, GenerateArgs, IgnoreAction, IgnoreArgs, IpcArgs, IpcCommand,
-    IpcDemoArgs, IpcListArgs, ListArgs, TreeArgs,
+    IpcListArgs, ListArgs, TreeArgs,
 };
 use crate::exit::UsageError;
 use crate::proc::Pid;
 use crate::proc::users;
 use crate::remedy::{self, Choice, Target};
 use crate::style::{ColorChoice, Style};
+use crate::teach;
 
 /// Settings every command shares.
 #[derive(Clone, Debug)]
@@ -105,29 +106,11 @@ pub struct CheckConfig {
     pub invalid: Option<UsageError>,
 }
 
-/// Which demo to run, of which family, and how.
+/// Which demos to run, and how.
 #[derive(Clone, Debug)]
 pub struct DemoConfig {
-    pub selection: DemoSelection,
-    pub json: bool,
-    /// Pause after each step.
-    pub step: bool,
-}
-
-#[derive(Clone, Debug)]
-pub enum DemoSelection {
-    /// `zombies demo [NAME|all]`: a lifecycle demo, all of them, or (None) the list.
-    Lifecycle {
-        name: Option<String>,
-        hold: Duration,
-        code: u8,
-    },
-    /// `zombies ipc demo [NAME]`: an IPC demo or (None) the list.
-    Ipc {
-        name: Option<crate::ipc::Demo>,
-        posix: bool,
-        path: Option<PathBuf>,
-    },
+    pub selection: teach::Selection,
+    pub options: teach::Options,
 }
 
 #[derive(Clone, Debug)]
@@ -174,8 +157,8 @@ pub fn resolve(cli: Cli) -> Result<(Globals, Request), UsageError> {
         Command::Fix(a) => Request::Fix(fix(&a)?),
         Command::Ignore(a) => Request::Ignore(ignore(a)),
         Command::Check(a) => Request::Check(check(&a)),
-        Command::Demo(a) => Request::Demo(demo(a)),
-        Command::Ipc(a) => ipc(a)?,
+        Command::Demo(a) => Request::Demo(demo(a, globals.style)),
+        Command::Ipc(a) => ipc(a, globals.style),
         Command::Generate(a) => Request::Generate(generate(a)),
     };
     Ok((globals, request))
@@ -298,68 +281,55 @@ fn check(a: &CheckArgs) -> CheckConfig {
     }
 }
 
-fn demo(a: DemoArgs) -> DemoConfig {
-    DemoConfig {
-        selection: DemoSelection::Lifecycle {
-            name: a.name,
-            hold: a.hold,
-            code: a.code,
+fn demo_options(
+    style: Style,
+    format: DemoFormat,
+    step: bool,
+    path: Option<PathBuf>,
+    hold_code: Option<(Duration, u8)>,
+) -> teach::Options {
+    let (hold, code) = hold_code.unwrap_or((Duration::from_secs(3), 42));
+    teach::Options {
+        format: match format {
+            DemoFormat::Text => teach::Format::Text,
+            DemoFormat::Json => teach::Format::Json,
         },
-        json: a.format == DemoFormat::Json,
-        step: a.step,
+        style,
+        step,
+        hold,
+        code,
+        path,
     }
 }
 
-fn ipc(a: IpcArgs) -> Result<Request, UsageError> {
+fn demo(a: DemoArgs, style: Style) -> DemoConfig {
+    DemoConfig {
+        selection: teach::Selection {
+            family: teach::Family::Lifecycle,
+            name: a.name,
+            posix: false,
+        },
+        options: demo_options(style, a.format, a.step, None, Some((a.hold, a.code))),
+    }
+}
+
+fn ipc(a: IpcArgs, style: Style) -> Request {
     match a
         .command
         .unwrap_or(IpcCommand::List(IpcListArgs::default()))
     {
-        IpcCommand::Demo(d) => Ok(Request::Demo(ipc_demo(d)?)),
-        IpcCommand::List(l) => Ok(Request::IpcList(IpcListConfig {
+        IpcCommand::Demo(d) => Request::Demo(DemoConfig {
+            selection: teach::Selection {
+                family: teach::Family::Ipc,
+                name: d.name,
+                posix: d.posix,
+            },
+            options: demo_options(style, d.format, d.step, d.path, None),
+        }),
+        IpcCommand::List(l) => Request::IpcList(IpcListConfig {
             orphaned: l.orphaned,
             output: output(l.format),
-        })),
-    }
-}
-
-fn ipc_demo(a: IpcDemoArgs) -> Result<DemoConfig, UsageError> {
-    let name = a.name.map(ipc_demo_name);
-    if let Some(demo) = name {
-        if a.posix && !demo.has_posix() {
-            return Err(UsageError(format!(
-                "--posix applies to the mqueue, sem and shm demos, not to {}",
-                demo.name()
-            )));
-        }
-        if a.path.is_some() && demo != crate::ipc::Demo::Fifo {
-            return Err(UsageError(format!(
-                "--path applies to the fifo demo, not to {}",
-                demo.name()
-            )));
-        }
-    }
-    Ok(DemoConfig {
-        selection: DemoSelection::Ipc {
-            name,
-            posix: a.posix,
-            path: a.path,
-        },
-        json: a.format == DemoFormat::Json,
-        step: a.step,
-    })
-}
-
-fn ipc_demo_name(n: crate::cli::IpcDemoName) -> crate::ipc::Demo {
-    use crate::cli::IpcDemoName as N;
-    use crate::ipc::Demo as D;
-    match n {
-        N::Signal => D::Signal,
-        N::Pipe => D::Pipe,
-        N::Fifo => D::Fifo,
-        N::Mqueue => D::Mqueue,
-        N::Sem => D::Sem,
-        N::Shm => D::Shm,
+        }),
     }
 }
 

@@ -2,6 +2,7 @@
 //! tests and the demos reuse the /proc reader from here.
 
 pub mod atomic;
+pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod commands;

@@ -2,11 +2,12 @@
 
 use anyhow::Result;
 
-use super::emit;
+use super::emit_with;
 use crate::config::{Globals, IpcListConfig};
 use crate::exit::Exit;
 use crate::ipc;
 use crate::proc::users::Users;
+use crate::report;
 
 pub fn run(g: &Globals, c: &IpcListConfig) -> Result<Exit> {
     let src = ipc::list::Sources::system(&g.proc_root);
@@ -14,8 +15,10 @@ pub fn run(g: &Globals, c: &IpcListConfig) -> Result<Exit> {
     if c.orphaned {
         ipc::list::only_orphaned(&mut listing);
     }
-    emit(c.output, &listing, |out| {
-        ipc::list::write_text(out, &listing, c.orphaned, g.style)
-    })?;
+    emit_with(
+        c.output,
+        |out| report::ipc_list::write_json(out, &listing),
+        |out| report::ipc_list::write_text(out, &listing, c.orphaned, g.style),
+    )?;
     Ok(Exit::SUCCESS)
 }

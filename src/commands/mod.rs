@@ -34,7 +34,7 @@ pub fn run(globals: &Globals, request: Request) -> Result<Exit> {
         Request::Fix(c) => fix::run(globals, &c),
         Request::Ignore(c) => ignore::run(globals, c),
         Request::Check(c) => Ok(check::run(globals, &c)),
-        Request::Demo(c) => demo::run(globals, c),
+        Request::Demo(c) => demo::run(c),
         Request::IpcList(c) => ipc_list::run(globals, &c),
         Request::Generate(c) => generate::run(&c),
     }
@@ -69,9 +69,18 @@ fn emit<T: Serialize>(
     value: &T,
     text: impl FnOnce(&mut Stdout) -> io::Result<()>,
 ) -> Result<()> {
+    emit_with(output, |out| report::json::write(out, value), text)
+}
+
+/// `emit` for a value whose JSON has a writer of its own.
+fn emit_with(
+    output: Output,
+    json: impl FnOnce(&mut Stdout) -> io::Result<()>,
+    text: impl FnOnce(&mut Stdout) -> io::Result<()>,
+) -> Result<()> {
     let mut out = stdout();
     match output {
-        Output::Json => report::json::write(&mut out, value)?,
+        Output::Json => json(&mut out)?,
         Output::Text => text(&mut out)?,
     }
     out.flush()?;

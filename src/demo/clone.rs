@@ -2,25 +2,33 @@
 //! task inside the same process: same PID, listed under /proc/PID/task; a fork is a new
 //! process. Then the kernel side: every creation path reaches kernel_clone() (do_fork()
 //! before Linux 5.10) and copy_process(), and kernel threads hang under kthreadd (PID 2).
+//!
+//! The raw clone() with thread flags is what this demo teaches, and no safe wrapper can make
+//! it: the new thread shares our memory and runs on a stack we hand it, making raw system
+//! calls only. Those `unsafe` blocks stay here, in the open.
+#![allow(unsafe_code)]
 
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use anyhow::Result;
 use serde_json::json;
 
-use super::Demo;
-use super::Lab;
 use crate::proc::stat::PF_KTHREAD;
+use crate::teach::catalog;
+use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{Gate, channel};
 
-pub const DEMO: Demo = Demo {
-    name: "clone",
-    summary: "clone() flags: a thread shares the PID (see /proc/PID/task), a fork does not",
-    title: "clone(): a thread shares its process's PID, a fork gets its own; the kernel path",
+pub(super) const DEMO: Demo = Demo {
+    about: catalog::lifecycle::CLONE,
     run,
 };
+
+/// The heading of its narration.
+const TITLE: &str =
+    "clone(): a thread shares its process's PID, a fork gets its own; the kernel path";
 
 const T: Duration = Duration::from_secs(5);
 
@@ -67,7 +75,8 @@ fn format_ids(buf: &mut [u8; 64], pid: i64, tid: i64) -> &[u8] {
     &buf[..n]
 }
 
-fn run(lab: &mut Lab) -> Result<()> {
+fn run(lab: &mut Lab) -> Result<String> {
+    lab.begin(TITLE, "")?;
     let (tx, mut rx) = channel()?;
     let mut gate = Gate::new()?;
     // The thread is made inside a child process, so this demo itself stays single-threaded
@@ -76,8 +85,8 @@ fn run(lab: &mut Lab) -> Result<()> {
         gate.child_side();
         let _ = nix::sys::prctl::set_name(c"clone-demo");
         let args = Box::leak(Box::new(ThreadArgs {
-            report_fd: tx.raw_fd(),
-            gate_fd: gate.read_fd(),
+            report_fd: tx.as_fd().map_or(-1, |fd| fd.as_raw_fd()),
+            gate_fd: gate.reader().map_or(-1, |fd| fd.as_raw_fd()),
         }));
         let stack = Box::leak(vec![0u8; 256 * 1024].into_boxed_slice());
         // SAFETY: the stack is leaked (lives as long as the process); the thread function
@@ -297,7 +306,7 @@ fn run(lab: &mut Lab) -> Result<()> {
         step = step.note(format!("{} kernel threads hang under kthreadd here. They have no user memory: /proc/PID/cmdline is empty and `ps` shows them in [brackets].", kthreads.len()));
     }
     lab.conclude(step)?;
-    Ok(())
+    Ok(String::new())
 }
 
 /// The task IDs under /proc/PID/task, sorted.

@@ -7,20 +7,21 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use nix::sys::signal::Signal;
 
-use super::Demo;
-use super::Lab;
 use super::gone_evidence;
 use crate::proc::signals::SigMask;
+use crate::teach::catalog;
+use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe::{self, PF_FORKNOEXEC};
 use crate::teach::runtime::{self, Gate, channel, find_program};
 
-pub const DEMO: Demo = Demo {
-    name: "exec",
-    summary: "execve() swaps the program: the PID stays, exe, comm and cmdline change",
-    title: "execve() replaces the program, not the process",
+pub(super) const DEMO: Demo = Demo {
+    about: catalog::lifecycle::EXEC,
     run,
 };
+
+/// The heading of its narration.
+const TITLE: &str = "execve() replaces the program, not the process";
 
 const T: Duration = Duration::from_secs(5);
 
@@ -49,7 +50,8 @@ fn identity(lab: &Lab, pid: i32) -> Result<Identity> {
     })
 }
 
-fn run(lab: &mut Lab) -> Result<()> {
+fn run(lab: &mut Lab) -> Result<String> {
+    lab.begin(TITLE, "")?;
     let sleep = find_program("sleep")?;
     let argv = [CString::new("sleep")?, CString::new("30")?];
     let env: [CString; 0] = [];
@@ -182,5 +184,5 @@ fn run(lab: &mut Lab) -> Result<()> {
             .evidence(gone_evidence(pid, gone, "reaped"))
             .pid("child", pid),
     )?;
-    Ok(())
+    Ok(String::new())
 }

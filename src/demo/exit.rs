@@ -7,26 +7,30 @@ use std::time::Duration;
 use anyhow::Result;
 use nix::sys::wait::WaitStatus;
 
-use super::Demo;
-use super::Lab;
 use super::gone_evidence;
 use crate::proc::stat::{ExitStatus, PF_EXITING};
+use crate::sys::process;
+use crate::teach::catalog;
+use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{self, Gate, channel};
 
-pub const DEMO: Demo = Demo {
-    name: "exit",
-    summary: "exit(): do_exit sets PF_EXITING, frees the memory, keeps the status for wait()",
-    title: "exit() and do_exit(): a dead child keeps only its exit status until its parent waits",
+pub(super) const DEMO: Demo = Demo {
+    about: catalog::lifecycle::EXIT,
     run,
 };
+
+/// The heading of its narration.
+const TITLE: &str =
+    "exit() and do_exit(): a dead child keeps only its exit status until its parent waits";
 
 const T: Duration = Duration::from_secs(5);
 /// Memory the child touches so that its VmRSS is visibly large while it lives.
 const BALLAST: usize = 16 << 20;
 
-fn run(lab: &mut Lab) -> Result<()> {
+fn run(lab: &mut Lab) -> Result<String> {
+    lab.begin(TITLE, "")?;
     let code = i32::from(lab.opts.code);
     let mut gate = Gate::new()?;
     let (tx, mut rx) = channel()?;
@@ -36,8 +40,8 @@ fn run(lab: &mut Lab) -> Result<()> {
         tx.send(&serde_json::json!({ "ready": ballast.len() }));
         gate.wait();
         std::hint::black_box(&ballast);
-        // SAFETY: the process ends here with our chosen code; nothing of the parent's runs.
-        unsafe { libc::_exit(code) }
+        // The process ends here with our chosen code; nothing of the parent's runs.
+        process::exit_now(code)
     })?;
     drop(tx);
     let pid = child.raw();
@@ -165,5 +169,5 @@ fn run(lab: &mut Lab) -> Result<()> {
             .pid("child", pid)
             .note("A zombie is simply the time between exit_notify and the parent's wait: the exit status must live somewhere until the parent asks for it."),
     )?;
-    Ok(())
+    Ok(String::new())
 }

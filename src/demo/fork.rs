@@ -1,73 +1,50 @@
 //! `demo fork`: fork returns twice, the child's parent is the caller, and memory is copied
 //! on write (shown with the page frames from /proc/PID/pagemap when we may read them).
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result};
 use serde_json::json;
 
-use super::Demo;
-use super::Lab;
 use super::gone_evidence;
+use crate::sys::mman::{self, Mapping, Sharing};
+use crate::sys::process::{self, ForkResult};
+use crate::teach::catalog;
+use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe::{self, PF_FORKNOEXEC};
 use crate::teach::runtime::{self, channel};
 
-pub const DEMO: Demo = Demo {
-    name: "fork",
-    summary: "fork() returns twice; the child is a copy-on-write copy of its parent",
-    title: "fork() returns twice, and the child is a copy-on-write copy of the parent",
+pub(super) const DEMO: Demo = Demo {
+    about: catalog::lifecycle::FORK,
     run,
 };
+
+/// The heading of its narration.
+const TITLE: &str = "fork() returns twice, and the child is a copy-on-write copy of the parent";
 
 const T: Duration = Duration::from_secs(5);
 
 /// One private anonymous page, unmapped on Drop: the variable the child changes lives
 /// alone in it, so nothing else the parent does touches that page.
-struct Page {
-    ptr: *mut u64,
-    len: usize,
-}
+struct Page(Mapping);
 
 impl Page {
     fn new() -> Result<Page> {
-        let len = probe::page_size();
-        // SAFETY: a fresh anonymous mapping; no existing memory is affected.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            bail!(
-                "mmap of one page failed: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-        Ok(Page { ptr: p.cast(), len })
+        Mapping::anonymous(mman::page_size(), Sharing::Private)
+            .map(Page)
+            .map_err(std::io::Error::from)
+            .context("mmap of one page failed")
     }
     fn get(&self) -> u64 {
-        // SAFETY: ptr is a live, aligned mapping of at least 8 bytes.
-        unsafe { std::ptr::read_volatile(self.ptr) }
+        self.0.word().load(Ordering::Relaxed)
     }
     fn set(&self, v: u64) {
-        // SAFETY: as above; the page is writable.
-        unsafe { std::ptr::write_volatile(self.ptr, v) }
+        self.0.word().store(v, Ordering::Relaxed)
     }
     fn addr(&self) -> usize {
-        self.ptr as usize
-    }
-}
-
-impl Drop for Page {
-    fn drop(&mut self) {
-        // SAFETY: unmapping exactly what new() mapped.
-        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+        self.0.addr()
     }
 }
 
@@ -79,7 +56,8 @@ fn frame_text(f: Option<u64>) -> String {
     }
 }
 
-fn run(lab: &mut Lab) -> Result<()> {
+fn run(lab: &mut Lab) -> Result<String> {
+    lab.begin(TITLE, "")?;
     let page = Page::new()?;
     page.set(42);
     let frame_before = probe::page_frame("self", page.addr());
@@ -88,32 +66,35 @@ fn run(lab: &mut Lab) -> Result<()> {
     let parent = nix::unistd::getpid();
 
     lab.narrator.flush()?;
-    // The raw call, to show both of its return values.
-    // SAFETY: single-threaded process; the child only reads /proc, writes its page and the
-    // pipe, and leaves with _exit.
-    let ret = unsafe { libc::fork() };
+    // fork itself, to show both of its return values: the child's PID in the parent, 0 in
+    // the child.
+    let forked = process::fork().context("fork failed")?;
+    let ret = match forked {
+        ForkResult::Parent { child } => child.as_raw(),
+        ForkResult::Child => 0,
+    };
     if ret == 0 {
-        runtime::child_setup(parent);
-        gate.child_side();
-        let before = probe::page_frame("self", page.addr());
-        let seen = page.get();
-        page.set(7); // the write that makes the kernel copy the page for the child
-        let after = probe::page_frame("self", page.addr());
-        tx.send(&json!({
-            "fork_returned": ret,
-            "getpid": nix::unistd::getpid().as_raw(),
-            "getppid": nix::unistd::getppid().as_raw(),
-            "seen": seen,
-            "value": page.get(),
-            "frame_before": before,
-            "frame_after": after,
-        }));
-        gate.wait();
-        // SAFETY: leave without running the parent's destructors.
-        unsafe { libc::_exit(0) };
-    }
-    if ret < 0 {
-        bail!("fork failed: {}", std::io::Error::last_os_error());
+        // The child: it only reads /proc, writes its page and the pipe, and never returns
+        // into the demo's frames.
+        process::run_child(|| {
+            runtime::child_setup(parent);
+            gate.child_side();
+            let before = probe::page_frame("self", page.addr());
+            let seen = page.get();
+            page.set(7); // the write that makes the kernel copy the page for the child
+            let after = probe::page_frame("self", page.addr());
+            tx.send(&json!({
+                "fork_returned": ret,
+                "getpid": nix::unistd::getpid().as_raw(),
+                "getppid": nix::unistd::getppid().as_raw(),
+                "seen": seen,
+                "value": page.get(),
+                "frame_before": before,
+                "frame_after": after,
+            }));
+            gate.wait();
+            0
+        });
     }
     let mut child = lab.track(ret, "child");
     drop(tx);
@@ -269,5 +250,5 @@ fn run(lab: &mut Lab) -> Result<()> {
             .pid("child", pid)
             .note("Every child a process forks must be waited for; the `exit` and `zombie` demos show what happens in between."),
     )?;
-    Ok(())
+    Ok(String::new())
 }

@@ -8,24 +8,26 @@ use anyhow::Result;
 use nix::sys::wait::WaitStatus;
 use serde_json::json;
 
-use super::Demo;
-use super::Lab;
 use super::{gone_evidence, status_evidence};
 use crate::proc::signals::SigMask;
+use crate::teach::catalog;
+use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{self, Gate, channel};
 
-pub const DEMO: Demo = Demo {
-    name: "orphan",
-    summary: "the parent dies first: the child is adopted by a subreaper or PID 1, which must reap",
-    title: "orphans: when a parent dies first, who adopts the child and who reaps it",
+pub(super) const DEMO: Demo = Demo {
+    about: catalog::lifecycle::ORPHAN,
     run,
 };
 
+/// The heading of its narration.
+const TITLE: &str = "orphans: when a parent dies first, who adopts the child and who reaps it";
+
 const T: Duration = Duration::from_secs(5);
 
-fn run(lab: &mut Lab) -> Result<()> {
+fn run(lab: &mut Lab) -> Result<String> {
+    lab.begin(TITLE, "")?;
     let subreaper = nix::sys::prctl::get_child_subreaper().unwrap_or(false);
     let init_comm = probe::comm(&lab.procfs, 1);
     let init_cgt = probe::status_field(&lab.procfs, 1, "SigCgt");
@@ -160,5 +162,5 @@ fn run(lab: &mut Lab) -> Result<()> {
             .evidence(gone_evidence(c, gone, "reaped: nothing left behind"))
             .pid("child", c),
     )?;
-    Ok(())
+    Ok(String::new())
 }

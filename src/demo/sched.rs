@@ -8,18 +8,20 @@ use anyhow::{Context, Result};
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
 
-use super::Demo;
-use super::Lab;
+use crate::teach::catalog;
+use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{self, Gate, channel};
 
-pub const DEMO: Demo = Demo {
-    name: "sched",
-    summary: "two busy processes on one CPU at nice 0 and 10: measure the share each gets",
-    title: "scheduling: two busy processes share one CPU by weight (nice 0 against nice 10)",
+pub(super) const DEMO: Demo = Demo {
+    about: catalog::lifecycle::SCHED,
     run,
 };
+
+/// The heading of its narration.
+const TITLE: &str =
+    "scheduling: two busy processes share one CPU by weight (nice 0 against nice 10)";
 
 const T: Duration = Duration::from_secs(5);
 const MEASURE: Duration = Duration::from_millis(1500);
@@ -47,16 +49,17 @@ fn policy_name(p: u64) -> &'static str {
     }
 }
 
-fn run(lab: &mut Lab) -> Result<()> {
+fn run(lab: &mut Lab) -> Result<String> {
+    lab.begin(TITLE, "")?;
     let allowed = sched_getaffinity(Pid::from_raw(0)).context("sched_getaffinity failed")?;
     let cpu = (0..CpuSet::count())
         .find(|&c| allowed.is_set(c).unwrap_or(false))
         .context("this process may run on no CPU at all?")?;
     let mut set = CpuSet::new();
     set.set(cpu)?;
-    // SAFETY: getpriority has no preconditions; -1 can be a valid nice, but we only use
-    // it as a base.
-    let base = i64::from(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) });
+    let base = i64::from(
+        rustix::process::getpriority_process(None).context("getpriority(PRIO_PROCESS) failed")?,
+    );
     let mut gate = Gate::new()?;
     let mut spawn = |lab: &mut Lab, want: i64| -> Result<runtime::Child> {
         let (tx, mut rx) = channel()?;
@@ -65,11 +68,8 @@ fn run(lab: &mut Lab) -> Result<()> {
             gate.child_side();
             let pinned = sched_setaffinity(Pid::from_raw(0), &set).is_ok();
             // Lowering nice below the inherited one needs CAP_SYS_NICE: then keep it.
-            // SAFETY: setpriority on ourselves.
-            unsafe {
-                if libc::setpriority(libc::PRIO_PROCESS, 0, want as libc::c_int) != 0 {
-                    libc::setpriority(libc::PRIO_PROCESS, 0, base.max(want - 10) as libc::c_int);
-                }
+            if rustix::process::setpriority_process(None, want as i32).is_err() {
+                let _ = rustix::process::setpriority_process(None, base.max(want - 10) as i32);
             }
             tx.send(&serde_json::json!({ "pinned": pinned }));
             gate.wait();
@@ -212,5 +212,5 @@ fn run(lab: &mut Lab) -> Result<()> {
             .pid("a", pa)
             .pid("b", pb),
     )?;
-    Ok(())
+    Ok(String::new())
 }

@@ -2,6 +2,11 @@
 //! runs in the parent's own memory. nix has no vfork(), so this is clone(CLONE_VM |
 //! CLONE_VFORK), the way glibc's posix_spawn does it; a watcher process observes the
 //! suspended parent from outside, since the parent cannot look at itself.
+//!
+//! The clone(CLONE_VM|CLONE_VFORK) is what this demo teaches, and no safe wrapper can make it:
+//! the child runs in our memory, on a stack we hand it, and may only make raw system calls
+//! before it execs. That `unsafe` block stays here, in the open.
+#![allow(unsafe_code)]
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
@@ -12,24 +17,26 @@ use nix::sched::CloneFlags;
 use nix::sys::wait::WaitStatus;
 use serde_json::json;
 
-use super::Demo;
-use super::Lab;
+use crate::teach::catalog;
+use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{self, Gate, channel, find_program};
 
-pub const DEMO: Demo = Demo {
-    name: "vfork",
-    summary: "vfork(): the parent is suspended until its child execs or exits",
-    title: "vfork(): the child borrows the parent's memory, so the parent waits",
+pub(super) const DEMO: Demo = Demo {
+    about: catalog::lifecycle::VFORK,
     run,
 };
+
+/// The heading of its narration.
+const TITLE: &str = "vfork(): the child borrows the parent's memory, so the parent waits";
 
 const T: Duration = Duration::from_secs(5);
 /// How long the watcher keeps the child from exec'ing, so the suspension can be seen.
 const HOLD: Duration = Duration::from_millis(200);
 
-fn run(lab: &mut Lab) -> Result<()> {
+fn run(lab: &mut Lab) -> Result<String> {
+    lab.begin(TITLE, "")?;
     let pte = probe::status_field(&lab.procfs, lab.pid(), "VmPTE");
     let vmsize = probe::status_field(&lab.procfs, lab.pid(), "VmSize");
     // First, plain fork, for contrast: it returns at once while the child waits.
@@ -246,5 +253,5 @@ fn run(lab: &mut Lab) -> Result<()> {
             .pid("child", c)
             .note("Before copy-on-write, fork() copied all of the parent's memory only for the child to throw it away at exec; vfork() lends the child the parent's memory instead and suspends the parent so they cannot trample each other. fork() is copy-on-write today but still copies the page tables, costly for a large parent; that is why glibc's posix_spawn() uses clone(CLONE_VM|CLONE_VFORK). The rule stays: the child may only exec or _exit."),
     )?;
-    Ok(())
+    Ok(String::new())
 }

@@ -8,27 +8,30 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 use serde_json::json;
 
-use super::Demo;
-use super::Lab;
 use super::{gone_evidence, status_evidence};
 use crate::diagnose::{self, Context};
 use crate::proc::users::Users;
 use crate::report;
 use crate::style::Style;
+use crate::teach::catalog;
+use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{self, Gate, channel};
 
-pub const DEMO: Demo = Demo {
-    name: "zombie",
-    summary: "a real zombie: how `zombies list` sees it, why kill fails, how it is reaped",
-    title: "a real zombie, as `zombies list` shows it, held for you to inspect, then reaped",
+pub(super) const DEMO: Demo = Demo {
+    about: catalog::lifecycle::ZOMBIE,
     run,
 };
 
+/// The heading of its narration.
+const TITLE: &str =
+    "a real zombie, as `zombies list` shows it, held for you to inspect, then reaped";
+
 const T: Duration = Duration::from_secs(5);
 
-fn run(lab: &mut Lab) -> Result<()> {
+fn run(lab: &mut Lab) -> Result<String> {
+    lab.begin(TITLE, "")?;
     let code = i32::from(lab.opts.code);
     let (tx, mut rx) = channel()?;
     let mut gate = Gate::new()?;
@@ -210,7 +213,7 @@ fn run(lab: &mut Lab) -> Result<()> {
             .evidence(gone_evidence(z, gone, "gone for good"))
             .pid("zombie", z),
     )?;
-    Ok(())
+    Ok(String::new())
 }
 
 /// The size of one task_struct from /proc/slabinfo (root only; None elsewhere).

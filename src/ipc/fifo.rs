@@ -8,7 +8,7 @@
 //! path the tool did not create is never removed.
 
 use std::ffi::CString;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -16,20 +16,20 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::sys::stat::{Mode, SFlag};
 use nix::sys::wait::WaitStatus;
 
 use crate::exit::UsageError;
-use crate::teach::narrate::{Narrator, Object, Step, errno_text};
+use crate::teach::lab::Lab;
+use crate::teach::narrate::{Object, Step, errno_text};
 use crate::teach::probe;
-use crate::teach::runtime::{
-    Channel, Runtime, TempDir, close_fd, describe, read_fd, send_line, write_fd,
-};
+use crate::teach::runtime::{Channel, Gate, Runtime, Sender, TempDir, describe};
 
 const MESSAGE: &str = "hello through the FIFO";
 
 /// A FIFO this process created; Drop unlinks it if the path still names that same file.
-pub struct FifoGuard {
+pub(crate) struct FifoGuard {
     path: PathBuf,
     dev: u64,
     ino: u64,
@@ -39,7 +39,7 @@ pub struct FifoGuard {
 
 impl FifoGuard {
     /// mkfifo(path, mode) (or mknod with S_IFIFO), remembering which file it made.
-    pub fn create(path: &Path, mode: u32, with_mknod: bool) -> Result<FifoGuard, Errno> {
+    pub(crate) fn create(path: &Path, mode: u32, with_mknod: bool) -> Result<FifoGuard, Errno> {
         let perm = Mode::from_bits_truncate(mode);
         if with_mknod {
             nix::sys::stat::mknod(path, SFlag::S_IFIFO, perm, 0)?;
@@ -56,12 +56,12 @@ impl FifoGuard {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Unlinks the FIFO if the path still names the file we made; true when removed.
-    pub fn remove(&mut self) -> bool {
+    pub(crate) fn remove(&mut self) -> bool {
         if self.removed {
             return true;
         }
@@ -153,36 +153,47 @@ fn cpath(p: &Path) -> CString {
     CString::new(p.as_os_str().as_bytes()).unwrap_or_default()
 }
 
-/// The reader child: open (blocks until a writer opens), report the wait, wait for "go",
-/// then read until EOF.
-fn reader(path: &CString, report: RawFd, go: RawFd) -> i32 {
-    let t0 = Instant::now();
-    // SAFETY: a NUL-terminated path.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    let waited = t0.elapsed();
-    if fd < 0 {
-        send_line(report, &format!("error open {:?}", Errno::last()));
-        return 1;
+/// open(2) of the FIFO, blocking as the demo shows: a FIFO's open waits for the other end.
+fn open(path: &CString, flags: OFlag) -> Result<OwnedFd, Errno> {
+    loop {
+        match nix::fcntl::open(path.as_c_str(), flags | OFlag::O_CLOEXEC, Mode::empty()) {
+            Err(Errno::EINTR) => {}
+            r => return r,
+        }
     }
-    send_line(report, &format!("opened {} {fd}", waited.as_millis()));
-    let mut b = [0u8; 1];
-    if go >= 0 && read_fd(go, &mut b) != Ok(1) {
+}
+
+/// The reader child: open (blocks until a writer opens), report the wait, wait for "go"
+/// (unless the writer is the user), then read until EOF.
+fn reader(path: &CString, report: Sender, go: Option<&Gate>) -> i32 {
+    let t0 = Instant::now();
+    let fd = open(path, OFlag::O_RDONLY);
+    let waited = t0.elapsed();
+    let fd = match fd {
+        Ok(fd) => fd,
+        Err(e) => {
+            report.line(&format!("error open {e:?}"));
+            return 1;
+        }
+    };
+    report.line(&format!("opened {} {}", waited.as_millis(), fd.as_raw_fd()));
+    if go.is_some_and(|g| !g.wait()) {
         return 2;
     }
     let mut buf = [0u8; 256];
     loop {
-        match read_fd(fd, &mut buf) {
+        match nix::unistd::read(&fd, &mut buf) {
             Ok(0) => {
-                send_line(report, "eof");
+                report.line("eof");
                 return 0;
             }
             Ok(n) => {
                 let text = String::from_utf8_lossy(&buf[..n]);
-                send_line(report, &format!("data {n} {}", text.escape_debug()));
+                report.line(&format!("data {n} {}", text.escape_debug()));
             }
             Err(Errno::EINTR) => {}
             Err(e) => {
-                send_line(report, &format!("error read {e:?}"));
+                report.line(&format!("error read {e:?}"));
                 return 1;
             }
         }
@@ -190,20 +201,20 @@ fn reader(path: &CString, report: RawFd, go: RawFd) -> i32 {
 }
 
 /// The writer child: open for writing, report, wait for "go", write, close.
-fn writer(path: &CString, report: RawFd, go: RawFd) -> i32 {
-    // SAFETY: a NUL-terminated path.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        send_line(report, &format!("error open {:?}", Errno::last()));
-        return 1;
-    }
-    send_line(report, &format!("wopened {fd}"));
-    let mut b = [0u8; 1];
-    if read_fd(go, &mut b) != Ok(1) {
+fn writer(path: &CString, report: Sender, go: &Gate) -> i32 {
+    let fd = match open(path, OFlag::O_WRONLY) {
+        Ok(fd) => fd,
+        Err(e) => {
+            report.line(&format!("error open {e:?}"));
+            return 1;
+        }
+    };
+    report.line(&format!("wopened {}", fd.as_raw_fd()));
+    if !go.wait() {
         return 2;
     }
-    let r = write_fd(fd, format!("{MESSAGE}\n").as_bytes());
-    close_fd(fd);
+    let r = nix::unistd::write(&fd, format!("{MESSAGE}\n").as_bytes());
+    drop(fd);
     if r.is_ok() { 0 } else { 3 }
 }
 
@@ -260,7 +271,9 @@ fn syscall_fact(step: &mut Step, pid: i32) {
     }
 }
 
-pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<()> {
+pub(super) fn run(lab: &mut Lab) -> Result<String> {
+    let (rt, n) = (lab.rt, &mut lab.narrator);
+    let user_path = lab.opts.path.as_deref();
     n.begin(
         "a named pipe (FIFO)",
         "The notes: FIFOs are permanent objects created with mkfifo() or mknod(), then opened \
@@ -359,16 +372,12 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
     // 3. The reader blocks in open.
     let cp = cpath(&fifo_path);
     let mut rep = Channel::new()?;
-    let (go_rd, go_wr) = crate::teach::runtime::pipe()?;
-    let (go_r, go_w) = (
-        std::os::fd::AsRawFd::as_raw_fd(&go_rd),
-        std::os::fd::AsRawFd::as_raw_fd(&go_wr),
-    );
+    let mut go = Gate::new()?;
     let user_mode = user_path.is_some();
     let mut rd_child = rt.spawn("FIFO reader", || {
-        close_fd(rep.reader());
-        close_fd(go_w);
-        reader(&cp, rep.writer(), if user_mode { -1 } else { go_r })
+        let report = rep.child_side();
+        go.child_side();
+        reader(&cp, report, (!user_mode).then_some(&go))
     })?;
     let rpid = rd_child.raw();
     if user_mode {
@@ -463,12 +472,12 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
             && in_open(rpid) != Some(false)
             && !holds_the_fifo(rpid, &fifo);
         let mut wr_child = rt.spawn("FIFO writer", || {
-            close_fd(rep.reader());
-            close_fd(go_w);
-            writer(&cp, rep.writer(), go_r)
+            let report = rep.child_side();
+            go.child_side();
+            writer(&cp, report, &go)
         })?;
         rep.close_write();
-        drop(go_rd);
+        go.parent_side();
         let wpid = wr_child.raw();
         let mut got = Vec::new();
         while got.len() < 2 {
@@ -527,9 +536,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
         );
         n.step(s)?;
 
-        nix::unistd::write(&go_wr, b"gg")
-            .map_err(std::io::Error::from)
-            .context("write to the FIFO children")?;
+        go.send().context("write to the FIFO children")?;
+        go.send().context("write to the FIFO children")?;
         let mut data = Vec::new();
         let mut eof = false;
         loop {
@@ -622,10 +630,10 @@ pub fn run(rt: &Runtime, n: &mut Narrator, user_path: Option<&Path>) -> Result<(
     n.step(s)?;
     n.object("removed", &object)?;
 
-    n.end(
+    Ok(String::from(
         "A FIFO is a file of type p: opening it waits for the other end, then it behaves like \
          a pipe between processes that only share its name. Removed; children reaped.",
-    )
+    ))
 }
 
 fn parse_opened(line: Option<&str>) -> Result<(u64, i32)> {

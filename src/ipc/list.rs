@@ -5,37 +5,39 @@
 //! Sources: /proc/sysvipc/{msg,sem,shm} (System V), /dev/mqueue (POSIX queues; only when an
 //! mqueue filesystem is mounted there), /dev/shm (POSIX shared memory, and named semaphores as
 //! `sem.NAME`). Who holds a POSIX object or a System V segment comes from every process's
-//! /proc/PID/maps and /proc/PID/fd; unreadable processes make that answer incomplete, which
-//! the listing says.
+//! /proc/PID/maps and /proc/PID/fd, read through the scanner's [`ProcFs`] (every file opened
+//! without blocking, relative to the procfs's directory); unreadable processes make that
+//! answer incomplete, which the listing says. This module collects; the text and the JSON
+//! are written by `crate::report::ipc_list`.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use nix::dir::Dir;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::Mode;
 use serde::Serialize;
-use tabled::builder::Builder;
-use tabled::settings::Style as TableStyle;
 
-use super::sysv::{self, key_hex};
-use super::sysvipc::{self, SHM_DEST, rwx};
-use crate::proc::model::Process;
+use super::sysv::key_hex;
+use super::sysvipc::{self, SHM_DEST};
+use crate::proc::scan::ReadError;
 use crate::proc::users::Users;
-use crate::report::printable;
-use crate::style::Style;
+use crate::proc::{ProcFs, Snapshot};
+use crate::sys::sysv::{self, SemQuery};
 
 /// Where to look; tests and containers point these elsewhere.
 #[derive(Clone, Debug)]
-pub struct Sources {
+pub(crate) struct Sources {
     pub proc_root: PathBuf,
     pub dev_shm: PathBuf,
     pub dev_mqueue: PathBuf,
 }
 
 impl Sources {
-    pub fn system(proc_root: &Path) -> Sources {
+    pub(crate) fn system(proc_root: &Path) -> Sources {
         Sources {
             proc_root: proc_root.to_path_buf(),
             dev_shm: PathBuf::from("/dev/shm"),
@@ -47,7 +49,7 @@ impl Sources {
 /// Whether a process recorded on an object still lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Liveness {
+pub(crate) enum Liveness {
     /// A process with that PID exists and started before it last used the object. It may be
     /// an unreaped zombie: [`PidRef::zombie`] says so.
     Alive,
@@ -60,7 +62,7 @@ pub enum Liveness {
 
 /// A PID an object records, with its role and whether it still lives.
 #[derive(Clone, Debug, Serialize)]
-pub struct PidRef {
+pub(crate) struct PidRef {
     /// `creator`, `last-sender`, `last-receiver`, `last-attach` (shmat/shmdt), `last-op`
     /// (semop, per semaphore).
     pub role: &'static str,
@@ -73,14 +75,14 @@ pub struct PidRef {
 
 impl PidRef {
     /// Whether the process is alive and not a zombie: it may still use or remove the object.
-    pub fn lives(&self) -> bool {
+    pub(crate) fn lives(&self) -> bool {
         self.state == Liveness::Alive && !self.zombie
     }
 }
 
 /// One IPC object.
 #[derive(Clone, Debug, Serialize)]
-pub struct IpcObject {
+pub(crate) struct IpcObject {
     /// `sysv-msg`, `sysv-sem`, `sysv-shm`, `posix-mq`, `posix-shm`, `posix-sem`.
     pub kind: &'static str,
     /// System V identifier.
@@ -120,8 +122,8 @@ pub struct IpcObject {
 }
 
 /// What `ipc list` found.
-#[derive(Debug, Serialize)]
-pub struct Listing {
+#[derive(Debug)]
+pub(crate) struct Listing {
     /// Whether an mqueue filesystem is mounted at /dev/mqueue (else POSIX queues cannot be
     /// listed).
     pub mqueue_mounted: bool,
@@ -129,15 +131,31 @@ pub struct Listing {
     /// POSIX objects are never called orphaned).
     pub complete: bool,
     pub objects: Vec<IpcObject>,
-    /// Things the reader should know (an unmounted /dev/mqueue, unreadable processes).
-    pub notes: Vec<String>,
+    /// Things the reader should know.
+    pub notes: Vec<Note>,
 }
 
-/// Processes' view: start times and what each holds.
+/// Something the reader of a listing should know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Note {
+    /// No mqueue filesystem is mounted at `path`: POSIX queues cannot be listed.
+    MqueueUnmounted { path: PathBuf },
+    /// The maps or descriptors of `count` processes could not be read (the first PIDs in
+    /// `pids`), so a POSIX object nobody else holds is never called orphaned; `as_root` says
+    /// whether running as root would not help.
+    Unreadable {
+        count: usize,
+        pids: Vec<i32>,
+        as_root: bool,
+    },
+}
+
+/// Processes' view: which live, since when, and what each holds.
 struct Procs {
-    root: PathBuf,
+    /// Every process of the scan (none when the procfs could not be scanned).
+    snap: Snapshot,
+    /// Boot time, Unix seconds.
     btime: Option<u64>,
-    ticks: u64,
     /// (dev, inode) of files mapped or open -> PIDs.
     by_inode: HashMap<(u64, u64), HashSet<i32>>,
     /// SysV segment id -> PIDs that have it attached.
@@ -149,69 +167,78 @@ struct Procs {
 }
 
 impl Procs {
-    fn scan(root: &Path) -> Procs {
+    fn scan(fs: Option<&ProcFs>) -> Procs {
+        let snap = fs.and_then(|f| f.scan().ok()).unwrap_or_default();
         let mut p = Procs {
-            root: root.to_path_buf(),
-            btime: crate::teach::probe::boot_time(root),
-            ticks: crate::proc::scan::ticks_per_second(),
+            btime: fs
+                .and_then(|f| f.read("stat").ok())
+                .and_then(|b| crate::proc::scan::btime(&b)),
+            snap,
             by_inode: HashMap::new(),
             sysv_attached: HashMap::new(),
             by_link: HashMap::new(),
             unreadable: Vec::new(),
         };
-        let Ok(dir) = fs::read_dir(root) else {
-            return p;
-        };
-        for e in dir.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                continue;
-            };
-            let mut base = root.join(pid.to_string());
-            let maps = fs::read_to_string(base.join("maps"));
+        let Some(fs) = fs else { return p };
+        let pids: Vec<(i32, bool)> = p
+            .snap
+            .processes
+            .iter()
+            .map(|q| (q.pid, q.is_exited_leader()))
+            .collect();
+        for (pid, exited_leader) in pids {
+            let mut base = pid.to_string();
+            let maps = fs.read(&format!("{base}/maps"));
             // A leader that exited while other threads run (`Zl`) has no memory or files of
             // its own any more: what the process holds is seen through a live thread.
             let maps = match maps {
-                Ok(m) if m.is_empty() => match live_thread(&base) {
+                Ok(m) if m.is_empty() && exited_leader => match live_thread(fs, pid) {
                     Some(task) => {
                         base = task;
-                        fs::read_to_string(base.join("maps"))
+                        fs.read(&format!("{base}/maps"))
                     }
                     None => Ok(m),
                 },
                 other => other,
             };
             match maps {
-                Ok(maps) => p.add_maps(pid, &maps),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue, // exited
+                Ok(maps) => p.add_maps(pid, &String::from_utf8_lossy(&maps)),
+                Err(ReadError::Vanished) => continue, // exited
                 Err(_) => {
                     p.unreadable.push(pid);
                     continue;
                 }
             }
-            match fs::read_dir(base.join("fd")) {
+            match entries(fs, &format!("{base}/fd")) {
                 Ok(fds) => {
-                    for fd in fds.flatten() {
-                        if let Ok(t) = fs::read_link(fd.path()) {
-                            let t = t.to_string_lossy().into_owned();
-                            if t.starts_with("/dev/shm/")
-                                || (t.starts_with('/') && t[1..].find('/').is_none())
-                            {
-                                if let Ok(md) = fs::metadata(fd.path()) {
-                                    p.by_inode
-                                        .entry((md.dev(), md.ino()))
-                                        .or_default()
-                                        .insert(pid);
-                                }
-                                p.by_link.entry(t).or_default().insert(pid);
-                            }
-                        }
+                    for fd in fds {
+                        p.add_fd(fs, pid, &format!("{base}/fd/{fd}"));
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(ReadError::Vanished) => {}
                 Err(_) => p.unreadable.push(pid),
             }
         }
         p
+    }
+
+    /// One open descriptor (`rel` is PID/fd/N): a POSIX queue shows as "/name", a shared
+    /// memory object or a named semaphore as a file in /dev/shm.
+    fn add_fd(&mut self, fs: &ProcFs, pid: i32, rel: &str) {
+        let Ok(t) = nix::fcntl::readlinkat(fs.dir(), rel) else {
+            return;
+        };
+        let t = t.to_string_lossy().into_owned();
+        if t.starts_with("/dev/shm/") || (t.starts_with('/') && t[1..].find('/').is_none()) {
+            // stat follows the link to the object itself (never opened, so never blocking).
+            if let Ok(st) = nix::sys::stat::fstatat(fs.dir(), rel, AtFlags::empty()) {
+                self.by_inode
+                    .entry((st.st_dev, st.st_ino))
+                    .or_default()
+                    .insert(pid);
+            }
+            self.by_link.entry(t).or_default().insert(pid);
+        }
     }
 
     fn add_maps(&mut self, pid: i32, maps: &str) {
@@ -246,21 +273,18 @@ impl Procs {
     /// Whether `pid` lives and is the process that used the object at `used` (epoch secs),
     /// and whether it is an unreaped zombie.
     fn liveness(&self, pid: i32, used: Option<i64>) -> (Liveness, bool) {
-        let stat = self.root.join(pid.to_string()).join("stat");
-        let Ok(text) = fs::read(&stat) else {
+        let Some(p) = self.snap.get(pid) else {
             return (Liveness::Gone, false);
         };
-        let Some(stat) = crate::proc::stat::parse(&text) else {
-            return (Liveness::Alive, false);
-        };
-        let started = self.btime.map(|b| b + stat.starttime / self.ticks);
+        let ticks = self.snap.ticks_per_second.max(1);
+        let started = self.btime.map(|b| b + p.start_ticks / ticks);
         match (started, used) {
             // Times are whole seconds (btime too): allow one second of slack.
             (Some(started), Some(used)) if used > 0 && started as i64 > used + 1 => {
                 (Liveness::Reused, false)
             }
             // The same rule as `zombies list`: a `Zl` leader whose threads run is alive.
-            _ => (Liveness::Alive, Process::from_stat(stat).is_zombie()),
+            _ => (Liveness::Alive, p.is_zombie()),
         }
     }
 
@@ -277,19 +301,31 @@ impl Procs {
     }
 }
 
-/// /proc/PID/task/TID of a thread that has not exited, when `pid_dir`'s leader is dead but
-/// its process is not (`Zl`); None for anything else.
-fn live_thread(pid_dir: &Path) -> Option<PathBuf> {
-    let leader = crate::proc::stat::parse(&fs::read(pid_dir.join("stat")).ok()?)?;
-    if leader.state != b'Z' || leader.num_threads <= 1 {
-        return None;
-    }
-    fs::read_dir(pid_dir.join("task"))
-        .ok()?
+/// The names in directory `rel` of the procfs, opened relative to its directory without
+/// following a symlink.
+fn entries(fs: &ProcFs, rel: &str) -> Result<Vec<String>, ReadError> {
+    let mut dir = Dir::openat(
+        fs.dir(),
+        rel,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    Ok(dir
+        .iter()
         .flatten()
-        .map(|t| t.path())
-        .find(|t| {
-            fs::read(t.join("stat"))
+        .filter_map(|e| e.file_name().to_str().ok().map(str::to_string))
+        .filter(|n| n != "." && n != "..")
+        .collect())
+}
+
+/// PID/task/TID of a thread of `pid` that has not exited (its leader has: `Zl`).
+fn live_thread(fs: &ProcFs, pid: i32) -> Option<String> {
+    entries(fs, &format!("{pid}/task"))
+        .ok()?
+        .into_iter()
+        .map(|tid| format!("{pid}/task/{tid}"))
+        .find(|task| {
+            fs.read(&format!("{task}/stat"))
                 .ok()
                 .and_then(|b| crate::proc::stat::parse(&b))
                 .is_some_and(|s| !matches!(s.state, b'Z' | b'X'))
@@ -307,8 +343,9 @@ fn nonzero(t: i64) -> Option<i64> {
 }
 
 /// Collects every object. Fails only when /proc/sysvipc cannot be read at all.
-pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
-    let procs = Procs::scan(&src.proc_root);
+pub(crate) fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
+    let fs = ProcFs::open(&src.proc_root).ok();
+    let procs = Procs::scan(fs.as_ref());
     let complete = procs.unreadable.is_empty();
     let mut objects = Vec::new();
     let mut notes = Vec::new();
@@ -343,11 +380,11 @@ pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
         let mut waiters = 0u64;
         let mut known = true;
         for num in 0..r.nsems.min(4096) as i32 {
-            match sysv::sem_get(r.id, num, libc::GETPID) {
+            match sysv::sem_get(r.id, num, SemQuery::Pid) {
                 Ok(pid) => pids.extend(procs.pid_ref("last-op", pid, nonzero(r.otime))),
                 Err(_) => known = false,
             }
-            for cmd in [libc::GETNCNT, libc::GETZCNT] {
+            for cmd in [SemQuery::Ncnt, SemQuery::Zcnt] {
                 if let Ok(n) = sysv::sem_get(r.id, num, cmd) {
                     waiters += n as u64;
                 }
@@ -404,11 +441,9 @@ pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
             ));
         }
     } else {
-        notes.push(format!(
-            "{} is not mounted, so POSIX message queues cannot be listed; mount it with: mount -t mqueue none {}",
-            src.dev_mqueue.display(),
-            src.dev_mqueue.display()
-        ));
+        notes.push(Note::MqueueUnmounted {
+            path: src.dev_mqueue.clone(),
+        });
     }
 
     // POSIX shared memory and named semaphores.
@@ -432,22 +467,11 @@ pub fn collect(src: &Sources, users: &mut Users) -> Result<Listing> {
     }
 
     if !complete {
-        let mut pids: Vec<String> = procs
-            .unreadable
-            .iter()
-            .take(5)
-            .map(|p| p.to_string())
-            .collect();
-        if procs.unreadable.len() > 5 {
-            pids.push("…".into());
-        }
-        notes.push(format!(
-            "cannot read the memory maps or descriptors of {} process{} (PID {}), so a POSIX object nobody else holds shows as unknown, never orphaned{}",
-            procs.unreadable.len(),
-            if procs.unreadable.len() == 1 { "" } else { "es" },
-            pids.join(", "),
-            if nix::unistd::geteuid().is_root() { "" } else { "; run as root to see them" }
-        ));
+        notes.push(Note::Unreadable {
+            count: procs.unreadable.len(),
+            pids: procs.unreadable.iter().take(5).copied().collect(),
+            as_root: nix::unistd::geteuid().is_root(),
+        });
     }
     Ok(Listing {
         mqueue_mounted,
@@ -556,150 +580,8 @@ fn is_mqueue(dir: &Path) -> bool {
 }
 
 /// Keeps only the orphaned objects.
-pub fn only_orphaned(listing: &mut Listing) {
+pub(crate) fn only_orphaned(listing: &mut Listing) {
     listing.objects.retain(|o| o.orphaned);
-}
-
-fn size_text(o: &IpcObject) -> String {
-    match o.kind {
-        "sysv-msg" => format!(
-            "{} msg, {} B",
-            o.messages.unwrap_or(0),
-            o.size_bytes.unwrap_or(0)
-        ),
-        "sysv-sem" => {
-            let n = o.nsems.unwrap_or(0);
-            format!("{n} sem{}", if n == 1 { "" } else { "s" })
-        }
-        _ => o.size_bytes.map(|b| format!("{b} B")).unwrap_or_default(),
-    }
-}
-
-fn pids_text(o: &IpcObject) -> String {
-    let mut parts: Vec<String> = o
-        .pids
-        .iter()
-        .map(|p| {
-            let state = match p.state {
-                Liveness::Alive if p.zombie => "zombie",
-                Liveness::Alive => "alive",
-                Liveness::Gone => "gone",
-                Liveness::Reused => "gone, PID reused",
-            };
-            format!("{} {} ({state})", p.role, p.pid)
-        })
-        .collect();
-    if parts.is_empty() && o.kind.starts_with("sysv") {
-        parts.push("no PID recorded".into());
-    }
-    parts.join(", ")
-}
-
-fn users_text(o: &IpcObject) -> String {
-    let what = match o.kind {
-        "sysv-shm" => "attached",
-        "posix-mq" => "open",
-        "posix-shm" | "posix-sem" => "mapped/open",
-        "sysv-sem" => {
-            return match o.waiters {
-                Some(0) => "no waiters".into(),
-                Some(n) => format!("{n} waiting"),
-                None => "?".into(),
-            };
-        }
-        _ => return String::new(),
-    };
-    let mut s = match o.nattch {
-        Some(n) => format!("nattch {n}"),
-        None => String::new(),
-    };
-    if !o.holders.is_empty() {
-        let list: Vec<String> = o.holders.iter().take(4).map(|p| p.to_string()).collect();
-        let more = if o.holders.len() > 4 { ", …" } else { "" };
-        if !s.is_empty() {
-            s.push_str(": ");
-        }
-        s.push_str(&format!("{what} by {}{more}", list.join(", ")));
-    } else if s.is_empty() {
-        s = format!("not {what}");
-    }
-    s
-}
-
-/// The table for people.
-pub fn write_text(
-    out: &mut impl Write,
-    l: &Listing,
-    orphaned_only: bool,
-    style: Style,
-) -> io::Result<()> {
-    if l.objects.is_empty() {
-        writeln!(
-            out,
-            "{}",
-            style.green(if orphaned_only {
-                "No orphaned IPC objects."
-            } else {
-                "No IPC objects."
-            })
-        )?;
-    } else {
-        let mut b = Builder::default();
-        b.push_record([
-            "KIND", "ID", "KEY/NAME", "OWNER", "PERMS", "SIZE", "USERS", "PIDS", "STATUS",
-        ]);
-        for o in &l.objects {
-            let owner = o.owner.clone().unwrap_or_else(|| o.owner_uid.to_string());
-            let perms = format!(
-                "{} {}{}",
-                o.perms.trim_start_matches('0'),
-                rwx(u32::from_str_radix(&o.perms, 8).unwrap_or(0)),
-                if o.removed { " (removed)" } else { "" }
-            );
-            let status = if o.orphaned {
-                style.red("orphaned")
-            } else if o.kind.starts_with("posix") && !l.complete && o.holders.is_empty() {
-                style.dim("unknown")
-            } else {
-                style.green("in use")
-            };
-            b.push_record([
-                o.kind.to_string(),
-                o.id.map(|i| i.to_string()).unwrap_or_else(|| "-".into()),
-                printable(o.key.as_deref().or(o.name.as_deref()).unwrap_or("")),
-                printable(&owner),
-                perms,
-                size_text(o),
-                users_text(o),
-                pids_text(o),
-                status,
-            ]);
-        }
-        let mut table = b.build();
-        table.with(TableStyle::blank());
-        crate::report::write_table(out, &table)?;
-    }
-    let orphans = l.objects.iter().filter(|o| o.orphaned).count();
-    let summary = format!(
-        "{} object{}, {} orphaned",
-        l.objects.len(),
-        if l.objects.len() == 1 { "" } else { "s" },
-        orphans
-    );
-    writeln!(out, "{}", style.dim(&summary))?;
-    if orphans > 0 {
-        writeln!(
-            out,
-            "{}",
-            style.dim(
-                "Orphaned: nobody holds it and no process it records still lives (a zombie is dead: it will never remove the object, and reaping it frees only its PID). Remove one with ipcrm -q/-s/-m ID (System V) or rm PATH (POSIX), once sure no program will come back to it."
-            )
-        )?;
-    }
-    for n in &l.notes {
-        writeln!(out, "{} {n}", style.yellow("note:"))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -708,21 +590,14 @@ mod tests {
 
     #[test]
     fn liveness_of_missing_pid_is_gone() {
-        let p = Procs::scan(Path::new("/nonexistent-proc"));
+        let p = Procs::scan(ProcFs::open(Path::new("/nonexistent-proc")).ok().as_ref());
         assert_eq!(p.liveness(12345, Some(1)), (Liveness::Gone, false));
     }
 
     #[test]
     fn own_process_is_alive_and_not_reused() {
-        let p = Procs {
-            root: PathBuf::from("/proc"),
-            btime: crate::teach::probe::boot_time(Path::new("/proc")),
-            ticks: crate::proc::scan::ticks_per_second(),
-            by_inode: HashMap::new(),
-            sysv_attached: HashMap::new(),
-            by_link: HashMap::new(),
-            unreadable: Vec::new(),
-        };
+        let fs = ProcFs::open(Path::new("/proc")).unwrap();
+        let p = Procs::scan(Some(&fs));
         let me = std::process::id() as i32;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -731,5 +606,13 @@ mod tests {
         assert_eq!(p.liveness(me, Some(now)), (Liveness::Alive, false));
         // A use recorded long before this process started: its PID was reused.
         assert_eq!(p.liveness(me, Some(1_000_000)), (Liveness::Reused, false));
+    }
+
+    #[test]
+    fn own_descriptors_and_maps_are_read() {
+        let fs = ProcFs::open(Path::new("/proc")).unwrap();
+        let p = Procs::scan(Some(&fs));
+        let me = std::process::id() as i32;
+        assert!(!p.unreadable.contains(&me), "{:?}", p.unreadable);
     }
 }

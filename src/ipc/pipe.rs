@@ -3,7 +3,7 @@
 //! when the last write end closes; a writer without readers gets SIGPIPE, or EPIPE when it
 //! ignores SIGPIPE (as every Rust program does).
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -12,15 +12,17 @@ use nix::fcntl::{FcntlArg, OFlag};
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
+use crate::sys::process;
+use crate::teach::lab::Lab;
 use crate::teach::narrate::{Narrator, Step, errno_text};
 use crate::teach::probe;
-use crate::teach::runtime::{Channel, Runtime, close_fd, describe, read_fd, send_line, write_fd};
+use crate::teach::runtime::{Channel, Gate, Pipe, Runtime, Sender, describe};
 
 const MESSAGE: &str = "hello through the pipe";
 
-/// Where `pid`'s descriptor `fd` points, as the proof that it is `want` (a `pipe:[inode]`),
+/// Where descriptor number `fd` of `pid` points, as the proof that it is `want` (a `pipe:[inode]`),
 /// or closed when `want` is None.
-fn fd_fact(step: &mut Step, pid: i32, fd: RawFd, want: Option<&str>, meaning: &str) {
+fn fd_fact(step: &mut Step, pid: i32, fd: i32, want: Option<&str>, meaning: &str) {
     let target = probe::fd_target(pid, fd);
     let meaning = match probe::fd_access(pid, fd) {
         Some(access) => format!("{meaning} ({access})"),
@@ -35,23 +37,19 @@ fn fd_fact(step: &mut Step, pid: i32, fd: RawFd, want: Option<&str>, meaning: &s
 }
 
 /// The reader child: closes its copy of the write end, then reports every read until EOF.
-fn reader(rd: RawFd, wr: RawFd, report: RawFd) -> i32 {
-    close_fd(wr);
-    send_line(report, "ready");
+fn reader(pipe: &mut Pipe, report: Sender) -> i32 {
+    pipe.close_write();
+    report.line("ready");
     let mut buf = [0u8; 256];
     loop {
-        match read_fd(rd, &mut buf) {
+        match pipe.read(&mut buf) {
             Ok(0) => {
-                send_line(report, "eof");
+                report.line("eof");
                 return 0;
             }
-            Ok(n) => send_line(
-                report,
-                &format!("data {n} {}", String::from_utf8_lossy(&buf[..n])),
-            ),
-            Err(Errno::EINTR) => {}
+            Ok(n) => report.line(&format!("data {n} {}", String::from_utf8_lossy(&buf[..n]))),
             Err(e) => {
-                send_line(report, &format!("error {e:?}"));
+                report.line(&format!("error {e:?}"));
                 return 1;
             }
         }
@@ -59,7 +57,7 @@ fn reader(rd: RawFd, wr: RawFd, report: RawFd) -> i32 {
 }
 
 /// Polls until `pid` no longer has descriptor `fd` open.
-fn wait_closed(rt: &Runtime, pid: i32, fd: RawFd) -> Result<()> {
+fn wait_closed(rt: &Runtime, pid: i32, fd: i32) -> Result<()> {
     let start = Instant::now();
     while probe::fd_target(pid, fd).is_some() {
         if start.elapsed() > Duration::from_secs(2) {
@@ -70,7 +68,8 @@ fn wait_closed(rt: &Runtime, pid: i32, fd: RawFd) -> Result<()> {
     Ok(())
 }
 
-pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+pub(super) fn run(lab: &mut Lab) -> Result<String> {
+    let (rt, n) = (lab.rt, &mut lab.narrator);
     let me = rt.pid();
     n.begin(
         "an unnamed pipe between a parent and its child",
@@ -84,6 +83,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .map_err(std::io::Error::from)
         .context("pipe")?;
     let (r, w) = (rd.as_raw_fd(), wr.as_raw_fd());
+    let mut pipe = Pipe::from_ends(rd, wr);
     let inode = probe::fd_target(me, r).unwrap_or_default();
     let pipe_inode = inode.starts_with("pipe:[").then_some(inode.as_str());
     let mut s = Step::new("Create a pipe")
@@ -106,15 +106,15 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     // 2. Fork the reader.
     let mut rep = Channel::new()?;
     let mut child = rt.spawn("pipe reader", || {
-        close_fd(rep.reader());
-        reader(r, w, rep.writer())
+        let report = rep.child_side();
+        reader(&mut pipe, report)
     })?;
     rep.close_write();
     let cpid = child.raw();
     if rep.recv(rt, Duration::from_secs(5))?.as_deref() != Some("ready") {
         bail!("the reader child (PID {cpid}) did not start");
     }
-    drop(rd);
+    pipe.close_read();
     wait_closed(rt, cpid, w)?;
     let mut s = Step::new("Fork a reader; each side closes the end it does not use")
         .call("fork()", cpid.to_string())
@@ -161,9 +161,12 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     n.step(s)?;
 
     // 4. Write.
-    let written = nix::unistd::write(&wr, MESSAGE.as_bytes())
-        .map_err(std::io::Error::from)
-        .context("write to the pipe")?;
+    let written = nix::unistd::write(
+        pipe.writer().context("the pipe's write end is closed")?,
+        MESSAGE.as_bytes(),
+    )
+    .map_err(std::io::Error::from)
+    .context("write to the pipe")?;
     let got = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
     let mut s = Step::new("The parent writes; the child wakes up with the bytes")
         .call(format!("write({w}, \"{MESSAGE}\")"), written.to_string())
@@ -181,7 +184,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     n.step(s)?;
 
     // 5. EOF.
-    drop(wr);
+    pipe.close_write();
     let eof = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
     let st = rt.reap(&mut child, Duration::from_secs(5))?;
     let mut s = Step::new("The parent closes the write end: the reader sees end of file")
@@ -213,15 +216,15 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         .map_err(std::io::Error::from)
         .context("pipe")?;
     let (r2, w2) = (rd2.as_raw_fd(), wr2.as_raw_fd());
-    let (go_rd, go_wr) = crate::teach::runtime::pipe()?;
-    let go_w = go_wr.as_raw_fd();
-    let mut writer = rt.spawn("pipe writer", || writer(r2, w2, go_rd.as_raw_fd(), go_w))?;
-    drop(go_rd);
+    let mut pipe2 = Pipe::from_ends(rd2, wr2);
+    let mut go = Gate::new()?;
+    let mut writer = rt.spawn("pipe writer", || writer(&mut pipe2, &mut go))?;
+    go.parent_side();
     let wpid = writer.raw();
-    drop(rd2);
+    pipe2.close_read();
     wait_closed(rt, wpid, r2)?;
     let sigign = probe::sigmask(wpid, "SigIgn");
-    write_go(&go_wr)?;
+    go.send().context("write to the writer child")?;
     let st = rt.reap(&mut writer, Duration::from_secs(5))?;
     let mut s = Step::new("A writer with no reader left dies of SIGPIPE")
         .call(format!("write({w2}) in PID {wpid}"), "(killed)")
@@ -244,7 +247,7 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         matches!(st, WaitStatus::Signaled(_, Signal::SIGPIPE, _)),
     );
     n.step(s)?;
-    drop(wr2);
+    drop(pipe2);
 
     // 8. EPIPE.
     let (rd3, wr3) = nix::unistd::pipe()
@@ -283,10 +286,10 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     n.step(s)?;
     drop(wr3);
 
-    n.end(
+    Ok(String::from(
         "One pipe, one inode, two processes; EOF when the last writer closed; a buffer of a \
          fixed size; SIGPIPE or EPIPE for a writer without readers. Every child was reaped.",
-    )
+    ))
 }
 
 /// How many bytes a pipe holds: what F_GETPIPE_SZ says (Linux 2.6.35 and later), and what
@@ -312,7 +315,7 @@ fn capacity_step(n: &mut Narrator) -> Result<()> {
         }
     };
     drop(rd);
-    let page = probe::page_size();
+    let page = crate::sys::mman::page_size();
     let pages = usize::try_from(size).unwrap_or(0) / page;
     let mut s = Step::new("A pipe holds a fixed number of bytes: fill one")
         .call(
@@ -367,24 +370,15 @@ fn capacity_step(n: &mut Narrator) -> Result<()> {
 }
 
 /// The SIGPIPE writer: default SIGPIPE, closes the read end, waits for "go", writes.
-fn writer(r: RawFd, w: RawFd, go: RawFd, go_w: RawFd) -> i32 {
-    // SAFETY: restoring the default disposition.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    close_fd(go_w);
-    close_fd(r);
-    let mut b = [0u8; 1];
-    if read_fd(go, &mut b) != Ok(1) {
+fn writer(pipe: &mut Pipe, go: &mut Gate) -> i32 {
+    let _ = process::default_action(Signal::SIGPIPE);
+    go.child_side();
+    pipe.close_read();
+    if !go.wait() {
         return 2;
     }
-    match write_fd(w, b"into the void") {
-        Ok(_) => 0,
+    match pipe.write_all(b"into the void") {
+        Ok(()) => 0,
         Err(_) => 3,
     }
-}
-
-fn write_go(fd: &OwnedFd) -> Result<()> {
-    nix::unistd::write(fd, b"g")
-        .map(drop)
-        .map_err(std::io::Error::from)
-        .context("write to the writer child")
 }

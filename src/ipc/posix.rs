@@ -2,35 +2,43 @@
 //! (a queue, a semaphore or a shared memory object), unlinked on Drop, and the lstat evidence
 //! of a file in /dev/shm.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 
 use nix::errno::Errno;
 
 use super::sysvipc;
 use crate::teach::narrate::{Step, errno_text};
 
-/// An unlink call of the POSIX IPC API: `mq_unlink`, `sem_unlink`, `shm_unlink`.
-pub type UnlinkFn = unsafe extern "C" fn(*const libc::c_char) -> libc::c_int;
+/// Which unlink call of the POSIX IPC API removes a name.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Unlink {
+    /// mq_unlink
+    Queue,
+    /// sem_unlink
+    Semaphore,
+    /// shm_unlink
+    Shm,
+}
 
 /// A POSIX IPC name this process created, unlinked once, by `unlink` or on Drop. Like the
 /// System V guards it does nothing in a forked child, which would otherwise unlink the name
 /// from under the parent.
-pub struct Name {
+pub(crate) struct Name {
     name: CString,
-    unlink: UnlinkFn,
+    unlink: Unlink,
     owner: u32,
     unlinked: bool,
 }
 
 impl Name {
     /// The name as C wants it; EINVAL when it holds a NUL.
-    pub fn c_string(name: &str) -> Result<CString, Errno> {
+    pub(crate) fn c_string(name: &str) -> Result<CString, Errno> {
         CString::new(name).map_err(|_| Errno::EINVAL)
     }
 
     /// Takes charge of a name the caller has just created (never before: a failed O_EXCL
     /// open means the name belongs to someone else).
-    pub fn created(name: CString, unlink: UnlinkFn) -> Name {
+    pub(crate) fn created(name: CString, unlink: Unlink) -> Name {
         Name {
             name,
             unlink,
@@ -39,20 +47,18 @@ impl Name {
         }
     }
 
-    pub fn as_c_str(&self) -> &CStr {
-        &self.name
-    }
-
     /// Whether this is the process that created the name (not a forked copy).
-    pub fn is_owner(&self) -> bool {
+    pub(crate) fn is_owner(&self) -> bool {
         self.owner == std::process::id()
     }
 
-    pub fn unlink(&mut self) -> Result<(), Errno> {
+    pub(crate) fn unlink(&mut self) -> Result<(), Errno> {
         if !self.unlinked {
-            // SAFETY: a NUL-terminated name.
-            if unsafe { (self.unlink)(self.name.as_ptr()) } != 0 {
-                return Err(Errno::last());
+            let name = self.name.as_c_str();
+            match self.unlink {
+                Unlink::Queue => nix::mqueue::mq_unlink(name)?,
+                Unlink::Semaphore => crate::sys::semaphore::unlink(name)?,
+                Unlink::Shm => nix::sys::mman::shm_unlink(name)?,
             }
             self.unlinked = true;
         }
@@ -70,7 +76,13 @@ impl Drop for Name {
 
 /// `lstat PATH` of a file in /dev/shm as a checked fact: `present` expects a regular file of
 /// `size` bytes (any size when None), else ENOENT.
-pub fn shm_file_fact(s: &mut Step, path: &str, present: bool, size: Option<u64>, meaning: &str) {
+pub(crate) fn shm_file_fact(
+    s: &mut Step,
+    path: &str,
+    present: bool,
+    size: Option<u64>,
+    meaning: &str,
+) {
     use std::os::unix::fs::MetadataExt;
     let md = std::fs::symlink_metadata(path);
     let holds = match &md {

@@ -1,114 +1,111 @@
 //! `ipc demo signal`: a child catches, ignores and blocks signals while the demo reads its
 //! masks in /proc/PID/status; SIGKILL and SIGSTOP refuse all three; SIGSTOP and SIGCONT move
 //! the child between T and S; an uncaught SIGTERM takes the default action.
+//!
+//! Installing a signal handler is what this demo teaches, and it needs `unsafe` (the handler
+//! runs in a signal context); those calls stay here, in the open.
+#![allow(unsafe_code)]
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use nix::sys::signal::Signal;
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::WaitStatus;
 
 use super::state_fact;
 use crate::proc::signals::SigMask;
-use crate::teach::narrate::{Narrator, Step};
+use crate::sys::process;
+use crate::teach::lab::Lab;
+use crate::teach::narrate::Step;
 use crate::teach::probe;
-use crate::teach::runtime::{Channel, Runtime, close_fd, describe, send_line};
+use crate::teach::runtime::{Channel, Pipe, Runtime, Sender, describe};
 
 /// The report pipe's write end, for the signal handler (set only in the child).
 static REPORT_FD: AtomicI32 = AtomicI32::new(-1);
 
-/// Runs in the child on each delivery: one write(2), which is async-signal-safe.
+/// Runs in the child on each delivery: one write(2), which is async-signal-safe. A handler
+/// may touch nothing but atomics and such calls, so it writes to the raw descriptor number.
 extern "C" fn on_signal(sig: libc::c_int) {
     let mut msg = *b"caught 00\n";
     msg[7] = b'0' + (sig / 10 % 10) as u8;
     msg[8] = b'0' + (sig % 10) as u8;
     let fd = REPORT_FD.load(Ordering::Relaxed);
-    // SAFETY: write is async-signal-safe; msg lives on this stack frame.
+    // SAFETY: write is async-signal-safe; msg lives on this stack frame; fd is the report
+    // pipe, which the child keeps open until it exits.
     unsafe { libc::write(fd, msg.as_ptr().cast(), msg.len()) };
 }
 
-fn sigset(sigs: &[libc::c_int]) -> libc::sigset_t {
-    // SAFETY: sigemptyset initialises the set.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &s in sigs {
-            libc::sigaddset(&mut set, s);
-        }
-        set
+/// sigaction(sig, {on_signal, flags}): what the demo teaches, so made here in the open.
+fn catch(sig: Signal, flags: SaFlags) -> nix::Result<()> {
+    let action = SigAction::new(SigHandler::Handler(on_signal), flags, SigSet::empty());
+    // SAFETY: on_signal is async-signal-safe (an atomic load and one write(2)); the previous
+    // action that nix returns is dropped, never called.
+    unsafe { nix::sys::signal::sigaction(sig, &action) }.map(drop)
+}
+
+fn word(r: nix::Result<()>) -> String {
+    match r {
+        Ok(()) => "0".to_string(),
+        Err(e) => format!("{e:?}"),
     }
 }
 
-fn errno_word(r: libc::c_int) -> String {
-    if r == 0 {
-        "0".to_string()
-    } else {
-        format!("{:?}", nix::errno::Errno::last())
+fn mask(how: SigmaskHow, sigs: &[Signal]) -> nix::Result<()> {
+    let mut set = SigSet::empty();
+    for &s in sigs {
+        set.add(s);
     }
+    nix::sys::signal::sigprocmask(how, Some(&set), None)
 }
 
 /// The child's side: obeys one-letter commands from the demo and answers on the report pipe.
-fn child(cmd: RawFd, report: RawFd) -> i32 {
-    REPORT_FD.store(report, Ordering::Relaxed);
-    let say = |s: &str| send_line(report, s);
+fn child(cmd: &Pipe, report: Sender) -> i32 {
+    REPORT_FD.store(
+        report.as_fd().map_or(-1, |fd| fd.as_raw_fd()),
+        Ordering::Relaxed,
+    );
+    let say = |s: &str| report.line(s);
     // A clean slate: Rust ignores SIGPIPE and the child inherited that.
-    // SAFETY: resetting a disposition to the default.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let _ = process::default_action(Signal::SIGPIPE);
     say("ready");
     let mut b = [0u8; 1];
     loop {
-        match crate::teach::runtime::read_fd(cmd, &mut b) {
+        match cmd.read(&mut b) {
             Ok(0) => return 0,
             Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => return 1,
         }
-        // SAFETY: each arm makes plain signal-management calls with valid arguments.
-        unsafe {
-            match b[0] {
-                b'c' => {
-                    let mut sa: libc::sigaction = std::mem::zeroed();
-                    sa.sa_sigaction = on_signal as *const () as usize;
-                    sa.sa_flags = libc::SA_RESTART;
-                    libc::sigemptyset(&mut sa.sa_mask);
-                    let r = libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
-                    say(&format!("ok {}", errno_word(r)));
-                }
-                b'i' => {
-                    let r = libc::signal(libc::SIGUSR2, libc::SIG_IGN);
-                    say(if r == libc::SIG_ERR { "ok -1" } else { "ok 0" });
-                }
-                b'b' => {
-                    let set = sigset(&[libc::SIGUSR1]);
-                    let r = libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-                    say(&format!("ok {}", errno_word(r)));
-                }
-                b'u' => {
-                    // A pending SIGUSR1 is delivered before sigprocmask returns: its "caught"
-                    // line comes before our "ok".
-                    let set = sigset(&[libc::SIGUSR1]);
-                    let r = libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-                    say(&format!("ok {}", errno_word(r)));
-                }
-                b'k' => {
-                    let mut sa: libc::sigaction = std::mem::zeroed();
-                    sa.sa_sigaction = on_signal as *const () as usize;
-                    libc::sigemptyset(&mut sa.sa_mask);
-                    let kill = libc::sigaction(libc::SIGKILL, &sa, std::ptr::null_mut());
-                    let kill = errno_word(kill);
-                    let mut ign: libc::sigaction = std::mem::zeroed();
-                    ign.sa_sigaction = libc::SIG_IGN;
-                    libc::sigemptyset(&mut ign.sa_mask);
-                    let stop = libc::sigaction(libc::SIGSTOP, &ign, std::ptr::null_mut());
-                    let stop = errno_word(stop);
-                    let set = sigset(&[libc::SIGKILL, libc::SIGSTOP]);
-                    let block = libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-                    say(&format!("ok {kill} {stop} {}", errno_word(block)));
-                }
-                _ => say("ok ?"),
+        match b[0] {
+            b'c' => say(&format!(
+                "ok {}",
+                word(catch(Signal::SIGUSR1, SaFlags::SA_RESTART))
+            )),
+            b'i' => say(match process::ignore(Signal::SIGUSR2) {
+                Ok(()) => "ok 0",
+                Err(_) => "ok -1",
+            }),
+            b'b' => say(&format!(
+                "ok {}",
+                word(mask(SigmaskHow::SIG_BLOCK, &[Signal::SIGUSR1]))
+            )),
+            // A pending SIGUSR1 is delivered before sigprocmask returns: its "caught" line
+            // comes before our "ok".
+            b'u' => say(&format!(
+                "ok {}",
+                word(mask(SigmaskHow::SIG_UNBLOCK, &[Signal::SIGUSR1]))
+            )),
+            b'k' => {
+                let kill = word(catch(Signal::SIGKILL, SaFlags::empty()));
+                let stop = word(process::ignore(Signal::SIGSTOP));
+                let block = word(mask(
+                    SigmaskHow::SIG_BLOCK,
+                    &[Signal::SIGKILL, Signal::SIGSTOP],
+                ));
+                say(&format!("ok {kill} {stop} {block}"));
             }
+            _ => say("ok ?"),
         }
     }
 }
@@ -160,7 +157,7 @@ fn wait_fact(step: &mut Step, pid: i32, got: WaitStatus, want: WaitStatus, meani
 }
 
 /// Polls /proc until `pid` is in state `want`.
-pub fn wait_state(rt: &Runtime, pid: i32, want: char, timeout: Duration) -> Result<char> {
+pub(crate) fn wait_state(rt: &Runtime, pid: i32, want: char, timeout: Duration) -> Result<char> {
     let start = Instant::now();
     loop {
         let st = probe::state(pid);
@@ -179,13 +176,13 @@ pub fn wait_state(rt: &Runtime, pid: i32, want: char, timeout: Duration) -> Resu
 
 struct Talk<'a> {
     rt: &'a Runtime,
-    cmd: OwnedFd,
+    cmd: Pipe,
     rep: Channel,
 }
 
 impl Talk<'_> {
     fn ask(&mut self, c: u8) -> Result<(Vec<String>, String)> {
-        nix::unistd::write(&self.cmd, &[c]).map_err(std::io::Error::from)?;
+        self.cmd.write_all(&[c]).map_err(std::io::Error::from)?;
         let mut caught = Vec::new();
         loop {
             match self.rep.recv(self.rt, Duration::from_secs(5))? {
@@ -197,7 +194,8 @@ impl Talk<'_> {
     }
 }
 
-pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+pub(super) fn run(lab: &mut Lab) -> Result<String> {
+    let (rt, n) = (lab.rt, &mut lab.narrator);
     n.begin(
         "catch, ignore, block; SIGKILL and SIGSTOP cannot be",
         "The notes: a process can ignore, block or catch every signal except SIGSTOP and SIGKILL; \
@@ -206,21 +204,17 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
          for signal N).",
     )?;
 
-    let (cmd_rd, cmd_wr) = crate::teach::runtime::pipe()?;
+    let mut cmd = Pipe::new()?;
     let mut rep = Channel::new()?;
     let mut child = rt.spawn("signal demo child", || {
-        close_fd(cmd_wr.as_raw_fd());
-        close_fd(rep.reader());
-        child(cmd_rd.as_raw_fd(), rep.writer())
+        cmd.close_write();
+        let report = rep.child_side();
+        child(&cmd, report)
     })?;
-    drop(cmd_rd);
+    cmd.close_read();
     rep.close_write();
     let pid = child.raw();
-    let mut talk = Talk {
-        rt,
-        cmd: cmd_wr,
-        rep,
-    };
+    let mut talk = Talk { rt, cmd, rep };
 
     let ready = talk.rep.recv(rt, Duration::from_secs(5))?;
     if ready.as_deref() != Some("ready") {
@@ -519,8 +513,8 @@ pub fn run(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     )?;
     n.step(s)?;
 
-    n.end(
+    Ok(String::from(
         "Caught, ignored and blocked signals, each visible in /proc/PID/status; SIGKILL and \
          SIGSTOP cannot be caught, ignored or blocked. Nothing is left behind.",
-    )
+    ))
 }

@@ -10,11 +10,11 @@ use std::path::Path;
 use serde::Serialize;
 
 /// SHM_DEST in the perms column: IPC_RMID was called; the segment dies with its last detach.
-pub const SHM_DEST: u32 = 0o1000;
+pub(crate) const SHM_DEST: u32 = 0o1000;
 
 /// One row of /proc/sysvipc/msg.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct MsgRow {
+pub(crate) struct MsgRow {
     pub key: i32,
     pub id: i32,
     pub perms: u32,
@@ -33,7 +33,7 @@ pub struct MsgRow {
 
 /// One row of /proc/sysvipc/sem.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct SemRow {
+pub(crate) struct SemRow {
     pub key: i32,
     pub id: i32,
     pub perms: u32,
@@ -48,7 +48,7 @@ pub struct SemRow {
 
 /// One row of /proc/sysvipc/shm.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct ShmRow {
+pub(crate) struct ShmRow {
     pub key: i32,
     pub id: i32,
     pub perms: u32,
@@ -106,7 +106,7 @@ fn rows<'a>(text: &'a str, id_col: &str) -> Vec<Row<'a>> {
         .collect()
 }
 
-pub fn parse_msg(text: &str) -> Vec<MsgRow> {
+pub(crate) fn parse_msg(text: &str) -> Vec<MsgRow> {
     rows(text, "msqid")
         .iter()
         .map(|r| MsgRow {
@@ -128,7 +128,7 @@ pub fn parse_msg(text: &str) -> Vec<MsgRow> {
         .collect()
 }
 
-pub fn parse_sem(text: &str) -> Vec<SemRow> {
+pub(crate) fn parse_sem(text: &str) -> Vec<SemRow> {
     rows(text, "semid")
         .iter()
         .map(|r| SemRow {
@@ -146,7 +146,7 @@ pub fn parse_sem(text: &str) -> Vec<SemRow> {
         .collect()
 }
 
-pub fn parse_shm(text: &str) -> Vec<ShmRow> {
+pub(crate) fn parse_shm(text: &str) -> Vec<ShmRow> {
     rows(text, "shmid")
         .iter()
         .map(|r| ShmRow {
@@ -172,20 +172,20 @@ fn read(proc_root: &Path, name: &str) -> io::Result<String> {
     std::fs::read_to_string(proc_root.join("sysvipc").join(name))
 }
 
-pub fn read_msg(proc_root: &Path) -> io::Result<Vec<MsgRow>> {
+pub(crate) fn read_msg(proc_root: &Path) -> io::Result<Vec<MsgRow>> {
     read(proc_root, "msg").map(|t| parse_msg(&t))
 }
 
-pub fn read_sem(proc_root: &Path) -> io::Result<Vec<SemRow>> {
+pub(crate) fn read_sem(proc_root: &Path) -> io::Result<Vec<SemRow>> {
     read(proc_root, "sem").map(|t| parse_sem(&t))
 }
 
-pub fn read_shm(proc_root: &Path) -> io::Result<Vec<ShmRow>> {
+pub(crate) fn read_shm(proc_root: &Path) -> io::Result<Vec<ShmRow>> {
     read(proc_root, "shm").map(|t| parse_shm(&t))
 }
 
 /// The live row of message queue `id` in /proc.
-pub fn msg_row(id: i32) -> Option<MsgRow> {
+pub(crate) fn msg_row(id: i32) -> Option<MsgRow> {
     read_msg(Path::new("/proc"))
         .ok()?
         .into_iter()
@@ -193,7 +193,7 @@ pub fn msg_row(id: i32) -> Option<MsgRow> {
 }
 
 /// The live row of semaphore set `id` in /proc.
-pub fn sem_row(id: i32) -> Option<SemRow> {
+pub(crate) fn sem_row(id: i32) -> Option<SemRow> {
     read_sem(Path::new("/proc"))
         .ok()?
         .into_iter()
@@ -201,7 +201,7 @@ pub fn sem_row(id: i32) -> Option<SemRow> {
 }
 
 /// The live row of segment `id` in /proc.
-pub fn shm_row(id: i32) -> Option<ShmRow> {
+pub(crate) fn shm_row(id: i32) -> Option<ShmRow> {
     read_shm(Path::new("/proc"))
         .ok()?
         .into_iter()
@@ -209,7 +209,7 @@ pub fn shm_row(id: i32) -> Option<ShmRow> {
 }
 
 /// Permission bits as `ls` shows them: 0640 -> "rw-r-----".
-pub fn rwx(perms: u32) -> String {
+pub(crate) fn rwx(perms: u32) -> String {
     let mut s = String::with_capacity(9);
     for shift in [6, 3, 0] {
         let b = (perms >> shift) & 7;

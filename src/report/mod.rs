@@ -6,6 +6,7 @@ pub mod explain;
 pub mod findings;
 pub mod fix;
 pub mod ignore;
+pub mod ipc_list;
 pub mod json;
 pub mod nagios;
 pub mod prometheus;

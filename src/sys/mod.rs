@@ -1,4 +1,8 @@
 //! The boundary with the kernel for calls that need `unsafe` or that no crate wraps: each
 //! function here is safe to call, and says since when the kernel offers what it uses.
 
+pub(crate) mod mman;
 pub mod pidfd;
+pub(crate) mod process;
+pub(crate) mod semaphore;
+pub(crate) mod sysv;

@@ -12,15 +12,15 @@ use crate::proc::signals::SigMask;
 use crate::proc::stat::{self, Stat};
 
 /// PF_FORKNOEXEC (include/linux/sched.h): forked but has not called exec.
-pub const PF_FORKNOEXEC: u32 = 0x0000_0040;
+pub(crate) const PF_FORKNOEXEC: u32 = 0x0000_0040;
 
 /// /proc/PID/status as text.
-pub fn status(fs: &ProcFs, pid: i32) -> Result<String, ReadError> {
+pub(crate) fn status(fs: &ProcFs, pid: i32) -> Result<String, ReadError> {
     Ok(String::from_utf8_lossy(&fs.read(&format!("{pid}/status"))?).into_owned())
 }
 
 /// The value of one `Name:\tvalue` line of a status text.
-pub fn field(status: &str, name: &str) -> Option<String> {
+pub(crate) fn field(status: &str, name: &str) -> Option<String> {
     status.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
         (k == name).then(|| v.trim().to_string())
@@ -28,7 +28,7 @@ pub fn field(status: &str, name: &str) -> Option<String> {
 }
 
 /// One status field of a live process, or a note saying why it is not there.
-pub fn status_field(fs: &ProcFs, pid: i32, name: &str) -> String {
+pub(crate) fn status_field(fs: &ProcFs, pid: i32, name: &str) -> String {
     match status(fs, pid) {
         Ok(s) => field(&s, name).unwrap_or_else(|| "(absent)".into()),
         Err(e) => format!("({e})"),
@@ -36,18 +36,12 @@ pub fn status_field(fs: &ProcFs, pid: i32, name: &str) -> String {
 }
 
 /// /proc/PID/stat, parsed.
-pub fn stat(fs: &ProcFs, pid: i32) -> Result<Stat, ReadError> {
+pub(crate) fn stat(fs: &ProcFs, pid: i32) -> Result<Stat, ReadError> {
     fs.stat(pid)
 }
 
-/// /proc/PID/task/TID/stat, parsed.
-pub fn task_stat(fs: &ProcFs, pid: i32, tid: i32) -> Result<Stat, ReadError> {
-    let buf = fs.read(&format!("{pid}/task/{tid}/stat"))?;
-    stat::parse(&buf).ok_or(ReadError::Other(nix::errno::Errno::EINVAL))
-}
-
 /// Where /proc/PID/exe points.
-pub fn exe(pid: i32) -> String {
+pub(crate) fn exe(pid: i32) -> String {
     match fs::read_link(format!("/proc/{pid}/exe")) {
         Ok(p) => p.display().to_string(),
         Err(e) => format!("({e})"),
@@ -55,7 +49,7 @@ pub fn exe(pid: i32) -> String {
 }
 
 /// /proc/PID/comm without its newline.
-pub fn comm(fs: &ProcFs, pid: i32) -> String {
+pub(crate) fn comm(fs: &ProcFs, pid: i32) -> String {
     match fs.read(&format!("{pid}/comm")) {
         Ok(b) => String::from_utf8_lossy(&b)
             .trim_end_matches('\n')
@@ -65,7 +59,7 @@ pub fn comm(fs: &ProcFs, pid: i32) -> String {
 }
 
 /// /proc/PID/cmdline with NULs shown as spaces ("" for zombies and kernel threads).
-pub fn cmdline(fs: &ProcFs, pid: i32) -> String {
+pub(crate) fn cmdline(fs: &ProcFs, pid: i32) -> String {
     match fs.cmdline(pid) {
         Ok(c) => c.unwrap_or_default(),
         Err(e) => format!("({e})"),
@@ -73,7 +67,7 @@ pub fn cmdline(fs: &ProcFs, pid: i32) -> String {
 }
 
 /// The one-letter state with its meaning, as proc(5) names it.
-pub fn state_name(state: u8) -> &'static str {
+pub(crate) fn state_name(state: u8) -> &'static str {
     match state {
         b'R' => "running or runnable",
         b'S' => "sleeping, interruptible",
@@ -88,7 +82,7 @@ pub fn state_name(state: u8) -> &'static str {
 }
 
 /// Whether a process is gone: no /proc entry, or the PID now names a newer process.
-pub fn gone(fs: &ProcFs, pid: i32, start_ticks: u64) -> bool {
+pub(crate) fn gone(fs: &ProcFs, pid: i32, start_ticks: u64) -> bool {
     match fs.stat(pid) {
         Ok(s) => s.starttime != start_ticks,
         Err(_) => true,
@@ -98,9 +92,9 @@ pub fn gone(fs: &ProcFs, pid: i32, start_ticks: u64) -> bool {
 /// The physical page frame behind a virtual address of process `pid`, from
 /// /proc/PID/pagemap: Some(0) when the kernel hides frames (without CAP_SYS_ADMIN), None
 /// when the page is not present or the file cannot be read.
-pub fn page_frame(pid: &str, addr: usize) -> Option<u64> {
+pub(crate) fn page_frame(pid: &str, addr: usize) -> Option<u64> {
     use std::os::unix::fs::FileExt;
-    let page = page_size();
+    let page = crate::sys::mman::page_size();
     let f = fs::File::open(format!("/proc/{pid}/pagemap")).ok()?;
     let mut b = [0u8; 8];
     f.read_exact_at(&mut b, (addr / page * 8) as u64).ok()?;
@@ -111,27 +105,21 @@ pub fn page_frame(pid: &str, addr: usize) -> Option<u64> {
     Some(entry & ((1 << 55) - 1))
 }
 
-pub fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if n > 0 { n as usize } else { 4096 }
-}
-
 /// The running kernel's release, e.g. "6.8.0-45-generic".
-pub fn kernel_release() -> String {
+pub(crate) fn kernel_release() -> String {
     fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into())
 }
 
 /// (major, minor) of a kernel release string.
-pub fn kernel_version(release: &str) -> Option<(u32, u32)> {
+pub(crate) fn kernel_version(release: &str) -> Option<(u32, u32)> {
     let mut it = release.split(|c: char| !c.is_ascii_digit());
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
 }
 
 /// Which of `names` the kernel's symbol table holds; None when it cannot be read.
-pub fn kernel_symbols(names: &[&str]) -> Option<Vec<String>> {
+pub(crate) fn kernel_symbols(names: &[&str]) -> Option<Vec<String>> {
     let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
     if text.is_empty() {
         return None;
@@ -151,7 +139,7 @@ pub fn kernel_symbols(names: &[&str]) -> Option<Vec<String>> {
 /// kernel may carry a backport): EEVDF (Linux 6.6+) keeps the load-weighted average vruntime
 /// that eligibility is measured against, `avg_vruntime()`, which CFS never had.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FairScheduler {
+pub(crate) enum FairScheduler {
     Eevdf,
     Cfs,
     /// /proc/kallsyms is unreadable or empty.
@@ -159,9 +147,9 @@ pub enum FairScheduler {
 }
 
 /// The symbol whose presence tells EEVDF from CFS.
-pub const EEVDF_SYMBOL: &str = "avg_vruntime";
+pub(crate) const EEVDF_SYMBOL: &str = "avg_vruntime";
 
-pub fn fair_scheduler() -> FairScheduler {
+pub(crate) fn fair_scheduler() -> FairScheduler {
     match kernel_symbols(&[EEVDF_SYMBOL]) {
         Some(found) if !found.is_empty() => FairScheduler::Eevdf,
         Some(_) => FairScheduler::Cfs,
@@ -202,7 +190,7 @@ const PF_NAMES: &[(u32, &str)] = &[
 
 /// "0x40804c (PF_EXITING|PF_POSTCOREDUMP|PF_FORKNOEXEC|PF_NOFREEZE|PF_RANDOMIZE)": the task
 /// flags with every known bit named; bits this table does not know are left in the number.
-pub fn flags_text(flags: u32) -> String {
+pub(crate) fn flags_text(flags: u32) -> String {
     let names: Vec<&str> = PF_NAMES
         .iter()
         .filter(|(bit, _)| flags & bit != 0)
@@ -216,33 +204,33 @@ pub fn flags_text(flags: u32) -> String {
 }
 
 /// The state letter from /proc/PID/stat (S, R, T, Z, ...), or None when it is gone.
-pub fn state(pid: i32) -> Option<char> {
+pub(crate) fn state(pid: i32) -> Option<char> {
     let buf = fs::read(format!("/proc/{pid}/stat")).ok()?;
     stat::parse(&buf).map(|s| s.state as char)
 }
 
 /// A signal mask line of /proc/PID/status (SigPnd, ShdPnd, SigBlk, SigIgn, SigCgt).
-pub fn sigmask(pid: i32, name: &str) -> Option<SigMask> {
+pub(crate) fn sigmask(pid: i32, name: &str) -> Option<SigMask> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     SigMask::parse(&field(&status, name)?)
 }
 
 /// The kernel function a sleeping process waits in (/proc/PID/wchan).
-pub fn wchan(pid: i32) -> Option<String> {
+pub(crate) fn wchan(pid: i32) -> Option<String> {
     let w = fs::read_to_string(format!("/proc/{pid}/wchan")).ok()?;
     let w = w.trim();
     (!w.is_empty() && w != "0").then(|| w.to_string())
 }
 
 /// Where descriptor `fd` of `pid` points (`pipe:[1234]`, a path, `/mq-name`).
-pub fn fd_target(pid: i32, fd: i32) -> Option<String> {
+pub(crate) fn fd_target(pid: i32, fd: i32) -> Option<String> {
     fs::read_link(format!("/proc/{pid}/fd/{fd}"))
         .ok()
         .map(|p| p.to_string_lossy().into_owned())
 }
 
 /// The `flags:` of /proc/PID/fdinfo/FD as an access mode: "read-only", "write-only", ...
-pub fn fd_access(pid: i32, fd: i32) -> Option<&'static str> {
+pub(crate) fn fd_access(pid: i32, fd: i32) -> Option<&'static str> {
     let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
     let flags = info.lines().find_map(|l| l.strip_prefix("flags:"))?.trim();
     let bits = u32::from_str_radix(flags, 8).ok()?;
@@ -254,7 +242,7 @@ pub fn fd_access(pid: i32, fd: i32) -> Option<&'static str> {
 }
 
 /// Lines of /proc/PID/maps that mention `needle` (a path or `/SYSV...`).
-pub fn maps_lines(pid: i32, needle: &str) -> Vec<String> {
+pub(crate) fn maps_lines(pid: i32, needle: &str) -> Vec<String> {
     fs::read_to_string(format!("/proc/{pid}/maps"))
         .map(|m| {
             m.lines()
@@ -263,11 +251,6 @@ pub fn maps_lines(pid: i32, needle: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// Boot time in seconds since the epoch (btime in /proc/stat).
-pub fn boot_time(proc_root: &std::path::Path) -> Option<u64> {
-    crate::proc::scan::btime(&fs::read(proc_root.join("stat")).ok()?)
 }
 
 #[cfg(test)]

@@ -1001,3 +1001,14 @@ impl Drop for WaitingParent {
         }
     }
 }
+
+/// Whether the binary under test reads the `ZOMBIES_TEST_PANIC_AFTER_STEP` seam: only builds
+/// with debug assertions have it, and then the variable's name is in the binary. The kernel
+/// matrix runs the debug test binaries against the release binary, so the tests of the seam
+/// ask the binary rather than their own build.
+pub fn binary_has_test_seam() -> bool {
+    let needle = b"ZOMBIES_TEST_PANIC_AFTER_STEP";
+    std::fs::read(bin())
+        .map(|b| b.windows(needle.len()).any(|w| w == needle))
+        .unwrap_or(false)
+}

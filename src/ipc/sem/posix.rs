@@ -1,0 +1,154 @@
+//! The POSIX backend of the semaphore story: a named semaphore (sem_open), its file in
+//! /dev/shm and the mapping of it in our memory, sem_wait and sem_post around each
+//! increment, sem_getvalue.
+
+use std::ffi::CString;
+
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+
+use super::{Said, Take};
+use crate::ipc::posix::{Name, Unlink, shm_file_fact};
+use crate::ipc::sysv::io_err;
+use crate::sys::semaphore::NamedSemaphore;
+use crate::teach::narrate::{Object, Step};
+use crate::teach::probe;
+
+pub(super) struct Semaphore {
+    /// "/zombies-demo-PID-sem"
+    name: String,
+    /// The file glibc keeps it in: /dev/shm/sem.zombies-demo-PID-sem.
+    file: String,
+    /// Closed before `unlink` drops and removes the name.
+    sem: NamedSemaphore,
+    unlink: Name,
+}
+
+impl Take for NamedSemaphore {
+    fn take(&self) -> Result<(), Errno> {
+        self.wait()
+    }
+    fn give(&self) -> Result<(), Errno> {
+        self.post()
+    }
+}
+
+impl super::Semaphore for Semaphore {
+    const TITLE: &'static str = "a POSIX named semaphore";
+    const INTRO: &'static str = "sem_open finds a semaphore by name; glibc keeps it in a small file in /dev/shm that \
+         every user maps. The same race as the System V demo, guarded by sem_wait and sem_post.";
+    const SHOWS_MAPPING: bool = false;
+    const UNGUARDED: Said = Said {
+        title: "Two processes increment a shared counter without it",
+        explain: "Unprotected read-modify-write on one CPU, yielding inside the window: updates are \
+             lost.",
+    };
+    const DEAD_HOLDER: Said = Said {
+        title: "A holder dies: the named semaphore stays taken",
+        explain: "POSIX semaphores have no SEM_UNDO: the value stays 0 and later sem_waits would \
+             block forever. The demo posts it back.",
+    };
+    const REPAIRED: &'static str = "free after sem_post";
+    const SUMMARY_END: &'static str =
+        "a dead holder keeps a POSIX semaphore. Unlinked; children reaped.";
+
+    type InChild = NamedSemaphore;
+
+    fn create(_me: i32) -> Result<Semaphore> {
+        let short = crate::ipc::demo_name("sem");
+        let name = format!("/{short}");
+        let cname = Name::c_string(&name)
+            .map_err(io_err)
+            .context("a semaphore name")?;
+        let sem = NamedSemaphore::create(&cname, 0o600, 1)
+            .map_err(io_err)
+            .with_context(|| format!("sem_open({name}, O_CREAT|O_EXCL); is /dev/shm mounted?"))?;
+        Ok(Semaphore {
+            file: format!("/dev/shm/sem.{short}"),
+            name,
+            sem,
+            unlink: Name::created(cname, Unlink::Semaphore),
+        })
+    }
+
+    fn object(&self) -> Object {
+        Object::named("posix-sem", self.name.clone())
+    }
+
+    fn created(&self, me: i32) -> Step {
+        let mut s = Step::new("Create a named semaphore, value 1")
+            .call(
+                format!("sem_open(\"{}\", O_CREAT|O_EXCL, 0600, 1)", self.name),
+                "a sem_t *",
+            )
+            .explain("The name becomes a file in /dev/shm, mapped into our memory.");
+        shm_file_fact(&mut s, &self.file, true, None, "the semaphore's file");
+        for l in probe::maps_lines(me, "/dev/shm/sem.") {
+            s.ev_mut(
+                format!("/proc/{me}/maps"),
+                l,
+                "mapped shared; glibc built the file under a temporary name and linked it into \
+                 place, so the mapping shows that name, deleted",
+            );
+        }
+        s
+    }
+
+    fn value_fact(&self, s: &mut Step, want: i32, meaning: &str) {
+        let v = self.sem.value().unwrap_or(-1);
+        s.fact_mut(
+            "sem_getvalue",
+            v.to_string(),
+            meaning.to_string(),
+            v == want,
+        );
+    }
+
+    fn in_child(&self) -> Result<NamedSemaphore, Errno> {
+        NamedSemaphore::open(&self.c_name())
+    }
+
+    fn guarded(&self, pids: [i32; 2]) -> Step {
+        Step::new("With sem_wait and sem_post around each increment")
+            .syscall(format!(
+                "sem_open(\"{}\", 0); sem_wait; v = counter; sched_yield(); counter = v + 1; sem_post, in PIDs {} and {}",
+                self.name, pids[0], pids[1]
+            ))
+            .explain(
+                "Each child opened the semaphore by name. No update is lost. An uncontended \
+                 sem_wait is an atomic instruction in user space; only waiting enters the kernel \
+                 (futex).",
+            )
+    }
+
+    fn hold(&self) -> bool {
+        // Closing it again would not give it back: only sem_post does.
+        NamedSemaphore::open(&self.c_name()).is_ok_and(|s| s.wait().is_ok())
+    }
+
+    fn hold_call(&self, pid: i32) -> String {
+        format!("sem_wait in PID {pid}")
+    }
+
+    fn repair(&self) -> Result<()> {
+        self.sem.post().map_err(io_err).context("sem_post")
+    }
+
+    fn remove(&mut self) -> Result<Step> {
+        self.unlink.unlink().map_err(io_err).context("sem_unlink")?;
+        let mut s = Step::new("Unlink the semaphore")
+            .call(format!("sem_unlink(\"{}\")", self.name), "0")
+            .explain(
+                "The file leaves /dev/shm at once; our mapping goes with sem_close. Without \
+                 sem_unlink it would stay until reboot (/dev/shm is memory).",
+            );
+        shm_file_fact(&mut s, &self.file, false, None, "gone");
+        Ok(s)
+    }
+}
+
+impl Semaphore {
+    fn c_name(&self) -> CString {
+        CString::new(self.name.as_str()).unwrap_or_default()
+    }
+}
