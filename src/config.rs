@@ -306,6 +306,7 @@ fn demo(a: DemoArgs, style: Style) -> DemoConfig {
     DemoConfig {
         selection: teach::Selection {
             family: teach::Family::Lifecycle,
+            demos: crate::demo::REGISTRY,
             name: a.name,
             posix: false,
         },
@@ -321,6 +322,7 @@ fn ipc(a: IpcArgs, style: Style) -> Request {
         IpcCommand::Demo(d) => Request::Demo(DemoConfig {
             selection: teach::Selection {
                 family: teach::Family::Ipc,
+                demos: crate::ipc::REGISTRY,
                 name: d.name,
                 posix: d.posix,
             },

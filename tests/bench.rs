@@ -100,12 +100,12 @@ fn floor_scan() -> usize {
 
 /// The zombies library doing what `list --format json` does, minus process start-up.
 fn zombies_scan() -> usize {
-    let fs = zombies::proc::ProcFs::open(std::path::Path::new("/proc")).unwrap();
+    let fs = zombies::testing::ProcFs::open(std::path::Path::new("/proc")).unwrap();
     let snap = fs.scan().unwrap();
-    let ctx = zombies::diagnose::Context::current(&snap);
-    let diag = zombies::diagnose::diagnose(&snap, &ctx, &mut Default::default());
+    let ctx = zombies::testing::Context::current(&snap);
+    let diag = zombies::testing::diagnose(&snap, &ctx, &mut Default::default());
     let mut sink = Vec::new();
-    zombies::report::json::write(&mut sink, &diag).unwrap();
+    zombies::testing::write_json(&mut sink, &diag).unwrap();
     diag.summary.zombies
 }
 

@@ -471,17 +471,16 @@ fn on_a_terminal_it_shows_the_plan_and_asks() {
 
 #[test]
 fn a_recycled_pid_is_never_signalled() {
-    use zombies::diagnose::{self, Context};
-    use zombies::ignore::IgnoreList;
-    use zombies::proc::ProcFs;
-    use zombies::remedy::{self, Choice, Request, Target};
+    use zombies::testing::{
+        self as remedy, Choice, Context, IgnoreList, ProcFs, Request, Target, diagnose,
+    };
 
     let env = TestEnv::new("fix").with_parent(Spec::default());
     let zp = env.parent();
     let fs = ProcFs::open(std::path::Path::new("/proc")).unwrap();
     let snap = fs.scan().unwrap();
     let ctx = Context::current(&snap);
-    let diag = diagnose::diagnose(&snap, &ctx, &mut Default::default());
+    let diag = diagnose(&snap, &ctx, &mut Default::default());
     let req = Request {
         choice: Choice::KillParent,
         target: Target::Parent(zp.pid),

@@ -314,11 +314,6 @@ impl State {
         }
     }
 
-    /// Why this state will not be saved, when it will not.
-    pub fn trouble(&self) -> Option<&Trouble> {
-        self.trouble.as_ref()
-    }
-
     /// Records the zombies of this scan: the new ones are first seen `now`, those no longer
     /// there are forgotten. Returns when each was first seen.
     pub fn update(
@@ -757,13 +752,16 @@ mod tests {
         let dir = TempDir::new("nodir");
         let path = dir.0.join("no").join("such").join("state.json");
         let (mut s, _) = State::load(&path, false, Key::default()).unwrap();
-        assert!(matches!(s.trouble(), Some(Trouble::NoDirectory { .. })));
+        assert!(matches!(
+            s.trouble.as_ref(),
+            Some(Trouble::NoDirectory { .. })
+        ));
         s.update([(1, 1)], 5);
         assert!(matches!(s.save(), Err(Trouble::NoDirectory { .. })));
         assert!(!dir.0.join("no").exists());
         // The default path may.
         let (mut s, _) = State::load(&path, true, Key::default()).unwrap();
-        assert!(s.trouble().is_none());
+        assert!(s.trouble.as_ref().is_none());
         s.update([(1, 1)], 5);
         assert!(s.save().unwrap());
         assert!(path.exists());

@@ -5,15 +5,15 @@ use anyhow::Result;
 use super::emit_with;
 use crate::config::{Globals, IpcListConfig};
 use crate::exit::Exit;
-use crate::ipc;
+use crate::ipcs;
 use crate::proc::users::Users;
 use crate::report;
 
 pub fn run(g: &Globals, c: &IpcListConfig) -> Result<Exit> {
-    let src = ipc::list::Sources::system(&g.proc_root);
-    let mut listing = ipc::list::collect(&src, &mut Users::default())?;
+    let src = ipcs::Sources::system(&g.proc_root);
+    let mut listing = ipcs::collect(&src, &mut Users::default())?;
     if c.orphaned {
-        ipc::list::only_orphaned(&mut listing);
+        ipcs::only_orphaned(&mut listing);
     }
     emit_with(
         c.output,

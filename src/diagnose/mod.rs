@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 pub use adopter::{Adopter, AdopterBasis, AdopterVerdict};
-pub use explain::{Explanation, RemedyChoice, SubjectKind, explain, remedy_choices};
+pub use explain::{Explanation, RemedyChoice, SubjectKind, explain};
 pub use recommend::{AfterRelease, Cause, Facts, Grounds, recommend};
 
 use crate::proc::stat::ExitStatus;

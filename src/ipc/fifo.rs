@@ -96,7 +96,7 @@ fn ls_mode(md: &std::fs::Metadata) -> String {
     } else {
         '?'
     };
-    format!("{t}{}", super::sysvipc::rwx(md.mode() & 0o777))
+    format!("{t}{}", crate::ipcs::sysvipc::rwx(md.mode() & 0o777))
 }
 
 /// `lstat PATH` as the proof that it is a file of type `kind` (`ls`'s letter), and, for a

@@ -5,7 +5,6 @@
 //! runtime and /proc reads are shared with the lifecycle demos in [`crate::teach`].
 
 pub(crate) mod fifo;
-pub(crate) mod list;
 pub(crate) mod mqueue;
 pub(crate) mod pipe;
 pub(crate) mod posix;
@@ -13,7 +12,6 @@ pub(crate) mod sem;
 pub(crate) mod shm;
 pub(crate) mod signal;
 pub(crate) mod sysv;
-pub(crate) mod sysvipc;
 
 use std::time::{Duration, Instant};
 

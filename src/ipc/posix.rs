@@ -6,7 +6,7 @@ use std::ffi::CString;
 
 use nix::errno::Errno;
 
-use super::sysvipc;
+use crate::ipcs::sysvipc;
 use crate::teach::narrate::{Step, errno_text};
 
 /// Which unlink call of the POSIX IPC API removes a name.

@@ -24,10 +24,7 @@ pub(crate) fn demo_key(kind: u8, attempt: u32) -> libc::key_t {
     k as libc::key_t
 }
 
-/// Formats a key as ipcs does: 0x%08x.
-pub(crate) fn key_hex(key: libc::key_t) -> String {
-    format!("0x{:08x}", key as u32)
-}
+pub(crate) use crate::ipcs::sysvipc::key_hex;
 
 // ---------------------------------------------------------------- the objects
 

@@ -8,5 +8,5 @@ pub mod signals;
 pub mod stat;
 pub mod users;
 
-pub use model::{Hidden, ParentDetails, Pid, PidsInUse, PidsSource, Process, Snapshot};
+pub use model::{Hidden, ParentDetails, Pid, PidsSource, Process, Snapshot};
 pub use scan::{Detail, ProcFs};

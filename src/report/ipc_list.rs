@@ -1,5 +1,5 @@
 //! `zombies ipc list`: the table of IPC objects for people, and the JSON for scripts, from
-//! what `crate::ipc::list` collected. Every sentence of the listing is here.
+//! what `crate::ipcs` collected. Every sentence of the listing is here.
 
 use std::io::{self, Write};
 
@@ -7,8 +7,8 @@ use serde::Serialize;
 use tabled::builder::Builder;
 use tabled::settings::Style as TableStyle;
 
-use crate::ipc::list::{IpcObject, Listing, Liveness, Note};
-use crate::ipc::sysvipc::rwx;
+use crate::ipcs::sysvipc::rwx;
+use crate::ipcs::{IpcObject, Listing, Liveness, Note};
 use crate::report::printable;
 use crate::style::Style;
 

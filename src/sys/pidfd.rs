@@ -12,6 +12,8 @@
 //! rustix wraps pidfd_open and pidfd_send_signal, but its `Signal` cannot be 0, so the
 //! liveness probe is the one raw syscall here.
 
+#![allow(unsafe_code)] // pidfd_send_signal(fd, 0), which rustix cannot express, and fork for the probe.
+
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::OnceLock;
 

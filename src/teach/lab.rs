@@ -15,9 +15,17 @@ use crate::style::Style;
 /// One demo: its name and summary on the command line, and its code. The code opens the
 /// narration itself (its title may depend on the options: `--posix`), makes its steps, and
 /// returns the closing summary ("" for none); the dispatcher ends the narration with it.
-pub(crate) struct Demo {
+pub struct Demo {
     pub(crate) about: Entry,
     pub(crate) run: fn(&mut Lab<'_>) -> Result<String>,
+}
+
+impl std::fmt::Debug for Demo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Demo")
+            .field("about", &self.about.name)
+            .finish()
+    }
 }
 
 /// How to run the demos, resolved from the command line.

@@ -6,7 +6,7 @@
 //! [`probe`] reads the evidence from /proc. The demos themselves are in `crate::demo` and
 //! `crate::ipc`.
 
-pub use crate::catalog;
+pub(crate) use crate::catalog;
 pub(crate) mod lab;
 pub(crate) mod narrate;
 pub(crate) mod probe;
@@ -35,14 +35,6 @@ pub enum Family {
 }
 
 impl Family {
-    /// The demos of the family, in order, with their code.
-    fn demos(self) -> &'static [Demo] {
-        match self {
-            Family::Lifecycle => crate::demo::REGISTRY,
-            Family::Ipc => crate::ipc::REGISTRY,
-        }
-    }
-
     /// The words before a demo's name: "demo", "ipc demo".
     fn words(self) -> &'static str {
         match self {
@@ -61,9 +53,13 @@ impl Family {
 }
 
 /// Which demos to run, resolved from the command line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Selection {
     pub family: Family,
+    /// The family's demos, in order, with their code (`crate::demo::REGISTRY` or
+    /// `crate::ipc::REGISTRY`): given by the caller, so that the framework does not depend on
+    /// the demos written on it.
+    pub demos: &'static [Demo],
     /// The demo's name, [`catalog::ALL`] for every lifecycle demo, None to list them.
     pub name: Option<String>,
     /// The POSIX variant of an IPC demo.
@@ -78,8 +74,8 @@ pub struct Selection {
 pub fn run(selection: &Selection, options: Options) -> Result<Exit> {
     let family = selection.family;
     let Some(name) = &selection.name else {
-        let demos: Vec<(&str, &str)> = family
-            .demos()
+        let demos: Vec<(&str, &str)> = selection
+            .demos
             .iter()
             .map(|d| (d.about.name, d.about.summary))
             .collect();
@@ -120,7 +116,7 @@ pub fn run(selection: &Selection, options: Options) -> Result<Exit> {
 
 /// The demos a selection names, with its options checked against them.
 fn choose(selection: &Selection, name: &str, options: &Options) -> Result<Vec<&'static Demo>> {
-    let demos = selection.family.demos();
+    let demos = selection.demos;
     let chosen: Vec<&Demo> = if selection.family == Family::Lifecycle && name == catalog::ALL {
         demos.iter().collect()
     } else {
@@ -250,12 +246,16 @@ mod tests {
 
     #[test]
     fn the_registries_follow_the_catalog() {
-        for (family, entries) in [
-            (Family::Lifecycle, catalog::lifecycle::DEMOS),
-            (Family::Ipc, catalog::ipc::DEMOS),
+        for (family, demos, entries) in [
+            (
+                "lifecycle",
+                crate::demo::REGISTRY,
+                catalog::lifecycle::DEMOS,
+            ),
+            ("ipc", crate::ipc::REGISTRY, catalog::ipc::DEMOS),
         ] {
-            let registered: Vec<Entry> = family.demos().iter().map(|d| d.about).collect();
-            assert_eq!(registered, entries, "{family:?}");
+            let registered: Vec<Entry> = demos.iter().map(|d| d.about).collect();
+            assert_eq!(registered, entries, "{family}");
         }
     }
 
@@ -293,6 +293,10 @@ mod tests {
     fn usage(family: Family, name: &str, posix: bool, path: bool) -> Option<String> {
         let sel = Selection {
             family,
+            demos: match family {
+                Family::Lifecycle => crate::demo::REGISTRY,
+                Family::Ipc => crate::ipc::REGISTRY,
+            },
             name: Some(name.to_string()),
             posix,
         };

@@ -62,8 +62,13 @@ impl Call {
     }
 
     /// Whether the call waits for time or for file descriptors (poll, sleep): how fix waits
-    /// for the processes it watches. Waits for its own children (wait4) are not counted.
+    /// for the processes it watches. Waits for its own children (wait4) are not counted, nor
+    /// a poll with a zero timeout, which only looks (fix asks a pidfd whether it has exited
+    /// that way, between two real waits).
     pub fn is_wait(&self) -> bool {
+        if self.nr == libc::SYS_poll && self.args[2] as i32 == 0 {
+            return false;
+        }
         matches!(
             self.nr,
             libc::SYS_poll

@@ -5,8 +5,8 @@ use anyhow::{Context, Result};
 
 use super::{Moment, is_root, text_bytes, try_in_child};
 use crate::ipc::sysv::{MsgQueue, io_err, key_hex};
-use crate::ipc::sysvipc::{self, MsgRow, rwx};
 use crate::ipc::{SHOW, Want, is, removed_fact, row_facts};
+use crate::ipcs::sysvipc::{self, MsgRow, rwx};
 use crate::sys::sysv;
 use crate::teach::narrate::{Object, Step};
 use crate::teach::probe;

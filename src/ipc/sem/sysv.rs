@@ -11,7 +11,8 @@ use nix::sys::wait::WaitStatus;
 
 use super::{Said, T, Take, holder};
 use crate::ipc::sysv::{SemSet, io_err, key_hex};
-use crate::ipc::{Want, is, removed_fact, row_facts, state_fact, sysvipc};
+use crate::ipc::{Want, is, removed_fact, row_facts, state_fact};
+use crate::ipcs::sysvipc;
 use crate::sys::sysv::{self, SemQuery};
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
 use crate::teach::runtime::{Channel, Runtime, describe};

@@ -5,8 +5,8 @@ use anyhow::{Context, Result};
 
 use super::{SIZE, maps_fact};
 use crate::ipc::sysv::{ShmSegment, io_err, key_hex};
-use crate::ipc::sysvipc::{self, SHM_DEST};
 use crate::ipc::{Want, is, removed_fact, row_facts};
+use crate::ipcs::sysvipc::{self, SHM_DEST};
 use crate::sys::sysv::ShmAttach;
 use crate::teach::narrate::{Object, Step};
 use crate::teach::probe;

@@ -220,6 +220,11 @@ pub(crate) fn rwx(perms: u32) -> String {
     s
 }
 
+/// Formats a key as ipcs does: 0x%08x.
+pub fn key_hex(key: libc::key_t) -> String {
+    format!("0x{:08x}", key as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,5 @@
-//! `ipc list`: every IPC object the kernel keeps for us, like ipcs/lsipc but with the POSIX
-//! objects too, and with the question that matters for leaks: are the processes that created
+//! The IPC objects of the system, like ipcs/lsipc but with the POSIX objects too (`zombies ipc
+//! list`), and with the question that matters for leaks: are the processes that created
 //! and last used it still alive, and does anyone still have it attached, open or mapped?
 //!
 //! Sources: /proc/sysvipc/{msg,sem,shm} (System V), /dev/mqueue (POSIX queues; only when an
@@ -21,12 +21,13 @@ use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::Mode;
 use serde::Serialize;
 
-use super::sysv::key_hex;
-use super::sysvipc::{self, SHM_DEST};
+pub mod sysvipc;
+
 use crate::proc::scan::ReadError;
 use crate::proc::users::Users;
 use crate::proc::{ProcFs, Snapshot};
 use crate::sys::sysv::{self, SemQuery};
+use sysvipc::{SHM_DEST, key_hex};
 
 /// Where to look; tests and containers point these elsewhere.
 #[derive(Clone, Debug)]
