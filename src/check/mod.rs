@@ -350,18 +350,7 @@ mod tests {
     }
 
     fn zombie(pid: Pid, ppid: Pid) -> Zombie {
-        Zombie {
-            pid,
-            ppid,
-            comm: "z".into(),
-            uid: Some(0),
-            user: None,
-            started_unix: None,
-            exit_code: Some(0),
-            exit_signal: None,
-            start_ticks: pid as u64 * 10,
-            held_by_tracer: None,
-        }
+        Zombie::for_test(pid, ppid)
     }
 
     fn parent(pid: Pid, comm: &str, zombies: usize) -> ParentFinding {

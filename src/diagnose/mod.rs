@@ -168,6 +168,25 @@ pub struct ParentFinding {
     pub details: Option<ParentDetails>,
 }
 
+impl Zombie {
+    /// A zombie of `ppid` that exited with 0, for unit tests.
+    #[cfg(test)]
+    pub fn for_test(pid: Pid, ppid: Pid) -> Zombie {
+        Zombie {
+            pid,
+            ppid,
+            comm: "z".into(),
+            uid: Some(0),
+            user: None,
+            started_unix: None,
+            exit_code: Some(0),
+            exit_signal: None,
+            start_ticks: pid as u64 * 10,
+            held_by_tracer: None,
+        }
+    }
+}
+
 impl ParentFinding {
     /// A parent with neutral facts (SIGCHLD default, state S, no zombies), for unit tests.
     #[cfg(test)]

@@ -390,19 +390,11 @@ mod tests {
 
     fn zombie(pid: i32, tracer: Option<(i32, &str)>) -> Zombie {
         Zombie {
-            pid,
-            ppid: 100,
-            comm: "z".into(),
-            uid: Some(0),
-            user: None,
-            started_unix: None,
-            exit_code: Some(0),
-            exit_signal: None,
-            start_ticks: 1,
             held_by_tracer: tracer.map(|(pid, c)| ProcessRef {
                 pid,
                 comm: Some(c.into()),
             }),
+            ..Zombie::for_test(pid, 100)
         }
     }
 

@@ -504,6 +504,14 @@ fn read_records(rd: &OwnedFd, deadline: Duration, mut each: impl FnMut(i32)) -> 
     }
 }
 
+/// Reaps `pid` if it is our child now (adopted by us, the subreaper); never waits for a PID
+/// that is not ours.
+pub fn reap_if_ours(pid: i32) {
+    if proc_ppid(pid) == Some(std::process::id() as i32) {
+        let _ = waitpid(Pid::from_raw(pid), None);
+    }
+}
+
 /// SIGKILLs a child of this test and reaps it (no-op when already gone).
 pub fn kill_and_reap(pid: i32) {
     let p = Pid::from_raw(pid);
@@ -850,10 +858,8 @@ impl Drop for Traced {
         self.kill_tracer();
         kill_and_reap(self.parent);
         // Reaped by its parent once the tracer let go, or adopted by us (the subreaper) if the
-        // parent died first: reap it only then, never a PID that is not our child.
-        if proc_ppid(self.zombie) == Some(std::process::id() as i32) {
-            let _ = waitpid(Pid::from_raw(self.zombie), None);
-        }
+        // parent died first.
+        reap_if_ours(self.zombie);
     }
 }
 
@@ -914,9 +920,7 @@ impl ThreadedParent {
 impl Drop for ThreadedParent {
     fn drop(&mut self) {
         kill_and_reap(self.pid);
-        if proc_ppid(self.zombie) == Some(std::process::id() as i32) {
-            let _ = waitpid(Pid::from_raw(self.zombie), None);
-        }
+        reap_if_ours(self.zombie);
     }
 }
 
@@ -996,9 +1000,7 @@ impl Drop for WaitingParent {
         if proc_ppid(self.other) == Some(me) {
             kill_and_reap(self.other);
         }
-        if proc_ppid(self.zombie) == Some(me) {
-            let _ = waitpid(Pid::from_raw(self.zombie), None);
-        }
+        reap_if_ours(self.zombie);
     }
 }
 
