@@ -46,6 +46,9 @@ _zombies() {
             zombies,tree)
                 cmd="zombies__subcmd__tree"
                 ;;
+            zombies,watch)
+                cmd="zombies__subcmd__watch"
+                ;;
             zombies__subcmd__help,check)
                 cmd="zombies__subcmd__help__subcmd__check"
                 ;;
@@ -75,6 +78,9 @@ _zombies() {
                 ;;
             zombies__subcmd__help,tree)
                 cmd="zombies__subcmd__help__subcmd__tree"
+                ;;
+            zombies__subcmd__help,watch)
+                cmd="zombies__subcmd__help__subcmd__watch"
                 ;;
             zombies__subcmd__help__subcmd__ignore,list)
                 cmd="zombies__subcmd__help__subcmd__ignore__subcmd__list"
@@ -131,7 +137,7 @@ _zombies() {
 
     case "${cmd}" in
         zombies)
-            opts="-h -V --proc --color --ignore-file --help --version list tree explain fix ignore check demo ipc generate help"
+            opts="-h -V --proc --color --ignore-file --help --version list tree explain fix ignore check watch demo ipc generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -379,7 +385,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__help)
-            opts="list tree explain fix ignore check demo ipc generate help"
+            opts="list tree explain fix ignore check watch demo ipc generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -575,6 +581,20 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__help__subcmd__tree)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -921,6 +941,56 @@ _zombies() {
                 return 0
             fi
             case "${prev}" in
+                --proc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__watch)
+            opts="-h -V --parent --user --min-age --for --all-exits --scan --interval --format --proc --color --ignore-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --parent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --proc)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -37,6 +37,7 @@ complete -c zombies -n "__fish_zombies_needs_command" -f -a "explain" -d 'Explai
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
+complete -c zombies -n "__fish_zombies_needs_command" -f -a "watch" -d 'Watch zombies live: when each became one (its exact death time), who adopted it when its parent died, and when it was reaped; a summary at the end'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "demo" -d 'Learn how processes are born, scheduled and die: demos that make the real system calls on this machine and show the evidence from /proc'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "ipc" -d 'Learn inter-process communication with live demos, and find leaked IPC objects'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
@@ -144,6 +145,22 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -l ignore-file -d
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s q -l quiet -d 'Print nothing when the status is OK (cron mails only problems); the exit code still tells'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l parent -d 'Only the zombies of this parent (as it was when they died)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l user -d 'Only zombies owned by this user (name or uid)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l min-age -d 'Report a zombie only once it has been one this long (its event then says how long): 500ms, 30s, 10m, 2h. Zombies reaped sooner make no event' -r
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l for -d 'Stop after this long, with the summary' -r
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l interval -d 'How often to scan /proc when scanning' -r
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l format -d 'Output format: text for people, json for one JSON object per line (JSON Lines)' -r -f -a "text\t'For people'
+json\t'One JSON object (the documented, stable contract)'"
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l all-exits -d 'Also report every process reaped at once (the normal case), not only zombies'
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l scan -d 'Scan /proc every --interval instead of listening to the kernel\'s exit events (what runs anyway where those cannot be had)'
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l format -d 'Output format' -r -f -a "text\t'Numbered steps for people'
 json\t'JSON Lines: one event object per line (start, step, object, say, end, interrupted), each step with its syscall, result and evidence rows; one schema for `zombies demo` and `zombies ipc demo`'"
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l hold -d 'How long `demo zombie` keeps its zombie for you to inspect: 500ms, 3s, 2m' -r
@@ -198,16 +215,17 @@ never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check demo ipc generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check demo ipc generate help" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check demo ipc generate help" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check demo ipc generate help" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check demo ipc generate help" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check demo ipc generate help" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check demo ipc generate help" -f -a "demo" -d 'Learn how processes are born, scheduled and die: demos that make the real system calls on this machine and show the evidence from /proc'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check demo ipc generate help" -f -a "ipc" -d 'Learn inter-process communication with live demos, and find leaked IPC objects'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check demo ipc generate help" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check demo ipc generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "watch" -d 'Watch zombies live: when each became one (its exact death time), who adopted it when its parent died, and when it was reaped; a summary at the end'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "demo" -d 'Learn how processes are born, scheduled and die: demos that make the real system calls on this machine and show the evidence from /proc'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "ipc" -d 'Learn inter-process communication with live demos, and find leaked IPC objects'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "list" -d 'Show the entries and the file they live in'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "remove" -d 'Remove the entries whose executable path or command name is ENTRY'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ipc" -f -a "demo" -d 'Run a demo: real processes use one IPC primitive while the kernel\'s view of it (/proc, /dev/shm, /dev/mqueue) is shown step by step'

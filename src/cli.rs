@@ -100,6 +100,23 @@ pub enum Command {
     /// N: below N, ~:N above N, N:M outside N..M, @N:M inside N..M. So --warn 2 --crit 4 is OK
     /// at 2 zombies, WARNING at 3 and 4, CRITICAL from 5.
     Check(CheckArgs),
+    /// Watch zombies live: when each became one (its exact death time), who adopted it when
+    /// its parent died, and when it was reaped; a summary at the end.
+    ///
+    /// As root, or as anyone on Linux 6.6+, watch listens to the kernel's exit events (the
+    /// proc connector) and dates each zombie at its exit, to the millisecond; processes
+    /// reaped at once make no event (see --all-exits), so the stream stays about zombies.
+    /// Elsewhere (CAP_NET_ADMIN missing before 6.6, or inside a container's PID namespace)
+    /// it scans /proc every --interval and says so in its first line. Zombies already there
+    /// when it starts are reported as existing, dated when found. With nothing to watch it
+    /// sleeps in the kernel and costs nothing.
+    ///
+    /// Ctrl-C or SIGTERM (or --for) ends it after a summary: zombies seen, reaped and still
+    /// there, the slowest reap, and per parent its zombies and their rate.
+    ///
+    /// Exit status: 0 after the summary (Ctrl-C, SIGTERM or the end of --for), 1 when watching
+    /// failed, 2 for usage errors.
+    Watch(WatchArgs),
     /// Learn how processes are born, scheduled and die: demos that make the real system
     /// calls on this machine and show the evidence from /proc.
     ///
@@ -318,6 +335,43 @@ pub enum CheckFormat {
 }
 
 /// Thresholds, state and output of `zombies check`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Only the zombies of this parent (as it was when they died).
+    #[arg(long, value_name = "PID", value_parser = parse_pid)]
+    pub parent: Option<Pid>,
+
+    /// Only zombies owned by this user (name or uid).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Report a zombie only once it has been one this long (its event then says how long):
+    /// 500ms, 30s, 10m, 2h. Zombies reaped sooner make no event.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub min_age: Option<Duration>,
+
+    /// Stop after this long, with the summary.
+    #[arg(long = "for", value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub run_for: Option<Duration>,
+
+    /// Also report every process reaped at once (the normal case), not only zombies.
+    #[arg(long)]
+    pub all_exits: bool,
+
+    /// Scan /proc every --interval instead of listening to the kernel's exit events (what
+    /// runs anyway where those cannot be had).
+    #[arg(long)]
+    pub scan: bool,
+
+    /// How often to scan /proc when scanning.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, default_value = "1s")]
+    pub interval: Duration,
+
+    /// Output format: text for people, json for one JSON object per line (JSON Lines).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// WARNING when the zombie count is in this alert range; the default 5 means more than 5.

@@ -9,7 +9,7 @@ use crate::check::Thresholds;
 use crate::cli::{
     CheckArgs, CheckFormat, Cli, ColorChoice as ColorArg, Command, DemoArgs, DemoFormat,
     ExplainArgs, FixArgs, Format, GenerateArgs, IgnoreAction, IgnoreArgs, IpcArgs, IpcCommand,
-    IpcListArgs, ListArgs, TreeArgs,
+    IpcListArgs, ListArgs, TreeArgs, WatchArgs,
 };
 use crate::exit::UsageError;
 use crate::proc::Pid;
@@ -114,6 +114,12 @@ pub struct DemoConfig {
 }
 
 #[derive(Clone, Debug)]
+pub struct WatchConfig {
+    pub watch: crate::watch::Config,
+    pub output: Output,
+}
+
+#[derive(Clone, Debug)]
 pub struct IpcListConfig {
     pub orphaned: bool,
     pub output: Output,
@@ -134,6 +140,7 @@ pub enum Request {
     Fix(FixConfig),
     Ignore(IgnoreConfig),
     Check(CheckConfig),
+    Watch(WatchConfig),
     Demo(DemoConfig),
     IpcList(IpcListConfig),
     Generate(GenerateConfig),
@@ -157,6 +164,7 @@ pub fn resolve(cli: Cli) -> Result<(Globals, Request), UsageError> {
         Command::Fix(a) => Request::Fix(fix(&a)?),
         Command::Ignore(a) => Request::Ignore(ignore(a)),
         Command::Check(a) => Request::Check(check(&a)),
+        Command::Watch(a) => Request::Watch(watch(&a)?),
         Command::Demo(a) => Request::Demo(demo(a, globals.style)),
         Command::Ipc(a) => ipc(a, globals.style),
         Command::Generate(a) => Request::Generate(generate(a)),
@@ -242,6 +250,27 @@ fn fix(a: &FixArgs) -> Result<FixConfig, UsageError> {
         },
         dry_run: a.dry_run,
         yes: a.yes,
+        output: output(a.format),
+    })
+}
+
+fn watch(a: &WatchArgs) -> Result<WatchConfig, UsageError> {
+    let f = filter(a.parent, a.user.as_deref())?;
+    if a.interval.is_zero() {
+        return Err(UsageError(
+            "--interval 0 would scan without a pause: give a duration such as 1s".into(),
+        ));
+    }
+    Ok(WatchConfig {
+        watch: crate::watch::Config {
+            parent: f.parent,
+            uid: f.uid,
+            min_age: a.min_age,
+            run_for: a.run_for,
+            all_exits: a.all_exits,
+            interval: a.interval,
+            connector: !a.scan,
+        },
         output: output(a.format),
     })
 }

@@ -28,6 +28,7 @@ pub(crate) mod report;
 pub(crate) mod style;
 pub(crate) mod sys;
 pub(crate) mod teach;
+pub(crate) mod watch;
 
 /// What the integration tests drive in-process, because no command line can arrange it: a PID
 /// reused between fix's plan and its act, and the scan benchmark's in-process line. Not an API.

@@ -17,7 +17,7 @@ const LAYERS: &[&[&str]] = &[
     // From facts to findings, and the list of what not to report.
     &["diagnose", "ignore"],
     // Acting and judging.
-    &["remedy", "check"],
+    &["remedy", "check", "watch"],
     // Every sentence, for people and as JSON.
     &["report"],
     // Teaching: the demos narrate, with report's helpers.

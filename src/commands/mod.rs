@@ -11,6 +11,7 @@ mod ignore;
 mod ipc_list;
 mod list;
 mod tree;
+mod watch;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -34,6 +35,7 @@ pub fn run(globals: &Globals, request: Request) -> Result<Exit> {
         Request::Fix(c) => fix::run(globals, &c),
         Request::Ignore(c) => ignore::run(globals, c),
         Request::Check(c) => Ok(check::run(globals, &c)),
+        Request::Watch(c) => watch::run(globals, &c),
         Request::Demo(c) => demo::run(c),
         Request::IpcList(c) => ipc_list::run(globals, &c),
         Request::Generate(c) => generate::run(&c),

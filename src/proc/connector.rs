@@ -16,7 +16,6 @@
 //!   events were lost; the caller re-reads /proc.
 //!
 //! Everything here is safe Rust over rustix; the messages are parsed as bytes.
-#![allow(dead_code)] // `zombies watch`, its user, is being built on it.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -99,6 +98,12 @@ impl Connector {
     /// ours exit (it is called once, or twice when the filter is not understood) and return
     /// its PID.
     pub fn open(mut probe_exit: impl FnMut() -> Option<i32>) -> Result<Connector, Unavailable> {
+        // Outside the initial namespaces the kernel ignores us without a word: say so at once
+        // rather than wait for events that will not come. Their inode numbers are fixed
+        // (include/linux/proc_ns.h).
+        if !in_initial_namespaces() {
+            return Err(Unavailable::Ignored);
+        }
         let fd = rustix::net::socket(
             AddressFamily::NETLINK,
             SocketType::DGRAM,
@@ -208,9 +213,30 @@ impl Connector {
     }
 
     /// Shrinks the socket's receive buffer (tests force an overrun with it).
+    #[cfg(test)]
     pub fn set_receive_buffer(&self, bytes: usize) -> Result<(), Errno> {
         rustix::net::sockopt::set_socket_recv_buffer_size(&self.fd, bytes).map_err(errno)
     }
+}
+
+/// Whether we live in the initial PID and user namespaces (the only ones the connector serves).
+/// Unknown (no /proc) counts as yes: the subscription's own proof then decides.
+fn in_initial_namespaces() -> bool {
+    const PROC_USER_INIT_INO: u64 = 0xEFFF_FFFD;
+    let inode = |ns: &str| {
+        std::fs::read_link(format!("/proc/self/ns/{ns}"))
+            .ok()
+            .and_then(|t| {
+                t.to_str()?
+                    .split_once(":[")?
+                    .1
+                    .strip_suffix(']')?
+                    .parse::<u64>()
+                    .ok()
+            })
+    };
+    inode("pid").is_none_or(|i| i == super::scan::PROC_PID_INIT_INO)
+        && inode("user").is_none_or(|i| i == PROC_USER_INIT_INO)
 }
 
 impl AsFd for Connector {

@@ -1,6 +1,7 @@
 //! Everything that reads /proc: the scanner, the stat parser, signal masks and the model.
 
 pub mod connector;
+pub mod handle;
 pub mod model;
 pub mod mount;
 pub mod scan;

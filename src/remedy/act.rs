@@ -8,13 +8,13 @@ use anyhow::Result;
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
-use super::pidfd::{Event, Handle, OpenError, wait};
 use super::plan::entry_for;
 use super::{
     ActError, FixReport, NextStep, Note, ObservedAdopter, Outcome, ParentResult, Request, Sent, ms,
 };
 use crate::diagnose::{Disposition, ProcessRef, Remedy};
 use crate::ignore::IgnoreList;
+use crate::proc::handle::{Event, Handle, OpenError, wait};
 use crate::proc::{Pid, ProcFs};
 
 /// Gives the parents `req.settle` to reap on their own before anything is sent. Zombies reaped
@@ -45,7 +45,7 @@ fn settle(fs: &ProcFs, req: &Request, report: &mut FixReport, live: &mut [Live])
             .iter()
             .filter_map(|&(li, k)| live[li].zombies[k].1.as_ref())
             .collect();
-        super::pidfd::wait_all(fs, &handles, Event::Reaped, start, start + req.settle)
+        crate::proc::handle::wait_all(fs, &handles, Event::Reaped, start, start + req.settle)
     };
     for (&(li, k), d) in watched.iter().zip(&done) {
         if d.is_some() {

@@ -1,6 +1,6 @@
 //! Remedies: the only code that sends signals. A fix is planned from the diagnosis
 //! (plan.rs, with the refusals of safety.rs), confirmed by the app layer, then carried out and
-//! checked (act.rs, through the pidfds of pidfd.rs). The result is a `FixReport` of data and
+//! checked (act.rs, through the process handles of proc/handle.rs). The result is a `FixReport` of data and
 //! enums (`Note`, `ActError`, `NextStep`, `Refusal`); report/fix.rs says them in words, for
 //! people and as the JSON below.
 //!
@@ -27,7 +27,7 @@
 //! ```
 
 mod act;
-pub mod pidfd;
+
 mod plan;
 pub mod safety;
 

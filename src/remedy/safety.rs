@@ -1,5 +1,5 @@
 //! Who fix must never signal, decided from the diagnosis alone (pure, unit-tested). The
-//! recycled-PID rule lives in pidfd.rs, where the signal is sent.
+//! recycled-PID rule lives in proc/handle.rs, where the signal is sent.
 
 use serde::Serialize;
 

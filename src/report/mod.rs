@@ -14,6 +14,7 @@ pub mod state;
 pub mod table;
 pub mod tree;
 pub mod visibility;
+pub mod watch;
 
 /// Writes a table without the padding spaces its blank style leaves at line ends: they only
 /// get in the way of copying, diffing and grepping.

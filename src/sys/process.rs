@@ -24,6 +24,20 @@ pub(crate) fn fork() -> io::Result<ForkResult> {
     unsafe { nix::unistd::fork() }.map_err(io::Error::from)
 }
 
+/// Makes a child that exits at once, reaps it, and returns its PID: for a probe that must see
+/// an exit happen (the proc connector's). Sound in any process: the child only calls _exit(2),
+/// which is async-signal-safe.
+pub(crate) fn exit_a_child() -> Option<i32> {
+    // SAFETY: the child calls nothing but _exit.
+    match unsafe { nix::unistd::fork() }.ok()? {
+        ForkResult::Child => unsafe { libc::_exit(0) },
+        ForkResult::Parent { child } => {
+            let _ = nix::sys::wait::waitpid(child, None);
+            Some(child.as_raw())
+        }
+    }
+}
+
 /// Fails unless this process has exactly one thread. The demos never start one (Ctrl-C comes
 /// through a signalfd); a thread would break their forks and their signal handling.
 pub(crate) fn single_threaded() -> io::Result<()> {

@@ -128,6 +128,12 @@ impl Handle {
         }
     }
 
+    /// The pidfd poll(2) wakes on at the reap (Linux 6.9+, asked with no events: POLLHUP is
+    /// always reported); None where the reap must be re-checked instead.
+    pub fn reap_pollable(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.pollable(Event::Reaped).map(|(fd, _)| fd.as_fd())
+    }
+
     /// The pidfd to poll(2) for `event`, with the events to ask for, when the kernel wakes a
     /// poll for it; None when the handle must be re-checked instead.
     fn pollable(&self, event: Event) -> Option<(&PidFd, PollFlags)> {
