@@ -70,7 +70,7 @@ fn extra_sections(page: &str) -> String {
 const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
 .TP
 .B 0
-Success. For \fBlist\fR, \fBtree\fR and \fBexplain\fR the scan worked, whether or not there are zombies.
+Success. For \fBlist\fR, \fBtree\fR and \fBexplain\fR the scan worked, whether or not there are zombies; \fBwatch\fR ended with its summary (Ctrl-C and SIGTERM included).
 .TP
 .B 1
 Failure: /proc could not be read, no such process, a fix that left zombies or refused a target, or a demo whose checked fact did not hold on this kernel.
@@ -79,7 +79,7 @@ Failure: /proc could not be read, no such process, a fix that left zombies or re
 Usage error: an unknown option, a malformed PID or duration, an unknown demo name.
 .TP
 .B 130
-Interrupted by Ctrl-C, SIGTERM or (demos) SIGHUP, after cleaning up.
+A demo interrupted by Ctrl-C, SIGTERM or SIGHUP, after cleaning up.
 .PP
 \fBzombies check\fR speaks the monitoring-plugins protocol instead: 0 OK, 1 WARNING, 2 CRITICAL,
 3 UNKNOWN (/proc unreadable or hiding processes from the user with hidepid, invalid options, a
@@ -130,6 +130,9 @@ The branches of the process tree that lead to zombies.
 .TP
 .B zombies check \-\-warn 5 \-\-crit 20 \-\-max\-age 30m
 A Nagios/Icinga check: one line with performance data, exit 0 to 3.
+.TP
+.B zombies watch \-\-min\-age 30s \-\-format json
+Every zombie that lives 30 seconds or more, with its exact death time, as JSON Lines.
 .TP
 .B zombies check \-\-format prometheus \-\-output /var/lib/node_exporter/textfile_collector/zombies.prom
 Metrics for the node_exporter textfile collector, written atomically.

@@ -189,8 +189,20 @@ fn an_orphaned_zombie_is_adopted_then_reaped() {
     reap_if_ours(z);
     let reaped = w.event("reaped", z);
     assert_eq!(reaped["by"], me, "{reaped}");
-    let (_, code) = w.stop(Signal::SIGTERM);
+    let (summary, code) = w.stop(Signal::SIGTERM);
     assert_eq!(code, Some(0));
+    // Counted for the parent it died under, reaped by whoever did it.
+    let parent = summary["parents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == zp.pid)
+        .unwrap_or_else(|| panic!("{summary}"))
+        .clone();
+    assert_eq!(
+        (parent["zombies"].as_u64(), parent["reaped"].as_u64()),
+        (Some(1), Some(1))
+    );
 }
 
 #[test]

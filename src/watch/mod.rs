@@ -151,6 +151,8 @@ struct Tracked {
     uid: Option<u32>,
     ppid: Pid,
     parent_comm: Option<String>,
+    /// The parent it died under: the one the per-parent counts are about.
+    origin: Pid,
     /// When it died (unix seconds), or when it was found.
     died: f64,
     existing: bool,
@@ -472,6 +474,7 @@ impl<'a> Watch<'a> {
             uid,
             ppid: st.ppid,
             parent_comm: comm_of(self.fs, st.ppid),
+            origin: st.ppid,
             died,
             existing,
             status,
@@ -517,8 +520,16 @@ impl<'a> Watch<'a> {
             pid: t.ppid,
             comm: t.parent_comm.clone(),
         };
-        let stats = self.stats.entry(t.ppid).or_insert_with(|| ParentStats {
-            parent: parent.clone(),
+        let origin = Named {
+            pid: t.origin,
+            comm: if t.origin == t.ppid {
+                t.parent_comm.clone()
+            } else {
+                comm_of(self.fs, t.origin)
+            },
+        };
+        let stats = self.stats.entry(t.origin).or_insert_with(|| ParentStats {
+            parent: origin,
             zombies: 0,
             reaped: 0,
         });
@@ -583,7 +594,7 @@ impl<'a> Watch<'a> {
                 });
             let zombie_for = Duration::from_secs_f64((now - t.died).max(0.0));
             self.reaped += 1;
-            if let Some(s) = self.stats.values_mut().find(|s| s.parent.pid == t.ppid) {
+            if let Some(s) = self.stats.get_mut(&t.origin) {
                 s.reaped += 1;
             }
             if !t.existing
