@@ -961,7 +961,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__watch)
-            opts="-h -V --parent --user --min-age --for --all-exits --scan --interval --format --proc --color --ignore-file --help --version"
+            opts="-h -V --parent --user --min-age --for --all-exits --scan --interval --state --format --proc --color --ignore-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -984,6 +984,10 @@ _zombies() {
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

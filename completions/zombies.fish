@@ -150,6 +150,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand watch" -l user -d 'Only 
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l min-age -d 'Report a zombie only once it has been one this long (its event then says how long): 500ms, 30s, 10m, 2h. Zombies reaped sooner make no event' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l for -d 'Stop after this long, with the summary' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l interval -d 'How often to scan /proc when scanning' -r
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l state -d 'Keep each zombie\'s death time in this state file of `zombies check` (the one its --state names), so that `check --max-age` measures from the death instead of from its first sighting. Both may write it: the earlier time always wins' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l format -d 'Output format: text for people, json for one JSON object per line (JSON Lines)' -r -f -a "text\t'For people'
 json\t'One JSON object (the documented, stable contract)'"
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F

@@ -367,6 +367,12 @@ pub struct WatchArgs {
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, default_value = "1s")]
     pub interval: Duration,
 
+    /// Keep each zombie's death time in this state file of `zombies check` (the one its
+    /// --state names), so that `check --max-age` measures from the death instead of from its
+    /// first sighting. Both may write it: the earlier time always wins.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+
     /// Output format: text for people, json for one JSON object per line (JSON Lines).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

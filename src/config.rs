@@ -117,6 +117,8 @@ pub struct DemoConfig {
 pub struct WatchConfig {
     pub watch: crate::watch::Config,
     pub output: Output,
+    /// --state: where check keeps its first sightings, to be given exact death times.
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug)]
@@ -270,8 +272,10 @@ fn watch(a: &WatchArgs) -> Result<WatchConfig, UsageError> {
             all_exits: a.all_exits,
             interval: a.interval,
             connector: !a.scan,
+            state: None,
         },
         output: output(a.format),
+        state: a.state.clone(),
     })
 }
 

@@ -329,3 +329,76 @@ fn all_exits_reports_processes_reaped_at_once() {
     let (_, code) = w.stop(Signal::SIGTERM);
     assert_eq!(code, Some(0));
 }
+
+/// watch --state gives check the zombie's death time, to the second: check's --max-age then
+/// measures from the death, not from the first check that saw it.
+#[test]
+fn check_uses_the_death_times_watch_keeps() {
+    let env = TestEnv::new("watch");
+    let state = env.arg("state.json");
+    let mut w = Watching::start(&env, &["--state", &state]);
+    let zp = ZombieParent::spawn(Spec::default());
+    let z = zp.zombies[0];
+    let born = w.event("zombie", z);
+    let died = born["time"].as_f64().unwrap().floor() as i64;
+    // watch wrote the file before it said the event.
+    let kept = std::fs::read_to_string(&state).expect("watch wrote no state file");
+    assert!(kept.contains(&format!("\"pid\": {z},")), "{kept}");
+    // Let the clock pass the second of the death, so that a first sighting by check itself
+    // would differ from it.
+    let unix = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    assert!(wait_until(Duration::from_secs(3), || unix() > died));
+    let v = env
+        .zombies(&[
+            "check",
+            "--state",
+            &state,
+            "--parent",
+            &zp.pid.to_string(),
+            "--format",
+            "json",
+        ])
+        .json();
+    let seen = v["seen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["pid"] == z)
+        .unwrap_or_else(|| panic!("{v}"))
+        .clone();
+    assert_eq!(seen["first_seen_unix"].as_i64(), Some(died), "{seen}");
+    let (_, code) = w.stop(Signal::SIGTERM);
+    assert_eq!(code, Some(0));
+    // The reap left the state without it.
+    drop(zp);
+}
+
+#[test]
+fn a_state_path_that_is_not_a_state_file_stops_the_watch() {
+    let env = TestEnv::new("watch");
+    let foreign = env.path("hosts");
+    std::fs::write(&foreign, "127.0.0.1 localhost\n").unwrap();
+    let zp = ZombieParent::spawn(Spec::default());
+    let out = env
+        .command()
+        .args(["watch", "--for", "5s", "--state"])
+        .arg(&foreign)
+        .args(["--parent", &zp.pid.to_string()])
+        .run()
+        .assert_exit(Exit::FAILURE);
+    assert!(
+        out.stderr().contains("not a state file"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&foreign).unwrap(),
+        "127.0.0.1 localhost\n",
+        "the file was changed"
+    );
+}

@@ -79,6 +79,19 @@ pub struct Key {
     pub pid_ns: Option<u64>,
 }
 
+impl Key {
+    /// The section of the procfs `fs` reads: its boot and its PID namespace.
+    pub fn of(fs: &crate::proc::ProcFs) -> Key {
+        Key {
+            boot_id: fs
+                .read("sys/kernel/random/boot_id")
+                .ok()
+                .map(|b| String::from_utf8_lossy(&b).trim().to_string()),
+            pid_ns: fs.pid_ns(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Section {
     #[serde(default)]
@@ -329,6 +342,19 @@ impl State {
         }
         self.seen = next;
         self.seen.clone()
+    }
+
+    /// Records the zombies `zombies watch` tracks, each with its death time (or when watch
+    /// found it): the section then holds exactly these, each first seen at the earlier of
+    /// that time and what the file said. Earliest-wins makes watch and check commute: either
+    /// may write first, and an exact death time is never replaced by a later sighting.
+    pub fn record_deaths(&mut self, zombies: impl IntoIterator<Item = (ZombieId, u64)>) {
+        let mut next = HashMap::new();
+        for (id, died) in zombies {
+            let first = self.seen.get(&id).copied().unwrap_or(died).min(died);
+            next.insert(id, first);
+        }
+        self.seen = next;
     }
 
     fn to_bytes(&self) -> Vec<u8> {

@@ -94,13 +94,7 @@ fn check_once(g: &Globals, c: &CheckConfig) -> Result<Outcome> {
         .state
         .clone()
         .unwrap_or_else(|| state::default_path(&g.proc_root));
-    let key = state::Key {
-        boot_id: fs
-            .read("sys/kernel/random/boot_id")
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string()),
-        pid_ns: fs.pid_ns(),
-    };
+    let key = state::Key::of(&fs);
     let (mut memory, warning) =
         State::load(&path, !typed, key).map_err(|r| anyhow::anyhow!(report::state::refusal(&r)))?;
     if let Some(w) = warning {

@@ -18,6 +18,9 @@ pub fn run(g: &Globals, c: &WatchConfig) -> Result<Exit> {
     if !crate::remedy::same_pid_namespace(&g.proc_root) {
         config.connector = false;
     }
+    if let Some(path) = &c.state {
+        config.state = Some((path.clone(), crate::check::state::Key::of(&fs)));
+    }
     let mut watch = Watch::new(&fs, config)?;
     let mut out = std::io::stdout().lock();
     watch.run(|e| {

@@ -27,7 +27,22 @@ use crate::proc::connector::{self, Unavailable};
 use crate::proc::signals;
 use crate::proc::stat::ExitStatus;
 use crate::style::Style;
-use crate::watch::{Event, Mode, Named, Summary};
+use crate::watch::{Event, Mode, Named, StateError, Summary};
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateError::Refused(r) => write!(f, "--state: {}", super::state::refusal(r)),
+            StateError::Trouble(t) => {
+                write!(
+                    f,
+                    "--state: death times not kept: {}",
+                    super::state::trouble(t)
+                )
+            }
+        }
+    }
+}
 
 /// Writes one event as a line of text.
 pub fn write_text(out: &mut impl Write, e: &Event, style: Style) -> io::Result<()> {

@@ -51,6 +51,9 @@ pub struct Config {
     pub interval: Duration,
     /// Use the connector when it can be (false: scan, as on a host without it).
     pub connector: bool,
+    /// Keep the death times in check's state file (its path and section), so that
+    /// `check --max-age` measures from them.
+    pub state: Option<(std::path::PathBuf, crate::check::state::Key)>,
 }
 
 /// How the watch learns of exits.
@@ -145,6 +148,17 @@ pub struct Summary {
     pub parents: Vec<ParentStats>,
 }
 
+/// Why the death times could not be kept in check's state file (--state).
+#[derive(Debug)]
+pub enum StateError {
+    /// The path is not a state file of ours (or a link, a directory...): left alone.
+    Refused(crate::check::state::Refusal),
+    /// It could not be read or written.
+    Trouble(crate::check::state::Trouble),
+}
+
+impl std::error::Error for StateError {}
+
 /// One zombie being watched.
 struct Tracked {
     comm: String,
@@ -153,6 +167,8 @@ struct Tracked {
     parent_comm: Option<String>,
     /// The parent it died under: the one the per-parent counts are about.
     origin: Pid,
+    /// Its start time: with the PID, what names it in check's state file.
+    start_ticks: u64,
     /// When it died (unix seconds), or when it was found.
     died: f64,
     existing: bool,
@@ -475,6 +491,7 @@ impl<'a> Watch<'a> {
             ppid: st.ppid,
             parent_comm: comm_of(self.fs, st.ppid),
             origin: st.ppid,
+            start_ticks: st.starttime,
             died,
             existing,
             status,
@@ -483,6 +500,7 @@ impl<'a> Watch<'a> {
             wanted,
         };
         self.tracked.insert(pid, t);
+        self.save_state()?;
         if self.config.min_age.is_none() {
             self.report(pid, None, emit)?;
         }
@@ -582,6 +600,7 @@ impl<'a> Watch<'a> {
             let Some(t) = self.tracked.remove(&pid) else {
                 continue;
             };
+            self.save_state()?;
             if !t.reported || !t.wanted {
                 continue;
             }
@@ -647,6 +666,24 @@ impl<'a> Watch<'a> {
         Ok(())
     }
 
+    /// With --state: writes every tracked zombie's death time into check's state file, under
+    /// its lock, before the event about it is said (so that whoever reads the event can read
+    /// the file). Trouble with the file ends the watch: it was asked for.
+    fn save_state(&self) -> Result<()> {
+        let Some((path, key)) = &self.config.state else {
+            return Ok(());
+        };
+        let (mut state, _) = crate::check::state::State::load(path, false, key.clone())
+            .map_err(StateError::Refused)?;
+        state.record_deaths(
+            self.tracked
+                .iter()
+                .map(|(&pid, t)| ((pid, t.start_ticks), t.died.floor() as u64)),
+        );
+        state.save().map_err(StateError::Trouble)?;
+        Ok(())
+    }
+
     fn summary(&self) -> Summary {
         let mut parents: Vec<ParentStats> = self.stats.values().cloned().collect();
         parents.sort_by(|a, b| {
@@ -702,6 +739,7 @@ mod tests {
             all_exits: false,
             interval: Duration::from_secs(1),
             connector: true,
+            state: None,
         };
         let mut w = Watch::new(&fs, config).unwrap();
         let c = w
