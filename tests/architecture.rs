@@ -180,6 +180,7 @@ fn unsafe_is_allowed_only_at_the_boundary_and_the_teaching_syscall_sites() {
         "sys/mman.rs",
         "sys/pidfd.rs",
         "sys/process.rs",
+        "sys/ptrace.rs",
         "sys/semaphore.rs",
         "sys/sysv.rs",
         "demo/clone.rs",

@@ -4,5 +4,6 @@
 pub(crate) mod mman;
 pub mod pidfd;
 pub(crate) mod process;
+pub(crate) mod ptrace;
 pub(crate) mod semaphore;
 pub(crate) mod sysv;
