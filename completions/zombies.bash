@@ -305,12 +305,16 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__fix)
-            opts="-y -n -h -V --signal-parent --kill-parent --ignore --auto --parent --pid --all --force --yes --dry-run --grace --timeout --settle --same-user --note --format --proc --color --ignore-file --help --version"
+            opts="-y -n -h -V --signal-parent --kill-parent --ignore --reap --auto --prefer-reap --min-age --parent --pid --all --force --yes --dry-run --grace --timeout --settle --same-user --note --format --proc --color --ignore-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --min-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --parent)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

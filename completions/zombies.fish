@@ -34,7 +34,7 @@ complete -c zombies -n "__fish_zombies_needs_command" -s V -l version -d 'Print 
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
-complete -c zombies -n "__fish_zombies_needs_command" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it'
+complete -c zombies -n "__fish_zombies_needs_command" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it, make it reap them (--reap), or ignore it'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "watch" -d 'Watch zombies live: when each became one (its exact death time), who adopted it when its parent died, and when it was reaped; a summary at the end'
@@ -72,6 +72,7 @@ never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l min-age -d 'With --reap: leave zombies younger than this alone (their parent may yet wait for them): 0s to reap all. Ages come from check\'s state file (exact with `zombies watch --state`), else from when the zombie started, an upper bound' -r
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l parent -d 'Target: this parent of zombies' -r
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l pid -d 'Target: the parent of this zombie (all of that parent\'s zombies are targeted)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l grace -d 'With --kill-parent: how long to wait after SIGTERM before SIGKILL (e.g. 500ms, 5s, 1m)' -r
@@ -88,7 +89,9 @@ complete -c zombies -n "__fish_zombies_using_subcommand fix" -l ignore-file -d '
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l signal-parent -d 'Remedy: send SIGCHLD to the parent (SIGCONT first when it is stopped), so a handler that reaps runs. Works when `explain` says the parent catches SIGCHLD unblocked'
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l kill-parent -d 'Remedy: SIGTERM the parent, SIGKILL it after --grace; its zombies are adopted by PID 1 of its namespace or the nearest subreaper, which should reap them. Reports the adopter'
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l ignore -d 'Remedy: add the parent to the ignore list (by executable, else by name) so list and check stop reporting it. Sends no signal'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l reap -d 'Remedy: make the parent itself call wait4() for its zombies (through ptrace, paused for about a millisecond), and let it carry on: no signal, no restart; also for PID 1 of a container. Its own later waitpid() of those children gets ECHILD, so only zombies older than --min-age are reaped. Needs CAP_SYS_PTRACE (root) and an x86_64 parent'
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l auto -d 'Remedy: each parent\'s recommended remedy, as `list` shows it. fix-init and ignore recommendations are reported with the command to apply them, never acted on'
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l prefer-reap -d 'With --auto: reap instead of killing a parent or advising fix-init'
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l all -d 'Target: every parent with zombies that is not on the ignore list'
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l force -d 'Also act on critical services (systemd, sshd, dockerd, cron, ...). Never unlocks PID 1, kernel threads, or this tool\'s ancestors and session leader'
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -s y -l yes -d 'Act without asking. Needed when stdin is not a terminal (cron, scripts)'
@@ -219,7 +222,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand generate" -s V -l versio
 complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it, make it reap them (--reap), or ignore it'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "watch" -d 'Watch zombies live: when each became one (its exact death time), who adopted it when its parent died, and when it was reaped; a summary at the end'

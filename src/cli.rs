@@ -62,7 +62,7 @@ pub enum Command {
     Tree(TreeArgs),
     /// Explain why a zombie has not been reaped, citing /proc, and how to fix it.
     Explain(ExplainArgs),
-    /// Fix zombies: nudge their parent, kill it so they are adopted and reaped, or ignore it
+    /// Fix zombies: nudge their parent, kill it, make it reap them (--reap), or ignore it
     ///
     /// Exactly one remedy and one target per call. fix shows its plan and asks before it acts
     /// (with no terminal, as under cron, it refuses unless --yes), then checks the result: it
@@ -77,6 +77,12 @@ pub enum Command {
     /// so a PID recycled in the meantime is never hit. Zombies a tracer holds (a debugger,
     /// strace) cannot be cleared through their parent: fix refuses to signal it and names the
     /// tracer, and --auto reports detach-tracer without acting on the tracer.
+    ///
+    /// --reap sends no signal: it attaches to the parent with ptrace for about a millisecond,
+    /// has it call wait4() for each targeted zombie and lets it carry on where it was. It is
+    /// the one remedy that works on PID 1 of a container. It refuses a parent that is traced,
+    /// stopped, in uninterruptible sleep or under seccomp (--force for seccomp), and zombies
+    /// younger than --min-age, whose parent may still be about to wait for them.
     ///
     /// Exit status: 0 when every targeted zombie is gone (for --ignore: when every parent is on
     /// the list; for --dry-run: when nothing would be refused), 1 when some remain, a target was
@@ -219,7 +225,7 @@ pub struct ExplainArgs {
 
 /// `zombies fix`: one remedy, one target, and the safety switches.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("remedy").required(true).args(["signal_parent", "kill_parent", "ignore", "auto"])))]
+#[command(group(ArgGroup::new("remedy").required(true).args(["signal_parent", "kill_parent", "ignore", "reap", "auto"])))]
 #[command(group(ArgGroup::new("target").required(true).args(["parent", "pid", "all"])))]
 pub struct FixArgs {
     /// Remedy: send SIGCHLD to the parent (SIGCONT first when it is stopped), so a handler
@@ -237,10 +243,27 @@ pub struct FixArgs {
     #[arg(long, help_heading = "Remedy (choose one)")]
     pub ignore: bool,
 
+    /// Remedy: make the parent itself call wait4() for its zombies (through ptrace, paused for
+    /// about a millisecond), and let it carry on: no signal, no restart; also for PID 1 of a
+    /// container. Its own later waitpid() of those children gets ECHILD, so only zombies
+    /// older than --min-age are reaped. Needs CAP_SYS_PTRACE (root) and an x86_64 parent.
+    #[arg(long, help_heading = "Remedy (choose one)")]
+    pub reap: bool,
+
     /// Remedy: each parent's recommended remedy, as `list` shows it. fix-init and ignore
     /// recommendations are reported with the command to apply them, never acted on.
     #[arg(long, help_heading = "Remedy (choose one)")]
     pub auto: bool,
+
+    /// With --auto: reap instead of killing a parent or advising fix-init.
+    #[arg(long, requires = "auto")]
+    pub prefer_reap: bool,
+
+    /// With --reap: leave zombies younger than this alone (their parent may yet wait for
+    /// them): 0s to reap all. Ages come from check's state file (exact with `zombies watch
+    /// --state`), else from when the zombie started, an upper bound.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, default_value = "60s")]
+    pub min_age: Duration,
 
     /// Target: this parent of zombies.
     #[arg(long, value_name = "PID", value_parser = parse_pid, help_heading = "Target (choose one)")]

@@ -67,6 +67,8 @@ pub struct ExplainConfig {
 #[derive(Clone, Debug)]
 pub struct FixConfig {
     pub request: remedy::Request,
+    /// Check's state file, for the ages of zombies --reap needs (None: the default path).
+    pub state: Option<PathBuf>,
     pub dry_run: bool,
     /// Act without asking.
     pub yes: bool,
@@ -231,6 +233,8 @@ fn fix(a: &FixArgs) -> Result<FixConfig, UsageError> {
         Choice::KillParent
     } else if a.ignore {
         Choice::Ignore
+    } else if a.reap {
+        Choice::Reap
     } else {
         Choice::Auto
     };
@@ -249,7 +253,10 @@ fn fix(a: &FixArgs) -> Result<FixConfig, UsageError> {
             settle: a.settle,
             ignore_same_user: a.same_user,
             ignore_note: a.note.clone(),
+            prefer_reap: a.prefer_reap,
+            min_age: a.min_age,
         },
+        state: None,
         dry_run: a.dry_run,
         yes: a.yes,
         output: output(a.format),

@@ -490,9 +490,11 @@ fn a_recycled_pid_is_never_signalled() {
         settle: Duration::ZERO,
         ignore_same_user: false,
         ignore_note: None,
+        prefer_reap: false,
+        min_age: Duration::ZERO,
     };
     let mut ignore = IgnoreList::default();
-    let mut plan = remedy::plan(&snap, &diag, &ctx, &req, &ignore).unwrap();
+    let mut plan = remedy::plan(&snap, &diag, &ctx, &req, &ignore, &Default::default()).unwrap();
     // As if the diagnosed process had died and another had taken its PID.
     plan.parents[0].finding.start_ticks += 1;
     remedy::execute(&mut plan, &fs, &req, &mut ignore).unwrap();

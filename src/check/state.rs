@@ -344,6 +344,11 @@ impl State {
         self.seen.clone()
     }
 
+    /// When each zombie of this section was first seen.
+    pub fn first_seen(&self) -> &HashMap<ZombieId, u64> {
+        &self.seen
+    }
+
     /// Records the zombies `zombies watch` tracks, each with its death time (or when watch
     /// found it): the section then holds exactly these, each first seen at the earlier of
     /// that time and what the file said. Earliest-wins makes watch and check commute: either

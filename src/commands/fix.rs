@@ -30,7 +30,12 @@ pub fn run(g: &Globals, c: &FixConfig) -> Result<Exit> {
     } else {
         IgnoreList::default()
     };
-    let mut plan = remedy::plan(&snap, &diag, &ctx, req, &ignore)?;
+    let first_seen = if req.choice == Choice::Reap || req.prefer_reap {
+        first_sightings(g, c)
+    } else {
+        remedy::FirstSeen::new()
+    };
+    let mut plan = remedy::plan(&snap, &diag, &ctx, req, &ignore, &first_seen)?;
     if c.dry_run {
         plan.dry_run = true;
         emit(c.output, &plan, |out| {
@@ -48,6 +53,22 @@ pub fn run(g: &Globals, c: &FixConfig) -> Result<Exit> {
         report::fix::write(out, &plan, g.style)
     })?;
     Ok(exit_of(plan.success))
+}
+
+/// When check (or `zombies watch --state`) first saw each zombie, from the state file, read
+/// only; nothing when it cannot be read: --reap then bounds ages by the zombies' start times.
+fn first_sightings(g: &Globals, c: &FixConfig) -> remedy::FirstSeen {
+    let path = c
+        .state
+        .clone()
+        .unwrap_or_else(|| crate::check::state::default_path(&g.proc_root));
+    let Ok(fs) = ProcFs::open(&g.proc_root) else {
+        return remedy::FirstSeen::new();
+    };
+    match crate::check::state::State::load(&path, false, crate::check::state::Key::of(&fs)) {
+        Ok((state, _)) => state.first_seen().clone(),
+        Err(_) => remedy::FirstSeen::new(),
+    }
 }
 
 fn exit_of(success: bool) -> Exit {

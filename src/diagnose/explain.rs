@@ -99,7 +99,15 @@ pub fn remedy_choices(f: &ParentFinding, recommended: Remedy) -> Vec<RemedyChoic
     if f.held_by_tracers() > 0 {
         out.push(Remedy::DetachTracer);
     }
-    out.extend([Remedy::SignalParent, Remedy::KillParent, Remedy::Ignore]);
+    out.extend([Remedy::SignalParent, Remedy::KillParent]);
+    // Only where fix --reap would not refuse outright: a tracer already holds a traced
+    // parent, and a stopped one would be seen moving by its job control.
+    let traced = f.details.as_ref().is_some_and(|d| d.tracer_pid > 0);
+    let stopped = matches!(f.state.as_str(), "T" | "t");
+    if !f.kernel_thread && !traced && !stopped {
+        out.push(Remedy::Reap);
+    }
+    out.push(Remedy::Ignore);
     if f.pid_ns_init || f.adopter.verdict == AdopterVerdict::NotReaping {
         out.push(Remedy::FixInit);
     }
@@ -109,4 +117,34 @@ pub fn remedy_choices(f: &ParentFinding, recommended: Remedy) -> Vec<RemedyChoic
             recommended: remedy == recommended,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proc::ParentDetails;
+
+    fn offers_reap(f: &ParentFinding) -> bool {
+        remedy_choices(f, Remedy::KillParent)
+            .iter()
+            .any(|c| c.remedy == Remedy::Reap)
+    }
+
+    #[test]
+    fn reap_is_offered_only_where_fix_would_try_it() {
+        let mut f = ParentFinding::for_test(40, "worker");
+        f.details = Some(ParentDetails::default());
+        assert!(offers_reap(&f));
+        f.state = "t".into();
+        assert!(!offers_reap(&f), "a stopped parent");
+        f.state = "S".into();
+        f.details = Some(ParentDetails {
+            tracer_pid: 39,
+            ..ParentDetails::default()
+        });
+        assert!(!offers_reap(&f), "a traced parent");
+        f.details = None;
+        f.kernel_thread = true;
+        assert!(!offers_reap(&f), "a kernel thread");
+    }
 }

@@ -90,6 +90,10 @@ pub enum Remedy {
     /// go: quit or detach that debugger (or kill it), and the kernel hands them back to
     /// their parent. fix reports this but does not act on tracers.
     DetachTracer,
+    /// Make the parent itself call wait4() for them (through ptrace, a Linux `preap`): it
+    /// goes on as it was. Never recommended on its own (`fix --auto --prefer-reap` picks it):
+    /// it takes an exit status the program may still ask for.
+    Reap,
 }
 
 impl Remedy {
@@ -100,6 +104,7 @@ impl Remedy {
             Remedy::Ignore => "ignore",
             Remedy::FixInit => "fix-init",
             Remedy::DetachTracer => "detach-tracer",
+            Remedy::Reap => "reap",
         }
     }
 }

@@ -77,6 +77,8 @@ pub struct ParentDetails {
     pub sig_ignored: SigMask,
     pub sig_caught: SigMask,
     pub tracer_pid: Pid,
+    /// Seccomp mode: 0 none, 1 strict, 2 filter (a filter may kill it for a system call).
+    pub seccomp: Option<u32>,
     /// The process (thread group) of that tracer: TracerPid names the tracing thread.
     pub tracer_process: Option<Pid>,
     /// The PID in each nested PID namespace, outermost first.

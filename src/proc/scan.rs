@@ -441,6 +441,7 @@ impl ProcFs {
             sig_ignored: mask(st.sigign),
             sig_caught: mask(st.sigcgt),
             tracer_pid: st.tracerpid,
+            seccomp: st.seccomp,
             tracer_process: None,
             nspid: st.nspid.unwrap_or_default(),
             wchan,

@@ -119,6 +119,13 @@ pub fn execute(
     let clock = Instant::now();
     for l in &mut live {
         let r = &mut report.parents[l.idx];
+        if l.parent.is_none() {
+            continue;
+        }
+        if r.remedy == Remedy::Reap {
+            reap(fs, l, r, clock);
+            continue;
+        }
         let Some(h) = &l.parent else { continue };
         let signals: &[Signal] = match (r.remedy, l.stopped) {
             (Remedy::SignalParent, true) => &[Signal::SIGCONT, Signal::SIGCHLD],
@@ -284,6 +291,10 @@ enum Watched {
 fn open(fs: &ProcFs, idx: usize, r: &mut ParentResult) -> Live {
     let mut zombies = Vec::new();
     for (zi, z) in r.zombies.iter().enumerate() {
+        // Left alone (--reap's --min-age): not a target, so not watched either.
+        if z.skipped.is_some() {
+            continue;
+        }
         let h = match Handle::open(fs, z.pid, z.start_ticks) {
             Ok((h, _)) => Some(h),
             // Reaped since the scan (and maybe reused): not there any more.
@@ -351,6 +362,102 @@ fn send(fs: &ProcFs, h: &Handle, sig: Signal, r: &mut ParentResult, start: Insta
     }
 }
 
+/// How long fix waits for each stop of a parent it holds for --reap.
+const REAP_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// --reap: makes the parent call wait4() for each targeted zombie (sys/ptrace.rs), then sees
+/// which are gone and whether the parent lives on.
+fn reap(fs: &ProcFs, l: &mut Live, r: &mut ParentResult, clock: Instant) {
+    // The zombies' PIDs as the parent's PID namespace numbers them (NSpid, at its depth).
+    let depth = r
+        .finding
+        .details
+        .as_ref()
+        .map_or(1, |d| d.nspid.len().max(1));
+    let mut targets: Vec<(usize, Pid)> = Vec::new();
+    for (k, (zi, h)) in l.zombies.iter().enumerate() {
+        if h.is_none() {
+            continue;
+        }
+        let pid = r.zombies[*zi].pid;
+        let inner = fs
+            .nspid(pid)
+            .and_then(|ns| ns.get(depth - 1).copied())
+            .unwrap_or(pid);
+        targets.push((k, inner));
+    }
+    if targets.is_empty() {
+        return;
+    }
+    let Some(tid) = live_thread(fs, r.pid) else {
+        r.error = Some(ActError::NoLiveThread);
+        return;
+    };
+    if in_epoll_wait(fs, r.pid, tid) {
+        r.warning = Some(super::ReapWarning::EpollEintr);
+    }
+    let inner: Vec<Pid> = targets.iter().map(|&(_, p)| p).collect();
+    match crate::sys::ptrace::inject_wait4(r.pid, tid, &inner, REAP_STOP_TIMEOUT) {
+        Ok(done) => r.paused_ms = Some(ms(done.paused)),
+        Err(crate::sys::ptrace::InjectError::Seize(Errno::EPERM)) => {
+            r.error = Some(ActError::ReapDenied {
+                yama_scope: std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok()),
+            })
+        }
+        Err(e) => r.error = Some(ActError::Reap(e)),
+    }
+    let at = ms(clock.elapsed());
+    for &(k, _) in &targets {
+        let (zi, h) = &mut l.zombies[k];
+        if h.as_ref().is_some_and(|h| h.happened(fs, Event::Reaped)) {
+            let z = &mut r.zombies[*zi];
+            z.cleared = true;
+            z.after_ms = Some(at);
+            *h = None;
+        }
+    }
+    if l.parent
+        .as_ref()
+        .is_some_and(|p| p.happened(fs, Event::Exited))
+        && r.error.is_none()
+    {
+        r.error = Some(ActError::ParentDied);
+    }
+}
+
+/// A thread of `pid` that has not exited (the main thread may have, `Zl`).
+fn live_thread(fs: &ProcFs, pid: Pid) -> Option<Pid> {
+    let tasks = std::fs::read_dir(fs.root().join(format!("{pid}/task"))).ok()?;
+    let mut tids: Vec<Pid> = tasks
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    tids.sort_unstable();
+    tids.into_iter().find(|tid| {
+        fs.read(&format!("{pid}/task/{tid}/stat"))
+            .ok()
+            .and_then(|b| crate::proc::stat::parse(&b))
+            .is_some_and(|st| !matches!(st.state, b'Z' | b'X' | b'x'))
+    })
+}
+
+/// Whether the thread sits in epoll_wait (232), epoll_pwait (281) or epoll_pwait2 (441) on
+/// x86_64, by /proc/PID/task/TID/syscall: a ptrace stop makes that call return EINTR.
+fn in_epoll_wait(fs: &ProcFs, pid: Pid, tid: Pid) -> bool {
+    fs.read(&format!("{pid}/task/{tid}/syscall"))
+        .ok()
+        .and_then(|b| {
+            String::from_utf8_lossy(&b)
+                .split_whitespace()
+                .next()?
+                .parse::<i64>()
+                .ok()
+        })
+        .is_some_and(|nr| matches!(nr, 232 | 281 | 441))
+}
+
 /// Why a parent outlived SIGKILL: it is stuck in the kernel, in this state and wait channel.
 fn stuck(fs: &ProcFs, r: &ParentResult) -> ActError {
     ActError::Stuck {
@@ -409,7 +516,13 @@ fn conclude(r: &mut ParentResult) {
     if let Some(a) = &mut r.adopter {
         a.reaped = all;
     }
-    if all || r.error == Some(ActError::NotPermitted) {
+    // --reap succeeds only with the parent alive and no error: the zombies gone with the
+    // parent would be a kill, not a reap.
+    if r.remedy == Remedy::Reap && r.error.is_some() {
+        r.outcome = Outcome::Remaining;
+        r.elapsed_ms = None;
+    }
+    if (all && r.outcome == Outcome::Cleared) || r.error == Some(ActError::NotPermitted) {
         return;
     }
     let f = &r.finding;
@@ -434,7 +547,11 @@ fn conclude(r: &mut ParentResult) {
         });
         return;
     }
+    let young = r.zombies.iter().filter(|z| z.skipped.is_some()).count();
     r.next = Some(match r.remedy {
+        Remedy::Reap if r.error.is_some() => NextStep::ReapFailed,
+        Remedy::Reap if young > 0 => NextStep::TooYoung(young),
+        Remedy::Reap => NextStep::ReapFailed,
         Remedy::SignalParent if f.state == "t" => NextStep::StoppedByTracer,
         Remedy::SignalParent if f.sigchld_blocked => NextStep::SigchldBlocked,
         Remedy::SignalParent if f.sigchld == Disposition::Caught => NextStep::HandlerDidNotReap,

@@ -52,6 +52,8 @@ pub enum Choice {
     SignalParent,
     KillParent,
     Ignore,
+    /// Make the parent call wait4() for them (ptrace).
+    Reap,
     /// Each parent's recommended remedy.
     Auto,
 }
@@ -62,6 +64,7 @@ impl Choice {
             Choice::SignalParent => "signal-parent",
             Choice::KillParent => "kill-parent",
             Choice::Ignore => "ignore",
+            Choice::Reap => "reap",
             Choice::Auto => "auto",
         }
     }
@@ -96,6 +99,10 @@ pub struct Request {
     pub ignore_same_user: bool,
     /// --ignore: the entry's note.
     pub ignore_note: Option<String>,
+    /// --auto: reap instead of killing a parent or advising fix-init.
+    pub prefer_reap: bool,
+    /// --reap: leave zombies younger than this alone (their parent may yet ask for them).
+    pub min_age: Duration,
 }
 
 /// What happened to one parent (or, before acting, what will).
@@ -163,8 +170,31 @@ pub struct ZombieResult {
     pub cleared: bool,
     /// When it was gone, since the first signal to its parent.
     pub after_ms: Option<u64>,
+    /// --reap: why it was left alone.
+    pub skipped: Option<Skip>,
     #[serde(skip)]
     pub start_ticks: u64,
+}
+
+/// Why --reap left a zombie alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Skip {
+    /// Younger than --min-age: its parent may yet ask for its exit status.
+    TooYoung,
+}
+
+/// How old the zombies are, as far as fix can tell: when each was first seen (check's state
+/// file, or the exact death time `zombies watch --state` put there). Without an entry, a
+/// zombie's start time bounds its age from above.
+pub type FirstSeen = std::collections::HashMap<(Pid, u64), u64>;
+
+/// What --reap wants the user to know about a parent it held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReapWarning {
+    /// It sat in epoll_wait, which returns EINTR to the program after any ptrace stop.
+    EpollEintr,
 }
 
 /// What fix says about a parent besides its outcome (the JSON `reason`).
@@ -215,6 +245,16 @@ pub enum ActError {
         state: Option<char>,
         wchan: Option<String>,
     },
+    /// --reap: the injection of wait4 failed (see InjectError).
+    Reap(crate::sys::ptrace::InjectError),
+    /// --reap: ptrace was refused (EPERM); Yama's ptrace_scope when it is set.
+    ReapDenied {
+        yama_scope: Option<u8>,
+    },
+    /// --reap: no thread of the parent is alive to hold.
+    NoLiveThread,
+    /// --reap: the parent died while or after it was held.
+    ParentDied,
 }
 
 /// What to try when zombies remain.
@@ -243,6 +283,10 @@ pub enum NextStep {
     FixSubreaper,
     /// kill-parent: they were adopted by someone fix did not see.
     SeeList,
+    /// reap: this many zombies are younger than --min-age and were left alone.
+    TooYoung(usize),
+    /// reap: it failed and the parent was left as it was; kill-parent or fix-init remain.
+    ReapFailed,
 }
 
 /// The plan and the result for one parent.
@@ -279,6 +323,10 @@ pub struct ParentResult {
     /// --ignore: the other parents there are now that the new entry also hides (an entry
     /// keyed by executable hides every parent running it).
     pub also_hides: Vec<HiddenParent>,
+    /// --reap: how long the parent was held.
+    pub paused_ms: Option<u64>,
+    /// --reap: what holding it may have done to it.
+    pub warning: Option<ReapWarning>,
     /// The diagnosis this rests on.
     pub finding: ParentFinding,
 }
@@ -327,6 +375,8 @@ pub struct FixReport {
     pub timeout_ms: u64,
     /// How long the parents were given to reap on their own before anything was sent.
     pub settle_ms: u64,
+    /// --reap: zombies younger than this were left alone.
+    pub min_age_ms: u64,
     /// The ignore list written (--ignore) or consulted (--all).
     pub ignore_file: Option<String>,
     pub parents: Vec<ParentResult>,

@@ -4,8 +4,8 @@
 use super::Refusal;
 use super::safety;
 use super::{
-    Advice, Choice, FixReport, FixSummary, HiddenParent, Note, Outcome, ParentResult, Request,
-    Target, ZombieResult, ms,
+    Advice, Choice, FirstSeen, FixReport, FixSummary, HiddenParent, Note, Outcome, ParentResult,
+    Request, Skip, Target, ZombieResult, ms,
 };
 use crate::diagnose::{Context, Diagnosis, ParentFinding, Remedy};
 use crate::ignore::{Entry, IgnoreList};
@@ -46,6 +46,7 @@ pub fn plan(
     ctx: &Context,
     req: &Request,
     ignore: &IgnoreList,
+    first_seen: &FirstSeen,
 ) -> Result<FixReport, TargetError> {
     let mut skipped_ignored = 0;
     let findings: Vec<ParentFinding> = match req.target {
@@ -70,7 +71,17 @@ pub fn plan(
     };
     let parents = findings
         .into_iter()
-        .map(|f| plan_parent(f, ctx, req, ignore, target_zombie, &diag.parents))
+        .map(|f| {
+            plan_parent(
+                f,
+                ctx,
+                req,
+                ignore,
+                first_seen,
+                target_zombie,
+                &diag.parents,
+            )
+        })
         .collect();
     let uses_list = req.choice == Choice::Ignore || req.target == Target::All;
     let mut report = FixReport {
@@ -80,6 +91,7 @@ pub fn plan(
         grace_ms: ms(req.grace),
         timeout_ms: ms(req.timeout),
         settle_ms: ms(req.settle),
+        min_age_ms: ms(req.min_age),
         ignore_file: uses_list.then(|| ignore.path.display().to_string()),
         parents,
         summary: FixSummary {
@@ -97,6 +109,7 @@ fn plan_parent(
     ctx: &Context,
     req: &Request,
     ignore: &IgnoreList,
+    first_seen: &FirstSeen,
     target_zombie: Option<Pid>,
     all: &[ParentFinding],
 ) -> ParentResult {
@@ -115,8 +128,38 @@ fn plan_parent(
         Choice::SignalParent => Remedy::SignalParent,
         Choice::KillParent => Remedy::KillParent,
         Choice::Ignore => Remedy::Ignore,
+        Choice::Reap => Remedy::Reap,
         Choice::Auto if held_target => Remedy::DetachTracer,
+        // --prefer-reap: a parent that would be killed, or an init that would need a restart,
+        // is made to reap instead.
+        Choice::Auto
+            if req.prefer_reap && matches!(f.recommended, Remedy::KillParent | Remedy::FixInit) =>
+        {
+            Remedy::Reap
+        }
         Choice::Auto => f.recommended,
+    };
+    // --reap leaves the zombies younger than --min-age (unless --force): their parent may yet
+    // ask for their exit status, and would then get ECHILD.
+    let too_young = |z: &crate::diagnose::Zombie| {
+        if remedy != Remedy::Reap || req.force {
+            return false;
+        }
+        let since = first_seen
+            .get(&(z.pid, z.start_ticks))
+            .copied()
+            .or(z.started_unix)
+            .unwrap_or(0);
+        ctx.now_unix.saturating_sub(since) < req.min_age.as_secs()
+    };
+    let young = f
+        .zombies
+        .iter()
+        .filter(|z| target_zombie.is_none_or(|t| t == z.pid) && too_young(z))
+        .count();
+    let targeted = match target_zombie {
+        Some(_) => 1,
+        None => f.zombies.len(),
     };
     let (outcome, refusal, note) = match remedy {
         Remedy::Ignore if req.choice == Choice::Ignore => {
@@ -149,6 +192,13 @@ fn plan_parent(
         Remedy::FixInit => (Outcome::Advised, None, Note::Advice(Advice::FixInit)),
         // A tracer is most often a debugger someone is using: fix names it, never kills it.
         Remedy::DetachTracer => (Outcome::Advised, None, Note::Advice(Advice::DetachTracer)),
+        Remedy::Reap => match safety::check_reap(&f, ctx, req.force)
+            .or(held_target.then_some(Refusal::HeldByTracer))
+            .or((young == targeted).then_some(Refusal::TooYoung))
+        {
+            Some(r) => (Outcome::Refused, Some(r), Note::Refused(r)),
+            None => (Outcome::Planned, None, Note::Plan),
+        },
         Remedy::SignalParent | Remedy::KillParent => {
             match safety::check(&f, ctx, req.force).or(held_target.then_some(Refusal::HeldByTracer))
             {
@@ -165,6 +215,7 @@ fn plan_parent(
             comm: z.comm.clone(),
             cleared: false,
             after_ms: None,
+            skipped: too_young(z).then_some(Skip::TooYoung),
             start_ticks: z.start_ticks,
         })
         .collect();
@@ -191,6 +242,8 @@ fn plan_parent(
         next: None,
         reaped_on_its_own: false,
         also_hides,
+        paused_ms: None,
+        warning: None,
         finding: f,
     }
 }

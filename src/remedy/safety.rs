@@ -28,13 +28,59 @@ pub enum Refusal {
     /// lets go: signalling or killing their parent cannot clear them (its adopter could not
     /// reap them either), so fix does not hurt a parent for nothing.
     HeldByTracer,
+    /// --reap: the parent is traced; a second tracer cannot attach, and its tracer must not
+    /// be surprised.
+    ParentTraced,
+    /// --reap: the parent is stopped (T, t): ptrace would have to continue it.
+    ParentStopped,
+    /// --reap: the parent is in uninterruptible sleep (D, e.g. vfork): it cannot be stopped
+    /// until it wakes.
+    ParentUninterruptible,
+    /// --reap: a seccomp filter (Seccomp: 2) may answer wait4 by killing the parent (SIGSYS).
+    Seccomp,
+    /// --reap: every targeted zombie is younger than --min-age.
+    TooYoung,
 }
 
 impl Refusal {
-    /// Whether --force lifts it: only the critical list.
+    /// Whether --force lifts it: the critical list, and a seccomp filter for --reap.
     pub fn forceable(self) -> bool {
-        self == Refusal::Critical
+        matches!(
+            self,
+            Refusal::Critical | Refusal::Seccomp | Refusal::TooYoung
+        )
     }
+}
+
+/// The first rule that forbids `fix --reap` on `p`, or None. Unlike a signal, a reap does not
+/// end the parent: PID 1 of a namespace may be reaped for (it is the one remedy that clears a
+/// container without restarting it), and critical services too. Kernel threads, this tool and
+/// its ancestors never; a parent ptrace cannot hold safely neither.
+pub fn check_reap(p: &ParentFinding, ctx: &Context, force: bool) -> Option<Refusal> {
+    if p.kernel_thread || p.comm == "kthreadd" {
+        return Some(Refusal::KernelThread);
+    }
+    let Some(d) = &p.details else {
+        return Some(Refusal::Unverified);
+    };
+    if p.pid == ctx.self_pid {
+        return Some(Refusal::ThisTool);
+    }
+    if ctx.ancestors.contains(&p.pid) || (ctx.session > 0 && p.pid == ctx.session) {
+        return Some(Refusal::Ancestor);
+    }
+    if d.tracer_pid > 0 {
+        return Some(Refusal::ParentTraced);
+    }
+    match p.state.as_str() {
+        "T" | "t" => return Some(Refusal::ParentStopped),
+        "D" => return Some(Refusal::ParentUninterruptible),
+        _ => {}
+    }
+    if !force && d.seccomp == Some(2) {
+        return Some(Refusal::Seccomp);
+    }
+    None
 }
 
 /// The first rule that forbids signalling `p`, or None when it may be signalled. `--force`

@@ -268,6 +268,21 @@ pub fn remedy_effect(f: &ParentFinding, remedy: Remedy) -> String {
                 )
             )
         }
+        Remedy::Reap if all_held => format!(
+            "none: the zombies are traced by {holders}, which alone can reap them until it lets go"
+        ),
+        Remedy::Reap => partly(
+            format!(
+                "{} calls wait4() for them itself, held by ptrace for about a millisecond, and carries on: no signal, no restart{}; its own later waitpid() of these children gets ECHILD",
+                f.comm,
+                if f.pid_ns_init {
+                    ", the whole container stays up"
+                } else {
+                    ""
+                }
+            ),
+            true,
+        ),
         Remedy::FixInit if f.pid_ns_init => {
             "restart the container with an init that reaps: `docker run --init`, tini or dumb-init as PID 1".to_string()
         }

@@ -270,6 +270,16 @@ fn write_parent(
             .collect();
         writeln!(out, "    sent {}", sent.join(", "))?;
     }
+    if let Some(paused) = p.paused_ms {
+        writeln!(
+            out,
+            "    held by ptrace for {}; it carries on (a later waitpid() of these children gets ECHILD)",
+            took(paused)
+        )?;
+    }
+    if let Some(w) = p.warning {
+        writeln!(out, "    {} {}", style.yellow("note:"), warning(w))?;
+    }
     if let Some(e) = &p.exited {
         writeln!(
             out,
@@ -432,6 +442,24 @@ fn note(p: &ParentResult, r: &FixReport) -> Option<String> {
 fn plan(f: &ParentFinding, remedy: Remedy, r: &FixReport) -> String {
     let stopped = matches!(f.state.as_str(), "T" | "t");
     let mut s = match remedy {
+        Remedy::Reap => {
+            let young = r_young(f, r);
+            let mut s = format!(
+                "held by ptrace, it calls wait4() for each zombie{} and carries on; its own later waitpid() of them gets ECHILD",
+                if young > 0 {
+                    format!(
+                        " older than --min-age {} ({young} younger left alone)",
+                        duration(ms(r.min_age_ms))
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            if f.pid_ns_init {
+                s.push_str("; PID 1 of its namespace is not killed: the container stays up");
+            }
+            s
+        }
         Remedy::SignalParent => {
             let mut s = if stopped {
                 "SIGCONT (it is stopped), then SIGCHLD".to_string()
@@ -479,6 +507,71 @@ fn plan(f: &ParentFinding, remedy: Remedy, r: &FixReport) -> String {
     s
 }
 
+/// How many of `f`'s zombies --reap leaves alone for --min-age.
+fn r_young(f: &ParentFinding, r: &FixReport) -> usize {
+    r.parents.iter().find(|p| p.pid == f.pid).map_or(0, |p| {
+        p.zombies.iter().filter(|z| z.skipped.is_some()).count()
+    })
+}
+
+/// What went wrong holding a parent for --reap.
+fn reap_error(who: &str, e: &crate::sys::ptrace::InjectError) -> String {
+    use crate::sys::ptrace::InjectError as E;
+    let left = "; it was left as it was";
+    match e {
+        E::Unsupported => format!("--reap works only on x86_64 for now; nothing was done to {who}"),
+        E::Not64Bit { cs } => {
+            format!("{who} is not a 64-bit x86 process (code segment {cs:#x}); nothing was done")
+        }
+        E::Seize(e) => format!(
+            "cannot hold {who} with ptrace: {}; nothing was done",
+            e.desc()
+        ),
+        E::NoStop => format!(
+            "{who} did not stop within 2s (uninterruptible sleep, or a frozen cgroup){left}"
+        ),
+        E::NoSyscallInstruction => {
+            format!("no syscall instruction found in the vDSO of {who}{left}")
+        }
+        E::Failed {
+            call,
+            errno,
+            restored: true,
+        } => format!("{call} failed on {who}: {}{left}", errno.desc()),
+        E::Failed {
+            call,
+            errno,
+            restored: false,
+        } => format!(
+            "{call} failed on {who}: {}; it may not have been put back exactly as it was: check it (`zombies explain {}`)",
+            errno.desc(),
+            who.split(' ').next().unwrap_or("")
+        ),
+        E::Exited => format!("{who} exited while it was held"),
+        E::GroupStop => format!(
+            "{who} was stopped by a signal while it was held; it was let go, stopped, as it was told"
+        ),
+    }
+}
+
+/// Yama's ptrace_scope, when it forbids more than root does.
+fn yama_hint(scope: Option<u8>) -> String {
+    match scope {
+        Some(0) | None => String::new(),
+        Some(3) => " (Yama's ptrace_scope is 3: ptrace is off on this machine until reboot)".into(),
+        Some(n) => format!(" (Yama's ptrace_scope is {n}: the same user is not enough)"),
+    }
+}
+
+/// What --reap wants the user to know about a parent it held.
+fn warning(w: crate::remedy::ReapWarning) -> String {
+    match w {
+        crate::remedy::ReapWarning::EpollEintr => {
+            "it was waiting in epoll_wait, which returns EINTR to the program after a ptrace stop; well-written programs retry".to_string()
+        }
+    }
+}
+
 /// Why fix refuses a parent, and what to do instead.
 pub fn refusal_text(refusal: Refusal, p: &ParentFinding) -> String {
     let who = format!("{} ({})", p.pid, printable(&p.comm));
@@ -524,6 +617,26 @@ pub fn refusal_text(refusal: Refusal, p: &ParentFinding) -> String {
                 p.pid
             )
         }
+        Refusal::ParentTraced => format!(
+            "{who} is traced{}: a second tracer cannot hold it, and its tracer must not be surprised; detach that debugger first",
+            p.tracer
+                .as_ref()
+                .map(|t| format!(" by {}", named(t.pid, t.comm.as_deref())))
+                .unwrap_or_default()
+        ),
+        Refusal::ParentStopped => format!(
+            "{who} is stopped: holding it would mean continuing it behind the back of whoever stopped it; `kill -CONT {}` first if it should run",
+            p.pid
+        ),
+        Refusal::ParentUninterruptible => format!(
+            "{who} is in uninterruptible sleep (state D, e.g. vfork or slow storage): it cannot be held until it wakes; try again"
+        ),
+        Refusal::Seccomp => format!(
+            "{who} runs under a seccomp filter (Seccomp: 2), which may answer wait4 by killing it with SIGSYS; add --force if you know the filter allows wait4"
+        ),
+        Refusal::TooYoung => format!(
+            "every targeted zombie of {who} is younger than --min-age: its parent may yet wait for them and would then get ECHILD; wait, or pass --min-age 0s"
+        ),
         Refusal::Critical => format!(
             "{who} is a critical service: killing or signalling it can take the machine or your login down; add --force if you are sure, or ignore it (`zombies fix --ignore --parent {}`)",
             p.pid
@@ -554,6 +667,15 @@ fn error(p: &ParentResult, e: &ActError) -> String {
         }
         ActError::ExitedBefore(sig) => format!("{who} exited before {sig} could be sent"),
         ActError::SendFailed(sig, e) => format!("cannot send {sig} to {who}: {}", e.desc()),
+        ActError::Reap(e) => reap_error(&who, e),
+        ActError::ReapDenied { yama_scope } => format!(
+            "cannot hold {who} with ptrace: operation not permitted; run as root (CAP_SYS_PTRACE){}; nothing was done",
+            yama_hint(*yama_scope)
+        ),
+        ActError::NoLiveThread => format!("{who} has no live thread to hold; nothing was done"),
+        ActError::ParentDied => {
+            format!("{who} died while or after it was held; its zombies went to its adopter")
+        }
         ActError::Stuck { state, wchan } => format!(
             "{who} did not exit after SIGKILL (state {}{}): it is stuck in the kernel, usually on storage or NFS; its zombies go when it does",
             state.unwrap_or('?'),
@@ -626,6 +748,14 @@ fn next(p: &ParentResult, n: &NextStep, r: &FixReport) -> String {
             )
         }
         NextStep::SeeList => "`zombies list` shows who holds them now".to_string(),
+        NextStep::TooYoung(n) => format!(
+            "{} younger than --min-age {} and left alone: its parent may yet wait for them; wait, or pass --min-age 0s",
+            plural(*n, "zombie is", "zombies are"),
+            duration(ms(r.min_age_ms))
+        ),
+        NextStep::ReapFailed => format!(
+            "{who} was left as it was; `{kill}` ends it instead (or fix-init for a container's PID 1)"
+        ),
     }
 }
 
@@ -718,6 +848,8 @@ impl Serialize for ParentJson<'_> {
         m.serialize_field("next", &p.next.as_ref().map(|n| next(p, n, r)))?;
         m.serialize_field("reaped_on_its_own", &p.reaped_on_its_own)?;
         m.serialize_field("also_hides", &p.also_hides)?;
+        m.serialize_field("paused_ms", &p.paused_ms)?;
+        m.serialize_field("warning", &p.warning)?;
         m.end()
     }
 }
@@ -736,6 +868,7 @@ impl Serialize for FixReport {
         m.serialize_field("grace_ms", &self.grace_ms)?;
         m.serialize_field("timeout_ms", &self.timeout_ms)?;
         m.serialize_field("settle_ms", &self.settle_ms)?;
+        m.serialize_field("min_age_ms", &self.min_age_ms)?;
         m.serialize_field("ignore_file", &self.ignore_file)?;
         m.serialize_field("parents", &parents)?;
         m.serialize_field("summary", &self.summary)?;

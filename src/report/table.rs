@@ -87,8 +87,8 @@ pub fn write(
         )?;
         let todo = match p.recommended {
             Remedy::FixInit => format!(
-                "run a real init as PID 1 of that container (docker run --init, tini)   (details: zombies explain {})",
-                p.pid
+                "run a real init as PID 1 of that container (docker run --init, tini); to clear them now without a restart: zombies fix --reap --parent {}   (details: zombies explain {})",
+                p.pid, p.pid
             ),
             Remedy::DetachTracer => {
                 let tracers = p.holding_tracers();
@@ -127,7 +127,7 @@ pub fn write(
 
 fn remedy_colored(r: Remedy, style: Style) -> String {
     match r {
-        Remedy::SignalParent => style.green(r.as_str()),
+        Remedy::SignalParent | Remedy::Reap => style.green(r.as_str()),
         Remedy::KillParent | Remedy::FixInit | Remedy::DetachTracer => style.yellow(r.as_str()),
         Remedy::Ignore => style.dim(r.as_str()),
     }

@@ -865,6 +865,36 @@ impl Drop for Traced {
 
 /// A live parent with a second thread (so `Threads:` reads 2) and one zombie child (exit 4)
 /// it never reaps. Drop kills it and reaps it and its zombie.
+/// Lets `zombies fix --reap` (a sibling, not an ancestor) attach to this process under Yama's
+/// ptrace_scope 1, as Ubuntu sets it, so the reap tests run unprivileged there too. A no-op
+/// (EINVAL) without Yama.
+pub fn allow_any_tracer() {
+    // SAFETY: prctl with integer arguments; async-signal-safe.
+    unsafe { libc::prctl(libc::PR_SET_PTRACER, libc::PR_SET_PTRACER_ANY, 0, 0, 0) };
+}
+
+/// Yama's ptrace_scope, when Yama is there.
+pub fn yama_ptrace_scope() -> Option<u32> {
+    std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Whether this user may ptrace its own children's siblings (what --reap needs): root, or
+/// Yama at scope 0 or 1 (the fixtures allow any tracer). Prints why when not.
+pub fn can_reap_as_this_user() -> bool {
+    let ok = is_root() || yama_ptrace_scope().is_none_or(|s| s <= 1);
+    if !ok {
+        eprintln!(
+            "skipped: Yama ptrace_scope {:?} lets only root ptrace; run as root",
+            yama_ptrace_scope()
+        );
+    }
+    ok
+}
+
 pub struct ThreadedParent {
     pub pid: i32,
     pub zombie: i32,
@@ -879,6 +909,7 @@ impl ThreadedParent {
             ForkResult::Child => unsafe {
                 drop(rd);
                 install(SigHandler::SigDfl);
+                allow_any_tracer();
                 let mut t: libc::pthread_t = std::mem::zeroed();
                 libc::pthread_create(&mut t, std::ptr::null(), sleeper, std::ptr::null_mut());
                 let child = libc::fork();
@@ -1013,4 +1044,194 @@ pub fn binary_has_test_seam() -> bool {
     std::fs::read(bin())
         .map(|b| b.windows(needle.len()).any(|w| w == needle))
         .unwrap_or(false)
+}
+
+/// A parent that sits in read(2) on a pipe and does what each line says: `z` forks a child
+/// that exits with 3 and, once it is a zombie, answers `Z <pid>`; `c` answers `C <n>`, the
+/// SIGUSR1s its handler counted; `q` exits 0; anything else is echoed back. It never reaps.
+/// For `fix --reap`: proof that a parent held by ptrace reads on as if nothing happened.
+pub struct ReadingParent {
+    pub pid: i32,
+    /// The zombies it made (reaped on Drop if they came back to us).
+    pub zombies: Vec<i32>,
+    input: OwnedFd,
+    output: std::io::BufReader<std::fs::File>,
+}
+
+static USR1_SEEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+extern "C" fn count_usr1(_: libc::c_int) {
+    USR1_SEEN.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Writes `prefix`, `n` in decimal and a newline to `fd`, with no allocation (the forked
+/// child of a multi-threaded test may only make async-signal-safe calls).
+fn write_number(fd: libc::c_int, prefix: &[u8], n: u64) {
+    let mut buf = [0u8; 32];
+    let mut len = prefix.len();
+    buf[..len].copy_from_slice(prefix);
+    let mut digits = [0u8; 20];
+    let mut d = 0;
+    let mut v = n;
+    loop {
+        digits[d] = b'0' + (v % 10) as u8;
+        d += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    while d > 0 {
+        d -= 1;
+        buf[len] = digits[d];
+        len += 1;
+    }
+    buf[len] = b'\n';
+    // SAFETY: write(2) from a live buffer.
+    unsafe { libc::write(fd, buf.as_ptr().cast(), len + 1) };
+}
+
+static EPOLL_EINTR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl ReadingParent {
+    pub fn spawn() -> ReadingParent {
+        ReadingParent::start(false)
+    }
+
+    /// Like `spawn`, but it waits for input in epoll_wait(2) (as event loops do) before each
+    /// read, and counts the times epoll_wait returned EINTR (ask "e" for `E n`).
+    pub fn spawn_in_epoll() -> ReadingParent {
+        ReadingParent::start(true)
+    }
+
+    fn start(epoll: bool) -> ReadingParent {
+        use std::os::fd::AsRawFd;
+        become_subreaper();
+        let (in_r, in_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        let (ir, ow) = (in_r.as_raw_fd(), out_w.as_raw_fd());
+        // SAFETY: the child makes only async-signal-safe calls (read, write, fork, waitid,
+        // sigaction, _exit) and allocates nothing.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => unsafe {
+                install(SigHandler::SigDfl);
+                allow_any_tracer();
+                let sa = signal::SigAction::new(
+                    SigHandler::Handler(count_usr1),
+                    signal::SaFlags::SA_RESTART,
+                    SigSet::empty(),
+                );
+                let _ = signal::sigaction(Signal::SIGUSR1, &sa);
+                let ep = if epoll {
+                    let ep = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+                    let mut ev = libc::epoll_event {
+                        events: libc::EPOLLIN as u32,
+                        u64: 0,
+                    };
+                    libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, ir, &mut ev);
+                    ep
+                } else {
+                    -1
+                };
+                let mut buf = [0u8; 256];
+                loop {
+                    if ep >= 0 {
+                        let mut ev = libc::epoll_event { events: 0, u64: 0 };
+                        if libc::epoll_wait(ep, &mut ev, 1, -1) < 0 {
+                            if *libc::__errno_location() == libc::EINTR {
+                                EPOLL_EINTR.fetch_add(1, Ordering::Relaxed);
+                            }
+                            continue;
+                        }
+                    }
+                    let n = libc::read(ir, buf.as_mut_ptr().cast(), buf.len());
+                    if n < 0 && *libc::__errno_location() == libc::EINTR {
+                        continue;
+                    }
+                    if n <= 0 {
+                        libc::_exit(2);
+                    }
+                    match buf[0] {
+                        b'z' => {
+                            let z = libc::fork();
+                            if z == 0 {
+                                libc::_exit(3);
+                            }
+                            let mut info: libc::siginfo_t = std::mem::zeroed();
+                            libc::waitid(
+                                libc::P_PID,
+                                z as libc::id_t,
+                                &mut info,
+                                libc::WEXITED | libc::WNOWAIT,
+                            );
+                            write_number(ow, b"Z ", z as u64);
+                        }
+                        b'c' => write_number(ow, b"C ", USR1_SEEN.load(Ordering::Relaxed)),
+                        b'e' => write_number(ow, b"E ", EPOLL_EINTR.load(Ordering::Relaxed)),
+                        b'q' => libc::_exit(0),
+                        _ => {
+                            libc::write(ow, buf.as_ptr().cast(), n as usize);
+                        }
+                    }
+                }
+            },
+            ForkResult::Parent { child } => {
+                drop(in_r);
+                drop(out_w);
+                let guard = ReadingParent {
+                    pid: child.as_raw(),
+                    zombies: Vec::new(),
+                    input: in_w,
+                    output: std::io::BufReader::new(std::fs::File::from(out_r)),
+                };
+                assert!(
+                    wait_until(Duration::from_secs(5), || proc_state(guard.pid)
+                        == Some('S')),
+                    "the reading parent did not start"
+                );
+                guard
+            }
+        }
+    }
+
+    /// Sends one line and reads the answer (at most 10 s).
+    pub fn ask(&mut self, line: &str) -> String {
+        use std::io::BufRead;
+        nix::unistd::write(&self.input, format!("{line}\n").as_bytes()).expect("write to parent");
+        let mut answer = String::new();
+        self.output
+            .read_line(&mut answer)
+            .expect("read from parent");
+        answer.trim_end().to_string()
+    }
+
+    /// Makes one zombie child and returns its PID.
+    pub fn make_zombie(&mut self) -> i32 {
+        let a = self.ask("z");
+        let z = a
+            .strip_prefix("Z ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no zombie made: {a:?}"));
+        self.zombies.push(z);
+        z
+    }
+
+    /// Tells it to exit 0 and returns how it ended.
+    pub fn quit(&mut self) -> nix::sys::wait::WaitStatus {
+        let _ = nix::unistd::write(&self.input, b"q\n");
+        let status = waitpid(Pid::from_raw(self.pid), None).expect("wait for the parent");
+        self.pid = 0;
+        status
+    }
+}
+
+impl Drop for ReadingParent {
+    fn drop(&mut self) {
+        if self.pid > 0 {
+            kill_and_reap(self.pid);
+        }
+        for &z in &self.zombies {
+            reap_if_ours(z);
+        }
+    }
 }
