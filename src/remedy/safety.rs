@@ -143,6 +143,44 @@ mod tests {
     }
 
     #[test]
+    fn reap_allows_a_namespace_init_but_never_a_kernel_thread_or_an_ancestor() {
+        let init = ParentFinding {
+            pid_ns_init: true,
+            ..finding(600, "node")
+        };
+        assert_eq!(check_reap(&init, &ctx(), false), None);
+        let kthread = ParentFinding {
+            kernel_thread: true,
+            ..finding(77, "kworker/0:1")
+        };
+        assert_eq!(
+            check_reap(&kthread, &ctx(), true),
+            Some(Refusal::KernelThread)
+        );
+        assert_eq!(
+            check_reap(&finding(2, "kthreadd"), &ctx(), true),
+            Some(Refusal::KernelThread)
+        );
+        assert_eq!(
+            check_reap(&finding(400, "bash"), &ctx(), true),
+            Some(Refusal::Ancestor)
+        );
+        assert_eq!(
+            check_reap(&finding(500, "zombies"), &ctx(), true),
+            Some(Refusal::ThisTool)
+        );
+        let filtered = ParentFinding {
+            details: Some(crate::proc::ParentDetails {
+                seccomp: Some(2),
+                ..Default::default()
+            }),
+            ..finding(4242, "srv")
+        };
+        assert_eq!(check_reap(&filtered, &ctx(), false), Some(Refusal::Seccomp));
+        assert_eq!(check_reap(&filtered, &ctx(), true), None, "--force");
+    }
+
+    #[test]
     fn ordinary_parent_is_allowed() {
         assert_eq!(check(&finding(4242, "srv"), &ctx(), false), None);
     }
