@@ -397,7 +397,13 @@ fn reap(fs: &ProcFs, l: &mut Live, r: &mut ParentResult, clock: Instant) {
         r.warning = Some(super::ReapWarning::EpollEintr);
     }
     let inner: Vec<Pid> = targets.iter().map(|&(_, p)| p).collect();
-    match crate::sys::ptrace::inject_wait4(r.pid, tid, &inner, REAP_STOP_TIMEOUT) {
+    let parent = &l.parent;
+    let still_ours = || {
+        parent
+            .as_ref()
+            .is_some_and(|p| !p.happened(fs, Event::Exited))
+    };
+    match crate::sys::ptrace::inject_wait4(r.pid, tid, &inner, REAP_STOP_TIMEOUT, &still_ours) {
         Ok(done) => r.paused_ms = Some(ms(done.paused)),
         Err(crate::sys::ptrace::InjectError::Seize(Errno::EPERM)) => {
             r.error = Some(ActError::ReapDenied {

@@ -548,6 +548,9 @@ fn reap_error(who: &str, e: &crate::sys::ptrace::InjectError) -> String {
             who.split(' ').next().unwrap_or("")
         ),
         E::Exited => format!("{who} exited while it was held"),
+        E::NotOurs => format!(
+            "{who} exited and its PID went to another process before it could be held; that process was let go untouched"
+        ),
         E::GroupStop => format!(
             "{who} was stopped by a signal while it was held; it was let go, stopped, as it was told"
         ),

@@ -59,6 +59,9 @@ pub enum InjectError {
     Exited,
     /// A SIGSTOP stopped it while we held it: it was let go, stopped, as it was told.
     GroupStop,
+    /// Once held, the process with that PID was not the one the caller meant (it had exited
+    /// and the PID was reused): it was let go untouched.
+    NotOurs,
 }
 
 /// What the injection did.
@@ -219,13 +222,17 @@ fn vdso_syscall(pid: i32) -> Option<u64> {
 
 /// Makes thread `tid` of process `pid` call wait4(zombie, NULL, WNOHANG|__WALL, NULL) for
 /// each of `zombies` (their PIDs as its own PID namespace numbers them), then lets it go on
-/// as it was. `timeout` bounds each wait for a stop.
+/// as it was. `timeout` bounds each wait for a stop. ptrace attaches by PID, so once the
+/// thread is held (and its PID can no longer change hands) `still_ours` must confirm it is
+/// the process the caller diagnosed, through a pidfd or its start time; if not, it is let go
+/// untouched.
 #[cfg(target_arch = "x86_64")]
 pub fn inject_wait4(
     pid: i32,
     tid: i32,
     zombies: &[i32],
     timeout: Duration,
+    still_ours: &dyn Fn() -> bool,
 ) -> Result<Injected, InjectError> {
     let _held = HoldOurSignals::new();
     let t = Pid::from_raw(tid);
@@ -233,7 +240,7 @@ pub fn inject_wait4(
     ptrace::seize(t, ptrace::Options::PTRACE_O_TRACESYSGOOD).map_err(InjectError::Seize)?;
     let started = Instant::now();
     // From here every path ends in detach: the process must never stay held by us.
-    let result = inject_seized(pid, t, zombies, deadline);
+    let result = inject_seized(pid, t, zombies, deadline, still_ours);
     let detached = ptrace::detach(t, None);
     let paused = started.elapsed();
     match (result, detached) {
@@ -253,6 +260,7 @@ fn inject_seized(
     t: Pid,
     zombies: &[i32],
     deadline: impl Fn() -> Instant,
+    still_ours: &dyn Fn() -> bool,
 ) -> Result<Vec<Result<i32, Errno>>, InjectError> {
     let failed = |call: &'static str, restored: bool| {
         move |errno: Errno| InjectError::Failed {
@@ -263,6 +271,9 @@ fn inject_seized(
     };
     ptrace::interrupt(t).map_err(failed("PTRACE_INTERRUPT", true))?;
     wait_for(t, deadline(), is_interrupt_stop)?;
+    if !still_ours() {
+        return Err(InjectError::NotOurs);
+    }
     let saved = ptrace::getregs(t).map_err(failed("PTRACE_GETREGS", true))?;
     if saved.cs != USER_CS_64 {
         return Err(InjectError::Not64Bit { cs: saved.cs });
@@ -343,6 +354,7 @@ pub fn inject_wait4(
     _tid: i32,
     _zombies: &[i32],
     _timeout: Duration,
+    _still_ours: &dyn Fn() -> bool,
 ) -> Result<Injected, InjectError> {
     Err(InjectError::Unsupported)
 }
@@ -405,7 +417,8 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(1));
         }
-        let done = inject_wait4(parent, parent, &[zombie], Duration::from_secs(2)).unwrap();
+        let done =
+            inject_wait4(parent, parent, &[zombie], Duration::from_secs(2), &|| true).unwrap();
         assert_eq!(done.results, vec![Ok(zombie)]);
         assert_eq!(state(zombie), None, "the zombie is still in /proc");
         // The read it was in restarted: the next line is read whole, and it exits 0.
@@ -416,5 +429,32 @@ mod tests {
         nix::unistd::write(&input, b"q\n").unwrap();
         let status = waitpid(Pid::from_raw(parent), None).unwrap();
         assert_eq!(status, WaitStatus::Exited(Pid::from_raw(parent), 0));
+    }
+
+    #[test]
+    fn a_process_that_is_not_ours_is_let_go_untouched() {
+        let (parent, zombie, input, output) = reading_parent();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while state(zombie) != Some(b'Z') || state(parent) != Some(b'S') {
+            assert!(
+                Instant::now() < deadline,
+                "no zombie, or no sleeping parent"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let r = inject_wait4(parent, parent, &[zombie], Duration::from_secs(2), &|| false);
+        assert_eq!(r, Err(InjectError::NotOurs));
+        assert_eq!(
+            state(zombie),
+            Some(b'Z'),
+            "the zombie was reaped all the same"
+        );
+        nix::unistd::write(&input, b"q\n").unwrap();
+        let mut back = [0u8; 4];
+        let n = nix::unistd::read(&output, &mut back).unwrap();
+        assert_eq!(&back[..n], b"q\n");
+        let status = waitpid(Pid::from_raw(parent), None).unwrap();
+        assert_eq!(status, WaitStatus::Exited(Pid::from_raw(parent), 0));
+        let _ = waitpid(Pid::from_raw(zombie), None);
     }
 }
