@@ -137,7 +137,7 @@ _zombies() {
 
     case "${cmd}" in
         zombies)
-            opts="-h -V --proc --color --ignore-file --help --version list tree explain fix ignore check watch demo ipc generate help"
+            opts="-h -V --proc --color --ignore-file --sys --pods-dir --help --version list tree explain fix ignore check watch demo ipc generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,6 +155,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -163,7 +171,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__check)
-            opts="-w -c -o -q -h -V --warn --crit --max-age --warn-per-parent --state --parent --user --format --output --quiet --proc --color --ignore-file --help --version"
+            opts="-w -c -o -q -h -V --warn --crit --max-age --warn-per-parent --warn-pids --crit-pids --state --parent --user --container --pod --format --output --quiet --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,6 +201,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --warn-pids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crit-pids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -202,6 +218,14 @@ _zombies() {
                     return 0
                     ;;
                 --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -229,6 +253,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -237,7 +269,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__demo)
-            opts="-h -V --step --format --hold --code --proc --color --ignore-file --help --version fork vfork clone exec sched exit zombie orphan all"
+            opts="-h -V --step --format --hold --code --proc --color --ignore-file --sys --pods-dir --help --version fork vfork clone exec sched exit zombie orphan all"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -267,6 +299,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -275,7 +315,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__explain)
-            opts="-h -V --format --proc --color --ignore-file --help --version"
+            opts="-h -V --format --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -297,6 +337,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -305,7 +353,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__fix)
-            opts="-y -n -h -V --signal-parent --kill-parent --ignore --auto --parent --pid --all --force --yes --dry-run --grace --timeout --settle --same-user --note --format --proc --color --ignore-file --help --version"
+            opts="-y -n -h -V --signal-parent --kill-parent --ignore --auto --parent --pid --all --force --yes --dry-run --grace --timeout --settle --same-user --note --format --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,6 +399,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -359,7 +415,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__generate)
-            opts="-h -V --proc --color --ignore-file --help --version man completions"
+            opts="-h -V --proc --color --ignore-file --sys --pods-dir --help --version man completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +430,14 @@ _zombies() {
                     return 0
                     ;;
                 --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -609,7 +673,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ignore)
-            opts="-h -V --proc --color --ignore-file --help --version list remove help"
+            opts="-h -V --proc --color --ignore-file --sys --pods-dir --help --version list remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -624,6 +688,14 @@ _zombies() {
                     return 0
                     ;;
                 --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -691,7 +763,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ignore__subcmd__list)
-            opts="-h -V --format --proc --color --ignore-file --help --version"
+            opts="-h -V --format --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -713,6 +785,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -721,7 +801,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ignore__subcmd__remove)
-            opts="-h -V --cmdline --proc --color --ignore-file --help --version"
+            opts="-h -V --cmdline --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -743,6 +823,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -751,7 +839,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ipc)
-            opts="-h -V --proc --color --ignore-file --help --version demo list help"
+            opts="-h -V --proc --color --ignore-file --sys --pods-dir --help --version demo list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -769,6 +857,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -777,7 +873,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ipc__subcmd__demo)
-            opts="-h -V --step --format --posix --path --proc --color --ignore-file --help --version signal pipe fifo mqueue sem shm"
+            opts="-h -V --step --format --posix --path --proc --color --ignore-file --sys --pods-dir --help --version signal pipe fifo mqueue sem shm"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -800,6 +896,14 @@ _zombies() {
                     return 0
                     ;;
                 --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -867,7 +971,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ipc__subcmd__list)
-            opts="-h -V --orphaned --format --proc --color --ignore-file --help --version"
+            opts="-h -V --orphaned --format --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -889,6 +993,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -897,7 +1009,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__list)
-            opts="-h -V --parent --user --all --pids --format --proc --color --ignore-file --help --version"
+            opts="-h -V --parent --user --container --pod --all --pids --format --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -908,6 +1020,14 @@ _zombies() {
                     return 0
                     ;;
                 --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -927,6 +1047,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -935,7 +1063,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__tree)
-            opts="-z -h -V --zombies-only --proc --color --ignore-file --help --version"
+            opts="-z -h -V --zombies-only --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -953,6 +1081,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -961,7 +1097,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__watch)
-            opts="-h -V --parent --user --min-age --for --all-exits --scan --interval --state --format --proc --color --ignore-file --help --version"
+            opts="-h -V --parent --user --container --pod --min-age --for --all-exits --scan --interval --state --format --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -972,6 +1108,14 @@ _zombies() {
                     return 0
                     ;;
                 --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1004,6 +1148,14 @@ _zombies() {
                     return 0
                     ;;
                 --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
