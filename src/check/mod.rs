@@ -316,7 +316,12 @@ pub fn evaluate(
         .collect();
     let by_container = by_container(&diag);
     let pids = pids_uses(&diag);
-    let pids_used_pct = pids.iter().map(PidsUse::used_pct).max_by(f64::total_cmp);
+    // Two decimals: a share of a 4-million pid_max is no clearer with twenty.
+    let pids_used_pct = pids
+        .iter()
+        .map(PidsUse::used_pct)
+        .max_by(f64::total_cmp)
+        .map(|p| (p * 100.0).round() / 100.0);
     let mut seen: Vec<ZombieSeen> = diag
         .parents
         .iter()

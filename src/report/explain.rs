@@ -355,15 +355,25 @@ fn write_pid_limits(
             "the tasks of its user (ulimit -u, \"Max processes\" in {limits}; root and CAP_SYS_RESOURCE are exempt); not counted here"
         ),
     )?;
-    if let Some((what, pct)) = fullest.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
-        writeln!(
+    // Half full is where a limit deserves a sentence; below, the rows say enough.
+    match fullest.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        Some((what, pct)) if *pct >= NEAR_FULL_PCT => writeln!(
             out,
             "  The fullest is {what}, at {}. When a limit is full, fork() and clone() fail with EAGAIN, which shells print as \"fork: Resource temporarily unavailable\" (bash: \"fork: retry\"): no memory is missing. Each zombie holds one PID of each limit until it is reaped.",
             container::pct_text(*pct)
-        )?;
+        )?,
+        Some((what, pct)) => writeln!(
+            out,
+            "  None is near full (the fullest, {what}, is at {}): these zombies cost PIDs, but no fork fails for them yet.",
+            container::pct_text(*pct)
+        )?,
+        None => {}
     }
     Ok(())
 }
+
+/// How full a PID limit must be for explain to single it out.
+const NEAR_FULL_PCT: f64 = 50.0;
 
 fn short_hex(v: u64) -> String {
     format!("{v:x}")
