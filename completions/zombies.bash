@@ -137,7 +137,7 @@ _zombies() {
 
     case "${cmd}" in
         zombies)
-            opts="-h -V --proc --color --ignore-file --help --version list tree explain fix ignore check watch demo ipc generate help"
+            opts="-h -V --proc --color --ignore-file --sys --pods-dir --help --version list tree explain fix ignore check watch demo ipc generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,6 +155,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -163,7 +171,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__check)
-            opts="-w -c -o -q -h -V --warn --crit --max-age --warn-per-parent --state --parent --user --format --output --quiet --proc --color --ignore-file --help --version"
+            opts="-w -c -o -q -h -V --warn --crit --max-age --warn-per-parent --warn-pids --crit-pids --state --parent --user --container --pod --format --output --quiet --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,6 +201,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --warn-pids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --crit-pids)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -202,6 +218,14 @@ _zombies() {
                     return 0
                     ;;
                 --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -229,6 +253,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -237,7 +269,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__demo)
-            opts="-h -V --step --format --hold --code --proc --color --ignore-file --help --version fork vfork clone exec sched exit zombie orphan all"
+            opts="-h -V --step --format --hold --code --proc --color --ignore-file --sys --pods-dir --help --version fork vfork clone exec sched exit zombie orphan all"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -267,6 +299,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -275,7 +315,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__explain)
-            opts="-h -V --format --proc --color --ignore-file --help --version"
+            opts="-h -V --format --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -297,6 +337,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -305,7 +353,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__fix)
-            opts="-y -n -h -V --signal-parent --kill-parent --ignore --reap --auto --prefer-reap --min-age --parent --pid --all --force --yes --dry-run --grace --timeout --settle --same-user --note --format --proc --color --ignore-file --help --version"
+            opts="-y -n -h -V --signal-parent --kill-parent --ignore --reap --auto --prefer-reap --min-age --parent --pid --all --force --yes --dry-run --grace --timeout --settle --same-user --note --format --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -355,6 +403,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -363,7 +419,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__generate)
-            opts="-h -V --proc --color --ignore-file --help --version man completions"
+            opts="-h -V --proc --color --ignore-file --sys --pods-dir --help --version man completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -378,6 +434,14 @@ _zombies() {
                     return 0
                     ;;
                 --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -613,7 +677,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ignore)
-            opts="-h -V --proc --color --ignore-file --help --version list remove help"
+            opts="-h -V --proc --color --ignore-file --sys --pods-dir --help --version list remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -628,6 +692,14 @@ _zombies() {
                     return 0
                     ;;
                 --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -695,7 +767,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ignore__subcmd__list)
-            opts="-h -V --format --proc --color --ignore-file --help --version"
+            opts="-h -V --format --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -717,6 +789,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -725,7 +805,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ignore__subcmd__remove)
-            opts="-h -V --cmdline --proc --color --ignore-file --help --version"
+            opts="-h -V --cmdline --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -747,6 +827,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -755,7 +843,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ipc)
-            opts="-h -V --proc --color --ignore-file --help --version demo list help"
+            opts="-h -V --proc --color --ignore-file --sys --pods-dir --help --version demo list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -773,6 +861,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -781,7 +877,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ipc__subcmd__demo)
-            opts="-h -V --step --format --posix --path --proc --color --ignore-file --help --version signal pipe fifo mqueue sem shm"
+            opts="-h -V --step --format --posix --path --proc --color --ignore-file --sys --pods-dir --help --version signal pipe fifo mqueue sem shm"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -804,6 +900,14 @@ _zombies() {
                     return 0
                     ;;
                 --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -871,7 +975,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ipc__subcmd__list)
-            opts="-h -V --orphaned --format --proc --color --ignore-file --help --version"
+            opts="-h -V --orphaned --format --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -893,6 +997,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -901,7 +1013,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__list)
-            opts="-h -V --parent --user --all --pids --format --proc --color --ignore-file --help --version"
+            opts="-h -V --parent --user --container --pod --all --pids --format --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -912,6 +1024,14 @@ _zombies() {
                     return 0
                     ;;
                 --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -931,6 +1051,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -939,7 +1067,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__tree)
-            opts="-z -h -V --zombies-only --proc --color --ignore-file --help --version"
+            opts="-z -h -V --zombies-only --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -957,6 +1085,14 @@ _zombies() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -965,7 +1101,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__watch)
-            opts="-h -V --parent --user --min-age --for --all-exits --scan --interval --state --format --proc --color --ignore-file --help --version"
+            opts="-h -V --parent --user --container --pod --min-age --for --all-exits --scan --interval --state --format --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -976,6 +1112,14 @@ _zombies() {
                     return 0
                     ;;
                 --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1008,6 +1152,14 @@ _zombies() {
                     return 0
                     ;;
                 --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

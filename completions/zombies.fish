@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_zombies_global_optspecs
-    string join \n proc= color= ignore-file= h/help V/version
+    string join \n proc= color= ignore-file= sys= pods-dir= h/help V/version
 end
 
 function __fish_zombies_needs_command
@@ -29,6 +29,8 @@ complete -c zombies -n "__fish_zombies_needs_command" -l color -d 'When to use c
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_needs_command" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_needs_command" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_needs_command" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_needs_command" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
@@ -44,6 +46,8 @@ complete -c zombies -n "__fish_zombies_needs_command" -f -a "generate" -d 'Write
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l parent -d 'Only the zombies of this parent' -r
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l user -d 'Only zombies owned by this user (name or uid)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l container -d 'Only zombies whose parent runs in the container whose ID starts with this (as `docker ps` or `crictl ps` shows it; an LXC container\'s name)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l pod -d 'Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID (names come from --pods-dir)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l format -d 'Output format' -r -f -a "text\t'For people'
 json\t'One JSON object (the documented, stable contract)'"
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
@@ -51,6 +55,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand list" -l color -d 'When 
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l all -d 'Also show the parents on the ignore list'
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l pids -d 'Print only the zombie PIDs, one per line'
 complete -c zombies -n "__fish_zombies_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -60,6 +66,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand tree" -l color -d 'When 
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand tree" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand tree" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand tree" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand tree" -s z -l zombies-only -d 'Keep only the branches that lead to zombies'
 complete -c zombies -n "__fish_zombies_using_subcommand tree" -s h -l help -d 'Print help'
 complete -c zombies -n "__fish_zombies_using_subcommand tree" -s V -l version -d 'Print version'
@@ -70,6 +78,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand explain" -l color -d 'Wh
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand explain" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand explain" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l min-age -d 'With --reap: leave zombies younger than this alone (their parent may yet wait for them): 0s to reap all. Ages come from check\'s state file (exact with `zombies watch --state`), else from when the zombie started, an upper bound' -r
@@ -86,6 +96,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand fix" -l color -d 'When t
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l signal-parent -d 'Remedy: send SIGCHLD to the parent (SIGCONT first when it is stopped), so a handler that reaps runs. Works when `explain` says the parent catches SIGCHLD unblocked'
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l kill-parent -d 'Remedy: SIGTERM the parent, SIGKILL it after --grace; its zombies are adopted by PID 1 of its namespace or the nearest subreaper, which should reap them. Reports the adopter'
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l ignore -d 'Remedy: add the parent to the ignore list (by executable, else by name) so list and check stop reporting it. Sends no signal'
@@ -104,6 +116,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_s
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -f -a "list" -d 'Show the entries and the file they live in'
@@ -116,6 +130,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l cmdline -d 'Only the entry for this command line, as `zombies ignore list` shows it after "running"' -r
@@ -124,6 +140,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from help" -f -a "list" -d 'Show the entries and the file they live in'
@@ -133,9 +151,13 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -s w -l warn -d '
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s c -l crit -d 'CRITICAL when the zombie count is in this alert range; the default 20 means more than 20' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l max-age -d 'CRITICAL when a zombie has been seen for longer than this: 500ms, 30s, 10m, 2h, 1d. The kernel does not record when a process died, so ages are measured from the first check that saw the zombie (see --state); run the check at least this often' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l warn-per-parent -d 'WARNING when one parent holds more than N zombies' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l warn-pids -d 'WARNING when a PID limit that counted zombies take part of is at least PCT percent full: the pids.max of a cgroup they run under, kernel.pid_max or kernel.threads-max. A fork fails with "Resource temporarily unavailable" when one is full' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l crit-pids -d 'CRITICAL when such a limit is at least PCT percent full' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l state -d 'Where to remember when each zombie was first seen [default: $XDG_STATE_HOME/zombies/check-state.json (~/.local/state/...), or /var/lib/zombies/check-state.json for root]. Written only when it changes. Only a state file of zombies check is ever replaced: any other file, a symbolic link or a FIFO there makes the check UNKNOWN. The directory of a path given here is never created' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l parent -d 'Only the zombies of this parent' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l user -d 'Only zombies owned by this user (name or uid)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l container -d 'Only zombies whose parent runs in the container whose ID starts with this' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l pod -d 'Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l format -d 'Output format' -r -f -a "nagios\t'One line for Nagios, Icinga and NRPE: status, text and performance data'
 prometheus\t'Prometheus text exposition format, for the node_exporter textfile collector'
 json\t'One JSON object: status, counts, thresholds and the per-parent detail of list'"
@@ -145,11 +167,15 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -l color -d 'When
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s q -l quiet -d 'Print nothing when the status is OK (cron mails only problems); the exit code still tells'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l parent -d 'Only the zombies of this parent (as it was when they died)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l user -d 'Only zombies owned by this user (name or uid)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l container -d 'Only zombies whose parent runs in the container whose ID starts with this' -r
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l pod -d 'Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l min-age -d 'Report a zombie only once it has been one this long (its event then says how long): 500ms, 30s, 10m, 2h. Zombies reaped sooner make no event' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l for -d 'Stop after this long, with the summary' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l interval -d 'How often to scan /proc when scanning' -r
@@ -161,6 +187,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand watch" -l color -d 'When
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l all-exits -d 'Also report every process reaped at once (the normal case), not only zombies'
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l scan -d 'Scan /proc every --interval instead of listening to the kernel\'s exit events (what runs anyway where those cannot be had)'
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -174,6 +202,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand demo" -l color -d 'When 
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand demo" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand demo" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l step -d 'Pause after each step until Enter is pressed (to read, or to inspect from another shell)'
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -s V -l version -d 'Print version'
@@ -182,6 +212,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -f -a "demo" -d 'Run a demo: real processes use one IPC primitive while the kernel\'s view of it (/proc, /dev/shm, /dev/mqueue) is shown step by step'
@@ -195,6 +227,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_sub
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l step -d 'Pause after each step until Enter is pressed, to look around in /proc meanwhile'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l posix -d 'mqueue, sem, shm: the POSIX variant (mq_open, sem_open, shm_open) instead of System V'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -206,6 +240,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_sub
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l orphaned -d 'Only objects whose creator and last users are all gone (an unreaped zombie counts as gone: it will never remove them) and that nobody has attached or open: the leaks that survive until reboot'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
@@ -217,6 +253,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand generate" -l color -d 'W
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand generate" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand generate" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'

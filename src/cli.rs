@@ -50,6 +50,18 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH", env = "ZOMBIES_IGNORE_FILE")]
     pub ignore_file: Option<PathBuf>,
 
+    /// Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs,
+    /// e.g. the host's /sys mounted in a container [default: /sys, when --proc is a mounted
+    /// procfs].
+    #[arg(long, global = true, value_name = "PATH", env = "ZOMBIES_SYS")]
+    pub sys: Option<PathBuf>,
+
+    /// Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the
+    /// pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing
+    /// directory leaves pods unnamed].
+    #[arg(long, global = true, value_name = "PATH", env = "ZOMBIES_PODS_DIR")]
+    pub pods_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -187,6 +199,16 @@ pub struct ListArgs {
     /// Only zombies owned by this user (name or uid).
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
+
+    /// Only zombies whose parent runs in the container whose ID starts with this (as `docker
+    /// ps` or `crictl ps` shows it; an LXC container's name).
+    #[arg(long, value_name = "ID-PREFIX")]
+    pub container: Option<String>,
+
+    /// Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID
+    /// (names come from --pods-dir).
+    #[arg(long, value_name = "NAME")]
+    pub pod: Option<String>,
 
     /// Also show the parents on the ignore list.
     #[arg(long)]
@@ -368,6 +390,14 @@ pub struct WatchArgs {
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
 
+    /// Only zombies whose parent runs in the container whose ID starts with this.
+    #[arg(long, value_name = "ID-PREFIX")]
+    pub container: Option<String>,
+
+    /// Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID.
+    #[arg(long, value_name = "NAME")]
+    pub pod: Option<String>,
+
     /// Report a zombie only once it has been one this long (its event then says how long):
     /// 500ms, 30s, 10m, 2h. Zombies reaped sooner make no event.
     #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse)]
@@ -421,6 +451,16 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N")]
     pub warn_per_parent: Option<usize>,
 
+    /// WARNING when a PID limit that counted zombies take part of is at least PCT percent full:
+    /// the pids.max of a cgroup they run under, kernel.pid_max or kernel.threads-max. A fork
+    /// fails with "Resource temporarily unavailable" when one is full.
+    #[arg(long, value_name = "PCT", value_parser = parse_pct)]
+    pub warn_pids: Option<f64>,
+
+    /// CRITICAL when such a limit is at least PCT percent full.
+    #[arg(long, value_name = "PCT", value_parser = parse_pct)]
+    pub crit_pids: Option<f64>,
+
     /// Where to remember when each zombie was first seen [default:
     /// $XDG_STATE_HOME/zombies/check-state.json (~/.local/state/...), or
     /// /var/lib/zombies/check-state.json for root]. Written only when it changes. Only a state
@@ -436,6 +476,14 @@ pub struct CheckArgs {
     /// Only zombies owned by this user (name or uid).
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
+
+    /// Only zombies whose parent runs in the container whose ID starts with this.
+    #[arg(long, value_name = "ID-PREFIX")]
+    pub container: Option<String>,
+
+    /// Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID.
+    #[arg(long, value_name = "NAME")]
+    pub pod: Option<String>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Nagios)]
@@ -454,6 +502,18 @@ pub struct CheckArgs {
 
 fn parse_range(s: &str) -> Result<Range, String> {
     Range::parse(s)
+}
+
+/// Parses a percentage: 80, 80% or 92.5, from 0 to 100.
+pub fn parse_pct(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let t = t.strip_suffix('%').unwrap_or(t);
+    match t.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!(
+            "'{s}' is not a percentage: give a number from 0 to 100, such as 90"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -589,7 +649,7 @@ pub fn subcommand(args: &[OsString]) -> Option<&str> {
     let mut words = args.iter().skip(1).map(|a| a.to_str());
     while let Some(word) = words.next() {
         match word? {
-            "--proc" | "--color" | "--ignore-file" => {
+            "--proc" | "--color" | "--ignore-file" | "--sys" | "--pods-dir" => {
                 words.next();
             }
             w if w.starts_with('-') => {}
@@ -643,6 +703,16 @@ mod tests {
             .collect();
         let demos: Vec<&str> = catalog::ipc::DEMOS.iter().map(|d| d.name).collect();
         assert_eq!(offered, demos);
+    }
+
+    #[test]
+    fn percentages_are_validated() {
+        assert_eq!(parse_pct("80"), Ok(80.0));
+        assert_eq!(parse_pct("92.5%"), Ok(92.5));
+        assert!(parse_pct("101").is_err());
+        assert!(parse_pct("-1").is_err());
+        assert!(parse_pct("lots").is_err());
+        assert!(parse_pct("NaN").is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::cli::{
     ExplainArgs, FixArgs, Format, GenerateArgs, IgnoreAction, IgnoreArgs, IpcArgs, IpcCommand,
     IpcListArgs, ListArgs, TreeArgs, WatchArgs,
 };
+use crate::diagnose::ContainerFilter;
 use crate::exit::UsageError;
 use crate::proc::Pid;
 use crate::proc::users;
@@ -25,6 +26,11 @@ pub struct Globals {
     pub style: Style,
     /// --ignore-file, when given (else the default path).
     pub ignore_file: Option<PathBuf>,
+    /// --sys, when given: where the cgroup PID limits are read (else /sys, and only for a
+    /// mounted procfs: the cgroups of a copied tree are not this machine's).
+    pub sys_root: Option<PathBuf>,
+    /// --pods-dir, when given (else `proc::pods::DEFAULT_DIR`, whose absence is normal).
+    pub pods_dir: Option<PathBuf>,
 }
 
 /// Which zombies a command looks at: --parent and --user, the user resolved to a uid.
@@ -45,6 +51,8 @@ pub enum Output {
 #[derive(Clone, Debug, Default)]
 pub struct ListConfig {
     pub filter: Filter,
+    /// --container and --pod.
+    pub place: ContainerFilter,
     /// Also the parents on the ignore list.
     pub all: bool,
     /// Only the zombies' PIDs, one a line.
@@ -96,6 +104,8 @@ pub enum CheckOutput {
 pub struct CheckConfig {
     pub thresholds: Thresholds,
     pub filter: Filter,
+    /// --container and --pod.
+    pub place: ContainerFilter,
     /// --state as typed (a typed path never creates a directory); None for the default.
     pub state: Option<PathBuf>,
     pub output: CheckOutput,
@@ -160,6 +170,8 @@ pub fn resolve(cli: Cli) -> Result<(Globals, Request), UsageError> {
             ColorArg::Never => ColorChoice::Never,
         }),
         ignore_file: cli.ignore_file,
+        sys_root: cli.sys,
+        pods_dir: cli.pods_dir,
     };
     let request = match cli.command.unwrap_or(Command::List(ListArgs::default())) {
         Command::List(a) => Request::List(list(&a)?),
@@ -197,9 +209,24 @@ fn filter(parent: Option<Pid>, user: Option<&str>) -> Result<Filter, UsageError>
     Ok(Filter { parent, uid })
 }
 
+/// --container and --pod; an empty value would match every container, or none.
+fn place(container: Option<&str>, pod: Option<&str>) -> Result<ContainerFilter, UsageError> {
+    let given = |flag: &str, v: Option<&str>| match v.map(str::trim) {
+        Some("") => Err(UsageError(format!(
+            "{flag} is empty: give a container ID prefix (as docker ps or crictl ps shows it) or a pod name"
+        ))),
+        v => Ok(v.map(str::to_string)),
+    };
+    Ok(ContainerFilter {
+        container: given("--container", container)?,
+        pod: given("--pod", pod)?,
+    })
+}
+
 fn list(a: &ListArgs) -> Result<ListConfig, UsageError> {
     Ok(ListConfig {
         filter: filter(a.parent, a.user.as_deref())?,
+        place: place(a.container.as_deref(), a.pod.as_deref())?,
         all: a.all,
         pids: a.pids,
         output: output(a.format),
@@ -280,6 +307,8 @@ fn watch(a: &WatchArgs) -> Result<WatchConfig, UsageError> {
             interval: a.interval,
             connector: !a.scan,
             state: None,
+            place: place(a.container.as_deref(), a.pod.as_deref())?,
+            pods_dir: None,
         },
         output: output(a.format),
         state: a.state.clone(),
@@ -299,16 +328,20 @@ fn check(a: &CheckArgs) -> CheckConfig {
         crit: a.crit,
         max_age: a.max_age,
         warn_per_parent: a.warn_per_parent,
+        warn_pids: a.warn_pids,
+        crit_pids: a.crit_pids,
     };
     let filter = filter(a.parent, a.user.as_deref());
-    let invalid = match (thresholds.validate(), &filter) {
-        (Err(e), _) => Some(UsageError(e)),
-        (Ok(()), Err(e)) => Some(UsageError(e.0.clone())),
+    let place = place(a.container.as_deref(), a.pod.as_deref());
+    let invalid = match (thresholds.validate(), &filter, &place) {
+        (Err(e), _, _) => Some(UsageError(e)),
+        (Ok(()), Err(e), _) | (Ok(()), _, Err(e)) => Some(UsageError(e.0.clone())),
         _ => None,
     };
     CheckConfig {
         thresholds,
         filter: filter.unwrap_or_default(),
+        place: place.unwrap_or_default(),
         state: a.state.clone(),
         output: match a.format {
             CheckFormat::Nagios => CheckOutput::Nagios,

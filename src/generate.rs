@@ -91,6 +91,12 @@ const FILES: &str = r#".SH FILES
 .I /proc
 The process information pseudo-filesystem read by every command (see \fB\-\-proc\fR).
 .TP
+.I /sys/fs/cgroup
+The cgroup filesystem: the \fBpids.max\fR and \fBpids.current\fR of the cgroups that parents of zombies run in (see \fB\-\-sys\fR).
+.TP
+.I /var/log/pods
+The kubelet's pod log directories, \fINAMESPACE_POD_UID\fR: the names of the pods that parents of zombies run in (see \fB\-\-pods\-dir\fR).
+.TP
 .I $XDG_CONFIG_HOME/zombies/ignore.toml
 The ignore list (\fI/etc/zombies/ignore.toml\fR for root), written by \fBzombies fix \-\-ignore\fR.
 .TP
@@ -106,6 +112,12 @@ When set and not empty, \fB\-\-color auto\fR prints no colour.
 .TP
 .B ZOMBIES_PROC
 The procfs to read, as \fB\-\-proc\fR.
+.TP
+.B ZOMBIES_SYS
+The sysfs to read cgroup PID limits from, as \fB\-\-sys\fR.
+.TP
+.B ZOMBIES_PODS_DIR
+The kubelet's pod log directory, as \fB\-\-pods\-dir\fR.
 .TP
 .B ZOMBIES_IGNORE_FILE
 The ignore list to use, as \fB\-\-ignore\-file\fR.
@@ -139,6 +151,12 @@ Metrics for the node_exporter textfile collector, written atomically.
 .TP
 .B zombies list \-\-proc /host/proc
 From a container, the host's processes (with the host's /proc mounted at /host/proc).
+.TP
+.B zombies list \-\-pod web\-0
+The zombies whose parents run in Kubernetes pod web\-0, with its containers and the pids.max they count against.
+.TP
+.B zombies check \-\-warn\-pids 80 \-\-crit\-pids 95
+WARNING or CRITICAL when a PID limit that zombies take part of (a container's pids.max, kernel.pid_max, kernel.threads-max) is that full: forks there are about to fail with EAGAIN.
 .TP
 .B zombies fix \-\-auto \-\-all \-\-dry\-run
 The remedy each parent of zombies would get, and which would be refused and why; nothing is sent.

@@ -293,7 +293,17 @@ fn prometheus_textfile_written_atomically_with_escaped_labels() {
     assert_eq!(out.stdout(), "", "--output writes nothing to stdout");
     let text = std::fs::read_to_string(&prom).unwrap();
     assert_valid_exposition(&text);
-    let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    // Both holders run in this test's cgroup, whatever it names: one series for the three.
+    let by_container: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("zombies_by_container{"))
+        .collect();
+    assert_eq!(by_container.len(), 1, "{text}");
+    assert!(by_container[0].ends_with("} 3"), "{text}");
+    let samples: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("zombies_by_container{"))
+        .collect();
     assert_eq!(
         samples,
         vec![
@@ -317,6 +327,7 @@ fn prometheus_textfile_written_atomically_with_escaped_labels() {
         "zombies_parents",
         "zombies_oldest_seen_seconds",
         "zombies_by_parent",
+        "zombies_by_container",
         "zombies_check_status",
     ] {
         assert!(text.contains(&format!("# HELP {family} ")), "{family}");

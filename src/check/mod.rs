@@ -12,6 +12,7 @@ use serde::{Serialize, Serializer};
 use crate::diagnose::Diagnosis;
 use crate::exit::Exit;
 use crate::proc::Pid;
+use crate::proc::cgroup::Container;
 pub use crate::range::Range;
 use state::{Trouble, ZombieId};
 
@@ -30,6 +31,10 @@ pub struct Thresholds {
     pub max_age: Option<Duration>,
     /// A parent holding more zombies than this is a WARNING.
     pub warn_per_parent: Option<usize>,
+    /// A PID limit that counted zombies take part of, this full (percent) or more, is a
+    /// WARNING; `crit_pids` CRITICAL.
+    pub warn_pids: Option<f64>,
+    pub crit_pids: Option<f64>,
 }
 
 impl Default for Thresholds {
@@ -39,6 +44,8 @@ impl Default for Thresholds {
             crit: DEFAULT_CRIT,
             max_age: None,
             warn_per_parent: None,
+            warn_pids: None,
+            crit_pids: None,
         }
     }
 }
@@ -55,6 +62,13 @@ impl Thresholds {
                 ));
             }
         }
+        if let (Some(w), Some(c)) = (self.warn_pids, self.crit_pids) {
+            if w > c {
+                return Err(format!(
+                    "--warn-pids {w} is above --crit-pids {c}: a limit would turn CRITICAL before it could be a WARNING; give a --warn-pids no higher than --crit-pids"
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -67,12 +81,16 @@ impl Serialize for Thresholds {
             crit: String,
             max_age_seconds: Option<u64>,
             warn_per_parent: Option<usize>,
+            warn_pids_pct: Option<f64>,
+            crit_pids_pct: Option<f64>,
         }
         View {
             warn: self.warn.to_string(),
             crit: self.crit.to_string(),
             max_age_seconds: self.max_age.map(|d| d.as_secs()),
             warn_per_parent: self.warn_per_parent,
+            warn_pids_pct: self.warn_pids,
+            crit_pids_pct: self.crit_pids,
         }
         .serialize(s)
     }
@@ -131,6 +149,46 @@ pub struct ParentCount {
     pub pid: Pid,
     pub comm: String,
     pub zombies: usize,
+    /// Where it runs, when its cgroup named a container, pod or unit.
+    #[serde(skip)]
+    pub container: Option<Container>,
+}
+
+/// Zombies whose parents run in one container, pod or unit (or in none: `container` None),
+/// without the pod UID, which the metric does not carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerCount {
+    pub container: Option<Container>,
+    pub zombies: usize,
+}
+
+/// A PID limit that zombies take part of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PidsLimit {
+    /// A cgroup's pids.max, and the containers of the parents below it.
+    Cgroup {
+        cgroup: String,
+        containers: Vec<Container>,
+    },
+    /// kernel.pid_max: the PIDs of the namespace.
+    PidMax,
+    /// kernel.threads-max: the tasks of the whole machine.
+    ThreadsMax,
+}
+
+/// How full a PID limit is, and how many of its tasks are counted zombies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PidsUse {
+    pub limit: PidsLimit,
+    pub current: u64,
+    pub max: u64,
+    pub zombies: usize,
+}
+
+impl PidsUse {
+    pub fn used_pct(&self) -> f64 {
+        crate::diagnose::percent(self.current, self.max).unwrap_or(0.0)
+    }
 }
 
 /// How long one zombie has been seen.
@@ -143,8 +201,15 @@ pub struct ZombieSeen {
 }
 
 /// Something beyond the count that raised the status or that the reader should know.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Problem {
+    /// A PID limit at least --warn-pids (`status` WARNING) or --crit-pids (CRITICAL) full,
+    /// with zombies taking part of it; `threshold` is the percentage it reached.
+    PidsFull {
+        usage: PidsUse,
+        status: Status,
+        threshold: f64,
+    },
     /// Zombies seen longer than --max-age: how many, the oldest and its parent.
     TooOld {
         over: usize,
@@ -194,6 +259,10 @@ pub struct Outcome {
     pub thresholds: Thresholds,
     /// Parents, most zombies first.
     pub by_parent: Vec<ParentCount>,
+    /// Zombies by the container, pod or unit of their parents, most first.
+    pub by_container: Vec<ContainerCount>,
+    /// The fullest PID limit that counted zombies take part of, in percent.
+    pub pids_used_pct: Option<f64>,
     /// Every counted zombie with its first sighting, oldest first.
     pub seen: Vec<ZombieSeen>,
     /// The diagnosis, exactly as `zombies list --format json` prints it.
@@ -217,6 +286,8 @@ impl Outcome {
             max_per_parent: None,
             thresholds,
             by_parent: Vec::new(),
+            by_container: Vec::new(),
+            pids_used_pct: None,
             seen: Vec::new(),
             list: None,
         }
@@ -240,8 +311,17 @@ pub fn evaluate(
             pid: p.pid,
             comm: p.comm.clone(),
             zombies: p.zombies.len(),
+            container: p.container.clone().filter(Container::is_known),
         })
         .collect();
+    let by_container = by_container(&diag);
+    let pids = pids_uses(&diag);
+    // Two decimals: a share of a 4-million pid_max is no clearer with twenty.
+    let pids_used_pct = pids
+        .iter()
+        .map(PidsUse::used_pct)
+        .max_by(f64::total_cmp)
+        .map(|p| (p * 100.0).round() / 100.0);
     let mut seen: Vec<ZombieSeen> = diag
         .parents
         .iter()
@@ -299,6 +379,22 @@ pub fn evaluate(
                 });
             }
         }
+        for usage in pids {
+            let pct = usage.used_pct();
+            let level = match (t.crit_pids, t.warn_pids) {
+                (Some(c), _) if pct >= c => Some((Status::Critical, c)),
+                (_, Some(w)) if pct >= w => Some((Status::Warning, w)),
+                _ => None,
+            };
+            if let Some((level, threshold)) = level {
+                status = status.worst(level);
+                problems.push(Problem::PidsFull {
+                    usage,
+                    status: level,
+                    threshold,
+                });
+            }
+        }
         if let Some(why) = age_problem {
             if t.max_age.is_some() {
                 // --max-age cannot work without memory: say so rather than stay silently OK.
@@ -328,9 +424,80 @@ pub fn evaluate(
         max_per_parent: Some(max_per_parent),
         thresholds: t.clone(),
         by_parent,
+        by_container,
+        pids_used_pct,
         seen,
         list: Some(diag),
     }
+}
+
+/// Zombies by their parents' container, pod or unit, most first, keyed by what the metric's
+/// labels carry (runtime, ID, pod namespace and name, unit: not the pod UID, so that two
+/// entries never share one label set); parents whose cgroup named none of these (or was not
+/// read) are counted together, under None.
+fn by_container(diag: &Diagnosis) -> Vec<ContainerCount> {
+    let mut out: Vec<ContainerCount> = Vec::new();
+    for p in &diag.parents {
+        let c = p
+            .container
+            .clone()
+            .map(|c| Container { pod_uid: None, ..c })
+            .filter(|c| c.is_known() || c.pod_name.is_some());
+        match out.iter_mut().find(|e| e.container == c) {
+            Some(e) => e.zombies += p.zombies.len(),
+            None => out.push(ContainerCount {
+                container: c,
+                zombies: p.zombies.len(),
+            }),
+        }
+    }
+    // Most first; on a tie, named ones before the rest.
+    out.sort_by(|a, b| {
+        b.zombies
+            .cmp(&a.zombies)
+            .then(a.container.is_none().cmp(&b.container.is_none()))
+            .then(a.container.cmp(&b.container))
+    });
+    out
+}
+
+/// Every PID limit counted zombies take part of, with how full it is: the cgroup limits
+/// their parents run under (pids.current known), and the host's pid_max and threads-max,
+/// both measured against the tasks in use.
+fn pids_uses(diag: &Diagnosis) -> Vec<PidsUse> {
+    let mut out: Vec<PidsUse> = diag
+        .pid_limits
+        .iter()
+        .filter(|u| u.zombies > 0)
+        .filter_map(|u| {
+            Some(PidsUse {
+                limit: PidsLimit::Cgroup {
+                    cgroup: u.limit.cgroup.clone(),
+                    containers: u.containers.clone(),
+                },
+                current: u.limit.current?,
+                max: u.limit.max,
+                zombies: u.zombies,
+            })
+        })
+        .collect();
+    let s = &diag.summary;
+    if s.zombies > 0 {
+        for (limit, max) in [
+            (PidsLimit::PidMax, s.pid_max),
+            (PidsLimit::ThreadsMax, s.threads_max),
+        ] {
+            if let Some(max) = max {
+                out.push(PidsUse {
+                    limit,
+                    current: s.pids_in_use,
+                    max,
+                    zombies: s.zombies,
+                });
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -370,6 +537,7 @@ mod tests {
                 parents: parents.len(),
                 ..Summary::default()
             },
+            pid_limits: crate::diagnose::pid_limits(&parents),
             parents,
         }
     }
@@ -543,5 +711,129 @@ mod tests {
             message(&o),
             "0 zombie processes; 12 processes not readable, run as root to see all"
         );
+    }
+
+    fn in_pod(mut p: ParentFinding, id: char, limit: Option<(u64, u64)>) -> ParentFinding {
+        p.container = Some(Container {
+            id: Some(id.to_string().repeat(64)),
+            pod_uid: Some("1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b".into()),
+            pod_namespace: Some("shop".into()),
+            pod_name: Some("web-0".into()),
+            ..Container::default()
+        });
+        p.pid_limit = limit.map(|(current, max)| crate::proc::headroom::PidLimit {
+            cgroup: "/kubepods/pod1".into(),
+            current: Some(current),
+            max,
+        });
+        p
+    }
+
+    #[test]
+    fn a_full_pid_limit_with_zombies_in_it_alerts() {
+        let t = |warn: Option<f64>, crit: Option<f64>| Thresholds {
+            warn_pids: warn,
+            crit_pids: crit,
+            ..Thresholds::default()
+        };
+        let d = || diag(vec![in_pod(parent(10, "node", 3), 'a', Some((90, 100)))]);
+        let o = evaluate(d(), &HashMap::new(), 0, &t(Some(80.0), Some(95.0)), None);
+        assert_eq!(o.status, Status::Warning, "{}", message(&o));
+        assert_eq!(o.pids_used_pct, Some(90.0));
+        assert_eq!(
+            message(&o),
+            "3 zombie processes: 3 zombies under node (10) in shop/web-0 (aaaaaaaaaaaa…); cgroup /kubepods/pod1 (shop/web-0 (aaaaaaaaaaaa…)) is 90% full (90 of its pids.max 100), 3 of them zombies: reaching --warn-pids 80%"
+        );
+        let o = evaluate(d(), &HashMap::new(), 0, &t(Some(80.0), Some(90.0)), None);
+        assert_eq!(o.status, Status::Critical, "{}", message(&o));
+        assert!(
+            message(&o).ends_with("reaching --crit-pids 90%"),
+            "{}",
+            message(&o)
+        );
+        // Not full enough, or not asked: the count alone decides.
+        assert_eq!(
+            evaluate(d(), &HashMap::new(), 0, &t(Some(95.0), None), None).status,
+            Status::Ok
+        );
+        assert_eq!(
+            evaluate(d(), &HashMap::new(), 0, &t(None, None), None).status,
+            Status::Ok
+        );
+        // The host's limits, against the tasks in use.
+        let mut host = diag(vec![parent(10, "p", 1)]);
+        host.summary.pid_max = Some(100);
+        host.summary.threads_max = Some(1000);
+        host.summary.pids_in_use = 97;
+        let o = evaluate(host, &HashMap::new(), 0, &t(None, Some(95.0)), None);
+        assert_eq!(o.status, Status::Critical);
+        assert!(
+            message(&o).contains("kernel.pid_max is 97% full (97 of 100 PIDs), 1 of them a zombie: reaching --crit-pids 95%"),
+            "{}",
+            message(&o)
+        );
+        assert!(!message(&o).contains("threads-max"), "{}", message(&o));
+        // A full limit with no zombies under it is not ours to report.
+        let o = evaluate(
+            diag(vec![]),
+            &HashMap::new(),
+            0,
+            &t(Some(1.0), Some(2.0)),
+            None,
+        );
+        assert_eq!(o.status, Status::Ok);
+        assert_eq!(o.pids_used_pct, None);
+    }
+
+    #[test]
+    fn warn_pids_above_crit_pids_is_refused() {
+        let t = Thresholds {
+            warn_pids: Some(90.0),
+            crit_pids: Some(80.0),
+            ..Thresholds::default()
+        };
+        assert!(
+            t.validate()
+                .unwrap_err()
+                .contains("--warn-pids 90 is above --crit-pids 80")
+        );
+    }
+
+    #[test]
+    fn zombies_by_container_sum_per_label_set() {
+        let mut no_name = parent(40, "x", 1);
+        no_name.container = Some(Container {
+            pod_uid: Some("0123456789abcdef0123456789abcdef".into()),
+            ..Container::default()
+        });
+        let o = evaluate(
+            diag(vec![
+                in_pod(parent(10, "a", 3), 'a', None),
+                in_pod(parent(20, "b", 2), 'a', None),
+                in_pod(parent(30, "c", 1), 'b', None),
+                parent(50, "plain", 4),
+                no_name,
+            ]),
+            &HashMap::new(),
+            0,
+            &Thresholds::default(),
+            None,
+        );
+        let got: Vec<(Option<String>, usize)> = o
+            .by_container
+            .iter()
+            .map(|c| (c.container.as_ref().and_then(|c| c.id.clone()), c.zombies))
+            .collect();
+        // Two parents in one container are one series; an unnamed pod with no container has
+        // no label to tell it apart, so it counts with the parents that are in none.
+        assert_eq!(
+            got,
+            vec![
+                (Some("a".repeat(64)), 5),
+                (None, 5),
+                (Some("b".repeat(64)), 1)
+            ]
+        );
+        assert_eq!(o.by_container.iter().map(|c| c.zombies).sum::<usize>(), 11);
     }
 }

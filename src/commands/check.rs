@@ -73,15 +73,16 @@ fn write(
 /// Scan, remember, filter, judge.
 fn check_once(g: &Globals, c: &CheckConfig) -> Result<Outcome> {
     let fs = ProcFs::open(&g.proc_root)?;
-    // The Nagios line and the Prometheus text name no command line, cgroup or executable:
-    // read them only for JSON or to match the ignore list.
+    // The Nagios line and the Prometheus text name no command line or executable: read them
+    // only for JSON or to match the ignore list. They name containers, from the cgroup.
     let ignore = IgnoreList::load(g.ignore_file.as_deref())?;
     let detail = if c.output == CheckOutput::Json || !ignore.entries.is_empty() {
         Detail::Full
     } else {
-        Detail::Decide
+        Detail::Attribute
     };
-    let snap = fs.scan_with(detail)?;
+    let mut snap = fs.scan_with(detail)?;
+    super::place(g, &fs, &mut snap);
     if let Some(why) = report::visibility::check_blind(&snap, &g.proc_root) {
         return Ok(Outcome::unknown(c.thresholds.clone(), why));
     }
@@ -111,6 +112,7 @@ fn check_once(g: &Globals, c: &CheckConfig) -> Result<Outcome> {
     drop(memory); // releases the lock on the state's directory
 
     diag.only(c.filter.parent, c.filter.uid);
+    diag.only_in(&c.place);
     ignore.apply(&mut diag);
     Ok(checks::evaluate(
         diag,

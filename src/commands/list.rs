@@ -21,16 +21,17 @@ pub fn run(g: &Globals, c: &ListConfig) -> Result<Exit> {
             }
         },
     };
-    // The table shows no command line, cgroup or executable: read them only for JSON, or
-    // to match the ignore list's entries.
+    // The table shows no command line or executable: read them only for JSON, or to match
+    // the ignore list's entries. It shows the container, from the cgroup.
     let matches_entries = ignore.as_ref().is_some_and(|l| !l.entries.is_empty());
     let detail = if c.output == Output::Json || matches_entries {
         Detail::Full
     } else {
-        Detail::Decide
+        Detail::Attribute
     };
     let (_snap, ctx, mut diag) = scan_and_diagnose(g, detail)?;
     diag.only(c.filter.parent, c.filter.uid);
+    diag.only_in(&c.place);
     if let Some(list) = ignore {
         list.apply(&mut diag);
     }

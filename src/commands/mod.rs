@@ -23,7 +23,7 @@ use crate::config::{Globals, Output, Request};
 use crate::diagnose::{self, Context, Diagnosis};
 use crate::exit::Exit;
 use crate::proc::users::Users;
-use crate::proc::{Detail, ProcFs, Snapshot};
+use crate::proc::{Detail, ProcFs, Snapshot, headroom, pods};
 use crate::report;
 
 /// Runs one request.
@@ -92,12 +92,39 @@ fn emit_with(
 /// Scans and diagnoses; the first step of list, tree, explain and fix. What the scan could not
 /// see is said on stderr (check says it in its report instead).
 fn scan_and_diagnose(g: &Globals, detail: Detail) -> Result<(Snapshot, Context, Diagnosis)> {
-    let snap = ProcFs::open(&g.proc_root)?.scan_with(detail)?;
+    let fs = ProcFs::open(&g.proc_root)?;
+    let mut snap = fs.scan_with(detail)?;
+    if detail >= Detail::Attribute {
+        place(g, &fs, &mut snap);
+    }
     for note in report::visibility::notes(&snap, &g.proc_root) {
         crate::exit::warn(&note);
     }
     let (ctx, diag) = diagnose_snapshot(&snap);
     Ok((snap, ctx, diag))
+}
+
+/// Completes where the parents of zombies run: their pods' names from --pods-dir, their
+/// cgroups' PID limits from --sys (by default /sys, only for a mounted procfs: a copied tree's
+/// cgroups are not this machine's).
+fn place(g: &Globals, fs: &ProcFs, snap: &mut Snapshot) {
+    let dir = g
+        .pods_dir
+        .clone()
+        .unwrap_or_else(|| pods::DEFAULT_DIR.into());
+    if let Some(e) = pods::name_pods(&dir, snap) {
+        // The default directory is there only on a Kubernetes node; a path given is meant.
+        if g.pods_dir.is_some() {
+            crate::exit::warn(&report::container::pods_dir_unreadable(&dir, &e));
+        }
+    }
+    let sys = match &g.sys_root {
+        Some(s) => Some(s.clone()),
+        None => fs.is_live().then(|| "/sys".into()),
+    };
+    if let Some(sys) = sys {
+        headroom::attach_limits(&sys, snap);
+    }
 }
 
 fn diagnose_snapshot(snap: &Snapshot) -> (Context, Diagnosis) {

@@ -9,8 +9,9 @@ use crate::proc::Detail;
 use crate::report;
 
 pub fn run(g: &Globals, c: &TreeConfig) -> Result<Exit> {
-    // The tree shows no command line, cgroup or executable, and applies no ignore list.
-    let (snap, _ctx, diag) = scan_and_diagnose(g, Detail::Decide)?;
+    // The tree shows no command line or executable, and applies no ignore list; it shows
+    // the container, from the cgroup.
+    let (snap, _ctx, diag) = scan_and_diagnose(g, Detail::Attribute)?;
     if let Some(pid) = c.root {
         if snap.get(pid).is_none() {
             bail!("no process with PID {pid} in {}", g.proc_root.display());

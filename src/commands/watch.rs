@@ -13,6 +13,7 @@ use crate::watch::Watch;
 pub fn run(g: &Globals, c: &WatchConfig) -> Result<Exit> {
     let fs = ProcFs::open(&g.proc_root)?;
     let mut config = c.watch.clone();
+    config.pods_dir = g.pods_dir.clone();
     // Exit events carry the PIDs of our own namespace: they name the processes of another
     // procfs (--proc /host/proc) only by chance.
     if !crate::remedy::same_pid_namespace(&g.proc_root) {

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{AdopterVerdict, Diagnosis, ParentFinding, Remedy, Zombie};
+use super::{AdopterVerdict, Diagnosis, ParentFinding, PidLimitUse, Remedy, Summary, Zombie};
 use crate::proc::{Pid, Snapshot};
 
 /// What `explain` says about one PID.
@@ -25,6 +25,10 @@ pub struct Explanation {
     pub parent: Option<ParentFinding>,
     /// Each remedy that applies, in the order to present them.
     pub remedies: Vec<RemedyChoice>,
+    /// The cgroup PID limits the parent runs under, nearest first, with the zombies below.
+    pub pid_limits: Vec<PidLimitUse>,
+    /// The scan's figures: the host's PIDs in use, pid_max, threads-max, zombies.
+    pub summary: Summary,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -77,6 +81,18 @@ pub fn explain(snap: &Snapshot, diag: &Diagnosis, pid: Pid) -> Option<Explanatio
         .zip(recommended)
         .map(|(f, r)| remedy_choices(f, r))
         .unwrap_or_default();
+    // The limits that hold the parent, nearest (deepest) first.
+    let mut pid_limits: Vec<PidLimitUse> = parent
+        .as_ref()
+        .map(|f| {
+            diag.pid_limits
+                .iter()
+                .filter(|u| u.parents.contains(&f.pid))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    pid_limits.sort_by_key(|u| std::cmp::Reverse(u.limit.cgroup.len()));
     Some(Explanation {
         pid,
         kind,
@@ -88,6 +104,8 @@ pub fn explain(snap: &Snapshot, diag: &Diagnosis, pid: Pid) -> Option<Explanatio
         zombie,
         parent,
         remedies,
+        pid_limits,
+        summary: diag.summary.clone(),
     })
 }
 

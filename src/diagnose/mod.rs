@@ -3,6 +3,7 @@
 //! It returns data and enums; report/ says them in words and as JSON.
 
 mod adopter;
+mod container;
 mod explain;
 mod recommend;
 
@@ -11,9 +12,14 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 pub use adopter::{Adopter, AdopterBasis, AdopterVerdict};
+#[cfg(test)]
+pub use container::pid_limits;
+pub use container::{ContainerFilter, PidLimitUse, percent};
 pub use explain::{Explanation, RemedyChoice, SubjectKind, explain};
 pub use recommend::{AfterRelease, Cause, Facts, Grounds, recommend};
 
+use crate::proc::cgroup::Container;
+use crate::proc::headroom::PidLimit;
 use crate::proc::stat::ExitStatus;
 use crate::proc::users::Users;
 use crate::proc::{ParentDetails, Pid, Process, Snapshot};
@@ -163,6 +169,10 @@ pub struct ParentFinding {
     pub pid_ns_init: bool,
     pub kernel_thread: bool,
     pub cgroup: Option<String>,
+    /// The container, pod or systemd unit its cgroup names; None when not read.
+    pub container: Option<Container>,
+    /// The nearest cgroup pids.max at or above it, when one is set and readable.
+    pub pid_limit: Option<PidLimit>,
     pub adopter: Adopter,
     pub recommended: Remedy,
     /// Why that remedy: report/findings.rs says it in words (the JSON `reason`).
@@ -214,6 +224,8 @@ impl ParentFinding {
             pid_ns_init: false,
             kernel_thread: false,
             cgroup: None,
+            container: None,
+            pid_limit: None,
             adopter: Adopter {
                 pid: None,
                 comm: None,
@@ -241,6 +253,9 @@ pub struct Summary {
     /// count of all tasks) or "visible-only" (a lower bound).
     pub pids_in_use_source: crate::proc::PidsSource,
     pub pid_max: Option<u64>,
+    /// /proc/sys/kernel/threads-max: the kernel's limit on tasks (read when there are
+    /// zombies).
+    pub threads_max: Option<u64>,
     /// pids.max of our cgroup, when limited.
     pub pids_limit: Option<u64>,
     /// /proc entries we could not read (hidepid).
@@ -256,6 +271,9 @@ pub struct Summary {
 pub struct Diagnosis {
     pub summary: Summary,
     pub parents: Vec<ParentFinding>,
+    /// The cgroup PID limits the parents run under, with the zombies below each, fullest
+    /// first. Kept in step with `parents` by every filter.
+    pub pid_limits: Vec<PidLimitUse>,
 }
 
 /// Names of processes whose death takes a machine or a login down; fix needs --force for them.
@@ -349,11 +367,13 @@ pub fn diagnose(snap: &Snapshot, ctx: &Context, users: &mut Users) -> Diagnosis 
             pids_in_use: snap.pids_in_use.count,
             pids_in_use_source: snap.pids_in_use.source,
             pid_max: snap.pid_max,
+            threads_max: snap.threads_max,
             pids_limit: snap.pids_limit,
             unreadable: snap.unreadable,
             filtered_out: 0,
             ignored: 0,
         },
+        pid_limits: container::pid_limits(&parents),
         parents,
     }
 }
@@ -370,6 +390,7 @@ impl Diagnosis {
         self.summary.zombies = self.parents.iter().map(|p| p.zombies.len()).sum();
         self.summary.parents = self.parents.len();
         self.summary.filtered_out += before - self.summary.zombies;
+        self.pid_limits = container::pid_limits(&self.parents);
     }
 
     /// Keeps the zombies of parent `parent` and of user `uid` (each when given): --parent
@@ -380,6 +401,13 @@ impl Diagnosis {
                 parent.is_none_or(|want| p.pid == want)
                     && uid.is_none_or(|want| z.uid == Some(want))
             });
+        }
+    }
+
+    /// Keeps the zombies of parents in the container or pod asked for: --container, --pod.
+    pub fn only_in(&mut self, filter: &ContainerFilter) {
+        if !filter.is_empty() {
+            self.retain_zombies(|p, _| filter.matches(p.container.as_ref()));
         }
     }
 
@@ -517,6 +545,8 @@ fn parent_finding(
         pid_ns_init,
         kernel_thread,
         cgroup: details.as_ref().and_then(|d| d.cgroup.clone()),
+        container: details.as_ref().and_then(|d| d.container.clone()),
+        pid_limit: details.as_ref().and_then(|d| d.pid_limit.clone()),
         adopter: adopter::adopter(snap, pid, details.as_ref(), pid_ns_init),
         recommended: Remedy::Ignore,
         grounds: Grounds::KernelThread,

@@ -1,9 +1,14 @@
-//! Everything that reads /proc: the scanner, the stat parser, signal masks and the model.
+//! Everything that reads /proc: the scanner, the stat parser, signal masks and the model; and
+//! what places a process: its cgroup's container or unit, the pod names the kubelet keeps, the
+//! PID limits of the cgroup filesystem.
 
+pub mod cgroup;
 pub mod connector;
 pub mod handle;
+pub mod headroom;
 pub mod model;
 pub mod mount;
+pub mod pods;
 pub mod scan;
 pub mod signals;
 pub mod stat;

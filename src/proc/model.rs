@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::cgroup::{CgroupLines, Container};
+use super::headroom::PidLimit;
 use super::mount::ProcMount;
 use super::signals::SigMask;
 use super::stat::{PF_KTHREAD, Stat};
@@ -87,6 +89,15 @@ pub struct ParentDetails {
     pub wchan: Option<String>,
     /// The first line of /proc/PID/cgroup, without the hierarchy number.
     pub cgroup: Option<String>,
+    /// The lines of /proc/PID/cgroup that say where it belongs (v2, v1 pids, name=systemd).
+    pub cgroups: Option<CgroupLines>,
+    /// The container, pod or unit they name; None when the file was not read or said nothing
+    /// usable. Pod names come from proc/pods.rs.
+    pub container: Option<Container>,
+    /// Its own cgroup in the hierarchy of the pids controller (proc/headroom.rs).
+    pub pids_cgroup: Option<String>,
+    /// The nearest pids.max at or above that cgroup, when one is set.
+    pub pid_limit: Option<PidLimit>,
     /// The command line, arguments joined with spaces, converted lossily.
     pub cmdline: Option<String>,
     /// The executable (/proc/PID/exe), when we may read it.
@@ -146,6 +157,9 @@ pub struct Snapshot {
     pub pids_in_use: PidsInUse,
     /// /proc/sys/kernel/pid_max.
     pub pid_max: Option<u64>,
+    /// /proc/sys/kernel/threads-max: the kernel's limit on tasks; read only when there are
+    /// zombies.
+    pub threads_max: Option<u64>,
     /// The `pids.max` limit of our own cgroup, when one is set.
     pub pids_limit: Option<u64>,
     /// Boot time, Unix seconds (from /proc/stat btime); read only when there are zombies.

@@ -24,14 +24,19 @@ use nix::sys::stat::Mode;
 use super::model::{Hidden, ParentDetails, Pid, PidsInUse, PidsSource, Process, Snapshot};
 use super::mount::{self, ProcMount, Viewer};
 use super::signals::SigMask;
-use super::stat;
+use super::{cgroup, stat};
 
 /// How much the scan reads of each parent of zombies. Deciding a remedy needs its status and
-/// wait channel (2 files, 6 system calls); showing it in JSON or explain, or matching it
-/// against the ignore list, needs its cgroup, command line and executable too (13 calls).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// wait channel (2 files, 6 system calls); saying which container or service it belongs to
+/// needs its cgroup too (9 calls); showing it in JSON or explain, or matching it against the
+/// ignore list, needs its command line and executable as well (13 calls).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Detail {
+    /// status and wchan.
     Decide,
+    /// status, wchan and cgroup: the table, tree and check.
+    Attribute,
+    /// status, wchan, cgroup, cmdline and exe.
     Full,
 }
 
@@ -213,6 +218,7 @@ impl ProcFs {
         snap.pid_max = self.read_u64("sys/kernel/pid_max");
         if snap.zombies().next().is_some() {
             snap.boot_time = self.boot_time();
+            snap.threads_max = self.read_u64("sys/kernel/threads-max");
             let parents: Vec<Pid> = {
                 let mut v: Vec<Pid> = snap.zombies().map(|z| z.ppid).collect();
                 v.sort_unstable();
@@ -411,10 +417,11 @@ impl ProcFs {
         Ok(Some(Process::from_stat(st)))
     }
 
-    /// status and wchan of a parent of zombies, and with `Detail::Full` its cgroup, cmdline
-    /// and executable.
+    /// status and wchan of a parent of zombies, from `Detail::Attribute` its cgroup, and with
+    /// `Detail::Full` its cmdline and executable.
     pub fn parent_details(&self, pid: Pid, detail: Detail) -> Result<ParentDetails, ReadError> {
         let full = detail == Detail::Full;
+        let attribute = detail >= Detail::Attribute;
         let st = self.status(pid)?;
         let mask = |v: u64| SigMask(v);
         let wchan = self
@@ -423,15 +430,17 @@ impl ProcFs {
             .map(|b| String::from_utf8_lossy(&b).trim().to_string())
             // "0" on kernels and configurations that hide the wait channel: unknown.
             .filter(|w| !w.is_empty() && w != "0");
-        let cgroup = full
+        let cgroup_text = attribute
             .then(|| self.read(&format!("{pid}/cgroup")).ok())
             .flatten()
-            .and_then(|b| {
-                let text = String::from_utf8_lossy(&b).into_owned();
-                let line = text.lines().next()?.to_string();
-                // "0::/system.slice/foo.service" -> "/system.slice/foo.service"
-                Some(line.splitn(3, ':').nth(2).unwrap_or(&line).to_string())
-            });
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        let cgroup = cgroup_text.as_deref().and_then(|text| {
+            let line = text.lines().next()?.to_string();
+            // "0::/system.slice/foo.service" -> "/system.slice/foo.service"
+            Some(line.splitn(3, ':').nth(2).unwrap_or(&line).to_string())
+        });
+        let cgroups = cgroup_text.as_deref().map(cgroup::parse_lines);
+        let container = cgroups.as_ref().and_then(|l| l.container());
         Ok(ParentDetails {
             uid: st.ruid,
             threads: st.threads,
@@ -446,6 +455,10 @@ impl ProcFs {
             nspid: st.nspid.unwrap_or_default(),
             wchan,
             cgroup,
+            cgroups,
+            container,
+            pids_cgroup: None,
+            pid_limit: None,
             cmdline: full.then(|| self.cmdline(pid).ok().flatten()).flatten(),
             exe: full.then(|| self.exe(pid)).flatten(),
             ns_init: None,
@@ -510,7 +523,7 @@ impl ProcFs {
 
 /// Opens `path` (relative to `dir`) for reading without blocking; with `check`, refuses
 /// anything that is not a regular file.
-fn open_regular<Fd: std::os::fd::AsFd, P: ?Sized + nix::NixPath>(
+pub(super) fn open_regular<Fd: std::os::fd::AsFd, P: ?Sized + nix::NixPath>(
     dir: Fd,
     path: &P,
     check: bool,
@@ -530,7 +543,7 @@ fn open_regular<Fd: std::os::fd::AsFd, P: ?Sized + nix::NixPath>(
 }
 
 /// Reads until EOF into `out`, `chunk` bytes at a time, and at most `MAX_FILE` bytes.
-fn read_to_end(fd: &OwnedFd, out: &mut Vec<u8>, chunk: usize) -> Result<(), Errno> {
+pub(super) fn read_to_end(fd: &OwnedFd, out: &mut Vec<u8>, chunk: usize) -> Result<(), Errno> {
     loop {
         let len = out.len();
         if len >= MAX_FILE {

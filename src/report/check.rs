@@ -4,8 +4,8 @@
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use super::state::trouble;
-use super::{duration, plural};
-use crate::check::{Outcome, Problem};
+use super::{container, duration, plural};
+use crate::check::{Outcome, PidsLimit, Problem, Status};
 
 /// How many parents the message names before "and N more".
 const NAMED_PARENTS: usize = 3;
@@ -24,10 +24,14 @@ pub fn message(o: &Outcome) -> String {
             .take(NAMED_PARENTS)
             .map(|p| {
                 format!(
-                    "{} under {} ({})",
+                    "{} under {} ({}){}",
                     plural(p.zombies, "zombie", "zombies"),
                     p.comm,
-                    p.pid
+                    p.pid,
+                    p.container
+                        .as_ref()
+                        .and_then(container::compact)
+                        .map_or(String::new(), |c| format!(" in {c}"))
                 )
             })
             .collect();
@@ -88,6 +92,37 @@ fn problem(p: &Problem) -> String {
                 k => format!(" (and {} more)", plural(*k, "parent", "parents")),
             }
         ),
+        Problem::PidsFull {
+            usage,
+            status,
+            threshold,
+        } => {
+            let flag = match status {
+                Status::Critical => "--crit-pids",
+                _ => "--warn-pids",
+            };
+            let (cur, max) = (usage.current, usage.max);
+            let (what, used) = match &usage.limit {
+                PidsLimit::Cgroup { cgroup, containers } => {
+                    let who = container::compact_list(containers);
+                    let what = if who.is_empty() {
+                        format!("cgroup {cgroup}")
+                    } else {
+                        format!("cgroup {cgroup} ({who})")
+                    };
+                    (what, format!("{cur} of its pids.max {max}"))
+                }
+                PidsLimit::PidMax => ("kernel.pid_max".into(), format!("{cur} of {max} PIDs")),
+                PidsLimit::ThreadsMax => {
+                    ("kernel.threads-max".into(), format!("{cur} of {max} tasks"))
+                }
+            };
+            format!(
+                "{what} is {} full ({used}), {}: reaching {flag} {threshold}%",
+                container::pct(cur, max),
+                plural(usage.zombies, "of them a zombie", "of them zombies"),
+            )
+        }
         Problem::MaxAgeUncheckable(t) => format!("--max-age cannot be checked: {}", trouble(t)),
         Problem::AgesNotKept(t) => format!("zombie ages not kept: {}", trouble(t)),
     }
@@ -95,7 +130,7 @@ fn problem(p: &Problem) -> String {
 
 impl Serialize for Outcome {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("Outcome", 12)?;
+        let mut m = s.serialize_struct("Outcome", 13)?;
         m.serialize_field("status", &self.status)?;
         m.serialize_field("exit_code", &self.exit_code)?;
         m.serialize_field("message", &message(self))?;
@@ -105,6 +140,7 @@ impl Serialize for Outcome {
         m.serialize_field("filtered_out", &self.filtered_out)?;
         m.serialize_field("oldest_seen_seconds", &self.oldest_seen_seconds)?;
         m.serialize_field("max_per_parent", &self.max_per_parent)?;
+        m.serialize_field("pids_used_pct", &self.pids_used_pct)?;
         m.serialize_field("thresholds", &self.thresholds)?;
         m.serialize_field("seen", &self.seen)?;
         m.serialize_field("list", &self.list)?;

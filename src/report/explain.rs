@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{age, exit_text, named, printable};
+use super::{age, container, exit_text, named, printable};
 use crate::diagnose::{
     AdopterVerdict, Disposition, Explanation, ParentFinding, Remedy, SubjectKind, is_wait_wchan,
 };
@@ -88,6 +88,7 @@ pub fn write(out: &mut impl Write, e: &Explanation, now_unix: u64, style: Style)
     if let Some(p) = &e.parent {
         writeln!(out)?;
         write_parent(out, p, style)?;
+        write_pid_limits(out, e, p, style)?;
     }
     if !e.remedies.is_empty() {
         writeln!(out)?;
@@ -189,7 +190,7 @@ fn write_parent(out: &mut impl Write, p: &ParentFinding, style: Style) -> io::Re
                 "not the init of its PID namespace"
             })?;
             row(out, "wchan", "", p.wchan.as_deref().unwrap_or("-"), wchan_meaning(p.wchan.as_deref()))?;
-            row(out, "cgroup", "", p.cgroup.as_deref().unwrap_or("-"), "the service or container it belongs to")?;
+            row(out, "cgroup", "", &printable(p.cgroup.as_deref().unwrap_or("-")), &container::describe(p.container.as_ref()))?;
         }
         None => writeln!(
             out,
@@ -244,6 +245,135 @@ fn write_parent(out: &mut impl Write, p: &ParentFinding, style: Style) -> io::Re
     }
     Ok(())
 }
+
+/// The limits a fork of the parent runs into, how full each is and how many zombies take part:
+/// a fork fails with EAGAIN ("Resource temporarily unavailable") when any is full, which is
+/// often taken for a memory problem.
+fn write_pid_limits(
+    out: &mut impl Write,
+    e: &Explanation,
+    p: &ParentFinding,
+    style: Style,
+) -> io::Result<()> {
+    let s = &e.summary;
+    writeln!(
+        out,
+        "{}",
+        style.bold("PID limits (a fork fails with EAGAIN, \"Resource temporarily unavailable\", when one is full)")
+    )?;
+    let row = |out: &mut dyn Write, what: &str, used: &str, share: &str, meaning: &str| {
+        writeln!(out, "  {what:<18} {used:<16} {share:<6} {meaning}")
+    };
+    // (what, percent full) of each limit measured, for the verdict.
+    let mut fullest: Vec<(String, f64)> = Vec::new();
+    for u in &e.pid_limits {
+        let who = container::compact_list(&u.containers);
+        let held = format!(
+            "{}{}; {} of them zombie{}",
+            printable(&u.limit.cgroup),
+            if who.is_empty() {
+                String::new()
+            } else {
+                format!(" ({who})")
+            },
+            u.zombies,
+            if u.zombies == 1 { "" } else { "s" }
+        );
+        match u.limit.current {
+            Some(cur) => {
+                row(
+                    out,
+                    "cgroup pids.max",
+                    &format!("{cur}/{}", u.limit.max),
+                    &container::pct(cur, u.limit.max),
+                    &held,
+                )?;
+                fullest.push((
+                    format!("the pids.max of cgroup {}", printable(&u.limit.cgroup)),
+                    crate::diagnose::percent(cur, u.limit.max).unwrap_or(0.0),
+                ));
+            }
+            None => row(
+                out,
+                "cgroup pids.max",
+                &format!("?/{}", u.limit.max),
+                "?",
+                &held,
+            )?,
+        }
+    }
+    if e.pid_limits.is_empty() {
+        row(
+            out,
+            "cgroup pids.max",
+            "-",
+            "",
+            "none set at or above its cgroup, or none readable (--sys names the sysfs to read)",
+        )?;
+    }
+    let tasks = match s.pids_in_use_source {
+        crate::proc::PidsSource::VisibleOnly => format!("{}+", s.pids_in_use),
+        _ => s.pids_in_use.to_string(),
+    };
+    let zombies = format!(
+        "{} zombie{} among them",
+        s.zombies,
+        if s.zombies == 1 { "" } else { "s" }
+    );
+    for (name, max, scope) in [
+        (
+            "kernel.threads-max",
+            s.threads_max,
+            "every task (thread) of the machine",
+        ),
+        ("kernel.pid_max", s.pid_max, "the PIDs of its PID namespace"),
+    ] {
+        match max {
+            Some(max) => {
+                row(
+                    out,
+                    name,
+                    &format!("{tasks}/{max}"),
+                    &container::pct(s.pids_in_use, max),
+                    &format!("{scope}; {zombies}"),
+                )?;
+                fullest.push((
+                    name.to_string(),
+                    crate::diagnose::percent(s.pids_in_use, max).unwrap_or(0.0),
+                ));
+            }
+            None => row(out, name, "?", "", &format!("{scope}; not readable"))?,
+        }
+    }
+    let limits = format!("/proc/{}/limits", p.pid);
+    row(
+        out,
+        "RLIMIT_NPROC",
+        "",
+        "",
+        &format!(
+            "the tasks of its user (ulimit -u, \"Max processes\" in {limits}; root and CAP_SYS_RESOURCE are exempt); not counted here"
+        ),
+    )?;
+    // Half full is where a limit deserves a sentence; below, the rows say enough.
+    match fullest.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        Some((what, pct)) if *pct >= NEAR_FULL_PCT => writeln!(
+            out,
+            "  The fullest is {what}, at {}. When a limit is full, fork() and clone() fail with EAGAIN, which shells print as \"fork: Resource temporarily unavailable\" (bash: \"fork: retry\"): no memory is missing. Each zombie holds one PID of each limit until it is reaped.",
+            container::pct_text(*pct)
+        )?,
+        Some((what, pct)) => writeln!(
+            out,
+            "  None is near full (the fullest, {what}, is at {}): these zombies cost PIDs, but no fork fails for them yet.",
+            container::pct_text(*pct)
+        )?,
+        None => {}
+    }
+    Ok(())
+}
+
+/// How full a PID limit must be for explain to single it out.
+const NEAR_FULL_PCT: f64 = 50.0;
 
 fn short_hex(v: u64) -> String {
     format!("{v:x}")

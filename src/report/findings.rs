@@ -9,6 +9,7 @@ use crate::diagnose::{
     Adopter, AdopterBasis, AdopterVerdict, AfterRelease, Cause, Disposition, Explanation, Grounds,
     ParentFinding, ProcessRef, Remedy, RemedyChoice, is_critical_name,
 };
+use crate::proc::cgroup::{Container, Runtime};
 
 /// "4242 (gdb)", or "4242" when its name is unknown; raw, as in the reason.
 fn raw_named(r: &ProcessRef) -> String {
@@ -89,7 +90,8 @@ pub fn reason(f: &ParentFinding) -> String {
             );
         }
         Grounds::NamespaceInit => format!(
-            "{comm} is PID 1 of its PID namespace and has not reaped these children; a real init (systemd, tini) reaps within moments, so if they persist it is not one: in a container, run a real init (`docker run --init`, tini); killing PID 1 would stop everything in the namespace"
+            "{comm} is PID 1 of its PID namespace and has not reaped these children; a real init (systemd, tini) reaps within moments, so if they persist it is not one: {}; killing PID 1 would stop everything in the namespace",
+            init_advice(f.container.as_ref())
         ),
         Grounds::HandlerShouldReap => {
             let mut why = format!(
@@ -283,13 +285,112 @@ pub fn remedy_effect(f: &ParentFinding, remedy: Remedy) -> String {
             ),
             true,
         ),
-        Remedy::FixInit if f.pid_ns_init => {
-            "restart the container with an init that reaps: `docker run --init`, tini or dumb-init as PID 1".to_string()
-        }
-        Remedy::FixInit => format!(
-            "make {} reap first: restart the container with an init that reaps (`docker run --init`, tini or dumb-init as PID 1); then kill-parent works",
-            adopter_name(&f.adopter)
+        Remedy::FixInit if f.pid_ns_init => format!(
+            "restart the container with an init that reaps: {}",
+            init_effect(f.container.as_ref())
         ),
+        Remedy::FixInit => format!(
+            "make {} reap first: restart the container with an init that reaps ({}); then kill-parent works",
+            adopter_name(&f.adopter),
+            init_effect(f.container.as_ref())
+        ),
+    }
+}
+
+// The fix-init words: how to get a PID 1 that reaps, for the runtime the parent's cgroup
+// names. A Kubernetes pod cannot take `docker run` flags; its spec can share the process
+// namespace, which makes the pause container PID 1, and pause reaps.
+
+/// How the runtime of `c` gets an init, as the advice for a container whose PID 1 does not
+/// reap (the reason of a fix-init parent).
+pub fn init_advice(c: Option<&Container>) -> String {
+    match init_kind(c) {
+        InitKind::Kubernetes(pod) => format!(
+            "in the pod spec{} set `shareProcessNamespace: true` (the pause container then is PID 1 and reaps), or run an init such as tini as the container's entrypoint",
+            pod.map_or(String::new(), |p| format!(" of {p}"))
+        ),
+        InitKind::Run(cli) => format!("run it with `{cli} run --init` (or tini as its entrypoint)"),
+        InitKind::Lxc => "run a real init in it: a system container boots its distribution's init (systemd); lxc-execute starts lxc-init".to_string(),
+        InitKind::Unknown => "in a container, run a real init (`docker run --init`, tini)".to_string(),
+    }
+}
+
+/// The same, as the effect of the fix-init remedy.
+fn init_effect(c: Option<&Container>) -> String {
+    match init_kind(c) {
+        InitKind::Kubernetes(_) => "`shareProcessNamespace: true` in the pod spec (the pause container reaps), or tini as PID 1".to_string(),
+        InitKind::Run(cli) => format!("`{cli} run --init`, tini or dumb-init as PID 1"),
+        InitKind::Lxc => "the distribution's init (systemd), or lxc-init with lxc-execute".to_string(),
+        InitKind::Unknown => "`docker run --init`, tini or dumb-init as PID 1".to_string(),
+    }
+}
+
+/// The command line that gives `c` an init.
+fn init_command(c: Option<&Container>) -> String {
+    match init_kind(c) {
+        InitKind::Kubernetes(pod) => {
+            let owner = match c.and_then(|c| Some((c.pod_namespace.as_ref()?, c.pod_name.as_ref()?))) {
+                Some((ns, name)) => format!(
+                    " (its owner: kubectl -n {ns} get pod {name} -o jsonpath='{{.metadata.ownerReferences[*].name}}')"
+                ),
+                None => String::new(),
+            };
+            format!(
+                "spec.template.spec.shareProcessNamespace: true in the workload that owns {}{owner}, or ENTRYPOINT [\"tini\", \"--\"] in the image",
+                pod.unwrap_or_else(|| "the pod".to_string())
+            )
+        }
+        InitKind::Run(cli) => format!("{cli} run --init ... (or ENTRYPOINT [\"tini\", \"--\"])"),
+        InitKind::Lxc => "lxc-execute -n NAME -- COMMAND (lxc-init as PID 1), or lxc-start with a system image's init".to_string(),
+        InitKind::Unknown => "docker run --init ... (or ENTRYPOINT [\"tini\", \"--\"])".to_string(),
+    }
+}
+
+/// What the list's hint line says to do for a fix-init parent.
+pub fn init_todo(c: Option<&Container>) -> String {
+    match init_kind(c) {
+        InitKind::Kubernetes(_) => {
+            "set shareProcessNamespace: true in its pod spec, or run tini as its entrypoint"
+                .to_string()
+        }
+        InitKind::Run(cli) => {
+            format!("run a real init as PID 1 of that container ({cli} run --init, tini)")
+        }
+        InitKind::Lxc => {
+            "run a real init in that container (systemd, or lxc-init with lxc-execute)".to_string()
+        }
+        InitKind::Unknown => {
+            "run a real init as PID 1 of that container (docker run --init, tini)".to_string()
+        }
+    }
+}
+
+/// Which way to an init the runtime offers.
+enum InitKind {
+    /// A Kubernetes pod, named when known: its spec, not a run flag.
+    Kubernetes(Option<String>),
+    /// A runtime with `run --init`: docker, podman, nerdctl.
+    Run(&'static str),
+    Lxc,
+    Unknown,
+}
+
+fn init_kind(c: Option<&Container>) -> InitKind {
+    let Some(c) = c else {
+        return InitKind::Unknown;
+    };
+    if c.pod_uid.is_some() {
+        return InitKind::Kubernetes(super::container::pod_text(c));
+    }
+    match c.runtime {
+        Some(Runtime::Docker) => InitKind::Run("docker"),
+        Some(Runtime::Podman) => InitKind::Run("podman"),
+        Some(Runtime::Nerdctl) => InitKind::Run("nerdctl"),
+        Some(Runtime::Lxc) => InitKind::Lxc,
+        // containerd's and CRI-O's containers are Kubernetes pods' even when the path names
+        // no pod (a cgroup path of another shape).
+        Some(Runtime::Containerd | Runtime::Crio) => InitKind::Kubernetes(None),
+        None => InitKind::Unknown,
     }
 }
 
@@ -307,7 +408,7 @@ pub fn remedy_command(f: &ParentFinding, remedy: Remedy) -> String {
                 "quit or detach the debugger or strace running as {pids}, or: kill {pids}   (fix does not act on tracers)"
             )
         }
-        Remedy::FixInit => "docker run --init ... (or ENTRYPOINT [\"tini\", \"--\"])".to_string(),
+        Remedy::FixInit => init_command(f.container.as_ref()),
         r => format!("zombies fix --{} --parent {}", r.as_str(), f.pid),
     }
 }
@@ -316,7 +417,7 @@ pub fn remedy_command(f: &ParentFinding, remedy: Remedy) -> String {
 
 impl Serialize for ParentFinding {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("ParentFinding", 26)?;
+        let mut m = s.serialize_struct("ParentFinding", 28)?;
         m.serialize_field("pid", &self.pid)?;
         m.serialize_field("comm", &self.comm)?;
         m.serialize_field("cmdline", &self.cmdline)?;
@@ -334,6 +435,8 @@ impl Serialize for ParentFinding {
         m.serialize_field("pid_ns_init", &self.pid_ns_init)?;
         m.serialize_field("kernel_thread", &self.kernel_thread)?;
         m.serialize_field("cgroup", &self.cgroup)?;
+        m.serialize_field("container", &self.container)?;
+        m.serialize_field("pid_limit", &self.pid_limit)?;
         m.serialize_field("adopter", &self.adopter)?;
         m.serialize_field("recommended", &self.recommended)?;
         m.serialize_field("reason", &reason(self))?;
@@ -383,7 +486,7 @@ impl Serialize for Explanation {
                     .collect()
             })
             .unwrap_or_default();
-        let mut m = s.serialize_struct("Explanation", 10)?;
+        let mut m = s.serialize_struct("Explanation", 11)?;
         m.serialize_field("pid", &self.pid)?;
         m.serialize_field("kind", &self.kind)?;
         m.serialize_field("comm", &self.comm)?;
@@ -394,6 +497,7 @@ impl Serialize for Explanation {
         m.serialize_field("zombie", &self.zombie)?;
         m.serialize_field("parent", &self.parent)?;
         m.serialize_field("remedies", &remedies)?;
+        m.serialize_field("pid_limits", &self.pid_limits)?;
         m.end()
     }
 }
@@ -462,6 +566,68 @@ mod tests {
         assert!(
             why.contains("88 (strace)") && why.contains("SIGTERM"),
             "{why}"
+        );
+    }
+
+    #[test]
+    fn fix_init_names_the_way_of_the_runtime() {
+        let mut f = finding(Grounds::NamespaceInit);
+        f.pid_ns_init = true;
+        let with = |c: Option<Container>| {
+            let mut f = f.clone();
+            f.container = c;
+            (
+                reason(&f),
+                remedy_effect(&f, Remedy::FixInit),
+                remedy_command(&f, Remedy::FixInit),
+            )
+        };
+        let pod = Container {
+            runtime: Some(Runtime::Containerd),
+            id: Some("a".repeat(64)),
+            pod_uid: Some("1f2e3d4c-5b6a-4798-8a7b-6c5d4e3f2a1b".into()),
+            pod_namespace: Some("shop".into()),
+            pod_name: Some("web-0".into()),
+            ..Container::default()
+        };
+        let (why, effect, command) = with(Some(pod));
+        assert!(
+            why.contains("in the pod spec of shop/web-0 set `shareProcessNamespace: true`"),
+            "{why}"
+        );
+        assert!(!why.contains("docker"), "{why}");
+        assert!(effect.contains("shareProcessNamespace: true"), "{effect}");
+        assert!(
+            command.contains("kubectl -n shop get pod web-0"),
+            "{command}"
+        );
+        for (runtime, cli) in [
+            (Runtime::Docker, "docker"),
+            (Runtime::Podman, "podman"),
+            (Runtime::Nerdctl, "nerdctl"),
+        ] {
+            let c = Container {
+                runtime: Some(runtime),
+                id: Some("a".repeat(64)),
+                ..Container::default()
+            };
+            let (why, effect, command) = with(Some(c));
+            assert!(why.contains(&format!("`{cli} run --init`")), "{why}");
+            assert!(effect.contains(&format!("`{cli} run --init`")), "{effect}");
+            assert!(
+                command.starts_with(&format!("{cli} run --init")),
+                "{command}"
+            );
+        }
+        // Unknown: the advice as it always was.
+        let (why, _, command) = with(None);
+        assert!(
+            why.contains("in a container, run a real init (`docker run --init`, tini)"),
+            "{why}"
+        );
+        assert_eq!(
+            command,
+            "docker run --init ... (or ENTRYPOINT [\"tini\", \"--\"])"
         );
     }
 

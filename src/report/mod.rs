@@ -2,6 +2,7 @@
 //! reads /proc.
 
 pub mod check;
+pub mod container;
 pub mod explain;
 pub mod findings;
 pub mod fix;

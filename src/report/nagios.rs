@@ -36,6 +36,17 @@ pub fn write(out: &mut impl Write, o: &Outcome) -> io::Result<()> {
             o.max_per_parent.unwrap_or(0),
             per_parent,
         )?;
+        // Only when asked for: the performance data of every other check stays as it was.
+        if t.warn_pids.is_some() || t.crit_pids.is_some() {
+            let num = |v: Option<f64>| v.map(|p| format!("{}", (p * 10.0).round() / 10.0));
+            write!(
+                out,
+                " pids_used={}%;{};{};0;100",
+                num(o.pids_used_pct).unwrap_or_else(|| "0".into()),
+                num(t.warn_pids).unwrap_or_default(),
+                num(t.crit_pids).unwrap_or_default(),
+            )?;
+        }
     }
     writeln!(out)
 }

@@ -63,6 +63,27 @@ pub fn write(out: &mut impl Write, o: &Outcome) -> io::Result<()> {
     }
     family(
         out,
+        "zombies_by_container",
+        "Zombies whose parents run in each container, pod or systemd unit (labels empty when unknown).",
+    )?;
+    if known {
+        for c in &o.by_container {
+            let label = |v: Option<&str>| label_value(v.unwrap_or(""));
+            let k = c.container.as_ref();
+            writeln!(
+                out,
+                "zombies_by_container{{runtime=\"{}\",container_id=\"{}\",pod_namespace=\"{}\",pod_name=\"{}\",unit=\"{}\"}} {}",
+                label(k.and_then(|k| k.runtime.map(|r| r.as_str()))),
+                label(k.and_then(|k| k.id.as_deref())),
+                label(k.and_then(|k| k.pod_namespace.as_deref())),
+                label(k.and_then(|k| k.pod_name.as_deref())),
+                label(k.and_then(|k| k.unit.as_deref())),
+                c.zombies
+            )?;
+        }
+    }
+    family(
+        out,
         "zombies_check_status",
         "Result of zombies check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
     )?;
@@ -127,8 +148,61 @@ mod tests {
             assert!(t.contains(sample), "{sample:?} missing from\n{t}");
         }
         assert!(t.contains("# TYPE zombies_by_parent gauge\n"));
-        assert_eq!(t.matches("# HELP ").count(), 6);
-        assert_eq!(t.matches("# TYPE ").count(), 6);
+        assert!(t.contains("# TYPE zombies_by_container gauge\n"));
+        assert!(
+            !t.contains("zombies_by_container{"),
+            "no series without zombies:\n{t}"
+        );
+        assert_eq!(t.matches("# HELP ").count(), 7);
+        assert_eq!(t.matches("# TYPE ").count(), 7);
+    }
+
+    #[test]
+    fn zombies_by_container_has_one_series_per_container() {
+        use crate::diagnose::{ParentFinding, Summary, Zombie};
+        use crate::proc::cgroup::{Container, Runtime};
+        let mut p = ParentFinding::for_test(10, "node");
+        p.zombies = vec![Zombie::for_test(11, 10), Zombie::for_test(12, 10)];
+        p.container = Some(Container {
+            runtime: Some(Runtime::Containerd),
+            id: Some("a".repeat(64)),
+            pod_namespace: Some("shop".into()),
+            pod_name: Some("web-0".into()),
+            ..Container::default()
+        });
+        let mut q = ParentFinding::for_test(20, "odd");
+        q.zombies = vec![Zombie::for_test(21, 20)];
+        q.container = Some(Container {
+            unit: Some("we\"ird\\.service".into()),
+            ..Container::default()
+        });
+        let d = Diagnosis {
+            summary: Summary {
+                zombies: 3,
+                parents: 2,
+                ..Summary::default()
+            },
+            parents: vec![p, q],
+            pid_limits: Vec::new(),
+        };
+        let t = text(&evaluate(
+            d,
+            &Default::default(),
+            0,
+            &Thresholds::default(),
+            None,
+        ));
+        let series: Vec<&str> = t
+            .lines()
+            .filter(|l| l.starts_with("zombies_by_container{"))
+            .collect();
+        assert_eq!(
+            series,
+            vec![
+                format!("zombies_by_container{{runtime=\"containerd\",container_id=\"{}\",pod_namespace=\"shop\",pod_name=\"web-0\",unit=\"\"}} 2", "a".repeat(64)).as_str(),
+                "zombies_by_container{runtime=\"\",container_id=\"\",pod_namespace=\"\",pod_name=\"\",unit=\"we\\\"ird\\\\.service\"} 1",
+            ]
+        );
     }
 
     #[test]

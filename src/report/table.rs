@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use tabled::builder::Builder;
 use tabled::settings::Style as TableStyle;
 
-use super::{age, exit_text, named, printable};
+use super::{age, container, exit_text, named, printable};
 use crate::diagnose::{Diagnosis, Remedy};
 use crate::proc::PidsSource;
 use crate::style::Style;
@@ -30,18 +30,29 @@ pub fn write(
         writeln!(out, "{}", style.green(text))?;
         return write_summary(out, diag, style);
     }
+    // Where each parent runs; the column only when some parent runs somewhere named.
+    let places: Vec<Option<String>> = diag
+        .parents
+        .iter()
+        .map(|p| p.container.as_ref().and_then(container::compact))
+        .collect();
+    let with_places = places.iter().any(Option::is_some);
     let mut b = Builder::default();
-    b.push_record([
+    let mut header = vec![
         "PID", "PPID", "COMMAND", "STATE", "SIGCHLD", "ZOMBIES", "AGE", "EXIT", "REMEDY",
-    ]);
-    for p in &diag.parents {
+    ];
+    if with_places {
+        header.push("CONTAINER");
+    }
+    b.push_record(header);
+    for (p, place) in diag.parents.iter().zip(&places) {
         let oldest = p.zombies.iter().filter_map(|z| z.started_unix).min();
         let sigchld = if p.sigchld_blocked {
             format!("{} (blocked)", p.sigchld.as_str())
         } else {
             p.sigchld.as_str().to_string()
         };
-        b.push_record([
+        let mut row = vec![
             style.bold(&p.pid.to_string()),
             String::new(),
             style.bold(&printable(&p.comm)),
@@ -53,9 +64,13 @@ pub fn write(
                 .unwrap_or_default(),
             String::new(),
             remedy_colored(p.recommended, style),
-        ]);
+        ];
+        if with_places {
+            row.push(place.clone().unwrap_or_default());
+        }
+        b.push_record(row);
         for z in &p.zombies {
-            b.push_record([
+            let mut row = vec![
                 format!("  └ {}", z.pid),
                 z.ppid.to_string(),
                 printable(&z.comm),
@@ -70,7 +85,11 @@ pub fn write(
                     .as_ref()
                     .map(|t| style.yellow(&format!("held by tracer {}", named(t))))
                     .unwrap_or_default(),
-            ]);
+            ];
+            if with_places {
+                row.push(String::new());
+            }
+            b.push_record(row);
         }
     }
     let mut table = b.build();
@@ -87,8 +106,10 @@ pub fn write(
         )?;
         let todo = match p.recommended {
             Remedy::FixInit => format!(
-                "run a real init as PID 1 of that container (docker run --init, tini); to clear them now without a restart: zombies fix --reap --parent {}   (details: zombies explain {})",
-                p.pid, p.pid
+                "{}; to clear them now without a restart: zombies fix --reap --parent {}   (details: zombies explain {})",
+                printable(&super::findings::init_todo(p.container.as_ref())),
+                p.pid,
+                p.pid
             ),
             Remedy::DetachTracer => {
                 let tracers = p.holding_tracers();
@@ -122,7 +143,26 @@ pub fn write(
         writeln!(out, "    {} {todo}", style.dim("→"))?;
     }
     writeln!(out)?;
+    write_pid_limits(out, diag, style)?;
     write_summary(out, diag, style)
+}
+
+/// The cgroup PID limits the parents run under: zombies count against them until reaped.
+fn write_pid_limits(out: &mut impl Write, diag: &Diagnosis, style: Style) -> io::Result<()> {
+    if diag.pid_limits.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}",
+        style.bold(
+            "PID limits (a fork fails with \"Resource temporarily unavailable\" when one is full):"
+        )
+    )?;
+    for u in &diag.pid_limits {
+        writeln!(out, "  {}", container::limit_line(u))?;
+    }
+    writeln!(out)
 }
 
 fn remedy_colored(r: Remedy, style: Style) -> String {

@@ -116,8 +116,14 @@ fn label(snap: &Snapshot, diag: &Diagnosis, pid: Pid, style: Style) -> String {
                     )
                 })
                 .unwrap_or_default();
+            let place = f
+                .container
+                .as_ref()
+                .and_then(super::container::compact)
+                .map(|c| format!(" in {c}"))
+                .unwrap_or_default();
             style.yellow(&format!(
-                "{pid} {name} [{} zombie{} not reaped, SIGCHLD {}{}{traced} → {}]",
+                "{pid} {name} [{} zombie{} not reaped, SIGCHLD {}{}{traced} → {}]{place}",
                 f.zombies.len(),
                 if f.zombies.len() == 1 { "" } else { "s" },
                 f.sigchld.as_str(),

@@ -8,7 +8,8 @@
 //! {"version":1,"event":"start","time":T,"mode":"connector|scan","events":"exits-only|all"|null,
 //!  "precision_ms":N,"why_scan":string|null}
 //! {"version":1,"event":"zombie","time":T,"pid","comm","ppid","parent_comm","uid","user",
-//!  "exit_code":int|null,"signal":"SIGKILL"|null,"core_dumped":bool,"existing":bool,"age_ms":int|null}
+//!  "exit_code":int|null,"signal":"SIGKILL"|null,"core_dumped":bool,"existing":bool,"age_ms":int|null,
+//!  "container":{"runtime","id","pod_uid","pod_namespace","pod_name","unit"}|null}
 //! {"version":1,"event":"reparented","time":T,"pid","from","from_comm","to","to_comm"}
 //! {"version":1,"event":"reaped","time":T,"pid","by":int|null,"by_comm","zombie_ms","existing":bool}
 //! {"version":1,"event":"exit","time":T,"pid","exit_code","signal"}        (--all-exits)
@@ -61,6 +62,7 @@ pub fn write_text(out: &mut impl Write, e: &Event, style: Style) -> io::Result<(
             status,
             existing,
             age,
+            container,
             ..
         } => {
             let what = if *existing {
@@ -75,9 +77,14 @@ pub fn write_text(out: &mut impl Write, e: &Event, style: Style) -> io::Result<(
                 .as_deref()
                 .map(|u| format!(", user {}", printable(u)))
                 .unwrap_or_default();
+            let place = container
+                .as_ref()
+                .and_then(super::container::compact)
+                .map(|c| format!(", in {c}"))
+                .unwrap_or_default();
             writeln!(
                 out,
-                "{} {} {} of {}, {}{user}{age}",
+                "{} {} {} of {}, {}{user}{place}{age}",
                 clock(*time),
                 style.red(&format!("● {what}")),
                 style.bold(&named(zombie)),
@@ -205,12 +212,14 @@ fn json_of(e: &Event) -> Value {
             status,
             existing,
             age,
+            container,
         } => {
             let (code, signal, core) = status_fields(*status);
             json!({"event": "zombie", "time": time, "pid": zombie.pid, "comm": zombie.comm,
                    "ppid": parent.pid, "parent_comm": parent.comm, "uid": uid, "user": user,
                    "exit_code": code, "signal": signal, "core_dumped": core,
-                   "existing": existing, "age_ms": age.map(|a| a.as_millis() as u64)})
+                   "existing": existing, "age_ms": age.map(|a| a.as_millis() as u64),
+                   "container": container})
         }
         Event::Reparented {
             time,

@@ -22,8 +22,11 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
+use crate::diagnose::ContainerFilter;
+use crate::proc::cgroup::{self, Container};
 use crate::proc::connector::{self, Connector, Received, Unavailable};
 use crate::proc::handle::{Event as HandleEvent, Handle};
+use crate::proc::pods::{self, Pods};
 use crate::proc::stat::ExitStatus;
 use crate::proc::users::Users;
 use crate::proc::{Detail, Pid, ProcFs};
@@ -54,7 +57,14 @@ pub struct Config {
     /// Keep the death times in check's state file (its path and section), so that
     /// `check --max-age` measures from them.
     pub state: Option<(std::path::PathBuf, crate::check::state::Key)>,
+    /// Only the zombies whose parent runs in this container or pod.
+    pub place: ContainerFilter,
+    /// Where the kubelet keeps pod logs, to name pods (None: the default).
+    pub pods_dir: Option<std::path::PathBuf>,
 }
+
+/// How often the pod directory is read again at most, when a pod it did not list appears.
+const PODS_REREAD: Duration = Duration::from_secs(5);
 
 /// How the watch learns of exits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +97,8 @@ pub enum Event {
         parent: Named,
         uid: Option<u32>,
         user: Option<String>,
+        /// Where its parent runs (when it died), when its cgroup could be read.
+        container: Option<Container>,
         /// How it ended, when known.
         status: Option<ExitStatus>,
         /// Already a zombie when the watch started: `time` is when it was found.
@@ -163,6 +175,8 @@ impl std::error::Error for StateError {}
 struct Tracked {
     comm: String,
     uid: Option<u32>,
+    /// Where its parent ran when it died.
+    container: Option<Container>,
     ppid: Pid,
     parent_comm: Option<String>,
     /// The parent it died under: the one the per-parent counts are about.
@@ -219,6 +233,8 @@ pub struct Watch<'a> {
     reaped: usize,
     started: Instant,
     next_scan: Instant,
+    /// The pods the kubelet's log directory names, and when it was read.
+    pods: Option<(Pods, Instant)>,
 }
 
 impl<'a> Watch<'a> {
@@ -272,6 +288,7 @@ impl<'a> Watch<'a> {
             reaped: 0,
             started: Instant::now(),
             next_scan: Instant::now(),
+            pods: None,
         })
     }
 
@@ -482,12 +499,15 @@ impl<'a> Watch<'a> {
             return Ok(());
         };
         let uid = self.zombie_uid(pid);
+        let container = self.container_of(st.ppid);
         let wanted = self.config.parent.is_none_or(|p| p == st.ppid)
-            && self.config.uid.is_none_or(|u| uid == Some(u));
+            && self.config.uid.is_none_or(|u| uid == Some(u))
+            && self.config.place.matches(container.as_ref());
         let status = status.or_else(|| st.exit_code.map(ExitStatus::from_wait_status));
         let t = Tracked {
             comm: String::from_utf8_lossy(&st.comm).into_owned(),
             uid,
+            container,
             ppid: st.ppid,
             parent_comm: comm_of(self.fs, st.ppid),
             origin: st.ppid,
@@ -505,6 +525,32 @@ impl<'a> Watch<'a> {
             self.report(pid, None, emit)?;
         }
         Ok(())
+    }
+
+    /// Where a parent runs: its cgroup's container, pod or unit (3 calls a zombie, and the pod
+    /// directory when a pod appears that it did not list).
+    fn container_of(&mut self, parent: Pid) -> Option<Container> {
+        let text = self.fs.read(&format!("{parent}/cgroup")).ok()?;
+        let mut c = cgroup::parse_lines(&String::from_utf8_lossy(&text)).container()?;
+        let Some(uid) = c.pod_uid.clone() else {
+            return Some(c);
+        };
+        let stale = self
+            .pods
+            .as_ref()
+            .is_none_or(|(p, at)| !p.knows(&uid) && at.elapsed() >= PODS_REREAD);
+        if stale {
+            let dir = self
+                .config
+                .pods_dir
+                .clone()
+                .unwrap_or_else(|| pods::DEFAULT_DIR.into());
+            self.pods = Some((Pods::read(&dir).unwrap_or_default(), Instant::now()));
+        }
+        if let Some((p, _)) = &self.pods {
+            p.name(&mut c);
+        }
+        Some(c)
     }
 
     /// A zombie's owner: its status file's Uid (procfs gives a dead process's files to root).
@@ -562,6 +608,7 @@ impl<'a> Watch<'a> {
             parent,
             uid: t.uid,
             user,
+            container: t.container.clone(),
             status: t.status,
             existing: t.existing,
             age,
@@ -740,6 +787,8 @@ mod tests {
             interval: Duration::from_secs(1),
             connector: true,
             state: None,
+            place: ContainerFilter::default(),
+            pods_dir: None,
         };
         let mut w = Watch::new(&fs, config).unwrap();
         let c = w

@@ -65,6 +65,23 @@ impl FakeProc {
     }
 }
 
+impl FakeProc {
+    /// Replaces the cgroup file of a process (written by [`FakeProc::status`] as
+    /// `0::/docker/abc123`) with `text`, as bytes: any content a kernel or a copy could hold.
+    pub fn cgroup(&self, pid: i32, text: impl AsRef<[u8]>) -> &Self {
+        std::fs::write(self.root.join(pid.to_string()).join("cgroup"), text).unwrap();
+        self
+    }
+
+    /// Writes a system-wide file of the tree, such as `sys/kernel/threads-max`.
+    pub fn file(&self, rel: &str, text: &str) -> &Self {
+        let path = self.root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+}
+
 /// SigCgt/SigBlk masks for [`FakeProc::status`]: none, and SIGCHLD (17).
 pub const NO_SIGNALS: &str = "0000000000000000";
 pub const SIGCHLD_MASK: &str = "0000000000010000";

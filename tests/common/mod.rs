@@ -7,6 +7,7 @@
 
 mod env;
 mod fakeproc;
+mod fakesys;
 mod pidns;
 mod procfs;
 #[cfg(target_arch = "x86_64")]
@@ -14,6 +15,7 @@ pub mod trace;
 
 pub use env::{Cmd, Exit, Run, TestEnv};
 pub use fakeproc::{FakeProc, NO_SIGNALS, SIGCHLD_MASK};
+pub use fakesys::{FakePods, FakeSys};
 pub use pidns::{Holder, PidNs, holders, unshare};
 pub use procfs::*;
 
