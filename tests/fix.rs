@@ -363,6 +363,19 @@ fn kill_parent_with_an_adopter_that_never_reaps_says_fix_init() {
     // And for people.
     let text = fix_text(&env, &["--auto", "--all", "--yes"]).stdout();
     assert!(text.contains("fix-init"), "{text}");
+    // The advice clears them now, without killing that PID 1.
+    let now = "zombies fix --reap --parent 1";
+    assert!(next.contains(now), "{next}");
+    let v = fix_json(
+        &env,
+        &["--reap", "--parent", "1", "--yes", "--min-age", "0s"],
+        Exit::SUCCESS,
+    );
+    assert_eq!(v["parents"][0]["outcome"], "cleared", "{v:#}");
+    assert_eq!(
+        v["parents"][0]["cleared"], v["parents"][0]["total"],
+        "{v:#}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -580,7 +580,9 @@ pub fn refusal_text(refusal: Refusal, p: &ParentFinding) -> String {
     let who = format!("{} ({})", p.pid, printable(&p.comm));
     match refusal {
         Refusal::NamespaceInit => format!(
-            "{who} is PID 1 of its PID namespace: killing it kills every process in it (the whole container), so fix never signals it; if it does not reap, run a real init as PID 1 (tini, `docker run --init`)"
+            "{who} is PID 1 of its PID namespace: killing it kills every process in it (the whole container), so fix never signals it; to clear its zombies without a restart: `zombies fix --reap --parent {}`; for good, {}",
+            p.pid,
+            super::findings::init_advice(p.container.as_ref())
         ),
         Refusal::KernelThread => format!(
             "{who} is a kernel thread: it cannot be signalled; its zombies are harmless unless they pile up (`zombies fix --ignore --parent {}`)",
@@ -740,10 +742,18 @@ fn next(p: &ParentResult, n: &NextStep, r: &FixReport) -> String {
         NextStep::StillAlive => format!(
             "{who} is still alive: see the error above; `zombies explain {pid}` shows its state"
         ),
-        NextStep::FixInit => format!(
-            "fix-init: the adopter {} is PID 1 of its namespace and does not reap: run a real init as PID 1 (tini, `docker run --init`) or restart the container",
-            adopter(&p.adopter).0
-        ),
+        NextStep::FixInit => {
+            let (name, apid) = adopter(&p.adopter);
+            let now = if apid > 0 {
+                format!("`zombies fix --reap --parent {apid}` clears them without a restart; ")
+            } else {
+                String::new()
+            };
+            format!(
+                "fix-init: the adopter {name} is PID 1 of its namespace and does not reap: {now}for good, {}",
+                super::findings::init_advice(p.finding.container.as_ref())
+            )
+        }
         NextStep::FixSubreaper => {
             let (name, apid) = adopter(&p.adopter);
             format!(
