@@ -379,7 +379,7 @@ pub enum CheckFormat {
     Json,
 }
 
-/// Thresholds, state and output of `zombies check`.
+/// `zombies watch`: which zombies to follow, for how long, and how to say it.
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// Only the zombies of this parent (as it was when they died).

@@ -294,11 +294,21 @@ impl<'a> Watch<'a> {
 
     /// Runs until SIGINT, SIGTERM or --for, handing each event to `emit` as it happens.
     pub fn run(&mut self, mut emit: impl FnMut(&Event) -> std::io::Result<()>) -> Result<()> {
+        // The zombies already there are read before the start is said, so that a zombie made
+        // after the start line (the connector is already listening) is never taken for an
+        // existing one; their events follow the start line.
+        let mut found = Vec::new();
+        self.resync(true, &mut |e: &Event| {
+            found.push(e.clone());
+            Ok(())
+        })?;
         emit(&Event::Start {
             time: unix_now(),
             mode: self.mode.clone(),
         })?;
-        self.resync(true, &mut emit)?;
+        for e in &found {
+            emit(e)?;
+        }
         let end = self.config.run_for.map(|d| self.started + d);
         loop {
             let now = Instant::now();
