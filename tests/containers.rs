@@ -647,6 +647,34 @@ fn check_alerts_on_a_full_pid_limit_that_zombies_take_part_of() {
     assert_eq!(v["pids_used_pct"], 85.0);
     assert_eq!(v["thresholds"]["warn_pids_pct"], 80.0);
     assert_eq!(v["list"]["pid_limits"][0]["max"], 20);
+    // The same limit, for alert rules: its fill ratio and its zombies, labelled by what the
+    // parents below it share (one pod; two containers, so no container_id).
+    let prom = check(&["--format", "prometheus"])
+        .assert_exit(Exit::CHECK_OK)
+        .stdout();
+    let labels = format!(
+        "limit=\"cgroup\",cgroup=\"{}\",runtime=\"\",container_id=\"\",pod_namespace=\"shop\",pod_name=\"web-0\",unit=\"\"",
+        pod1()
+    );
+    for want in [
+        format!("zombies_pid_limit_used_ratio{{{labels}}} 0.85\n"),
+        format!("zombies_pid_limit_zombies{{{labels}}} 2\n"),
+    ] {
+        assert!(prom.contains(&want), "{want:?} not in:\n{prom}");
+    }
+    // The host's limits hold every counted zombie.
+    let zombies: u64 = prom
+        .lines()
+        .find_map(|l| l.strip_prefix("zombies_processes "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        prom.contains(&format!(
+            "zombies_pid_limit_zombies{{limit=\"pid_max\",cgroup=\"\",runtime=\"\",container_id=\"\",pod_namespace=\"\",pod_name=\"\",unit=\"\"}} {zombies}\n"
+        )),
+        "{prom}"
+    );
 }
 
 #[test]

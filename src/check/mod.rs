@@ -263,6 +263,8 @@ pub struct Outcome {
     pub by_container: Vec<ContainerCount>,
     /// The fullest PID limit that counted zombies take part of, in percent.
     pub pids_used_pct: Option<f64>,
+    /// Every PID limit counted zombies take part of (cgroups, pid_max, threads-max).
+    pub pid_limits: Vec<PidsUse>,
     /// Every counted zombie with its first sighting, oldest first.
     pub seen: Vec<ZombieSeen>,
     /// The diagnosis, exactly as `zombies list --format json` prints it.
@@ -288,6 +290,7 @@ impl Outcome {
             by_parent: Vec::new(),
             by_container: Vec::new(),
             pids_used_pct: None,
+            pid_limits: Vec::new(),
             seen: Vec::new(),
             list: None,
         }
@@ -379,7 +382,7 @@ pub fn evaluate(
                 });
             }
         }
-        for usage in pids {
+        for usage in pids.iter().cloned() {
             let pct = usage.used_pct();
             let level = match (t.crit_pids, t.warn_pids) {
                 (Some(c), _) if pct >= c => Some((Status::Critical, c)),
@@ -426,6 +429,7 @@ pub fn evaluate(
         by_parent,
         by_container,
         pids_used_pct,
+        pid_limits: pids,
         seen,
         list: Some(diag),
     }

@@ -8,7 +8,8 @@
 
 use std::io::{self, Write};
 
-use crate::check::{Outcome, Status};
+use crate::check::{Outcome, PidsLimit, Status};
+use crate::proc::cgroup::Container;
 
 /// All the metrics of one check.
 pub fn write(out: &mut impl Write, o: &Outcome) -> io::Result<()> {
@@ -82,12 +83,80 @@ pub fn write(out: &mut impl Write, o: &Outcome) -> io::Result<()> {
             )?;
         }
     }
+    // Only the limits zombies take part of: one series per such cgroup keeps the
+    // cardinality to what is worth an alert.
+    family(
+        out,
+        "zombies_pid_limit_used_ratio",
+        "How full each PID limit with counted zombies in it is: a cgroup's pids.current/pids.max, or the tasks in use over kernel.pid_max or kernel.threads-max; a fork fails when one reaches 1.",
+    )?;
+    if known {
+        for u in &o.pid_limits {
+            writeln!(
+                out,
+                "zombies_pid_limit_used_ratio{{{}}} {}",
+                limit_labels(&u.limit),
+                ratio(u.current, u.max)
+            )?;
+        }
+    }
+    family(
+        out,
+        "zombies_pid_limit_zombies",
+        "Counted zombies under each PID limit of zombies_pid_limit_used_ratio: each holds one of its PIDs until reaped.",
+    )?;
+    if known {
+        for u in &o.pid_limits {
+            writeln!(
+                out,
+                "zombies_pid_limit_zombies{{{}}} {}",
+                limit_labels(&u.limit),
+                u.zombies
+            )?;
+        }
+    }
     family(
         out,
         "zombies_check_status",
         "Result of zombies check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
     )?;
     writeln!(out, "zombies_check_status {}", status_value(o.status))
+}
+
+/// The labels of one PID limit: which kind, its cgroup, and the container, pod and unit of
+/// the parents below it where they all share one (empty otherwise, and for the host's).
+fn limit_labels(l: &PidsLimit) -> String {
+    let (kind, cgroup, containers): (&str, &str, &[Container]) = match l {
+        PidsLimit::Cgroup { cgroup, containers } => ("cgroup", cgroup, containers),
+        PidsLimit::PidMax => ("pid_max", "", &[]),
+        PidsLimit::ThreadsMax => ("threads_max", "", &[]),
+    };
+    let shared = |field: fn(&Container) -> Option<&str>| -> String {
+        let mut values = containers.iter().map(field);
+        match values.next().flatten() {
+            Some(first) if values.all(|v| v == Some(first)) => label_value(first),
+            _ => String::new(),
+        }
+    };
+    format!(
+        "limit=\"{kind}\",cgroup=\"{}\",runtime=\"{}\",container_id=\"{}\",pod_namespace=\"{}\",pod_name=\"{}\",unit=\"{}\"",
+        label_value(cgroup),
+        shared(|c| c.runtime.map(|r| r.as_str())),
+        shared(|c| c.id.as_deref()),
+        shared(|c| c.pod_namespace.as_deref()),
+        shared(|c| c.pod_name.as_deref()),
+        shared(|c| c.unit.as_deref()),
+    )
+}
+
+/// `current/max` with four decimals (a limit of 0 is full).
+fn ratio(current: u64, max: u64) -> String {
+    let r = if max == 0 {
+        1.0
+    } else {
+        current as f64 / max as f64
+    };
+    format!("{}", (r * 10_000.0).round() / 10_000.0)
 }
 
 fn status_value(s: Status) -> u8 {
