@@ -498,6 +498,13 @@ pub struct CheckArgs {
     /// tells.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// With --output: check again every DURATION and rewrite the file, until SIGTERM or
+    /// SIGINT (then exit 0): a textfile exporter in one process, for a container with no
+    /// cron and no shell (the Kubernetes DaemonSet). A failed check writes UNKNOWN and
+    /// goes on.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, requires = "output")]
+    pub every: Option<Duration>,
 }
 
 fn parse_range(s: &str) -> Result<Range, String> {

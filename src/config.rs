@@ -113,6 +113,8 @@ pub struct CheckConfig {
     pub file: Option<PathBuf>,
     /// Nothing on stdout when OK.
     pub quiet: bool,
+    /// --every: check again at this interval until told to stop.
+    pub every: Option<std::time::Duration>,
     /// A usage error: `check` reports it in its own protocol (UNKNOWN), so it comes as a
     /// value with everything the report needs.
     pub invalid: Option<UsageError>,
@@ -336,6 +338,14 @@ fn check(a: &CheckArgs) -> CheckConfig {
     let invalid = match (thresholds.validate(), &filter, &place) {
         (Err(e), _, _) => Some(UsageError(e)),
         (Ok(()), Err(e), _) | (Ok(()), _, Err(e)) => Some(UsageError(e.0.clone())),
+        _ if a
+            .every
+            .is_some_and(|d| d < std::time::Duration::from_secs(1)) =>
+        {
+            Some(UsageError(
+                "--every must be at least 1s: a check reads all of /proc".to_string(),
+            ))
+        }
         _ => None,
     };
     CheckConfig {
@@ -350,6 +360,7 @@ fn check(a: &CheckArgs) -> CheckConfig {
         },
         file: a.output.clone(),
         quiet: a.quiet,
+        every: a.every,
         invalid,
     }
 }

@@ -644,6 +644,7 @@ fn invalid_options_are_unknown_exit_3() {
         (vec!["--bogus"], "unexpected argument '--bogus'"),
         (vec!["--parent", "0"], "not a valid PID"),
         (vec!["--user", "no-such-user-here"], "no such user"),
+        (vec!["--every", "1s"], "not provided: --output <FILE>"),
     ] {
         let out = env
             .command()
@@ -882,4 +883,64 @@ fn swapped_state_and_output_replace_nothing() {
     );
     assert_eq!(std::fs::read(&state).unwrap(), state_before);
     assert_eq!(std::fs::read(&prom).unwrap(), prom_before);
+}
+
+/// A running `zombies check --every`, killed and reaped if the test fails midway.
+struct Repeating(std::process::Child);
+
+impl Drop for Repeating {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `check --every` is a textfile exporter in one process: it rewrites the file at each tick
+/// (a zombie made after it started shows up without a restart), and SIGTERM ends it at once
+/// with 0 and the file whole, as a container's PID 1 must end.
+#[test]
+fn every_rewrites_the_file_until_sigterm() {
+    let env = TestEnv::new("check");
+    let prom = env.path("zombies.prom");
+    let mut run = Repeating(
+        env.command()
+            .args(["check", "--state", &env.arg("state.json")])
+            .args(["--format", "prometheus", "--warn", "1000000", "--crit"])
+            .args(["1000000", "--every", "1s", "--output"])
+            .arg(prom.to_str().unwrap())
+            .command()
+            .spawn()
+            .expect("spawn zombies check --every"),
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || prom.exists()),
+        "no first file"
+    );
+    let zp = ZombieParent::spawn(Spec::default());
+    let series = format!("zombies_by_parent{{parent_pid=\"{}\"", zp.pid);
+    assert!(
+        wait_until(Duration::from_secs(10), || std::fs::read_to_string(&prom)
+            .is_ok_and(|t| t.contains(&series))),
+        "a later tick did not see parent {}: {:?}",
+        zp.pid,
+        std::fs::read_to_string(&prom)
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(run.0.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let asked = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = run.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(0), "SIGTERM must end it with 0");
+    assert_valid_exposition(&std::fs::read_to_string(&prom).unwrap());
 }

@@ -3,6 +3,7 @@
 //! misread (2 would be CRITICAL).
 
 use std::io::{self, Write};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -13,9 +14,54 @@ use crate::exit::Exit;
 use crate::ignore::IgnoreList;
 use crate::proc::{Detail, ProcFs};
 use crate::report;
+use crate::sys::stop::StopSignals;
 
-/// Runs the check and writes its report; the exit status is the verdict's.
+/// Runs the check and writes its report; the exit status is the verdict's. With --every,
+/// again and again until SIGTERM or SIGINT.
 pub fn run(g: &Globals, c: &CheckConfig) -> Exit {
+    match c.every {
+        Some(every) if c.invalid.is_none() => repeat(g, c, every),
+        _ => once(g, c),
+    }
+}
+
+/// --every: one check per tick, on a fixed cadence (a slow scan does not push the next one
+/// later), each written whole to --output. The file's own status says how each went, so a
+/// failed check is not the end: the next tick may succeed. Ends with 0 on SIGTERM or SIGINT,
+/// as a container's PID 1 must on `kubectl delete`.
+fn repeat(g: &Globals, c: &CheckConfig, every: Duration) -> Exit {
+    let stop = match StopSignals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            crate::exit::warn(&format!(
+                "cannot receive SIGTERM and SIGINT: {}; run check without --every, from a timer",
+                e.desc()
+            ));
+            return Exit::CHECK_UNKNOWN;
+        }
+    };
+    let mut tick = Instant::now();
+    loop {
+        once(g, c);
+        tick += every;
+        let now = Instant::now();
+        if tick <= now {
+            // Behind (the machine was suspended, or a scan took longer than --every):
+            // start again from now rather than run the missed ticks back to back.
+            tick = now + every;
+        }
+        match stop.wait(Some(tick - now)) {
+            Ok(false) => {}
+            Ok(true) => return Exit::SUCCESS,
+            Err(e) => {
+                crate::exit::warn(&format!("cannot wait for the next check: {}", e.desc()));
+                return Exit::CHECK_UNKNOWN;
+            }
+        }
+    }
+}
+
+fn once(g: &Globals, c: &CheckConfig) -> Exit {
     let outcome = match &c.invalid {
         Some(e) => Outcome::unknown(c.thresholds.clone(), e.0.clone()),
         None => check_once(g, c)

@@ -150,13 +150,15 @@ impl Serialize for Outcome {
 
 /// The UNKNOWN line for a command line clap refused: its first line, without `error: `.
 pub fn usage_error(clap_text: &str) -> String {
-    let first = clap_text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("invalid arguments");
+    let mut lines = clap_text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("ZOMBIES UNKNOWN: invalid arguments: {first} (see zombies check --help)")
+    // "the following required arguments were not provided:" names them on the next line.
+    let named = match (first.ends_with(':'), lines.next()) {
+        (true, Some(next)) => format!("{first} {next}"),
+        _ => first.to_string(),
+    };
+    format!("ZOMBIES UNKNOWN: invalid arguments: {named} (see zombies check --help)")
 }
 
 /// --output names the state file.

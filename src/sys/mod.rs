@@ -6,4 +6,5 @@ pub mod pidfd;
 pub(crate) mod process;
 pub(crate) mod ptrace;
 pub(crate) mod semaphore;
+pub(crate) mod stop;
 pub(crate) mod sysv;

@@ -16,11 +16,10 @@ use std::collections::{HashMap, HashSet};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result};
+use crate::sys::stop::{StopSignals, poll_timeout};
+use anyhow::Result;
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::poll::{PollFd, PollFlags};
 
 use crate::diagnose::ContainerFilter;
 use crate::proc::cgroup::{self, Container};
@@ -220,7 +219,7 @@ pub struct Watch<'a> {
     users: Users,
     connector: Option<Connector>,
     mode: Mode,
-    signals: SignalFd,
+    signals: StopSignals,
     tracked: HashMap<Pid, Tracked>,
     /// Exits to look at once `SETTLE` has passed: (tgid, when, its wait status).
     pending: Vec<(Pid, Duration, u32)>,
@@ -242,13 +241,8 @@ impl<'a> Watch<'a> {
     /// as interruptions), the connector is opened when it can be, and /proc is read once for
     /// the zombies already there.
     pub fn new(fs: &'a ProcFs, config: Config) -> Result<Watch<'a>> {
-        let mut mask = SigSet::empty();
-        mask.add(Signal::SIGINT);
-        mask.add(Signal::SIGTERM);
-        mask.thread_block()
-            .context("cannot block SIGINT and SIGTERM")?;
-        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-            .context("cannot open a signalfd")?;
+        let signals = StopSignals::new()
+            .map_err(|e| anyhow::anyhow!("cannot receive SIGINT and SIGTERM: {}", e.desc()))?;
         let (connector, mode) = if config.connector {
             match Connector::open(crate::sys::process::exit_a_child) {
                 Ok(c) => {
@@ -368,19 +362,14 @@ impl<'a> Watch<'a> {
                 fds.push(PollFd::new(fd, PollFlags::empty()));
             }
         }
-        let ms = match timeout {
-            None => PollTimeout::NONE,
-            Some(d) => PollTimeout::try_from(d.as_millis().clamp(1, i32::MAX as u128) as i32)
-                .unwrap_or(PollTimeout::MAX),
-        };
-        match nix::poll::poll(&mut fds, ms) {
+        match nix::poll::poll(&mut fds, poll_timeout(timeout)) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(anyhow::anyhow!("poll failed: {}", e.desc())),
         }
         let stop = fds[0]
             .revents()
             .is_some_and(|r| r.contains(PollFlags::POLLIN));
-        Ok(stop && self.signals.read_signal().ok().flatten().is_some())
+        Ok(stop && self.signals.received())
     }
 
     /// Takes what the connector has: exits to look at after `SETTLE`, or a resync after a loss.
