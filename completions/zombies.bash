@@ -171,7 +171,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__check)
-            opts="-w -c -o -q -h -V --warn --crit --max-age --warn-per-parent --warn-pids --crit-pids --state --parent --user --container --pod --format --output --quiet --proc --color --ignore-file --sys --pods-dir --help --version"
+            opts="-w -c -o -q -h -V --warn --crit --max-age --warn-per-parent --warn-pids --crit-pids --state --parent --user --container --pod --format --output --quiet --every --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -238,6 +238,10 @@ _zombies() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --every)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

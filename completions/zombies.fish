@@ -162,6 +162,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -l format -d 'Out
 prometheus\t'Prometheus text exposition format, for the node_exporter textfile collector'
 json\t'One JSON object: status, counts, thresholds and the per-parent detail of list'"
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s o -l output -d 'Write the report to FILE instead of stdout, atomically (a temporary file in the same directory, then rename), as the node_exporter textfile collector needs' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l every -d 'With --output: check again every DURATION and rewrite the file, until SIGTERM or SIGINT (then exit 0): a textfile exporter in one process, for a container with no cron and no shell (the Kubernetes DaemonSet). A failed check writes UNKNOWN and goes on' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
 always\t''

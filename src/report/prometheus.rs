@@ -149,14 +149,15 @@ fn limit_labels(l: &PidsLimit) -> String {
     )
 }
 
-/// `current/max` with four decimals (a limit of 0 is full).
+/// `current/max` to six decimals, so that a few hundred PIDs of a 4-million pid_max are not
+/// a 0 (a limit of 0 is full).
 fn ratio(current: u64, max: u64) -> String {
     let r = if max == 0 {
         1.0
     } else {
         current as f64 / max as f64
     };
-    format!("{}", (r * 10_000.0).round() / 10_000.0)
+    format!("{}", (r * 1_000_000.0).round() / 1_000_000.0)
 }
 
 fn status_value(s: Status) -> u8 {
