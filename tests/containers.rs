@@ -722,6 +722,329 @@ fn cgroup_paths_never_lead_out_of_the_hierarchy() {
     assert_eq!(parent(&v, 20)["pid_limit"], Value::Null, "{v:#}");
 }
 
+/// Our DaemonSet pod and container, and the pause container beside it.
+const DS_UID: &str = "6e6e6e6e-0000-4000-8000-000000000006";
+const DS_ID: &str = "d5d5000011112222333344445555666677778888999900001111222233334444";
+const PAUSE_ID: &str = "9a9a000011112222333344445555666677778888999900001111222233334444";
+
+/// The cgroup of our DaemonSet's container: the root of the cgroup namespace it reads in.
+fn ds_scope() -> String {
+    format!(
+        "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod{}.slice/cri-containerd-{DS_ID}.scope",
+        slice(DS_UID)
+    )
+}
+
+/// A node seen from inside our DaemonSet's container, which has a cgroup namespace of its
+/// own: every parent's path is relative to `ds_scope()`. Our pod's slice has pids.max 50,
+/// pod 1's 20, nginx.service 100. `mountinfo` is the reader's mount table the copied tree
+/// carries (`self/mountinfo`), None for none.
+fn namespaced(
+    tag: &str,
+    mountinfo: impl FnOnce(&FakeSys) -> Option<String>,
+) -> (TestEnv, FakeSys, FakePods) {
+    let env = TestEnv::new(tag).with_fake_proc();
+    let sys = FakeSys::v2(env.path("sys"));
+    let ours = ds_scope();
+    let our_pod = ours.rsplit_once('/').unwrap().0.to_string();
+    sys.limit(&our_pod, "50", Some(9))
+        .limit(&ours, "max", Some(2))
+        .limit(&pod1(), "20", Some(17))
+        .limit("/system.slice/nginx.service", "100", Some(3));
+    sys.cgroup(&format!("{our_pod}/cri-containerd-{PAUSE_ID}.scope"));
+    sys.cgroup(&format!("{}/cri-containerd-{ID}.scope", pod1()));
+    let p = env.proc();
+    p.process(1, b"systemd", 'S', 0, 0, 1)
+        .file("sys/kernel/threads-max", "1000\n");
+    for (pid, cgroup) in [
+        // The pause container of our own pod: only its tail is visible.
+        (10, format!("0::/../cri-containerd-{PAUSE_ID}.scope\n")),
+        // A container of another pod.
+        (
+            20,
+            format!(
+                "0::/../../../kubepods-burstable.slice/kubepods-burstable-pod{}.slice/cri-containerd-{ID}.scope\n",
+                slice(UID1)
+            ),
+        ),
+        // A host service.
+        (30, "0::/../../../../system.slice/nginx.service\n".into()),
+        // One level too many: above the hierarchy's root.
+        (40, "0::/../../../../../etc\n".into()),
+        // Our own container: its root.
+        (50, "0::/\n".into()),
+    ] {
+        p.process(pid, b"worker", 'S', 1, 0, 1)
+            .status(pid, NONE, NONE, &pid.to_string(), 0)
+            .cgroup(pid, cgroup)
+            .process(pid + 1, b"job", 'Z', pid, 0x4, 1);
+    }
+    if let Some(info) = mountinfo(&sys) {
+        p.file("self/mountinfo", &info);
+    }
+    let pods = FakePods::new(env.path("pods"));
+    pods.pod("shop", "web-0", UID1)
+        .pod("monitoring", "zombies-x7k2p", DS_UID);
+    (env, sys, pods)
+}
+
+/// The mount table of a container: its own cgroup2 at /sys/fs/cgroup, rooted at its
+/// namespace's root (the line `FakeSys::root_mount_line` makes, standing for it), and the
+/// host's, mounted elsewhere, whose root lies above.
+fn container_mountinfo(sys: &FakeSys) -> String {
+    format!(
+        "20 1 0:50 / / rw,relatime - overlay overlay rw\n\
+         21 20 0:22 / /proc rw - proc proc rw\n\
+         22 20 0:26 /../../../.. /host/sys/fs/cgroup ro,relatime - cgroup2 cgroup2 rw\n\
+         {}",
+        sys.root_mount_line(&ds_scope())
+    )
+}
+
+/// Inside a DaemonSet's container on a cgroup v2 node every cgroup path is relative to the
+/// container's cgroup namespace: the tool finds that namespace's root under --sys by the
+/// inode of its own cgroup mount and reads each limit where it is, and the pause container
+/// of its own pod keeps its pod.
+#[test]
+fn paths_from_a_cgroup_namespace_are_placed_under_sys() {
+    let (env, sys, pods) = namespaced("cgroupns", |s| Some(container_mountinfo(s)));
+    let ours = ds_scope();
+    let our_pod = ours.rsplit_once('/').unwrap().0.to_string();
+    let list = |extra: &[&str]| {
+        let mut args = vec![
+            "list",
+            "--sys",
+            sys.root().to_str().unwrap(),
+            "--pods-dir",
+            pods.root().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        env.zombies(&args)
+    };
+    let run = list(&["--format", "json"]).assert_exit(Exit::SUCCESS);
+    let v = run.json();
+    assert_eq!(
+        v["cgroup_namespace"],
+        json!({"root": ours, "problem": null, "message": null})
+    );
+    let pause = parent(&v, 10);
+    assert_eq!(
+        pause["container"],
+        json!({"runtime": "containerd", "id": PAUSE_ID, "pod_uid": DS_UID,
+               "pod_namespace": "monitoring", "pod_name": "zombies-x7k2p", "unit": null})
+    );
+    assert_eq!(
+        pause["pid_limit"],
+        json!({"cgroup": our_pod, "current": 9, "max": 50})
+    );
+    // The raw line is kept as the kernel wrote it.
+    assert_eq!(
+        pause["cgroup"],
+        format!("/../cri-containerd-{PAUSE_ID}.scope")
+    );
+    let other = parent(&v, 20);
+    assert_eq!(other["container"]["pod_name"], "web-0");
+    assert_eq!(
+        other["pid_limit"],
+        json!({"cgroup": pod1(), "current": 17, "max": 20})
+    );
+    assert_eq!(
+        parent(&v, 30)["pid_limit"],
+        json!({"cgroup": "/system.slice/nginx.service", "current": 3, "max": 100})
+    );
+    assert_eq!(parent(&v, 30)["container"]["unit"], "nginx.service");
+    // Our own container's processes read `/`: that is the namespace's root, in our pod.
+    let own = parent(&v, 50);
+    assert_eq!(own["container"]["id"], DS_ID);
+    assert_eq!(own["container"]["pod_name"], "zombies-x7k2p");
+    assert_eq!(own["pid_limit"]["cgroup"], our_pod);
+    for pid in [10, 20, 30, 50] {
+        assert_eq!(parent(&v, pid)["pid_limit_unknown"], false, "{pid}");
+    }
+    // The path that climbs above the hierarchy's root is followed nowhere, and said so.
+    let escape = parent(&v, 40);
+    assert_eq!(escape["pid_limit"], Value::Null);
+    assert_eq!(escape["pid_limit_unknown"], true);
+    assert!(
+        run.stderr().contains(&format!(
+            "zombies: warning: the cgroup paths of 1 parent of zombies (40) climb above the hierarchy's root from this cgroup namespace's root {ours}; their PID limits are unknown"
+        )),
+        "{}",
+        run.stderr()
+    );
+    // Said once, whatever the output.
+    let text = list(&[]).assert_exit(Exit::SUCCESS);
+    assert_eq!(
+        text.stderr().matches("warning:").count(),
+        1,
+        "{}",
+        text.stderr()
+    );
+    assert!(
+        text.stdout().contains(&format!(
+            "monitoring/zombies-x7k2p (containerd 9a9a00001111…), monitoring/zombies-x7k2p (containerd d5d500001111…): 9 of 50 PIDs in use (18%), 2 of them zombies (4%); pids.max of {our_pod}"
+        )),
+        "{}",
+        text.stdout()
+    );
+    // check: the limits found count; the unknown one is said, and with --warn-pids it
+    // cannot be judged.
+    let state = env.arg("state.json");
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--state",
+            &state,
+            "--sys",
+            sys.root().to_str().unwrap(),
+            "--pods-dir",
+            pods.root().to_str().unwrap(),
+            "--warn",
+            "100",
+            "--crit",
+            "200",
+        ];
+        args.extend_from_slice(extra);
+        env.zombies(&args)
+    };
+    let c = check(&["--format", "json", "--parent", "20", "--warn-pids", "80"])
+        .assert_json(Exit::CHECK_WARNING);
+    assert_eq!(c["pids_used_pct"], 85.0);
+    assert_eq!(c["pid_limits_unknown"], Value::Null);
+    let c = check(&["--format", "json", "--warn-pids", "80"]).assert_json(Exit::CHECK_WARNING);
+    assert_eq!(c["pid_limits_unknown"]["parents"], json!([40]));
+    assert_eq!(c["pid_limits_unknown"]["problem"], "outside-hierarchy");
+    let prom = check(&["--format", "prometheus"])
+        .assert_exit(Exit::CHECK_OK)
+        .stdout();
+    for want in [
+        format!(
+            "zombies_pid_limit_used_ratio{{limit=\"cgroup\",cgroup=\"{}\",runtime=\"containerd\",container_id=\"{ID}\",pod_namespace=\"shop\",pod_name=\"web-0\",unit=\"\"}} 0.85\n",
+            pod1()
+        ),
+        "zombies_pid_limit_unknown_parents 1\n".to_string(),
+    ] {
+        assert!(prom.contains(&want), "{want:?} not in:\n{prom}");
+    }
+}
+
+/// Makes the mount table a fixture's reader had, from its --sys tree.
+type MountTable = Box<dyn FnOnce(&FakeSys) -> Option<String>>;
+
+/// When the namespace's root cannot be found the limits are unknown, not absent: a warning on
+/// stderr says why and what to mount, check cannot judge --warn-pids (UNKNOWN), the JSON and
+/// the metrics say which parents; attribution still reads the paths' tails.
+#[test]
+fn a_cgroup_namespace_that_cannot_be_placed_leaves_the_limits_unknown() {
+    let mut cases: Vec<(&str, MountTable, &str, &str)> = vec![
+        (
+            "nomount",
+            Box::new(|_| {
+                Some("21 20 0:22 / /proc rw - proc proc rw\n22 20 0:26 /../../../.. /sys/fs/cgroup ro - cgroup2 cgroup2 rw\n".into())
+            }),
+            "no-mount",
+            "no cgroup filesystem is mounted at this cgroup namespace's root",
+        ),
+        (
+            "notable",
+            Box::new(|_| None),
+            "no-mount-table",
+            "the mount table",
+        ),
+        (
+            // The mount ID of another mount: what a mount covering it would give.
+            "covered",
+            Box::new(|s| {
+                let line = s.root_mount_line(&ds_scope());
+                let (id, rest) = line.split_once(' ').unwrap();
+                Some(format!("{} {rest}", id.parse::<u64>().unwrap() + 100_000))
+            }),
+            "covered",
+            "is covered by another mount or cannot be opened",
+        ),
+        (
+            // A directory beside --sys, on the same filesystem: --sys holds a part only.
+            "elsewhere",
+            Box::new(|s| {
+                let beside = s.root().join("../elsewhere");
+                std::fs::create_dir_all(&beside).unwrap();
+                let line = s.root_mount_line(&ds_scope());
+                let fields: Vec<&str> = line.split(' ').collect();
+                let mut f: Vec<String> = fields.iter().map(|x| x.to_string()).collect();
+                f[4] = beside.canonicalize().unwrap().to_str().unwrap().to_string();
+                Some(f.join(" "))
+            }),
+            "not-found",
+            "is not under --sys within 13 levels",
+        ),
+    ];
+    for (tag, info, problem, words) in cases.drain(..) {
+        let (env, sys, pods) = namespaced(tag, info);
+        let base = [
+            "--sys",
+            sys.root().to_str().unwrap(),
+            "--pods-dir",
+            pods.root().to_str().unwrap(),
+        ];
+        let run = env
+            .zombies(&[&["list", "--format", "json"][..], &base].concat())
+            .assert_exit(Exit::SUCCESS);
+        let v = run.json();
+        assert_eq!(v["cgroup_namespace"]["root"], Value::Null, "{tag}");
+        assert_eq!(v["cgroup_namespace"]["problem"], problem, "{tag}");
+        // Every path is relative to the unknown root, `/` included: every limit unknown.
+        for pid in [10, 20, 30, 40, 50] {
+            let p = parent(&v, pid);
+            assert_eq!(p["pid_limit"], Value::Null, "{tag} {pid}");
+            assert_eq!(p["pid_limit_unknown"], true, "{tag} {pid}");
+        }
+        // The tail still names the container, not the pod.
+        assert_eq!(parent(&v, 10)["container"]["id"], PAUSE_ID);
+        assert_eq!(parent(&v, 10)["container"]["pod_uid"], Value::Null);
+        assert_eq!(parent(&v, 30)["container"]["unit"], "nginx.service");
+        let err = run.stderr();
+        assert_eq!(err.matches("zombies: warning: zombies runs in a cgroup namespace of its own (cgroup paths start with /..) whose root was not found under --sys: ").count(), 1, "{tag}: {err}");
+        assert!(err.contains(words), "{tag}: {err}");
+        assert!(
+            err.contains(
+                "so the PID limits of 5 parents of zombies (10, 20, 30, 40, 50) are unknown"
+            ),
+            "{tag}: {err}"
+        );
+        let state = env.arg("state.json");
+        let check = |extra: &[&str]| {
+            env.zombies(&[&["check", "--state", &state][..], &base, extra].concat())
+        };
+        let out = check(&["--warn-pids", "80"]).assert_exit(Exit::CHECK_UNKNOWN);
+        assert!(
+            out.stdout().contains(
+                "; PID limits cannot be checked: zombies runs in a cgroup namespace of its own"
+            ),
+            "{tag}: {}",
+            out.stdout()
+        );
+        // Not asked to judge limits: OK, and still said.
+        let out = check(&[]).assert_exit(Exit::CHECK_OK);
+        assert!(out.stdout().contains(words), "{tag}: {}", out.stdout());
+        let c = check(&["--format", "json"]).assert_json(Exit::CHECK_OK);
+        assert_eq!(
+            c["pid_limits_unknown"]["parents"],
+            json!([10, 20, 30, 40, 50]),
+            "{tag}"
+        );
+        assert_eq!(c["pid_limits_unknown"]["problem"], problem, "{tag}");
+        assert_eq!(c["list"]["cgroup_namespace"]["problem"], problem, "{tag}");
+        let prom = check(&["--format", "prometheus"])
+            .assert_exit(Exit::CHECK_OK)
+            .stdout();
+        assert!(
+            prom.contains("zombies_pid_limit_unknown_parents 5\n"),
+            "{tag}: {prom}"
+        );
+        assert!(!prom.contains("limit=\"cgroup\""), "{tag}: {prom}");
+    }
+}
+
 #[test]
 fn prometheus_has_one_series_per_container_and_passes_promtool() {
     let (env, pods) = fixture("prom");
