@@ -1233,6 +1233,26 @@ impl Cgroup {
         cg
     }
 
+    /// Another cgroup beside this one, in the same hierarchy, with no limit of its own;
+    /// removed on Drop (before this one, when declared after it).
+    fn sibling(&self, name: &str) -> Cgroup {
+        let dir = self.base.join(name);
+        std::fs::create_dir(&dir).unwrap();
+        Cgroup {
+            dir,
+            base: self.base.clone(),
+            sys: self.sys.clone(),
+            mounted: None,
+            enabled: false,
+            path: format!("/{name}"),
+        }
+    }
+
+    /// Whether it is in the unified (v2) hierarchy.
+    fn unified(&self) -> bool {
+        self.base.join("cgroup.subtree_control").exists()
+    }
+
     fn current(&self) -> u64 {
         std::fs::read_to_string(self.dir.join("pids.current"))
             .unwrap()
@@ -1343,6 +1363,178 @@ fn a_real_cgroup_limit_counts_the_zombies_in_it() {
     assert!(explain.contains("  cgroup pids.max    3/5 "), "{explain}");
     drop(parent);
     drop(cg);
+}
+
+/// What a DaemonSet's container sees, for real: `zombies` runs in cgroup B with a cgroup
+/// namespace of its own rooted there and its own cgroup mount (as a runtime gives a
+/// container), the parent of zombies in cgroup A beside it, whose path it reads as `/../A`.
+/// With --sys naming a bind of the whole hierarchy it finds its namespace's root by inode and
+/// reads A's limit; without its own mount it says the limit is unknown. Runs on a cgroup v2
+/// hierarchy with the pids controller (the VM's 6.1) and on a v1 pids hierarchy (a hybrid
+/// host), where a cgroup filesystem cannot be mounted again from inside the namespace and a
+/// bind of B stands for it: mountinfo shows both as rooted at the namespace's root.
+#[test]
+#[ignore = "needs root"]
+fn a_limit_outside_our_cgroup_namespace_is_read_from_inside_it() {
+    needs_root();
+    let env = TestEnv::new("cgroupns-live");
+    let tag = std::process::id();
+    let a_name = format!("zombies-test-{tag}-a.scope");
+    let a = Cgroup::create(&env, &a_name, 5);
+    let b = a.sibling(&format!("zombies-test-{tag}-b.scope"));
+    // Declared after the cgroups: killed and reaped before they are removed.
+    let parent = ShParent::spawn(
+        &format!(
+            "echo $$ > {} && {{ /bin/true & /bin/true & exec sleep 60; }}",
+            a.dir.join("cgroup.procs").display()
+        ),
+        2,
+    );
+    assert_eq!(a.current(), 3, "pids.current of {}", a.dir.display());
+    let unified = a.unified();
+    println!(
+        "{} hierarchy at {}",
+        if unified { "v2" } else { "v1 pids" },
+        a.base.display()
+    );
+    // Inside the new mount namespace (private: nothing leaks out, and all of it ends with
+    // the last process in it): the whole hierarchy bound where --sys will look, our own mount
+    // as a runtime makes it, then the command.
+    let inner = env.path("inner.sh");
+    std::fs::write(
+        &inner,
+        "set -e\n\
+         mkdir -p \"$ZT_SYS/$ZT_HIER\"\n\
+         mount -o bind \"$ZT_BASE\" \"$ZT_SYS/$ZT_HIER\"\n\
+         case $ZT_OWN in\n\
+           cgroup2) mount -t cgroup2 none /sys/fs/cgroup ;;\n\
+           bind) mount -o bind \"$ZT_B\" /sys/fs/cgroup/pids ;;\n\
+         esac\n\
+         exec \"$@\"\n",
+    )
+    .unwrap();
+    let hostsys = env.path("hostsys");
+    let own = if unified { "cgroup2" } else { "bind" };
+    // Moves itself into B, enters a new cgroup namespace (rooted at B) and mount namespace,
+    // and runs inner.sh there with the command.
+    const OUTER: &str =
+        "echo $$ > \"$ZT_B/cgroup.procs\" && exec unshare --cgroup --mount sh \"$ZT_INNER\" \"$@\"";
+    let in_ns = |own: &str, cmd: Cmd| {
+        cmd.wrapper(&["sh", "-c", OUTER, "sh"])
+            .env("ZT_B", &b.dir)
+            .env("ZT_INNER", &inner)
+            .env("ZT_SYS", &hostsys)
+            .env(
+                "ZT_HIER",
+                if unified {
+                    "fs/cgroup"
+                } else {
+                    "fs/cgroup/pids"
+                },
+            )
+            .env("ZT_BASE", &a.base)
+            .env("ZT_OWN", own)
+    };
+    let sys = arg(&hostsys);
+    let pid = parent.pid.to_string();
+
+    // The kernel shows the parent's cgroup from inside as above the namespace's root.
+    let mut cat = std::process::Command::new("sh");
+    cat.args(["-c", OUTER, "sh", "cat", &format!("/proc/{pid}/cgroup")])
+        .env_clear();
+    for (k, v) in in_ns(own, env.command()).envs() {
+        cat.env(k, v);
+    }
+    let out = run(&mut cat);
+    let seen = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = seen
+        .lines()
+        .find(|l| {
+            if unified {
+                l.starts_with("0::")
+            } else {
+                l.split(':')
+                    .nth(1)
+                    .is_some_and(|c| c.split(',').any(|c| c == "pids"))
+            }
+        })
+        .unwrap_or_else(|| panic!("no line of the hierarchy in {seen:?}: {}", stderr(&out)));
+    assert!(line.ends_with(&format!(":/../{a_name}")), "{seen}");
+
+    let v = in_ns(own, env.command())
+        .args(["list", "--format", "json", "--sys", &sys, "--parent", &pid])
+        .run()
+        .assert_json(Exit::SUCCESS);
+    assert_eq!(
+        v["cgroup_namespace"],
+        json!({"root": b.path, "problem": null, "message": null}),
+        "{v:#}"
+    );
+    let p = parent_of(&v, parent.pid);
+    assert_eq!(
+        p["pid_limit"],
+        json!({"cgroup": a.path, "current": 3, "max": 5}),
+        "{p:#}"
+    );
+    assert_eq!(p["pid_limit_unknown"], false);
+    assert_eq!(p["container"]["unit"], a_name, "{p:#}");
+    let state = env.arg("state.json");
+    let out = in_ns(own, env.command())
+        .args([
+            "check",
+            "--state",
+            &state,
+            "--sys",
+            &sys,
+            "--parent",
+            &pid,
+            "--warn-pids",
+            "60",
+        ])
+        .run()
+        .assert_exit(Exit::CHECK_WARNING);
+    assert!(
+        out.stdout().contains(&format!(
+            "cgroup {} ({a_name}) is 60% full (3 of its pids.max 5), 2 of them zombies: reaching --warn-pids 60%",
+            a.path
+        )),
+        "{}",
+        out.stdout()
+    );
+
+    // No cgroup mount of its own: the root cannot be found, and the limit is unknown.
+    let run = in_ns("", env.command())
+        .args(["list", "--format", "json", "--sys", &sys, "--parent", &pid])
+        .run()
+        .assert_exit(Exit::SUCCESS);
+    let v = run.json();
+    assert_eq!(v["cgroup_namespace"]["problem"], "no-mount", "{v:#}");
+    let p = parent_of(&v, parent.pid);
+    assert_eq!(p["pid_limit"], Value::Null);
+    assert_eq!(p["pid_limit_unknown"], true);
+    assert!(
+        run.stderr()
+            .contains("no cgroup filesystem is mounted at this cgroup namespace's root"),
+        "{}",
+        run.stderr()
+    );
+    in_ns("", env.command())
+        .args([
+            "check",
+            "--state",
+            &state,
+            "--sys",
+            &sys,
+            "--parent",
+            &pid,
+            "--warn-pids",
+            "60",
+        ])
+        .run()
+        .assert_exit(Exit::CHECK_UNKNOWN);
+    drop(parent);
+    drop(b);
+    drop(a);
 }
 
 fn parent_of(v: &Value, pid: i32) -> Value {
