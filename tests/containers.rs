@@ -887,6 +887,23 @@ fn paths_from_a_cgroup_namespace_are_placed_under_sys() {
         "{}",
         text.stdout()
     );
+    let explain = env
+        .zombies(&[
+            "explain",
+            "21",
+            "--sys",
+            sys.root().to_str().unwrap(),
+            "--pods-dir",
+            pods.root().to_str().unwrap(),
+        ])
+        .assert_exit(Exit::SUCCESS)
+        .stdout();
+    assert!(
+        explain.contains(
+            "  cgroup pids.max    17/20            85%    /kubepods.slice/kubepods-burstable.slice/"
+        ),
+        "{explain}"
+    );
     // check: the limits found count; the unknown one is said, and with --warn-pids it
     // cannot be judged.
     let state = env.arg("state.json");
@@ -1010,6 +1027,14 @@ fn a_cgroup_namespace_that_cannot_be_placed_leaves_the_limits_unknown() {
                 "so the PID limits of 5 parents of zombies (10, 20, 30, 40, 50) are unknown"
             ),
             "{tag}: {err}"
+        );
+        let explain = env
+            .zombies(&[&["explain", "21"][..], &base].concat())
+            .assert_exit(Exit::SUCCESS)
+            .stdout();
+        assert!(
+            explain.contains("  cgroup pids.max    ?                ?      unknown: its cgroup path is relative to this cgroup namespace, which could not be placed under --sys"),
+            "{tag}: {explain}"
         );
         let state = env.arg("state.json");
         let check = |extra: &[&str]| {

@@ -308,7 +308,7 @@ fn write_pid_limits(
             "cgroup pids.max",
             "?",
             "?",
-            "unknown: its cgroup lies outside this cgroup namespace and could not be placed under --sys (the warning on stderr says why)",
+            "unknown: its cgroup path is relative to this cgroup namespace, which could not be placed under --sys (the warning on stderr says why)",
         )?;
     } else if e.pid_limits.is_empty() {
         row(
