@@ -29,7 +29,7 @@ complete -c zombies -n "__fish_zombies_needs_command" -l color -d 'When to use c
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_needs_command" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_needs_command" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_needs_command" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_needs_command" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_needs_command" -s V -l version -d 'Print version'
@@ -55,7 +55,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand list" -l color -d 'When 
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand list" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l all -d 'Also show the parents on the ignore list'
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l pids -d 'Print only the zombie PIDs, one per line'
@@ -66,7 +66,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand tree" -l color -d 'When 
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand tree" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand tree" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand tree" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand tree" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand tree" -s z -l zombies-only -d 'Keep only the branches that lead to zombies'
 complete -c zombies -n "__fish_zombies_using_subcommand tree" -s h -l help -d 'Print help'
@@ -78,7 +78,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand explain" -l color -d 'Wh
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand explain" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand explain" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -s V -l version -d 'Print version'
@@ -96,7 +96,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand fix" -l color -d 'When t
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand fix" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l signal-parent -d 'Remedy: send SIGCHLD to the parent (SIGCONT first when it is stopped), so a handler that reaps runs. Works when `explain` says the parent catches SIGCHLD unblocked'
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l kill-parent -d 'Remedy: SIGTERM the parent, SIGKILL it after --grace; its zombies are adopted by PID 1 of its namespace or the nearest subreaper, which should reap them. Reports the adopter'
@@ -116,7 +116,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_s
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and not __fish_seen_subcommand_from list remove help" -s V -l version -d 'Print version'
@@ -130,7 +130,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
@@ -140,7 +140,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ignore; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
@@ -168,7 +168,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -l color -d 'When
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand check" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s q -l quiet -d 'Print nothing when the status is OK (cron mails only problems); the exit code still tells'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -188,7 +188,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand watch" -l color -d 'When
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand watch" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l all-exits -d 'Also report every process reaped at once (the normal case), not only zombies'
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l scan -d 'Scan /proc every --interval instead of listening to the kernel\'s exit events (what runs anyway where those cannot be had)'
@@ -203,7 +203,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand demo" -l color -d 'When 
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand demo" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand demo" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l step -d 'Pause after each step until Enter is pressed (to read, or to inspect from another shell)'
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -213,7 +213,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and not __fish_seen_subcommand_from demo list help" -s V -l version -d 'Print version'
@@ -228,7 +228,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_sub
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l step -d 'Pause after each step until Enter is pressed, to look around in /proc meanwhile'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from demo" -l posix -d 'mqueue, sem, shm: the POSIX variant (mq_open, sem_open, shm_open) instead of System V'
@@ -241,7 +241,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_sub
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -l orphaned -d 'Only objects whose creator and last users are all gone (an unreaped zombie counts as gone: it will never remove them) and that nobody has attached or open: the leaks that survive until reboot'
 complete -c zombies -n "__fish_zombies_using_subcommand ipc; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -254,7 +254,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand generate" -l color -d 'W
 always\t''
 never\t''"
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand generate" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand generate" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s V -l version -d 'Print version'

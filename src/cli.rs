@@ -52,7 +52,8 @@ pub struct Cli {
 
     /// Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs,
     /// e.g. the host's /sys mounted in a container [default: /sys, when --proc is a mounted
-    /// procfs].
+    /// procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole
+    /// hierarchy, where the container's own /sys/fs/cgroup is found to place those paths.
     #[arg(long, global = true, value_name = "PATH", env = "ZOMBIES_SYS")]
     pub sys: Option<PathBuf>,
 

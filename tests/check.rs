@@ -300,9 +300,25 @@ fn prometheus_textfile_written_atomically_with_escaped_labels() {
         .collect();
     assert_eq!(by_container.len(), 1, "{text}");
     assert!(by_container[0].ends_with("} 3"), "{text}");
+    // The host's limits hold every zombie; how full they are depends on the machine.
+    let host =
+        "cgroup=\"\",runtime=\"\",container_id=\"\",pod_namespace=\"\",pod_name=\"\",unit=\"\"";
+    for limit in ["pid_max", "threads_max"] {
+        assert!(
+            text.contains(&format!(
+                "zombies_pid_limit_zombies{{limit=\"{limit}\",{host}}} 3\n"
+            )),
+            "{text}"
+        );
+    }
     let samples: Vec<&str> = text
         .lines()
-        .filter(|l| !l.starts_with('#') && !l.starts_with("zombies_by_container{"))
+        .filter(|l| {
+            !l.starts_with('#')
+                && !l.starts_with("zombies_by_container{")
+                && !l.starts_with("zombies_pid_limit_used_ratio{")
+                && !l.starts_with("zombies_pid_limit_zombies{")
+        })
         .collect();
     assert_eq!(
         samples,
@@ -319,6 +335,8 @@ fn prometheus_textfile_written_atomically_with_escaped_labels() {
                 "zombies_by_parent{{parent_pid=\"{}\",parent_comm=\"q\\\"b\\\\s|n\\nx\"}} 1",
                 pids[1]
             ),
+            // Seen from our own cgroup namespace: every limit could be looked up.
+            "zombies_pid_limit_unknown_parents 0".to_string(),
             "zombies_check_status 1".to_string(),
         ]
     );

@@ -722,6 +722,354 @@ fn cgroup_paths_never_lead_out_of_the_hierarchy() {
     assert_eq!(parent(&v, 20)["pid_limit"], Value::Null, "{v:#}");
 }
 
+/// Our DaemonSet pod and container, and the pause container beside it.
+const DS_UID: &str = "6e6e6e6e-0000-4000-8000-000000000006";
+const DS_ID: &str = "d5d5000011112222333344445555666677778888999900001111222233334444";
+const PAUSE_ID: &str = "9a9a000011112222333344445555666677778888999900001111222233334444";
+
+/// The cgroup of our DaemonSet's container: the root of the cgroup namespace it reads in.
+fn ds_scope() -> String {
+    format!(
+        "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod{}.slice/cri-containerd-{DS_ID}.scope",
+        slice(DS_UID)
+    )
+}
+
+/// A node seen from inside our DaemonSet's container, which has a cgroup namespace of its
+/// own: every parent's path is relative to `ds_scope()`. Our pod's slice has pids.max 50,
+/// pod 1's 20, nginx.service 100. `mountinfo` is the reader's mount table the copied tree
+/// carries (`self/mountinfo`), None for none.
+fn namespaced(
+    tag: &str,
+    mountinfo: impl FnOnce(&FakeSys) -> Option<String>,
+) -> (TestEnv, FakeSys, FakePods) {
+    let env = TestEnv::new(tag).with_fake_proc();
+    let sys = FakeSys::v2(env.path("sys"));
+    let ours = ds_scope();
+    let our_pod = ours.rsplit_once('/').unwrap().0.to_string();
+    sys.limit(&our_pod, "50", Some(9))
+        .limit(&ours, "max", Some(2))
+        .limit(&pod1(), "20", Some(17))
+        .limit("/system.slice/nginx.service", "100", Some(3));
+    sys.cgroup(&format!("{our_pod}/cri-containerd-{PAUSE_ID}.scope"));
+    sys.cgroup(&format!("{}/cri-containerd-{ID}.scope", pod1()));
+    let p = env.proc();
+    p.process(1, b"systemd", 'S', 0, 0, 1)
+        .file("sys/kernel/threads-max", "1000\n");
+    for (pid, cgroup) in [
+        // The pause container of our own pod: only its tail is visible.
+        (10, format!("0::/../cri-containerd-{PAUSE_ID}.scope\n")),
+        // A container of another pod.
+        (
+            20,
+            format!(
+                "0::/../../../kubepods-burstable.slice/kubepods-burstable-pod{}.slice/cri-containerd-{ID}.scope\n",
+                slice(UID1)
+            ),
+        ),
+        // A host service.
+        (30, "0::/../../../../system.slice/nginx.service\n".into()),
+        // One level too many: above the hierarchy's root.
+        (40, "0::/../../../../../etc\n".into()),
+        // Our own container: its root.
+        (50, "0::/\n".into()),
+    ] {
+        p.process(pid, b"worker", 'S', 1, 0, 1)
+            .status(pid, NONE, NONE, &pid.to_string(), 0)
+            .cgroup(pid, cgroup)
+            .process(pid + 1, b"job", 'Z', pid, 0x4, 1);
+    }
+    if let Some(info) = mountinfo(&sys) {
+        p.file("self/mountinfo", &info);
+    }
+    let pods = FakePods::new(env.path("pods"));
+    pods.pod("shop", "web-0", UID1)
+        .pod("monitoring", "zombies-x7k2p", DS_UID);
+    (env, sys, pods)
+}
+
+/// The mount table of a container: its own cgroup2 at /sys/fs/cgroup, rooted at its
+/// namespace's root (the line `FakeSys::root_mount_line` makes, standing for it), and the
+/// host's, mounted elsewhere, whose root lies above.
+fn container_mountinfo(sys: &FakeSys) -> String {
+    format!(
+        "20 1 0:50 / / rw,relatime - overlay overlay rw\n\
+         21 20 0:22 / /proc rw - proc proc rw\n\
+         22 20 0:26 /../../../.. /host/sys/fs/cgroup ro,relatime - cgroup2 cgroup2 rw\n\
+         {}",
+        sys.root_mount_line(&ds_scope())
+    )
+}
+
+/// Inside a DaemonSet's container on a cgroup v2 node every cgroup path is relative to the
+/// container's cgroup namespace: the tool finds that namespace's root under --sys by the
+/// inode of its own cgroup mount and reads each limit where it is, and the pause container
+/// of its own pod keeps its pod.
+#[test]
+fn paths_from_a_cgroup_namespace_are_placed_under_sys() {
+    let (env, sys, pods) = namespaced("cgroupns", |s| Some(container_mountinfo(s)));
+    let ours = ds_scope();
+    let our_pod = ours.rsplit_once('/').unwrap().0.to_string();
+    let list = |extra: &[&str]| {
+        let mut args = vec![
+            "list",
+            "--sys",
+            sys.root().to_str().unwrap(),
+            "--pods-dir",
+            pods.root().to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        env.zombies(&args)
+    };
+    let run = list(&["--format", "json"]).assert_exit(Exit::SUCCESS);
+    let v = run.json();
+    assert_eq!(
+        v["cgroup_namespace"],
+        json!({"root": ours, "problem": null, "message": null})
+    );
+    let pause = parent(&v, 10);
+    assert_eq!(
+        pause["container"],
+        json!({"runtime": "containerd", "id": PAUSE_ID, "pod_uid": DS_UID,
+               "pod_namespace": "monitoring", "pod_name": "zombies-x7k2p", "unit": null})
+    );
+    assert_eq!(
+        pause["pid_limit"],
+        json!({"cgroup": our_pod, "current": 9, "max": 50})
+    );
+    // The raw line is kept as the kernel wrote it.
+    assert_eq!(
+        pause["cgroup"],
+        format!("/../cri-containerd-{PAUSE_ID}.scope")
+    );
+    let other = parent(&v, 20);
+    assert_eq!(other["container"]["pod_name"], "web-0");
+    assert_eq!(
+        other["pid_limit"],
+        json!({"cgroup": pod1(), "current": 17, "max": 20})
+    );
+    assert_eq!(
+        parent(&v, 30)["pid_limit"],
+        json!({"cgroup": "/system.slice/nginx.service", "current": 3, "max": 100})
+    );
+    assert_eq!(parent(&v, 30)["container"]["unit"], "nginx.service");
+    // Our own container's processes read `/`: that is the namespace's root, in our pod.
+    let own = parent(&v, 50);
+    assert_eq!(own["container"]["id"], DS_ID);
+    assert_eq!(own["container"]["pod_name"], "zombies-x7k2p");
+    assert_eq!(own["pid_limit"]["cgroup"], our_pod);
+    for pid in [10, 20, 30, 50] {
+        assert_eq!(parent(&v, pid)["pid_limit_unknown"], false, "{pid}");
+    }
+    // The path that climbs above the hierarchy's root is followed nowhere, and said so.
+    let escape = parent(&v, 40);
+    assert_eq!(escape["pid_limit"], Value::Null);
+    assert_eq!(escape["pid_limit_unknown"], true);
+    assert!(
+        run.stderr().contains(&format!(
+            "zombies: warning: the cgroup paths of 1 parent of zombies (40) climb above the hierarchy's root from this cgroup namespace's root {ours}; their PID limits are unknown"
+        )),
+        "{}",
+        run.stderr()
+    );
+    // Said once, whatever the output.
+    let text = list(&[]).assert_exit(Exit::SUCCESS);
+    assert_eq!(
+        text.stderr().matches("warning:").count(),
+        1,
+        "{}",
+        text.stderr()
+    );
+    assert!(
+        text.stdout().contains(&format!(
+            "monitoring/zombies-x7k2p (containerd 9a9a00001111…), monitoring/zombies-x7k2p (containerd d5d500001111…): 9 of 50 PIDs in use (18%), 2 of them zombies (4%); pids.max of {our_pod}"
+        )),
+        "{}",
+        text.stdout()
+    );
+    let explain = env
+        .zombies(&[
+            "explain",
+            "21",
+            "--sys",
+            sys.root().to_str().unwrap(),
+            "--pods-dir",
+            pods.root().to_str().unwrap(),
+        ])
+        .assert_exit(Exit::SUCCESS)
+        .stdout();
+    assert!(
+        explain.contains(
+            "  cgroup pids.max    17/20            85%    /kubepods.slice/kubepods-burstable.slice/"
+        ),
+        "{explain}"
+    );
+    // check: the limits found count; the unknown one is said, and with --warn-pids it
+    // cannot be judged.
+    let state = env.arg("state.json");
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--state",
+            &state,
+            "--sys",
+            sys.root().to_str().unwrap(),
+            "--pods-dir",
+            pods.root().to_str().unwrap(),
+            "--warn",
+            "100",
+            "--crit",
+            "200",
+        ];
+        args.extend_from_slice(extra);
+        env.zombies(&args)
+    };
+    let c = check(&["--format", "json", "--parent", "20", "--warn-pids", "80"])
+        .assert_json(Exit::CHECK_WARNING);
+    assert_eq!(c["pids_used_pct"], 85.0);
+    assert_eq!(c["pid_limits_unknown"], Value::Null);
+    let c = check(&["--format", "json", "--warn-pids", "80"]).assert_json(Exit::CHECK_WARNING);
+    assert_eq!(c["pid_limits_unknown"]["parents"], json!([40]));
+    assert_eq!(c["pid_limits_unknown"]["problem"], "outside-hierarchy");
+    let prom = check(&["--format", "prometheus"])
+        .assert_exit(Exit::CHECK_OK)
+        .stdout();
+    for want in [
+        format!(
+            "zombies_pid_limit_used_ratio{{limit=\"cgroup\",cgroup=\"{}\",runtime=\"containerd\",container_id=\"{ID}\",pod_namespace=\"shop\",pod_name=\"web-0\",unit=\"\"}} 0.85\n",
+            pod1()
+        ),
+        "zombies_pid_limit_unknown_parents 1\n".to_string(),
+    ] {
+        assert!(prom.contains(&want), "{want:?} not in:\n{prom}");
+    }
+}
+
+/// Makes the mount table a fixture's reader had, from its --sys tree.
+type MountTable = Box<dyn FnOnce(&FakeSys) -> Option<String>>;
+
+/// When the namespace's root cannot be found the limits are unknown, not absent: a warning on
+/// stderr says why and what to mount, check cannot judge --warn-pids (UNKNOWN), the JSON and
+/// the metrics say which parents; attribution still reads the paths' tails.
+#[test]
+fn a_cgroup_namespace_that_cannot_be_placed_leaves_the_limits_unknown() {
+    let mut cases: Vec<(&str, MountTable, &str, &str)> = vec![
+        (
+            "nomount",
+            Box::new(|_| {
+                Some("21 20 0:22 / /proc rw - proc proc rw\n22 20 0:26 /../../../.. /sys/fs/cgroup ro - cgroup2 cgroup2 rw\n".into())
+            }),
+            "no-mount",
+            "no cgroup filesystem is mounted at this cgroup namespace's root",
+        ),
+        (
+            "notable",
+            Box::new(|_| None),
+            "no-mount-table",
+            "the mount table",
+        ),
+        (
+            // The mount ID of another mount: what a mount covering it would give.
+            "covered",
+            Box::new(|s| {
+                let line = s.root_mount_line(&ds_scope());
+                let (id, rest) = line.split_once(' ').unwrap();
+                Some(format!("{} {rest}", id.parse::<u64>().unwrap() + 100_000))
+            }),
+            "covered",
+            "is covered by another mount or cannot be opened",
+        ),
+        (
+            // A directory beside --sys, on the same filesystem: --sys holds a part only.
+            "elsewhere",
+            Box::new(|s| {
+                let beside = s.root().join("../elsewhere");
+                std::fs::create_dir_all(&beside).unwrap();
+                let line = s.root_mount_line(&ds_scope());
+                let fields: Vec<&str> = line.split(' ').collect();
+                let mut f: Vec<String> = fields.iter().map(|x| x.to_string()).collect();
+                f[4] = beside.canonicalize().unwrap().to_str().unwrap().to_string();
+                Some(f.join(" "))
+            }),
+            "not-found",
+            "is not under --sys within 13 levels",
+        ),
+    ];
+    for (tag, info, problem, words) in cases.drain(..) {
+        let (env, sys, pods) = namespaced(tag, info);
+        let base = [
+            "--sys",
+            sys.root().to_str().unwrap(),
+            "--pods-dir",
+            pods.root().to_str().unwrap(),
+        ];
+        let run = env
+            .zombies(&[&["list", "--format", "json"][..], &base].concat())
+            .assert_exit(Exit::SUCCESS);
+        let v = run.json();
+        assert_eq!(v["cgroup_namespace"]["root"], Value::Null, "{tag}");
+        assert_eq!(v["cgroup_namespace"]["problem"], problem, "{tag}");
+        // Every path is relative to the unknown root, `/` included: every limit unknown.
+        for pid in [10, 20, 30, 40, 50] {
+            let p = parent(&v, pid);
+            assert_eq!(p["pid_limit"], Value::Null, "{tag} {pid}");
+            assert_eq!(p["pid_limit_unknown"], true, "{tag} {pid}");
+        }
+        // The tail still names the container, not the pod.
+        assert_eq!(parent(&v, 10)["container"]["id"], PAUSE_ID);
+        assert_eq!(parent(&v, 10)["container"]["pod_uid"], Value::Null);
+        assert_eq!(parent(&v, 30)["container"]["unit"], "nginx.service");
+        let err = run.stderr();
+        assert_eq!(err.matches("zombies: warning: zombies runs in a cgroup namespace of its own (cgroup paths start with /..) whose root was not found under --sys: ").count(), 1, "{tag}: {err}");
+        assert!(err.contains(words), "{tag}: {err}");
+        assert!(
+            err.contains(
+                "so the PID limits of 5 parents of zombies (10, 20, 30, 40, 50) are unknown"
+            ),
+            "{tag}: {err}"
+        );
+        let explain = env
+            .zombies(&[&["explain", "21"][..], &base].concat())
+            .assert_exit(Exit::SUCCESS)
+            .stdout();
+        assert!(
+            explain.contains("  cgroup pids.max    ?                ?      unknown: its cgroup path is relative to this cgroup namespace, which could not be placed under --sys"),
+            "{tag}: {explain}"
+        );
+        let state = env.arg("state.json");
+        let check = |extra: &[&str]| {
+            env.zombies(&[&["check", "--state", &state][..], &base, extra].concat())
+        };
+        let out = check(&["--warn-pids", "80"]).assert_exit(Exit::CHECK_UNKNOWN);
+        assert!(
+            out.stdout().contains(
+                "; PID limits cannot be checked: zombies runs in a cgroup namespace of its own"
+            ),
+            "{tag}: {}",
+            out.stdout()
+        );
+        // Not asked to judge limits: OK, and still said.
+        let out = check(&[]).assert_exit(Exit::CHECK_OK);
+        assert!(out.stdout().contains(words), "{tag}: {}", out.stdout());
+        let c = check(&["--format", "json"]).assert_json(Exit::CHECK_OK);
+        assert_eq!(
+            c["pid_limits_unknown"]["parents"],
+            json!([10, 20, 30, 40, 50]),
+            "{tag}"
+        );
+        assert_eq!(c["pid_limits_unknown"]["problem"], problem, "{tag}");
+        assert_eq!(c["list"]["cgroup_namespace"]["problem"], problem, "{tag}");
+        let prom = check(&["--format", "prometheus"])
+            .assert_exit(Exit::CHECK_OK)
+            .stdout();
+        assert!(
+            prom.contains("zombies_pid_limit_unknown_parents 5\n"),
+            "{tag}: {prom}"
+        );
+        assert!(!prom.contains("limit=\"cgroup\""), "{tag}: {prom}");
+    }
+}
+
 #[test]
 fn prometheus_has_one_series_per_container_and_passes_promtool() {
     let (env, pods) = fixture("prom");
@@ -910,6 +1258,26 @@ impl Cgroup {
         cg
     }
 
+    /// Another cgroup beside this one, in the same hierarchy, with no limit of its own;
+    /// removed on Drop (before this one, when declared after it).
+    fn sibling(&self, name: &str) -> Cgroup {
+        let dir = self.base.join(name);
+        std::fs::create_dir(&dir).unwrap();
+        Cgroup {
+            dir,
+            base: self.base.clone(),
+            sys: self.sys.clone(),
+            mounted: None,
+            enabled: false,
+            path: format!("/{name}"),
+        }
+    }
+
+    /// Whether it is in the unified (v2) hierarchy.
+    fn unified(&self) -> bool {
+        self.base.join("cgroup.subtree_control").exists()
+    }
+
     fn current(&self) -> u64 {
         std::fs::read_to_string(self.dir.join("pids.current"))
             .unwrap()
@@ -1020,6 +1388,178 @@ fn a_real_cgroup_limit_counts_the_zombies_in_it() {
     assert!(explain.contains("  cgroup pids.max    3/5 "), "{explain}");
     drop(parent);
     drop(cg);
+}
+
+/// What a DaemonSet's container sees, for real: `zombies` runs in cgroup B with a cgroup
+/// namespace of its own rooted there and its own cgroup mount (as a runtime gives a
+/// container), the parent of zombies in cgroup A beside it, whose path it reads as `/../A`.
+/// With --sys naming a bind of the whole hierarchy it finds its namespace's root by inode and
+/// reads A's limit; without its own mount it says the limit is unknown. Runs on a cgroup v2
+/// hierarchy with the pids controller (the VM's 6.1) and on a v1 pids hierarchy (a hybrid
+/// host), where a cgroup filesystem cannot be mounted again from inside the namespace and a
+/// bind of B stands for it: mountinfo shows both as rooted at the namespace's root.
+#[test]
+#[ignore = "needs root"]
+fn a_limit_outside_our_cgroup_namespace_is_read_from_inside_it() {
+    needs_root();
+    let env = TestEnv::new("cgroupns-live");
+    let tag = std::process::id();
+    let a_name = format!("zombies-test-{tag}-a.scope");
+    let a = Cgroup::create(&env, &a_name, 5);
+    let b = a.sibling(&format!("zombies-test-{tag}-b.scope"));
+    // Declared after the cgroups: killed and reaped before they are removed.
+    let parent = ShParent::spawn(
+        &format!(
+            "echo $$ > {} && {{ /bin/true & /bin/true & exec sleep 60; }}",
+            a.dir.join("cgroup.procs").display()
+        ),
+        2,
+    );
+    assert_eq!(a.current(), 3, "pids.current of {}", a.dir.display());
+    let unified = a.unified();
+    println!(
+        "{} hierarchy at {}",
+        if unified { "v2" } else { "v1 pids" },
+        a.base.display()
+    );
+    // Inside the new mount namespace (private: nothing leaks out, and all of it ends with
+    // the last process in it): the whole hierarchy bound where --sys will look, our own mount
+    // as a runtime makes it, then the command.
+    let inner = env.path("inner.sh");
+    std::fs::write(
+        &inner,
+        "set -e\n\
+         mkdir -p \"$ZT_SYS/$ZT_HIER\"\n\
+         mount -o bind \"$ZT_BASE\" \"$ZT_SYS/$ZT_HIER\"\n\
+         case $ZT_OWN in\n\
+           cgroup2) mount -t cgroup2 none /sys/fs/cgroup ;;\n\
+           bind) mount -o bind \"$ZT_B\" /sys/fs/cgroup/pids ;;\n\
+         esac\n\
+         exec \"$@\"\n",
+    )
+    .unwrap();
+    let hostsys = env.path("hostsys");
+    let own = if unified { "cgroup2" } else { "bind" };
+    // Moves itself into B, enters a new cgroup namespace (rooted at B) and mount namespace,
+    // and runs inner.sh there with the command.
+    const OUTER: &str =
+        "echo $$ > \"$ZT_B/cgroup.procs\" && exec unshare --cgroup --mount sh \"$ZT_INNER\" \"$@\"";
+    let in_ns = |own: &str, cmd: Cmd| {
+        cmd.wrapper(&["sh", "-c", OUTER, "sh"])
+            .env("ZT_B", &b.dir)
+            .env("ZT_INNER", &inner)
+            .env("ZT_SYS", &hostsys)
+            .env(
+                "ZT_HIER",
+                if unified {
+                    "fs/cgroup"
+                } else {
+                    "fs/cgroup/pids"
+                },
+            )
+            .env("ZT_BASE", &a.base)
+            .env("ZT_OWN", own)
+    };
+    let sys = arg(&hostsys);
+    let pid = parent.pid.to_string();
+
+    // The kernel shows the parent's cgroup from inside as above the namespace's root.
+    let mut cat = std::process::Command::new("sh");
+    cat.args(["-c", OUTER, "sh", "cat", &format!("/proc/{pid}/cgroup")])
+        .env_clear();
+    for (k, v) in in_ns(own, env.command()).envs() {
+        cat.env(k, v);
+    }
+    let out = run(&mut cat);
+    let seen = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = seen
+        .lines()
+        .find(|l| {
+            if unified {
+                l.starts_with("0::")
+            } else {
+                l.split(':')
+                    .nth(1)
+                    .is_some_and(|c| c.split(',').any(|c| c == "pids"))
+            }
+        })
+        .unwrap_or_else(|| panic!("no line of the hierarchy in {seen:?}: {}", stderr(&out)));
+    assert!(line.ends_with(&format!(":/../{a_name}")), "{seen}");
+
+    let v = in_ns(own, env.command())
+        .args(["list", "--format", "json", "--sys", &sys, "--parent", &pid])
+        .run()
+        .assert_json(Exit::SUCCESS);
+    assert_eq!(
+        v["cgroup_namespace"],
+        json!({"root": b.path, "problem": null, "message": null}),
+        "{v:#}"
+    );
+    let p = parent_of(&v, parent.pid);
+    assert_eq!(
+        p["pid_limit"],
+        json!({"cgroup": a.path, "current": 3, "max": 5}),
+        "{p:#}"
+    );
+    assert_eq!(p["pid_limit_unknown"], false);
+    assert_eq!(p["container"]["unit"], a_name, "{p:#}");
+    let state = env.arg("state.json");
+    let out = in_ns(own, env.command())
+        .args([
+            "check",
+            "--state",
+            &state,
+            "--sys",
+            &sys,
+            "--parent",
+            &pid,
+            "--warn-pids",
+            "60",
+        ])
+        .run()
+        .assert_exit(Exit::CHECK_WARNING);
+    assert!(
+        out.stdout().contains(&format!(
+            "cgroup {} ({a_name}) is 60% full (3 of its pids.max 5), 2 of them zombies: reaching --warn-pids 60%",
+            a.path
+        )),
+        "{}",
+        out.stdout()
+    );
+
+    // No cgroup mount of its own: the root cannot be found, and the limit is unknown.
+    let run = in_ns("", env.command())
+        .args(["list", "--format", "json", "--sys", &sys, "--parent", &pid])
+        .run()
+        .assert_exit(Exit::SUCCESS);
+    let v = run.json();
+    assert_eq!(v["cgroup_namespace"]["problem"], "no-mount", "{v:#}");
+    let p = parent_of(&v, parent.pid);
+    assert_eq!(p["pid_limit"], Value::Null);
+    assert_eq!(p["pid_limit_unknown"], true);
+    assert!(
+        run.stderr()
+            .contains("no cgroup filesystem is mounted at this cgroup namespace's root"),
+        "{}",
+        run.stderr()
+    );
+    in_ns("", env.command())
+        .args([
+            "check",
+            "--state",
+            &state,
+            "--sys",
+            &sys,
+            "--parent",
+            &pid,
+            "--warn-pids",
+            "60",
+        ])
+        .run()
+        .assert_exit(Exit::CHECK_UNKNOWN);
+    drop(parent);
+    drop(b);
+    drop(a);
 }
 
 fn parent_of(v: &Value, pid: i32) -> Value {

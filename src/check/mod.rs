@@ -13,6 +13,7 @@ use crate::diagnose::Diagnosis;
 use crate::exit::Exit;
 use crate::proc::Pid;
 use crate::proc::cgroup::Container;
+use crate::proc::cgroupns::NsRoot;
 pub use crate::range::Range;
 use state::{Trouble, ZombieId};
 
@@ -223,10 +224,27 @@ pub enum Problem {
         limit: usize,
         more: usize,
     },
+    /// --warn-pids or --crit-pids was asked for but the cgroup PID limits of some counted
+    /// parents are unknown (UNKNOWN).
+    PidsUncheckable(LimitsUnknown),
+    /// The cgroup PID limits of some counted parents are unknown (said, not alerted on).
+    PidLimitsUnknown(LimitsUnknown),
     /// --max-age was asked for but ages cannot be kept (UNKNOWN).
     MaxAgeUncheckable(Trouble),
     /// Ages cannot be kept (said, not alerted on).
     AgesNotKept(Trouble),
+}
+
+/// Counted parents whose cgroup PID limit could not be looked up: their cgroup path is
+/// relative to our cgroup namespace, whose root could not be placed under --sys
+/// (proc/cgroupns.rs). Their limits are unknown, which no zombies_pid_limit_* series and no
+/// --warn-pids may pass off as none.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LimitsUnknown {
+    /// Their PIDs, in order.
+    pub parents: Vec<Pid>,
+    /// Where our namespace's root was found, or why it was not.
+    pub ns: Option<NsRoot>,
 }
 
 /// The result of one check: what every output format renders. report/check.rs says it in
@@ -265,6 +283,8 @@ pub struct Outcome {
     pub pids_used_pct: Option<f64>,
     /// Every PID limit counted zombies take part of (cgroups, pid_max, threads-max).
     pub pid_limits: Vec<PidsUse>,
+    /// Counted parents whose cgroup PID limit is unknown; None when every one was looked up.
+    pub pid_limits_unknown: Option<LimitsUnknown>,
     /// Every counted zombie with its first sighting, oldest first.
     pub seen: Vec<ZombieSeen>,
     /// The diagnosis, exactly as `zombies list --format json` prints it.
@@ -291,6 +311,7 @@ impl Outcome {
             by_container: Vec::new(),
             pids_used_pct: None,
             pid_limits: Vec::new(),
+            pid_limits_unknown: None,
             seen: Vec::new(),
             list: None,
         }
@@ -319,6 +340,17 @@ pub fn evaluate(
         .collect();
     let by_container = by_container(&diag);
     let pids = pids_uses(&diag);
+    let mut unknown: Vec<Pid> = diag
+        .parents
+        .iter()
+        .filter(|p| p.pid_limit_unknown)
+        .map(|p| p.pid)
+        .collect();
+    unknown.sort_unstable();
+    let pid_limits_unknown = (!unknown.is_empty()).then(|| LimitsUnknown {
+        parents: unknown,
+        ns: diag.cgroup_namespace.clone(),
+    });
     // Two decimals: a share of a 4-million pid_max is no clearer with twenty.
     let pids_used_pct = pids
         .iter()
@@ -398,6 +430,15 @@ pub fn evaluate(
                 });
             }
         }
+        if let Some(u) = &pid_limits_unknown {
+            if t.warn_pids.is_some() || t.crit_pids.is_some() {
+                // A limit we could not read may be the full one: not knowing is not OK.
+                status = status.worst(Status::Unknown);
+                problems.push(Problem::PidsUncheckable(u.clone()));
+            } else {
+                problems.push(Problem::PidLimitsUnknown(u.clone()));
+            }
+        }
         if let Some(why) = age_problem {
             if t.max_age.is_some() {
                 // --max-age cannot work without memory: say so rather than stay silently OK.
@@ -430,6 +471,7 @@ pub fn evaluate(
         by_container,
         pids_used_pct,
         pid_limits: pids,
+        pid_limits_unknown,
         seen,
         list: Some(diag),
     }
@@ -543,6 +585,7 @@ mod tests {
             },
             pid_limits: crate::diagnose::pid_limits(&parents),
             parents,
+            cgroup_namespace: None,
         }
     }
 
@@ -587,6 +630,54 @@ mod tests {
         assert_eq!(status_at(0, &t), Status::Ok);
         assert_eq!(status_at(1, &t), Status::Critical);
         assert_eq!(status_at(3, &t), Status::Warning);
+    }
+
+    /// A limit that could not be looked up is not one that is not full: with --warn-pids or
+    /// --crit-pids the check cannot be judged; without, it is said only.
+    #[test]
+    fn unknown_pid_limits_are_not_absent_ones() {
+        use crate::proc::cgroupns::{NsRoot, Unplaced};
+        let d = || {
+            let mut unknown = parent(20, "b", 1);
+            unknown.pid_limit_unknown = true;
+            let mut d = diag(vec![parent(10, "a", 1), unknown]);
+            d.cgroup_namespace = Some(NsRoot::Unplaced(Unplaced::NoMount));
+            d
+        };
+        let want = LimitsUnknown {
+            parents: vec![20],
+            ns: Some(NsRoot::Unplaced(Unplaced::NoMount)),
+        };
+        let o = evaluate(d(), &HashMap::new(), 1000, &Thresholds::default(), None);
+        assert_eq!(o.status, Status::Ok);
+        assert_eq!(o.problems, vec![Problem::PidLimitsUnknown(want.clone())]);
+        assert_eq!(o.pid_limits_unknown, Some(want.clone()));
+        for t in [
+            Thresholds {
+                warn_pids: Some(80.0),
+                ..Thresholds::default()
+            },
+            Thresholds {
+                crit_pids: Some(90.0),
+                ..Thresholds::default()
+            },
+        ] {
+            let o = evaluate(d(), &HashMap::new(), 1000, &t, None);
+            assert_eq!(o.status, Status::Unknown);
+            assert_eq!(o.problems, vec![Problem::PidsUncheckable(want.clone())]);
+        }
+        // Filtered out with their parent: nothing unknown is counted.
+        let mut filtered = d();
+        filtered.only(Some(10), None);
+        let o = evaluate(
+            filtered,
+            &HashMap::new(),
+            1000,
+            &Thresholds::default(),
+            None,
+        );
+        assert_eq!(o.pid_limits_unknown, None);
+        assert!(o.problems.is_empty());
     }
 
     #[test]

@@ -104,10 +104,18 @@ fn scan_and_diagnose(g: &Globals, detail: Detail) -> Result<(Snapshot, Context, 
     Ok((snap, ctx, diag))
 }
 
-/// Completes where the parents of zombies run: their pods' names from --pods-dir, their
-/// cgroups' PID limits from --sys (by default /sys, only for a mounted procfs: a copied tree's
-/// cgroups are not this machine's).
+/// Completes where the parents of zombies run: their cgroups' PID limits from --sys (by
+/// default /sys, only for a mounted procfs: a copied tree's cgroups are not this machine's),
+/// which first places the cgroup paths from outside our cgroup namespace and so may name a
+/// parent's pod; then their pods' names from --pods-dir.
 fn place(g: &Globals, fs: &ProcFs, snap: &mut Snapshot) {
+    let sys = match &g.sys_root {
+        Some(s) => Some(s.clone()),
+        None => fs.is_live().then(|| "/sys".into()),
+    };
+    if let Some(sys) = sys {
+        headroom::attach_limits(&sys, fs, snap);
+    }
     let dir = g
         .pods_dir
         .clone()
@@ -117,13 +125,6 @@ fn place(g: &Globals, fs: &ProcFs, snap: &mut Snapshot) {
         if g.pods_dir.is_some() {
             crate::exit::warn(&report::container::pods_dir_unreadable(&dir, &e));
         }
-    }
-    let sys = match &g.sys_root {
-        Some(s) => Some(s.clone()),
-        None => fs.is_live().then(|| "/sys".into()),
-    };
-    if let Some(sys) = sys {
-        headroom::attach_limits(&sys, snap);
     }
 }
 

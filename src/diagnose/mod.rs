@@ -19,6 +19,7 @@ pub use explain::{Explanation, RemedyChoice, SubjectKind, explain};
 pub use recommend::{AfterRelease, Cause, Facts, Grounds, recommend};
 
 use crate::proc::cgroup::Container;
+use crate::proc::cgroupns::NsRoot;
 use crate::proc::headroom::PidLimit;
 use crate::proc::stat::ExitStatus;
 use crate::proc::users::Users;
@@ -173,6 +174,9 @@ pub struct ParentFinding {
     pub container: Option<Container>,
     /// The nearest cgroup pids.max at or above it, when one is set and readable.
     pub pid_limit: Option<PidLimit>,
+    /// Its cgroup path is relative to a cgroup namespace of ours that could not be placed
+    /// under --sys: its PID limit is unknown (`pid_limit` None says nothing).
+    pub pid_limit_unknown: bool,
     pub adopter: Adopter,
     pub recommended: Remedy,
     /// Why that remedy: report/findings.rs says it in words (the JSON `reason`).
@@ -226,6 +230,7 @@ impl ParentFinding {
             cgroup: None,
             container: None,
             pid_limit: None,
+            pid_limit_unknown: false,
             adopter: Adopter {
                 pid: None,
                 comm: None,
@@ -274,6 +279,9 @@ pub struct Diagnosis {
     /// The cgroup PID limits the parents run under, with the zombies below each, fullest
     /// first. Kept in step with `parents` by every filter.
     pub pid_limits: Vec<PidLimitUse>,
+    /// Where our cgroup namespace's root lies under --sys, or why it was not found, when some
+    /// parent's cgroup path started above it; None otherwise.
+    pub cgroup_namespace: Option<NsRoot>,
 }
 
 /// Names of processes whose death takes a machine or a login down; fix needs --force for them.
@@ -375,6 +383,7 @@ pub fn diagnose(snap: &Snapshot, ctx: &Context, users: &mut Users) -> Diagnosis 
         },
         pid_limits: container::pid_limits(&parents),
         parents,
+        cgroup_namespace: snap.cgroup_ns.clone(),
     }
 }
 
@@ -547,6 +556,7 @@ fn parent_finding(
         cgroup: details.as_ref().and_then(|d| d.cgroup.clone()),
         container: details.as_ref().and_then(|d| d.container.clone()),
         pid_limit: details.as_ref().and_then(|d| d.pid_limit.clone()),
+        pid_limit_unknown: details.as_ref().is_some_and(|d| d.cgroup_unplaced),
         adopter: adopter::adopter(snap, pid, details.as_ref(), pid_ns_init),
         recommended: Remedy::Ignore,
         grounds: Grounds::KernelThread,

@@ -122,9 +122,10 @@ impl CgroupLines {
     }
 
     /// The container of the line that says most: a container beats a pod, a pod beats a
-    /// unit; on a tie the v2 line, then pids, then name=systemd. (On a hybrid host a
-    /// container's v2 line may be `/` while its v1 lines name it.) None when no line was
-    /// usable.
+    /// unit; on a tie a whole path beats one that starts above our cgroup namespace (`/..`,
+    /// whose head is missing: a pod's slice, say), then the v2 line, then pids, then
+    /// name=systemd. (On a hybrid host a container's v2 line may be `/` while its v1 lines
+    /// name it.) None when no line was usable.
     pub fn container(&self) -> Option<Container> {
         let score = |c: &Container| {
             if c.id.is_some() {
@@ -137,17 +138,18 @@ impl CgroupLines {
                 0
             }
         };
-        let mut best: Option<Container> = None;
+        let mut best: Option<(Container, (u8, bool))> = None;
         for path in [&self.unified, &self.pids, &self.systemd]
             .into_iter()
             .flatten()
         {
             let c = parse_path(path);
-            if best.as_ref().is_none_or(|b| score(&c) > score(b)) {
-                best = Some(c);
+            let rank = (score(&c), super::cgroupns::leading_ups(path).is_none());
+            if best.as_ref().is_none_or(|(_, b)| rank > *b) {
+                best = Some((c, rank));
             }
         }
-        best
+        best.map(|(c, _)| c)
     }
 }
 
@@ -482,6 +484,17 @@ mod tests {
         assert!(bad.is_empty());
         assert_eq!(bad.container(), None);
         assert_eq!(parse_lines("").container(), None);
+        // Seen from a cgroup namespace: a whole path beats a tail on a tie, never a better
+        // score.
+        let u = underscored(UID);
+        let nested = parse_lines(&format!(
+            "8:pids:/kubepods.slice/kubepods-pod{u}.slice/cri-containerd-{ID}.scope\n0::/../cri-containerd-{ID}.scope\n"
+        ));
+        assert_eq!(nested.container().unwrap().pod_uid.as_deref(), Some(UID));
+        let tail = parse_lines(&format!(
+            "8:pids:/../../system.slice\n0::/../cri-containerd-{ID}.scope\n"
+        ));
+        assert_eq!(tail.container().unwrap().id.as_deref(), Some(ID));
         // A removed v2 cgroup.
         let gone = parse_lines("0::/system.slice/gone.service (deleted)\n");
         assert_eq!(gone.unified.as_deref(), Some("/system.slice/gone.service"));

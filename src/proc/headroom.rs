@@ -19,13 +19,15 @@ use nix::fcntl::{OFlag, openat};
 use nix::sys::stat::Mode;
 
 use super::cgroup::CgroupLines;
+use super::cgroupns::{self, Kind, NsRoot};
 use super::model::Snapshot;
-use super::scan::{open_regular, read_to_end};
+use super::scan::{ProcFs, open_regular, read_to_end};
 
 /// A cgroup's limit on tasks: the nearest one, at or above a process's own cgroup.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PidLimit {
-    /// The cgroup that sets it, as /proc/PID/cgroup names cgroups of its hierarchy.
+    /// The cgroup that sets it, as /proc/PID/cgroup names cgroups of its hierarchy; from the
+    /// hierarchy's root when that path started above our cgroup namespace's (`/..`).
     pub cgroup: String,
     /// Its pids.current: the tasks (threads and zombies) in it and below; None when it could
     /// not be read.
@@ -119,6 +121,87 @@ impl CgroupFs {
         offers_pids(&unified, live).then(|| found(unified, Hierarchy::Unified))?
     }
 
+    /// The kind of cgroup mount that shows this hierarchy.
+    fn kind(&self) -> Kind {
+        match self.hierarchy {
+            Hierarchy::Unified => Kind::Unified,
+            Hierarchy::V1 => Kind::V1("pids"),
+        }
+    }
+
+    /// The line of /proc/PID/cgroup that names a cgroup of this hierarchy.
+    fn line_mut<'a>(&self, lines: &'a mut CgroupLines) -> &'a mut Option<String> {
+        match self.hierarchy {
+            Hierarchy::Unified => &mut lines.unified,
+            Hierarchy::V1 => &mut lines.pids,
+        }
+    }
+
+    /// When some parent's cgroup path of this hierarchy starts above our cgroup namespace's
+    /// root (`/..`, see proc/cgroupns.rs), makes every one absolute and names their
+    /// containers again from the whole path. The kernel writes `..` only for a reader in a
+    /// namespace of its own, where the paths without it are relative to the same root (our
+    /// own container's processes read `/`): they are placed too, or their limits would be
+    /// looked up in a cgroup of the same name at the hierarchy's root. A path that cannot be
+    /// placed marks its parent's limit unknown. Costs nothing when no path starts with `/..`.
+    /// Our mount table comes from `proc`: our own for a mounted procfs, the `self/mountinfo`
+    /// of a copied tree (that of whoever read it).
+    pub fn place_outside(&self, proc: &ProcFs, snap: &mut Snapshot) {
+        let mut ups = 0;
+        for d in snap.parent_details.values_mut() {
+            if let Some(lines) = d.cgroups.as_mut() {
+                if let Some(n) = self
+                    .line_mut(lines)
+                    .as_deref()
+                    .and_then(cgroupns::leading_ups)
+                {
+                    ups = ups.max(n);
+                }
+            }
+        }
+        if ups == 0 {
+            return;
+        }
+        let mountinfo = proc.own_file("self/mountinfo", 1 << 20);
+        let fdinfo = |rel: &str| {
+            std::fs::read_to_string(Path::new("/proc").join(rel))
+                .ok()
+                .or_else(|| {
+                    proc.is_live()
+                        .then(|| proc.read(rel).ok())
+                        .flatten()
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                })
+        };
+        let root = cgroupns::locate(
+            self.dir.as_fd(),
+            self.kind(),
+            mountinfo.as_deref().map(String::from_utf8_lossy).as_deref(),
+            fdinfo,
+            ups + cgroupns::EXTRA_DEPTH,
+        );
+        for d in snap.parent_details.values_mut() {
+            let Some(lines) = d.cgroups.as_mut() else {
+                continue;
+            };
+            let line = self.line_mut(lines);
+            let Some(path) = line.as_deref() else {
+                continue;
+            };
+            match &root {
+                NsRoot::Found(r) => match cgroupns::absolute(r, path) {
+                    Some(abs) => {
+                        *line = Some(abs);
+                        d.container = lines.container();
+                    }
+                    None => d.cgroup_unplaced = true,
+                },
+                NsRoot::Unplaced(_) => d.cgroup_unplaced = true,
+            }
+        }
+        snap.cgroup_ns = Some(root);
+    }
+
     /// The nearest limit at or above the cgroup `lines` put a process in, and that cgroup's
     /// path in the pids hierarchy.
     pub fn limit_of(&mut self, lines: &CgroupLines) -> (Option<String>, Option<PidLimit>) {
@@ -189,15 +272,17 @@ fn relative(path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// Finds each parent's nearest PID limit under `sys`. Reads nothing when no parent's cgroup
-/// was read; each cgroup is read once, however many parents it holds.
-pub fn attach_limits(sys: &Path, snap: &mut Snapshot) {
+/// Finds each parent's nearest PID limit under `sys`, after placing the cgroup paths from
+/// outside our cgroup namespace (which names their containers again). Reads nothing when no
+/// parent's cgroup was read; each cgroup is read once, however many parents it holds.
+pub fn attach_limits(sys: &Path, proc: &ProcFs, snap: &mut Snapshot) {
     if !snap.parent_details.values().any(|d| d.cgroups.is_some()) {
         return;
     }
     let Some(mut fs) = CgroupFs::open(sys) else {
         return;
     };
+    fs.place_outside(proc, snap);
     for d in snap.parent_details.values_mut() {
         if let Some(lines) = &d.cgroups {
             (d.pids_cgroup, d.pid_limit) = fs.limit_of(lines);

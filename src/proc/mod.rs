@@ -1,8 +1,10 @@
 //! Everything that reads /proc: the scanner, the stat parser, signal masks and the model; and
-//! what places a process: its cgroup's container or unit, the pod names the kubelet keeps, the
-//! PID limits of the cgroup filesystem.
+//! what places a process: its cgroup's container or unit (made absolute when it lies outside
+//! our cgroup namespace), the pod names the kubelet keeps, the PID limits of the cgroup
+//! filesystem.
 
 pub mod cgroup;
+pub mod cgroupns;
 pub mod connector;
 pub mod handle;
 pub mod headroom;

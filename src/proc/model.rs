@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::cgroup::{CgroupLines, Container};
+use super::cgroupns::NsRoot;
 use super::headroom::PidLimit;
 use super::mount::ProcMount;
 use super::signals::SigMask;
@@ -96,6 +97,10 @@ pub struct ParentDetails {
     pub container: Option<Container>,
     /// Its own cgroup in the hierarchy of the pids controller (proc/headroom.rs).
     pub pids_cgroup: Option<String>,
+    /// Its cgroup path in that hierarchy is relative to our cgroup namespace's root (some
+    /// path started with `/..`) and could not be placed in the `--sys` hierarchy
+    /// (proc/cgroupns.rs): its PID limit is unknown, not absent.
+    pub cgroup_unplaced: bool,
     /// The nearest pids.max at or above that cgroup, when one is set.
     pub pid_limit: Option<PidLimit>,
     /// The command line, arguments joined with spaces, converted lossily.
@@ -162,6 +167,9 @@ pub struct Snapshot {
     pub threads_max: Option<u64>,
     /// The `pids.max` limit of our own cgroup, when one is set.
     pub pids_limit: Option<u64>,
+    /// Where our cgroup namespace's root lies in the `--sys` hierarchy, or why it could not
+    /// be found; None when no parent's cgroup path started above it (the usual case).
+    pub cgroup_ns: Option<NsRoot>,
     /// Boot time, Unix seconds (from /proc/stat btime); read only when there are zombies.
     pub boot_time: Option<u64>,
     /// Clock ticks per second (for stat's time fields).

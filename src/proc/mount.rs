@@ -148,7 +148,7 @@ pub fn find(mountinfo: &str, major: u64, minor: u64) -> Option<ProcMount> {
 }
 
 /// mountinfo writes space, tab, newline and backslash in paths as octal escapes (`\040`).
-fn unescape(s: &str) -> String {
+pub fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

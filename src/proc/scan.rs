@@ -302,6 +302,22 @@ impl ProcFs {
         mount::find(&String::from_utf8_lossy(&info), major, minor)
     }
 
+    /// A file of the reader's own (`self/…`, at most `max` bytes): for a mounted procfs ours,
+    /// through /proc when it is mounted, else through this procfs; for a copied tree, the copy
+    /// of whoever read it, whose view its paths show.
+    pub fn own_file(&self, rel: &str, max: usize) -> Option<Vec<u8>> {
+        let ours = || {
+            let fd = open_regular(nix::fcntl::AT_FDCWD, &*format!("/proc/{rel}"), true).ok()?;
+            let mut v = Vec::new();
+            read_to_end(&fd, &mut v, max).ok().map(|()| v)
+        };
+        if self.live {
+            ours().or_else(|| self.read(rel).ok())
+        } else {
+            self.read(rel).ok()
+        }
+    }
+
     /// The inode of the PID namespace this procfs shows: that of our own when we live in it
     /// (NSpid has one entry), else that of its PID 1 (which needs ptrace access to it).
     pub fn pid_ns(&self) -> Option<u64> {
@@ -458,6 +474,7 @@ impl ProcFs {
             cgroups,
             container,
             pids_cgroup: None,
+            cgroup_unplaced: false,
             pid_limit: None,
             cmdline: full.then(|| self.cmdline(pid).ok().flatten()).flatten(),
             exe: full.then(|| self.exe(pid)).flatten(),

@@ -5,7 +5,8 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use super::state::trouble;
 use super::{container, duration, plural};
-use crate::check::{Outcome, PidsLimit, Problem, Status};
+use crate::check::{LimitsUnknown, Outcome, PidsLimit, Problem, Status};
+use crate::proc::cgroupns::NsRoot;
 
 /// How many parents the message names before "and N more".
 const NAMED_PARENTS: usize = 3;
@@ -123,14 +124,37 @@ fn problem(p: &Problem) -> String {
                 plural(usage.zombies, "of them a zombie", "of them zombies"),
             )
         }
+        Problem::PidsUncheckable(u) => format!(
+            "PID limits cannot be checked: {}",
+            container::limits_unknown(&u.parents, u.ns.as_ref())
+        ),
+        Problem::PidLimitsUnknown(u) => container::limits_unknown(&u.parents, u.ns.as_ref()),
         Problem::MaxAgeUncheckable(t) => format!("--max-age cannot be checked: {}", trouble(t)),
         Problem::AgesNotKept(t) => format!("zombie ages not kept: {}", trouble(t)),
     }
 }
 
+impl Serialize for LimitsUnknown {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("LimitsUnknown", 3)?;
+        m.serialize_field("parents", &self.parents)?;
+        let problem = match &self.ns {
+            Some(NsRoot::Unplaced(why)) => container::unplaced_word(why),
+            // Found, yet a path climbs above the hierarchy's root from there.
+            _ => "outside-hierarchy",
+        };
+        m.serialize_field("problem", problem)?;
+        m.serialize_field(
+            "message",
+            &container::limits_unknown(&self.parents, self.ns.as_ref()),
+        )?;
+        m.end()
+    }
+}
+
 impl Serialize for Outcome {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("Outcome", 13)?;
+        let mut m = s.serialize_struct("Outcome", 14)?;
         m.serialize_field("status", &self.status)?;
         m.serialize_field("exit_code", &self.exit_code)?;
         m.serialize_field("message", &message(self))?;
@@ -141,6 +165,7 @@ impl Serialize for Outcome {
         m.serialize_field("oldest_seen_seconds", &self.oldest_seen_seconds)?;
         m.serialize_field("max_per_parent", &self.max_per_parent)?;
         m.serialize_field("pids_used_pct", &self.pids_used_pct)?;
+        m.serialize_field("pid_limits_unknown", &self.pid_limits_unknown)?;
         m.serialize_field("thresholds", &self.thresholds)?;
         m.serialize_field("seen", &self.seen)?;
         m.serialize_field("list", &self.list)?;

@@ -7,6 +7,7 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 use super::printable;
 use crate::diagnose::{PidLimitUse, percent};
 use crate::proc::cgroup::{Container, Runtime};
+use crate::proc::cgroupns::{NsRoot, Unplaced};
 use crate::proc::headroom::PidLimit;
 
 /// How many digits of a container ID people see, as `docker ps` shows them.
@@ -168,7 +169,89 @@ pub fn pods_dir_unreadable(dir: &std::path::Path, e: &std::io::Error) -> String 
     )
 }
 
+/// The `problem` word of the JSON for why our cgroup namespace's root was not found.
+pub fn unplaced_word(why: &Unplaced) -> &'static str {
+    match why {
+        Unplaced::NoMountTable => "no-mount-table",
+        Unplaced::NoMount => "no-mount",
+        Unplaced::Covered { .. } => "covered",
+        Unplaced::OtherHierarchy { .. } => "other-hierarchy",
+        Unplaced::NotFound { .. } => "not-found",
+    }
+}
+
+/// Why our cgroup namespace's root was not found under --sys, and what to mount.
+pub fn unplaced(why: &Unplaced) -> String {
+    // What every DaemonSet needs: its own cgroupfs where the runtime put it, the host's whole
+    // /sys beside it.
+    const MOUNT: &str = "keep the container's own /sys/fs/cgroup (runtimes mount it) and mount the host's /sys read-only elsewhere, passing --sys /host/sys";
+    match why {
+        Unplaced::NoMountTable => format!(
+            "the mount table (/proc/self/mountinfo, or self/mountinfo in a copied --proc tree), which shows where this cgroup namespace is, cannot be read; mount /proc in the container and {MOUNT}"
+        ),
+        Unplaced::NoMount => format!(
+            "no cgroup filesystem is mounted at this cgroup namespace's root (a cgroup mount whose root is / in /proc/self/mountinfo), which would show where it is; {MOUNT}"
+        ),
+        Unplaced::Covered { mount_point } => format!(
+            "the cgroup filesystem of this cgroup namespace on {} is covered by another mount or cannot be opened; do not mount the host's cgroupfs over it: {MOUNT}",
+            printable(mount_point)
+        ),
+        Unplaced::OtherHierarchy { mount_point } => format!(
+            "the cgroup hierarchy under --sys is not the one mounted on {} (another device): --sys must be the host's /sys, mounted whole",
+            printable(mount_point)
+        ),
+        Unplaced::NotFound { mount_point, depth } => format!(
+            "the directory mounted on {} (this cgroup namespace's root) is not under --sys within {depth} levels: --sys must show the host's whole cgroup hierarchy (mount the host's /sys, not a part of /sys/fs/cgroup)",
+            printable(mount_point)
+        ),
+    }
+}
+
+/// Why the PID limits of the parents `pids` are unknown: their cgroup paths are relative to
+/// our cgroup namespace's root, which `ns` says was not found (or, found, that they climb
+/// above the hierarchy's root from there).
+pub fn limits_unknown(pids: &[crate::proc::Pid], ns: Option<&NsRoot>) -> String {
+    let who = format!(
+        "{} ({})",
+        super::plural(pids.len(), "parent of zombies", "parents of zombies"),
+        pids.iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    match ns {
+        Some(NsRoot::Unplaced(why)) => format!(
+            "zombies runs in a cgroup namespace of its own (cgroup paths start with /..) whose root was not found under --sys: {}; so the PID limits of {who} are unknown",
+            unplaced(why)
+        ),
+        Some(NsRoot::Found(root)) => format!(
+            "the cgroup paths of {who} climb above the hierarchy's root from this cgroup namespace's root {}; their PID limits are unknown",
+            printable(root)
+        ),
+        None => format!("the PID limits of {who} are unknown"),
+    }
+}
+
 // JSON. The field order is the documented one (README, "JSON output").
+
+impl Serialize for NsRoot {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_struct("NsRoot", 3)?;
+        match self {
+            NsRoot::Found(root) => {
+                m.serialize_field("root", root)?;
+                m.serialize_field("problem", &None::<&str>)?;
+                m.serialize_field("message", &None::<&str>)?;
+            }
+            NsRoot::Unplaced(why) => {
+                m.serialize_field("root", &None::<&str>)?;
+                m.serialize_field("problem", unplaced_word(why))?;
+                m.serialize_field("message", &unplaced(why))?;
+            }
+        }
+        m.end()
+    }
+}
 
 impl Serialize for Container {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

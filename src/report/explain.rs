@@ -302,7 +302,15 @@ fn write_pid_limits(
             )?,
         }
     }
-    if e.pid_limits.is_empty() {
+    if e.pid_limits.is_empty() && p.pid_limit_unknown {
+        row(
+            out,
+            "cgroup pids.max",
+            "?",
+            "?",
+            "unknown: its cgroup path is relative to this cgroup namespace, which could not be placed under --sys (the warning on stderr says why)",
+        )?;
+    } else if e.pid_limits.is_empty() {
         row(
             out,
             "cgroup pids.max",

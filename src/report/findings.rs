@@ -417,7 +417,7 @@ pub fn remedy_command(f: &ParentFinding, remedy: Remedy) -> String {
 
 impl Serialize for ParentFinding {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("ParentFinding", 28)?;
+        let mut m = s.serialize_struct("ParentFinding", 29)?;
         m.serialize_field("pid", &self.pid)?;
         m.serialize_field("comm", &self.comm)?;
         m.serialize_field("cmdline", &self.cmdline)?;
@@ -437,6 +437,7 @@ impl Serialize for ParentFinding {
         m.serialize_field("cgroup", &self.cgroup)?;
         m.serialize_field("container", &self.container)?;
         m.serialize_field("pid_limit", &self.pid_limit)?;
+        m.serialize_field("pid_limit_unknown", &self.pid_limit_unknown)?;
         m.serialize_field("adopter", &self.adopter)?;
         m.serialize_field("recommended", &self.recommended)?;
         m.serialize_field("reason", &reason(self))?;

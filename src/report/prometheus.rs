@@ -115,6 +115,16 @@ pub fn write(out: &mut impl Write, o: &Outcome) -> io::Result<()> {
             )?;
         }
     }
+    // Not knowing a limit is not having none: the limit series above miss these parents'.
+    family(
+        out,
+        "zombies_pid_limit_unknown_parents",
+        "Parents of counted zombies whose cgroup PID limit could not be looked up (zombies runs in a cgroup namespace whose root was not found under --sys): zombies_pid_limit_used_ratio misses their limits.",
+    )?;
+    if known {
+        let n = o.pid_limits_unknown.as_ref().map_or(0, |u| u.parents.len());
+        writeln!(out, "zombies_pid_limit_unknown_parents {n}")?;
+    }
     family(
         out,
         "zombies_check_status",
@@ -213,6 +223,7 @@ mod tests {
             "zombies_parents 0\n",
             "zombies_ignored_processes 0\n",
             "zombies_oldest_seen_seconds 0\n",
+            "zombies_pid_limit_unknown_parents 0\n",
             "zombies_check_status 0\n",
         ] {
             assert!(t.contains(sample), "{sample:?} missing from\n{t}");
@@ -223,8 +234,8 @@ mod tests {
             !t.contains("zombies_by_container{"),
             "no series without zombies:\n{t}"
         );
-        assert_eq!(t.matches("# HELP ").count(), 7);
-        assert_eq!(t.matches("# TYPE ").count(), 7);
+        assert_eq!(t.matches("# HELP ").count(), 10);
+        assert_eq!(t.matches("# TYPE ").count(), 10);
     }
 
     #[test]
@@ -254,6 +265,7 @@ mod tests {
             },
             parents: vec![p, q],
             pid_limits: Vec::new(),
+            cgroup_namespace: None,
         };
         let t = text(&evaluate(
             d,

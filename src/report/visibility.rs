@@ -101,6 +101,19 @@ pub fn notes(snap: &Snapshot, root: &Path) -> Vec<String> {
     if let Some(n) = not_files(snap, root) {
         out.push(format!("note: {n}; point --proc at a mounted procfs"));
     }
+    let mut unplaced: Vec<crate::proc::Pid> = snap
+        .parent_details
+        .iter()
+        .filter(|(_, d)| d.cgroup_unplaced)
+        .map(|(&pid, _)| pid)
+        .collect();
+    if !unplaced.is_empty() {
+        unplaced.sort_unstable();
+        out.push(format!(
+            "warning: {}",
+            super::container::limits_unknown(&unplaced, snap.cgroup_ns.as_ref())
+        ));
+    }
     out
 }
 

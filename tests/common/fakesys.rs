@@ -38,6 +38,39 @@ impl FakeSys {
         &self.root
     }
 
+    /// The directory of a cgroup (as /proc/PID/cgroup names it), created if missing.
+    pub fn cgroup(&self, cgroup: &str) -> PathBuf {
+        let dir = self.pids.join(cgroup.trim_start_matches('/'));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A mountinfo line for a reader whose cgroup namespace's root is `cgroup`: a cgroup2
+    /// mount rooted there (root field `/`), whose mount point is that very directory of the
+    /// tree, with the device and the mount ID (from our fdinfo) that the directory really has.
+    pub fn root_mount_line(&self, cgroup: &str) -> String {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let dir = self.cgroup(cgroup);
+        let f = std::fs::File::open(&dir).unwrap();
+        let dev = f.metadata().unwrap().dev();
+        let fdinfo =
+            std::fs::read_to_string(format!("/proc/self/fdinfo/{}", f.as_raw_fd())).unwrap();
+        let id: u64 = fdinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("mnt_id:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let path = dir.to_str().unwrap().replace(' ', "\\040");
+        format!(
+            "{id} 1 {}:{} / {path} ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup rw,nsdelegate\n",
+            nix::sys::stat::major(dev),
+            nix::sys::stat::minor(dev)
+        )
+    }
+
     /// Sets a cgroup's pids.max (`"max"` for none) and, when given, pids.current. `cgroup` is
     /// the path as /proc/PID/cgroup shows it.
     pub fn limit(&self, cgroup: &str, max: &str, current: Option<u64>) -> &Self {
