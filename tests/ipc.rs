@@ -38,12 +38,20 @@ fn steps(ev: &[Value]) -> Vec<&Value> {
     ev.iter().filter(|e| e["event"] == "step").collect()
 }
 
-/// The value of the first evidence row whose field ends with `suffix`.
-fn val(step: &Value, suffix: &str) -> Option<String> {
+/// The value of the first evidence row whose source and field, as "SOURCE FIELD", contain
+/// `needle`.
+fn val(step: &Value, needle: &str) -> Option<String> {
     step["evidence"]
         .as_array()?
         .iter()
-        .find(|e| e["field"].as_str().is_some_and(|f| f.ends_with(suffix)))
+        .find(|e| {
+            format!(
+                "{} {}",
+                e["source"].as_str().unwrap_or(""),
+                e["field"].as_str().unwrap_or("")
+            )
+            .contains(needle)
+        })
         .and_then(|e| e["value"].as_str().map(String::from))
 }
 
@@ -343,7 +351,7 @@ fn signal_demo() {
     );
     let term = step(&ev, "SIGTERM");
     assert_eq!(val(term, "stat state").as_deref(), Some("gone"));
-    assert!(val(term, ")").unwrap().contains("killed by SIGTERM"));
+    assert!(val(term, "waitpid").unwrap().contains("killed by SIGTERM"));
     assert_eq!(ev.last().unwrap()["event"], "end");
     assert_nothing_left(&ev, demo_pid(&ev));
 }
@@ -368,7 +376,7 @@ fn pipe_demo() {
     let eof = step(&ev, "end of file");
     assert_eq!(eof["evidence"][0]["value"], "0");
     assert!(
-        val(step(&ev, "SIGPIPE"), ")")
+        val(step(&ev, "SIGPIPE"), "waitpid")
             .unwrap()
             .contains("killed by SIGPIPE")
     );
@@ -792,7 +800,7 @@ fn mqueue_posix_demo() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["field"].as_str().unwrap().starts_with("mq_receive"))
+        .filter(|e| e["source"] == "mq_receive")
         .map(|e| e["meaning"].as_str().unwrap())
         .collect();
     assert_eq!(order, ["priority 9", "priority 5", "priority 1"]);
@@ -834,7 +842,7 @@ fn sem_demo() {
     assert_eq!(val(hold, "GETVAL)").as_deref(), Some("0"));
     assert_eq!(val(hold, "GETNCNT)").as_deref(), Some("1"));
     let undo = step(&ev, "SEM_UNDO releases");
-    assert_eq!(val(undo, "says").as_deref(), Some("acquired"));
+    assert_eq!(val(undo, "report pipe of PID").as_deref(), Some("acquired"));
     assert_eq!(val(undo, "GETVAL)").as_deref(), Some("1"));
     assert_eq!(
         val(step(&ev, "Without SEM_UNDO"), "GETVAL)").as_deref(),
@@ -916,7 +924,7 @@ fn shm_posix_demo() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["field"].as_str().unwrap().starts_with("memory at "))
+        .find(|e| e["source"] == "memory")
         .expect("what the demo read");
     let child = wrote["syscall"]
         .as_str()

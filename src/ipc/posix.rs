@@ -93,5 +93,11 @@ pub(crate) fn shm_file_fact(
         Ok(md) => format!("-{} {} bytes", sysvipc::rwx(md.mode() & 0o777), md.size()),
         Err(e) => errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
     };
-    s.fact_mut(format!("lstat {path}"), value, meaning.to_string(), holds);
+    s.fact_mut(
+        format!("lstat {path}"),
+        "mode",
+        value,
+        meaning.to_string(),
+        holds,
+    );
 }

@@ -107,7 +107,8 @@ impl super::Queue for Queue {
                     .context("mq_receive")?;
                 let text = String::from_utf8_lossy(&buf[..len]).into_owned();
                 s.fact_mut(
-                    format!("mq_receive #{}", i + 1),
+                    "mq_receive",
+                    format!("message {}", i + 1),
                     format!("\"{text}\""),
                     format!("priority {prio}"),
                     (i64::from(prio), text.as_str()) == (*want_prio, *want_text),
@@ -124,6 +125,7 @@ impl super::Queue for Queue {
                 let target = probe::fd_target(me, self.fd);
                 s.fact_mut(
                     format!("/proc/{me}/fd/{}", self.fd),
+                    "link",
                     target.clone().unwrap_or_default(),
                     "the queue, by name",
                     target.as_deref() == Some(self.name.as_str()),
@@ -170,9 +172,11 @@ impl super::Queue for Queue {
             .explain(
                 "The mode 0600 given at creation lets only the owner open the queue; nobody is \
                  refused at open time with EACCES.",
-            );
+            )
+            .pid("refused", cpid);
         s.fact_mut(
             "mq_open as nobody",
+            "return",
             line.clone(),
             "EACCES: permission checked at open",
             line == "EACCES",
@@ -199,10 +203,12 @@ impl super::Queue for Queue {
             .call(format!("mq_unlink(\"{name}\"); mq_close({})", self.fd), "0")
             .explain(
                 "Like a file, the name goes at once and the queue itself when the last descriptor \
-                 closes. Without mq_unlink it would stay until reboot.",
-            );
+                 closes.",
+            )
+            .explain(crate::ipc::POSIX_LIFETIME);
         s.fact_mut(
             format!("mq_open(\"{name}\", O_RDONLY)"),
+            "return",
             probe_text,
             "ENOENT: the name is gone",
             unlinked,
@@ -212,6 +218,7 @@ impl super::Queue for Queue {
             let left = std::fs::symlink_metadata(&path);
             s.fact_mut(
                 format!("lstat {path}"),
+                "mode",
                 match &left {
                     Ok(_) => "still there".to_string(),
                     Err(e) => errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
@@ -315,13 +322,15 @@ fn qsize(text: &str) -> Option<u64> {
 fn devmq_fact(step: &mut Step, name: &str, dev: DevMq, bytes: usize) {
     let path = format!("/dev/mqueue{name}");
     match dev {
-        DevMq::Unmounted => step.ev_mut(
+        DevMq::Unmounted => step.show_mut(
             "/dev/mqueue",
+            "mount",
             "not mounted",
             "queues exist anyway; to see them as files: mount -t mqueue none /dev/mqueue",
         ),
-        DevMq::Foreign => step.ev_mut(
+        DevMq::Foreign => step.show_mut(
             "/dev/mqueue",
+            "mount",
             format!("no {name}"),
             "the mqueue filesystem mounted there belongs to another IPC namespace",
         ),
@@ -329,6 +338,7 @@ fn devmq_fact(step: &mut Step, name: &str, dev: DevMq, bytes: usize) {
             let text = std::fs::read_to_string(&path).unwrap_or_else(|e| e.to_string());
             step.fact_mut(
                 format!("cat {path}"),
+                "contents",
                 text.trim().to_string(),
                 format!("QSIZE: {bytes} bytes of message text queued"),
                 qsize(&text) == Some(bytes as u64),
@@ -342,6 +352,7 @@ fn attr_fact(step: &mut Step, q: &PosixMq, curmsgs: mq_attr_member_t, meaning: &
     match q.mqd.as_ref().map(nix::mqueue::mq_getattr) {
         Some(Ok(a)) => step.fact_mut(
             "mq_getattr",
+            "attributes",
             format!(
                 "maxmsg {}, msgsize {}, curmsgs {}",
                 a.maxmsg(),
@@ -351,8 +362,20 @@ fn attr_fact(step: &mut Step, q: &PosixMq, curmsgs: mq_attr_member_t, meaning: &
             meaning.to_string(),
             (a.maxmsg(), a.msgsize(), a.curmsgs()) == (MAXMSG, MSGSIZE, curmsgs),
         ),
-        Some(Err(e)) => step.fact_mut("mq_getattr", errno_text(e), meaning.to_string(), false),
-        None => step.fact_mut("mq_getattr", "(closed)", meaning.to_string(), false),
+        Some(Err(e)) => step.fact_mut(
+            "mq_getattr",
+            "attributes",
+            errno_text(e),
+            meaning.to_string(),
+            false,
+        ),
+        None => step.fact_mut(
+            "mq_getattr",
+            "attributes",
+            "(closed)",
+            meaning.to_string(),
+            false,
+        ),
     }
 }
 

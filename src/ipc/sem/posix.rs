@@ -84,8 +84,9 @@ impl super::Semaphore for Semaphore {
             .explain("The name becomes a file in /dev/shm, mapped into our memory.");
         shm_file_fact(&mut s, &self.file, true, None, "the semaphore's file");
         for l in probe::maps_lines(me, "/dev/shm/sem.") {
-            s.ev_mut(
+            s.show_mut(
                 format!("/proc/{me}/maps"),
+                "mapping",
                 l,
                 "mapped shared; glibc built the file under a temporary name and linked it into \
                  place, so the mapping shows that name, deleted",
@@ -98,6 +99,7 @@ impl super::Semaphore for Semaphore {
         let v = self.sem.value().unwrap_or(-1);
         s.fact_mut(
             "sem_getvalue",
+            "value",
             v.to_string(),
             meaning.to_string(),
             v == want,
@@ -138,10 +140,8 @@ impl super::Semaphore for Semaphore {
         self.unlink.unlink().map_err(io_err).context("sem_unlink")?;
         let mut s = Step::new("Unlink the semaphore")
             .call(format!("sem_unlink(\"{}\")", self.name), "0")
-            .explain(
-                "The file leaves /dev/shm at once; our mapping goes with sem_close. Without \
-                 sem_unlink it would stay until reboot (/dev/shm is memory).",
-            );
+            .explain("The file leaves /dev/shm at once; our mapping goes with sem_close.")
+            .explain(crate::ipc::POSIX_LIFETIME);
         shm_file_fact(&mut s, &self.file, false, None, "gone");
         Ok(s)
     }

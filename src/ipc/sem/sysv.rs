@@ -124,6 +124,7 @@ impl super::Semaphore for Semaphore {
         let last = sysv::sem_get(id, 0, SemQuery::Pid);
         s.fact_mut(
             format!("semctl({id}, 0, GETPID)"),
+            "return",
             match last {
                 Ok(p) => p.to_string(),
                 Err(e) => errno_text(e),
@@ -163,7 +164,10 @@ impl super::Semaphore for Semaphore {
             .explain(
                 "The holder took the semaphore (value 0); the waiter sleeps in semop. SEM_UNDO asks \
                  the kernel to reverse the operation if the process exits without doing so.",
-            );
+            )
+            .pid("holder", hpid)
+            .pid("waiter", wpid)
+            .try_it(format!("ipcs -s -i {id}; cut -d' ' -f1 /proc/{wpid}/syscall"));
         semctl_ev(
             &mut s,
             id,
@@ -185,21 +189,27 @@ impl super::Semaphore for Semaphore {
             .explain(
                 "The holder never ran its semop +1, but the kernel undid its -1 when it died; the \
                  waiter got the semaphore, and released it the same way when it exited.",
-            );
+            )
+            .pid("holder", hpid)
+            .pid("waiter", wpid)
+            .try_it(format!("ipcs -s -i {id}"));
         s.fact_mut(
-            format!("waitpid({hpid})"),
+            format!("waitpid({hpid}, &status, WNOHANG)"),
+            "status",
             describe(hst),
             "died holding it",
             hst == WaitStatus::Signaled(h.pid, Signal::SIGKILL, false),
         );
         s.fact_mut(
-            format!("PID {wpid} says"),
+            format!("report pipe of PID {wpid}"),
+            "line",
             got.clone(),
             "the waiter got through",
             got == "acquired",
         );
         s.fact_mut(
-            format!("waitpid({wpid})"),
+            format!("waitpid({wpid}, &status, WNOHANG)"),
+            "status",
             describe(wst),
             "the waiter is done, without a semop +1",
             wst == WaitStatus::Exited(w.pid, 0),
@@ -234,7 +244,7 @@ impl super::Semaphore for Semaphore {
             .context("semctl(IPC_RMID)")?;
         let mut s = Step::new("Remove the semaphore set")
             .call(format!("semctl({id}, 0, IPC_RMID)"), "0")
-            .explain("Like every System V object it would otherwise stay until reboot.");
+            .explain(crate::ipc::SYSV_LIFETIME);
         removed_fact(&mut s, "sem", "semid", id, sysvipc::sem_row(id).is_some());
         Ok(s)
     }
@@ -264,13 +274,13 @@ fn semctl_ev(s: &mut Step, id: i32, cmds: &[(SemQuery, &str, Want)]) {
             Ok(v) => v.to_string(),
             Err(e) => errno_text(e),
         };
-        let field = format!("semctl({id}, 0, {})", q.name());
+        let source = format!("semctl({id}, 0, {})", q.name());
         match want {
             Some(w) => {
                 let holds = &v == w;
-                s.fact_mut(field, v, meaning.to_string(), holds);
+                s.fact_mut(source, "return", v, meaning.to_string(), holds);
             }
-            None => s.ev_mut(field, v, meaning.to_string()),
+            None => s.show_mut(source, "return", v, meaning.to_string()),
         }
     }
 }

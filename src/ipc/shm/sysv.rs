@@ -177,7 +177,8 @@ impl super::Segment for Segment {
         m.detach().map_err(io_err).context("shmdt")?;
         let mut s = Step::new("The last detach destroys it")
             .call("shmdt(addr)", "0")
-            .explain("nattch reached 0 on a segment marked SHM_DEST: the kernel freed it.");
+            .explain("nattch reached 0 on a segment marked SHM_DEST: the kernel freed it.")
+            .explain(crate::ipc::SYSV_LIFETIME);
         removed_fact(&mut s, "shm", "shmid", id, sysvipc::shm_row(id).is_some());
         Ok(Some(s))
     }
