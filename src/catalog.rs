@@ -65,13 +65,19 @@ pub mod lifecycle {
         "zombie",
         "a real zombie: how `zombies list` sees it, why kill fails, how it is reaped",
     );
+    pub const AUTOREAP: Entry = entry(
+        "autoreap",
+        "SIGCHLD ignored or SA_NOCLDWAIT: no zombie at all, and wait() fails with ECHILD",
+    );
     pub const ORPHAN: Entry = entry(
         "orphan",
         "the parent dies first: the child is adopted by a subreaper or PID 1, which must reap",
     );
 
     /// Every lifecycle demo, in the order `zombies demo all` runs them: birth, life, death.
-    pub const DEMOS: &[Entry] = &[FORK, VFORK, CLONE, EXEC, SCHED, EXIT, ZOMBIE, ORPHAN];
+    pub const DEMOS: &[Entry] = &[
+        FORK, VFORK, CLONE, EXEC, SCHED, EXIT, ZOMBIE, AUTOREAP, ORPHAN,
+    ];
 }
 
 /// `zombies ipc demo NAME`: how processes talk.
