@@ -177,11 +177,6 @@ impl Step {
         self.try_it.push(command.into());
         self
     }
-    /// A paragraph of prose (the lifecycle demos' name for it, until they move to
-    /// [`Step::explain`]).
-    pub(crate) fn note(self, text: impl Into<String>) -> Step {
-        self.explain(text)
-    }
     /// A small ASCII picture.
     pub(crate) fn diagram(mut self, picture: impl Into<String>) -> Step {
         self.diagram = Some(picture.into());
