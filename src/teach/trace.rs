@@ -9,7 +9,8 @@
 //! it called, with which arguments, and what came back. What is left out is the plumbing: the
 //! reads of /proc that make the evidence, the pipes the demo talks to its children over, and
 //! its signalfd polls (the SIGCHLDs it reads from the signalfd are shown: they are how it
-//! learns a child exited).
+//! learns a child exited), and calls made in loops of thousands (the semaphore demo's races),
+//! which the step's call line sums up.
 //!
 //! Every record is one line of JSON written with one write(2) to a pipe the runtime made
 //! ([`Sink`]), shorter than PIPE_BUF so that lines from several processes never mix; the write

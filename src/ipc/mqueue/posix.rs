@@ -14,6 +14,7 @@ use crate::ipc::sysv::io_err;
 use crate::teach::narrate::{Object, Step, errno_text};
 use crate::teach::probe;
 use crate::teach::runtime::Runtime;
+use crate::teach::trace;
 
 /// The limits the demo gives its queue (within the default fs.mqueue.msg_max of 10 and
 /// msgsize_max of 8192).
@@ -73,7 +74,13 @@ impl super::Queue for Queue {
             return 1;
         };
         for (p, text) in Self::MESSAGES {
-            if nix::mqueue::mq_send(&m, text.as_bytes(), p as u32).is_err() {
+            let r = nix::mqueue::mq_send(&m, text.as_bytes(), p as u32);
+            trace::record(
+                "mq_timedsend",
+                format!("{}, \"{text}\", {}, {p}, NULL", m.as_raw_fd(), text.len()),
+                trace::ret(&r.map(|()| 0)),
+            );
+            if r.is_err() {
                 return 2;
             }
         }
@@ -106,6 +113,11 @@ impl super::Queue for Queue {
                     .map_err(io_err)
                     .context("mq_receive")?;
                 let text = String::from_utf8_lossy(&buf[..len]).into_owned();
+                trace::record(
+                    "mq_timedreceive",
+                    format!("{}, \"{text}\", {MSGSIZE}, [{prio}], NULL", m.as_raw_fd()),
+                    len.to_string(),
+                );
                 s.fact_mut(
                     "mq_receive",
                     format!("message {}", i + 1),

@@ -11,6 +11,7 @@ use crate::sys::sysv;
 use crate::teach::narrate::{Object, Step};
 use crate::teach::probe;
 use crate::teach::runtime::Runtime;
+use crate::teach::trace;
 
 pub(super) struct Queue {
     q: MsgQueue,
@@ -54,7 +55,13 @@ impl super::Queue for Queue {
 
     fn send_all(&self) -> i32 {
         for (t, text) in Self::MESSAGES {
-            if sysv::msg_send(self.q.id, t, text.as_bytes(), 0).is_err() {
+            let r = sysv::msg_send(self.q.id, t, text.as_bytes(), 0);
+            trace::record(
+                "msgsnd",
+                format!("{}, {{{t}, \"{text}\"}}, {}, 0", self.q.id, text.len()),
+                trace::ret(&r.map(|()| 0)),
+            );
+            if r.is_err() {
                 return 1;
             }
         }
@@ -85,9 +92,25 @@ impl super::Queue for Queue {
         let (t1, m1) = sysv::msg_recv(id, 2, libc::IPC_NOWAIT)
             .map_err(io_err)
             .context("msgrcv type 2")?;
+        trace::record(
+            "msgrcv",
+            format!(
+                "{id}, {{{t1}, \"{}\"}}, 8192, 2, IPC_NOWAIT",
+                String::from_utf8_lossy(&m1)
+            ),
+            m1.len().to_string(),
+        );
         let (t2, m2) = sysv::msg_recv(id, 0, libc::IPC_NOWAIT)
             .map_err(io_err)
             .context("msgrcv type 0")?;
+        trace::record(
+            "msgrcv",
+            format!(
+                "{id}, {{{t2}, \"{}\"}}, 8192, 0, IPC_NOWAIT",
+                String::from_utf8_lossy(&m2)
+            ),
+            m2.len().to_string(),
+        );
         let mut s = Step::new("Receive by type")
             .call(
                 format!("msgrcv({id}, type 2, IPC_NOWAIT); msgrcv({id}, type 0, IPC_NOWAIT)"),

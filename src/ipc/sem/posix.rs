@@ -40,8 +40,10 @@ impl super::Semaphore for Semaphore {
     const SHOWS_MAPPING: bool = false;
     const UNGUARDED: Said = Said {
         title: "Two processes increment a shared counter without it",
-        explain: "Unprotected read-modify-write on one CPU, yielding inside the window: updates are \
-             lost.",
+        explain: "Each increment reads the counter and writes it back plus one. Both processes are \
+             pinned to one CPU and call sched_yield() between the read and the write of every \
+             increment, so the other one runs inside that window: both read the same value, one \
+             write overwrites the other, and an update is lost, on every run.",
     };
     const DEAD_HOLDER: Said = Said {
         title: "A holder dies: the named semaphore stays taken",

@@ -16,6 +16,7 @@ use crate::ipcs::sysvipc;
 use crate::sys::sysv::{self, SemQuery};
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
 use crate::teach::runtime::{Channel, Runtime, describe};
+use crate::teach::trace;
 
 pub(super) struct Semaphore {
     set: SemSet,
@@ -42,9 +43,10 @@ impl super::Semaphore for Semaphore {
     const UNGUARDED: Said = Said {
         title: "Two processes increment it without the semaphore",
         explain: "Each increment reads the counter and writes it back plus one. Both processes are \
-             pinned to one CPU and call sched_yield() between the read and the write, so the \
-             other one runs inside that window: both read the same value, one write overwrites \
-             the other, and an update is lost. On several CPUs the same happens by chance.",
+             pinned to one CPU and call sched_yield() between the read and the write of every \
+             increment, so the other one runs inside that window: both read the same value, one \
+             write overwrites the other, and an update is lost, on every run. (Unpinned, on \
+             several CPUs, the same happens by chance, less often.)",
     };
     const DEAD_HOLDER: Said = Said {
         title: "Without SEM_UNDO, a dead holder keeps it forever",
@@ -140,14 +142,28 @@ impl super::Semaphore for Semaphore {
         let mut rep = Channel::new()?;
         let mut h = rt.spawn("semaphore holder", || {
             let report = rep.child_side();
-            holder(report, || sysv::sem_op(id, 0, -1, libc::SEM_UNDO).is_ok())
+            holder(report, || {
+                let r = sysv::sem_op(id, 0, -1, libc::SEM_UNDO);
+                trace::record(
+                    "semop",
+                    format!("{id}, [{{0, -1, SEM_UNDO}}], 1"),
+                    trace::ret(&r.map(|()| 0)),
+                );
+                r.is_ok()
+            })
         })?;
         if rep.recv(rt, T)?.as_deref() != Some("holding") {
             bail!("the holder (PID {}) did not take the semaphore", h.raw());
         }
         let mut w = rt.spawn("semaphore waiter", || {
             let report = rep.child_side();
-            if sysv::sem_op(id, 0, -1, libc::SEM_UNDO).is_err() {
+            let r = sysv::sem_op(id, 0, -1, libc::SEM_UNDO);
+            trace::record(
+                "semop",
+                format!("{id}, [{{0, -1, SEM_UNDO}}], 1"),
+                trace::ret(&r.map(|()| 0)),
+            );
+            if r.is_err() {
                 return 1;
             }
             report.line("acquired");
@@ -223,7 +239,13 @@ impl super::Semaphore for Semaphore {
     }
 
     fn hold(&self) -> bool {
-        sysv::sem_op(self.set.id, 0, -1, 0).is_ok()
+        let r = sysv::sem_op(self.set.id, 0, -1, 0);
+        trace::record(
+            "semop",
+            format!("{}, [{{0, -1, 0}}], 1", self.set.id),
+            trace::ret(&r.map(|()| 0)),
+        );
+        r.is_ok()
     }
 
     fn hold_call(&self, pid: i32) -> String {
