@@ -273,7 +273,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__demo)
-            opts="-h -V --step --format --hold --code --trace --proc --color --ignore-file --sys --pods-dir --help --version fork vfork clone exec sched exit zombie orphan all"
+            opts="-h -V --step --format --hold --code --trace --proc --color --ignore-file --sys --pods-dir --help --version fork vfork clone exec sched exit zombie autoreap orphan all"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

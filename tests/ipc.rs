@@ -646,14 +646,14 @@ fn a_fact_that_does_not_hold_makes_the_ipc_demo_exit_1() {
     );
     assert!(stderr(&out).contains("did not hold"), "{}", stderr(&out));
     let perm = step(&ev, "Permissions the creator set");
-    let row = |field: &str| {
+    let row = |source: &str| {
         perm["evidence"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|e| e["field"] == field)
+            .find(|e| e["source"] == source)
             .cloned()
-            .unwrap_or_else(|| panic!("no {field} row in {perm}"))
+            .unwrap_or_else(|| panic!("no {source} row in {perm}"))
     };
     assert_eq!(row("msgsnd")["value"], "0", "the send was accepted");
     assert_eq!(row("msgsnd")["holds"], false);
@@ -661,7 +661,7 @@ fn a_fact_that_does_not_hold_makes_the_ipc_demo_exit_1() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["field"].as_str().unwrap().starts_with("CapEff"))
+        .find(|e| e["field"] == "CapEff")
         .expect("the child's capabilities are shown");
     assert_eq!(caps["value"], "0000000000008000");
     let end = ev.last().unwrap();
@@ -700,7 +700,7 @@ fn dev_mqueue_rows(ev: &[Value]) -> Vec<(String, Value)> {
     steps(ev)
         .into_iter()
         .flat_map(|s| s["evidence"].as_array().unwrap())
-        .filter(|e| e["field"].as_str().unwrap().contains("/dev/mqueue"))
+        .filter(|e| e["source"].as_str().unwrap().contains("/dev/mqueue"))
         .map(|e| (e["value"].as_str().unwrap().to_string(), e["holds"].clone()))
         .collect()
 }

@@ -279,7 +279,7 @@ impl<'a> Narrator<'a> {
                 self.style,
                 heading,
                 demos,
-                "Options: --step pauses after each step, --format json prints one event per line.",
+                "Options: --step pauses after each step, --trace shows each step's system calls, --format json prints one event per line.",
             ),
         }
     }

@@ -171,8 +171,9 @@ pub(super) fn list(
     footer: &str,
 ) -> io::Result<()> {
     writeln!(out, "{}", s.bold(heading))?;
+    let w = demos.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, summary) in demos {
-        writeln!(out, "  {}  {summary}", s.bold(&format!("{name:<7}")))?;
+        writeln!(out, "  {}  {summary}", s.bold(&format!("{name:<w$}")))?;
     }
     writeln!(out, "{footer}")?;
     out.flush()
