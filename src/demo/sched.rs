@@ -78,10 +78,11 @@ fn autogroup_step(pa: i32, pb: i32) -> Step {
             .ok()
     };
     let (ga, gb) = (group(pa), group(pb));
+    // The cgroup line of each (the v2 one, "0::PATH", is the last), None when unreadable.
     let cg = |pid: i32| {
         std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
-            .map(|s| s.lines().last().unwrap_or("").to_string())
-            .unwrap_or_default()
+            .ok()
+            .and_then(|s| s.lines().last().map(str::to_string))
     };
     let mut step = Step::new("Why `nice` may seem to do nothing on a desktop: autogroups")
         .syscall("read /proc/sys/kernel/sched_autogroup_enabled, /proc/PID/autogroup, /proc/PID/cgroup")
@@ -114,15 +115,23 @@ fn autogroup_step(pa: i32, pb: i32) -> Step {
             .check(ga.is_some() && ga == gb),
         );
     }
-    step.evidence(
-        Evidence::new(
-            format!("/proc/{pa}/cgroup, /proc/{pb}/cgroup"),
-            "cgroup v2",
-            cg(pa),
-            "the same control group for both",
-        )
-        .check(cg(pa) == cg(pb)),
-    )
+    match (cg(pa), cg(pb)) {
+        (Some(a), Some(b)) => step.evidence(
+            Evidence::new(
+                format!("/proc/{pa}/cgroup, /proc/{pb}/cgroup"),
+                "last line",
+                &a,
+                "the same control group for both",
+            )
+            .check(a == b),
+        ),
+        _ => step.evidence(Evidence::new(
+            format!("/proc/{pa}/cgroup"),
+            "last line",
+            "(none)",
+            "no control group listed here",
+        )),
+    }
 }
 
 /// The kernel's sched_prio_to_weight table (kernel/sched/core.c), nice -20 to 19.
