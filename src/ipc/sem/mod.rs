@@ -301,11 +301,17 @@ fn race_ev(s: &mut Step, v: u64, guarded: bool) {
     let lost = expected.saturating_sub(v).to_string();
     let meaning = "increments overwritten by the other process";
     if guarded {
-        s.fact_mut("counter", "lost updates", lost, meaning, v == expected);
+        s.fact_mut(
+            "shared memory",
+            "lost updates",
+            lost,
+            meaning,
+            v == expected,
+        );
     } else {
         // Both racers share one CPU and yield inside the window (see `bump`), so the scheduler
         // interleaves them there: updates are lost on every machine, not only by luck.
-        s.fact_mut("counter", "lost updates", lost, meaning, v < expected);
+        s.fact_mut("shared memory", "lost updates", lost, meaning, v < expected);
     }
 }
 
