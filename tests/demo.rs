@@ -1180,3 +1180,79 @@ fn every_event_has_the_schema_version_and_every_step_pids_and_a_command_to_try()
         }
     }
 }
+
+/// The processes of process group `pgrp` still in /proc (zombies included).
+fn group_members(pgrp: i32) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                let close = stat.iter().rposition(|&b| b == b')').unwrap_or(0);
+                String::from_utf8_lossy(&stat[close + 2..])
+                    .split_whitespace()
+                    .nth(2)
+                    .and_then(|g| g.parse::<i32>().ok())
+                    == Some(pgrp)
+            })
+        })
+        .collect()
+}
+
+/// The new demos stopped at random moments, with and without --trace: each cleans up, exits
+/// 130 (or had finished, or died of the signal before its signalfd existed), and no process
+/// of its process group is left.
+#[test]
+fn new_demos_interrupted_at_random_moments_leave_nothing() {
+    use std::os::unix::process::CommandExt;
+    for (i, (demo, trace)) in [
+        ("clone", false),
+        ("exit", true),
+        ("autoreap", false),
+        ("orphan", true),
+        ("fork", false),
+        ("clone", true),
+        ("autoreap", true),
+        ("exit", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for sig in [
+            nix::sys::signal::Signal::SIGINT,
+            nix::sys::signal::Signal::SIGTERM,
+        ] {
+            let mut args = vec!["demo", demo, "--format", "json"];
+            if trace {
+                args.push("--trace");
+            }
+            let child = zombies()
+                .args(&args)
+                .process_group(0)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let pid = child.id() as i32;
+            std::thread::sleep(Duration::from_millis(3 + 17 * i as u64));
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+            let out = child.wait_with_output().unwrap();
+            use std::os::unix::process::ExitStatusExt;
+            assert!(
+                matches!(out.status.code(), Some(0) | Some(130))
+                    || out.status.signal() == Some(sig as i32),
+                "{demo} after {sig}: {:?} {}",
+                out.status,
+                stderr(&out)
+            );
+            let left = wait_until(Duration::from_secs(3), || group_members(pid).is_empty());
+            let members = group_members(pid);
+            for p in &members {
+                kill_and_reap(*p);
+            }
+            assert!(left, "{demo} after {sig} left {members:?}");
+        }
+    }
+}
