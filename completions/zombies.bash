@@ -273,7 +273,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__demo)
-            opts="-h -V --step --format --hold --code --proc --color --ignore-file --sys --pods-dir --help --version fork vfork clone exec sched exit zombie orphan all"
+            opts="-h -V --step --format --hold --code --trace --proc --color --ignore-file --sys --pods-dir --help --version fork vfork clone exec sched exit zombie autoreap orphan all"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -881,7 +881,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__ipc__subcmd__demo)
-            opts="-h -V --step --format --posix --path --proc --color --ignore-file --sys --pods-dir --help --version signal pipe fifo mqueue sem shm"
+            opts="-h -V --step --format --posix --trace --path --proc --color --ignore-file --sys --pods-dir --help --version signal pipe fifo mqueue sem shm"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -47,7 +47,7 @@ pub mod lifecycle {
     );
     pub const CLONE: Entry = entry(
         "clone",
-        "clone() flags: a thread shares the PID (see /proc/PID/task), a fork does not",
+        "clone() flags: threads share the PID, forks do not; glibc's real calls; the kernel path",
     );
     pub const EXEC: Entry = entry(
         "exec",
@@ -55,23 +55,29 @@ pub mod lifecycle {
     );
     pub const SCHED: Entry = entry(
         "sched",
-        "two busy processes on one CPU at nice 0 and 10: measure the share each gets",
+        "two busy processes on one CPU at nice 0 and 10: weights, vruntime, the share each gets",
     );
     pub const EXIT: Entry = entry(
         "exit",
-        "exit(): do_exit sets PF_EXITING, frees the memory, keeps the status for wait()",
+        "exit() and do_exit: PF_EXITING, memory freed, stdio flushed, status and rusage kept",
     );
     pub const ZOMBIE: Entry = entry(
         "zombie",
         "a real zombie: how `zombies list` sees it, why kill fails, how it is reaped",
     );
+    pub const AUTOREAP: Entry = entry(
+        "autoreap",
+        "SIGCHLD ignored or SA_NOCLDWAIT: no zombie at all, and wait() fails with ECHILD",
+    );
     pub const ORPHAN: Entry = entry(
         "orphan",
-        "the parent dies first: the child is adopted by a subreaper or PID 1, which must reap",
+        "the parent dies first: a thread, a subreaper or PID 1 adopts the child, and must reap",
     );
 
     /// Every lifecycle demo, in the order `zombies demo all` runs them: birth, life, death.
-    pub const DEMOS: &[Entry] = &[FORK, VFORK, CLONE, EXEC, SCHED, EXIT, ZOMBIE, ORPHAN];
+    pub const DEMOS: &[Entry] = &[
+        FORK, VFORK, CLONE, EXEC, SCHED, EXIT, ZOMBIE, AUTOREAP, ORPHAN,
+    ];
 }
 
 /// `zombies ipc demo NAME`: how processes talk.
@@ -80,17 +86,17 @@ pub mod ipc {
 
     pub const SIGNAL: Entry = entry(
         "signal",
-        "catch, ignore and block signals (SigCgt, SigIgn, SigBlk, ShdPnd: a blocked one stays pending); SIGKILL and SIGSTOP cannot be; stop and continue a child",
+        "catch, ignore and block signals (SigCgt, SigIgn, SigBlk, ShdPnd); SIGKILL and SIGSTOP cannot be; SIGCONT through a block; a fault's SIGSEGV; a PID 1",
     );
     pub const PIPE: Entry = entry(
         "pipe",
-        "pipe(2) between parent and child: one inode in both /proc/PID/fd, EOF, its capacity (F_GETPIPE_SZ), EPIPE and SIGPIPE",
+        "pipe(2): one inode in two /proc/PID/fd, EOF, capacity, a writer blocked in pipe_write, PIPE_BUF, SIGPIPE and EPIPE, cat | wc -l",
     );
     pub const FIFO: Entry = Entry {
         path: true,
         ..entry(
             "fifo",
-            "a named pipe: mkfifo, file type p, open blocks until the other end opens [--path PATH]",
+            "a named pipe: mkfifo, file type p, open blocks until the other end opens, O_NONBLOCK and ENXIO [--path PATH]",
         )
     };
     pub const MQUEUE: Entry = Entry {

@@ -566,6 +566,12 @@ pub struct IpcDemoArgs {
     #[arg(long)]
     pub posix: bool,
 
+    /// Show the system calls each step made, with their arguments and results, as `strace -f`
+    /// prints them (recorded by the demo where it makes each call; its own plumbing, such as
+    /// reading /proc for the evidence, is left out).
+    #[arg(long)]
+    pub trace: bool,
+
     /// fifo: create the FIFO at PATH (which must not exist) and wait for a writer from
     /// another shell, e.g. `echo hi > PATH`. It is removed at the end.
     #[arg(long, value_name = "PATH")]
@@ -607,6 +613,12 @@ pub struct DemoArgs {
     /// The exit code of the dying child in `demo exit` and `demo zombie`.
     #[arg(long, value_name = "CODE", default_value_t = 42)]
     pub code: u8,
+
+    /// Show the system calls each step made, with their arguments and results, as `strace -f`
+    /// prints them (recorded by the demo where it makes each call; its own plumbing, such as
+    /// reading /proc for the evidence, is left out).
+    #[arg(long)]
+    pub trace: bool,
 }
 
 /// Output format of `zombies demo`.

@@ -369,6 +369,7 @@ fn demo_options(
     style: Style,
     format: DemoFormat,
     step: bool,
+    trace: bool,
     path: Option<PathBuf>,
     hold_code: Option<(Duration, u8)>,
 ) -> teach::Options {
@@ -380,6 +381,7 @@ fn demo_options(
         },
         style,
         step,
+        trace,
         hold,
         code,
         path,
@@ -394,7 +396,14 @@ fn demo(a: DemoArgs, style: Style) -> DemoConfig {
             name: a.name,
             posix: false,
         },
-        options: demo_options(style, a.format, a.step, None, Some((a.hold, a.code))),
+        options: demo_options(
+            style,
+            a.format,
+            a.step,
+            a.trace,
+            None,
+            Some((a.hold, a.code)),
+        ),
     }
 }
 
@@ -410,7 +419,7 @@ fn ipc(a: IpcArgs, style: Style) -> Request {
                 name: d.name,
                 posix: d.posix,
             },
-            options: demo_options(style, d.format, d.step, d.path, None),
+            options: demo_options(style, d.format, d.step, d.trace, d.path, None),
         }),
         IpcCommand::List(l) => Request::IpcList(IpcListConfig {
             orphaned: l.orphaned,

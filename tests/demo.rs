@@ -12,12 +12,15 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value;
 
-const NAMES: [&str; 8] = [
-    "fork", "vfork", "clone", "exec", "sched", "exit", "zombie", "orphan",
+const NAMES: [&str; 9] = [
+    "fork", "vfork", "clone", "exec", "sched", "exit", "zombie", "autoreap", "orphan",
 ];
 
-/// Runs `zombies demo ARGS --format json` to the end and returns its events.
+/// Runs `zombies demo ARGS --format json` to the end and returns its events, after checking
+/// that no process it reported was left behind: the test process is a child subreaper, so a
+/// leaked one would now be its child.
 fn events(args: &[&str]) -> Vec<Value> {
+    become_subreaper();
     let mut all = vec!["demo"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--format", "json"]);
@@ -29,10 +32,18 @@ fn events(args: &[&str]) -> Vec<Value> {
         stderr(&out),
         stdout(&out)
     );
-    stdout(&out)
+    let ev: Vec<Value> = stdout(&out)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
+        .collect();
+    let me = std::process::id() as i32;
+    for p in reported_pids(&ev) {
+        if proc_ppid(p) == Some(me) {
+            kill_and_reap(p);
+            panic!("zombies {all:?} left process {p} behind");
+        }
+    }
+    ev
 }
 
 fn steps(ev: &[Value]) -> Vec<&Value> {
@@ -310,10 +321,10 @@ fn fork_returns_twice_and_copies_on_write() {
     assert_eq!(cow[0]["field"], cow[1]["field"], "not the same address");
     // As root the frames are visible: the child's page changed on its write.
     if nix::unistd::geteuid().is_root() {
-        let before = value(&ev, "pagemap", "frame before write");
-        let after = value(&ev, "pagemap", "frame after write");
+        let before = value(&ev, "pagemap", "private frame before write");
+        let after = value(&ev, "pagemap", "private frame after write");
         assert_ne!(before, after);
-        assert_eq!(before, value(&ev, "pagemap", "parent's frame"));
+        assert_eq!(before, value(&ev, "pagemap", "parent's private frame"));
     }
     let flags = value(&ev, "/stat", "flags (9)");
     assert!(flags.contains("PF_FORKNOEXEC"), "{flags}");
@@ -353,7 +364,12 @@ fn clone_thread_shares_the_pid_fork_does_not() {
         value(&ev, &format!("/task/{tid}/status"), "Tgid"),
         pid.to_string()
     );
-    let forked = s[1]["pids"]["child"].as_i64().unwrap();
+    let forked = s
+        .iter()
+        .find(|s| s["title"].as_str().unwrap().starts_with("A fork"))
+        .unwrap()["pids"]["child"]
+        .as_i64()
+        .unwrap();
     assert_eq!(
         value(&ev, &format!("/proc/{forked}/status"), "Tgid"),
         forked.to_string()
@@ -450,7 +466,7 @@ fn exit_leaves_a_zombie_with_pf_exiting_and_no_memory_until_waited() {
     if nix::unistd::geteuid().is_root() {
         assert_eq!(get("exit_code (52)"), (7 << 8).to_string());
     }
-    assert_eq!(value(&ev, "waitpid", "WEXITSTATUS"), "7");
+    assert_eq!(value(&ev, "wait4", "WEXITSTATUS"), "7");
     assert_eq!(value(&ev, &format!("/proc/{pid}"), "exists"), "no");
 }
 
@@ -523,15 +539,17 @@ fn orphan_is_adopted_by_the_subreaper_which_reaps_it() {
     let s1 = live.step(1);
     assert_eq!(s1["evidence"][0]["value"], "1", "not a subreaper: {s1}");
     live.next();
-    let s2 = live.step(2);
+    live.step(2);
+    live.next();
+    let s3 = live.step(3);
     let (p, c) = (
-        s2["pids"]["parent"].as_i64().unwrap() as i32,
-        s2["pids"]["child"].as_i64().unwrap() as i32,
+        s3["pids"]["parent"].as_i64().unwrap() as i32,
+        s3["pids"]["child"].as_i64().unwrap() as i32,
     );
     assert_eq!(proc_ppid(c), Some(p));
     let (pt, ct) = (start_time(p), start_time(c));
     live.next();
-    live.step(3);
+    live.step(4);
     assert_eq!(
         proc_ppid(c),
         Some(me),
@@ -539,7 +557,7 @@ fn orphan_is_adopted_by_the_subreaper_which_reaps_it() {
     );
     assert_ne!(proc_state(c), Some('Z'));
     live.next();
-    live.step(4);
+    live.step(5);
     assert_eq!(
         proc_state(c),
         Some('Z'),
@@ -557,12 +575,19 @@ fn orphan_is_adopted_by_the_subreaper_which_reaps_it() {
 fn sched_gives_the_nice_0_process_more_cpu() {
     let ev = events(&["sched"]);
     assert_well_formed(&ev, "sched");
+    // CPU time from /proc/PID/sched where the kernel has it, else from /proc/PID/stat.
+    let field = if rows(&ev, "se.sum_exec_runtime").is_empty() {
+        "utime+stime"
+    } else {
+        "se.sum_exec_runtime"
+    };
     let secs = |i: usize| -> f64 {
-        rows(&ev, "utime+stime")[i]["value"]
+        rows(&ev, field)[i]["value"]
             .as_str()
             .unwrap()
             .trim_start_matches('+')
             .trim_end_matches(" s")
+            .trim_end_matches(" ms")
             .parse()
             .unwrap()
     };
@@ -651,14 +676,14 @@ fn interrupted_zombie_hold_exits_130_and_leaves_nothing() {
 fn interrupted_orphan_exits_130_and_leaves_nothing() {
     // Stop it at its most fragile point: the orphan adopted, its old parent not yet reaped.
     let mut live = Live::spawn(&["orphan", "--step"]);
-    for n in 1..=2 {
+    for n in 1..=3 {
         live.step(n);
         live.next();
     }
-    let s3 = live.step(3);
+    let s4 = live.step(4);
     let (p, c) = (
-        s3["pids"]["parent"].as_i64().unwrap() as i32,
-        s3["pids"]["child"].as_i64().unwrap() as i32,
+        s4["pids"]["parent"].as_i64().unwrap() as i32,
+        s4["pids"]["child"].as_i64().unwrap() as i32,
     );
     assert_eq!(proc_state(p), Some('Z'));
     assert!(matches!(proc_state(c), Some('S' | 'R')));
@@ -771,5 +796,463 @@ fn panic_mid_demo_reaps_everything() {
             None,
             "process {p} outlived the panicking demo"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 16: kernel-exact facts, the classic experiments, and what lets a student re-check.
+
+/// The evidence row of step `step` (1-based) whose source ends with `src` and whose field is
+/// `field`.
+fn row<'a>(ev: &'a [Value], step: usize, src: &str, field: &str) -> &'a Value {
+    let s = steps(ev)[step - 1];
+    s["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["field"] == field && r["source"].as_str().unwrap().ends_with(src))
+        .unwrap_or_else(|| panic!("no {src} {field} in step {step}: {s:#}"))
+}
+
+/// The step whose title starts with `title`.
+fn titled<'a>(ev: &'a [Value], title: &str) -> &'a Value {
+    steps(ev)
+        .into_iter()
+        .find(|s| s["title"].as_str().unwrap().starts_with(title))
+        .unwrap_or_else(|| panic!("no step titled {title:?}"))
+}
+
+/// The C library's version, asked here independently of the binary under test.
+fn glibc_minor() -> u32 {
+    // SAFETY: gnu_get_libc_version returns a static NUL-terminated string.
+    let v = unsafe { std::ffi::CStr::from_ptr(libc::gnu_get_libc_version()) };
+    v.to_str()
+        .unwrap()
+        .strip_prefix("2.")
+        .and_then(|m| m.split('.').next())
+        .and_then(|m| m.parse().ok())
+        .expect("glibc 2.x")
+}
+
+#[test]
+fn fork_keeps_shared_pages_shared_and_rebuilds_page_tables_on_fault() {
+    let ev = events(&["fork"]);
+    assert_well_formed(&ev, "fork");
+    let cow = titled(&ev, "Copy-on-write");
+    let child = cow["pids"]["child"].as_i64().unwrap();
+    let shared = cow["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["field"] == "shared page after fork")
+        .unwrap();
+    assert_eq!(shared["value"], "not present", "{shared}");
+    assert_eq!(shared["holds"], true);
+    let private = cow["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["field"] == "private page after fork")
+        .unwrap();
+    assert_eq!(private["value"], "present");
+    // The child's write to the MAP_SHARED page reached the parent.
+    let parent_reads: Vec<&str> = cow["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["source"] == "parent memory")
+        .map(|r| r["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(parent_reads, ["42", "9"]);
+    let kb = |v: &Value| -> u64 {
+        v["value"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches(" kB")
+            .parse()
+            .unwrap()
+    };
+    let tables = titled(&ev, "Page tables");
+    let forked = tables["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["field"] == "VmPTE after fork")
+        .unwrap();
+    let read = tables["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["field"] == "VmPTE after reading")
+        .unwrap();
+    assert_eq!(
+        forked["source"].as_str().unwrap(),
+        format!("/proc/{child}/status")
+    );
+    // 16 MiB in 4 KiB pages need 8 page-table pages of 4 KiB: rebuilt in the child.
+    assert!(kb(read) >= kb(forked) + 28, "{forked} {read}");
+}
+
+#[test]
+fn clone_shows_the_calls_the_c_library_makes() {
+    let ev = events(&["clone"]);
+    assert_well_formed(&ev, "clone");
+    let libc = titled(&ev, "What the C library");
+    let get = |f: &str| {
+        libc["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["field"] == f)
+            .unwrap_or_else(|| panic!("no {f} in {libc:#}"))["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let fork = get("fork()");
+    assert!(
+        fork.starts_with(
+            "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD"
+        ),
+        "{fork}"
+    );
+    assert!(
+        get("vfork()").starts_with("vfork() = "),
+        "{}",
+        get("vfork()")
+    );
+    let spawn = get("posix_spawn()");
+    let thread = get("pthread_create()");
+    assert!(spawn.contains("CLONE_VM|CLONE_VFORK"), "{spawn}");
+    assert!(
+        thread.contains("CLONE_THREAD") && thread.contains("CLONE_SETTLS"),
+        "{thread}"
+    );
+    // clone3 from glibc 2.34 on, as the demo found out from the running C library.
+    let clone3 = glibc_minor() >= 34;
+    assert_eq!(spawn.starts_with("clone3("), clone3, "{spawn}");
+    assert_eq!(thread.starts_with("clone3("), clone3, "{thread}");
+    // The thread's own exit: one task gone, the process alive.
+    let exit = titled(&ev, "The thread ends");
+    let pid = exit["pids"]["process"].as_i64().unwrap();
+    let tasks = exit["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["field"] == "entries")
+        .unwrap();
+    assert_eq!(tasks["value"], pid.to_string());
+    // The old names are gone from this kernel's symbols (when they can be read).
+    let path = titled(&ev, "The kernel path");
+    if let Some(r) = path["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["field"] == "_do_fork")
+    {
+        let has = |name: &str| {
+            std::fs::read_to_string("/proc/kallsyms")
+                .is_ok_and(|k| k.lines().any(|l| l.split_whitespace().nth(2) == Some(name)))
+        };
+        assert_eq!(
+            r["value"],
+            if has("_do_fork") { "present" } else { "absent" }
+        );
+    }
+}
+
+#[test]
+fn exit_shows_stdio_flushed_twice_and_the_zombies_rusage() {
+    let ev = events(&["exit"]);
+    assert_well_formed(&ev, "exit");
+    let stdio = titled(&ev, "exit(3) flushes stdio");
+    let v = |f: &str| {
+        stdio["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["field"] == f)
+            .unwrap_or_else(|| panic!("no {f}"))["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(v("lines read, both exit()"), "2");
+    assert_eq!(v("lines read, child _exit()"), "1");
+    if cfg!(target_arch = "x86_64") {
+        assert!(v("exit(0)").starts_with("write("), "{}", v("exit(0)"));
+        assert!(v("exit(0)").ends_with("exit_group(0) = ?"));
+        assert_eq!(v("_exit(0)"), "exit_group(0) = ?");
+    }
+    let last = steps(&ev).last().copied().unwrap();
+    let maxrss: i64 = last["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["field"] == "ru_maxrss")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches(" kB")
+        .parse()
+        .unwrap();
+    assert!(maxrss >= 16 * 1024, "{maxrss}");
+    // The zombie still held PF_NOFREEZE, set by do_task_dead.
+    let z = titled(&ev, "_exit(");
+    assert!(
+        z["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["field"] == "PF_NOFREEZE (0x8000)" && r["value"] == "set")
+    );
+    assert!(z["diagram"].as_str().unwrap().contains("<== here"));
+}
+
+#[test]
+fn autoreap_leaves_no_zombie_and_wait_fails_with_echild() {
+    let ev = events(&["autoreap"]);
+    assert_well_formed(&ev, "autoreap");
+    let s = steps(&ev);
+    assert_eq!(s.len(), 4);
+    for (i, chld_sent) in [(1, false), (3, true)] {
+        let gone = s[i]["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["field"] == "exists")
+            .unwrap();
+        assert_eq!(gone["value"], "no");
+        let child = s[i]["pids"]["child"].as_i64().unwrap() as i32;
+        assert_eq!(
+            proc_state(child),
+            None,
+            "the autoreaped child {child} is still there"
+        );
+        let wait = s[i]["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["field"] == "return")
+            .unwrap();
+        assert!(wait["value"].as_str().unwrap().contains("ECHILD"), "{wait}");
+        let pnd = s[i]["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["field"] == "ShdPnd")
+            .unwrap();
+        let mask = u64::from_str_radix(pnd["value"].as_str().unwrap(), 16).unwrap();
+        assert_eq!(mask & (1 << (libc::SIGCHLD - 1)) != 0, chld_sent, "{pnd}");
+    }
+}
+
+#[test]
+fn zombie_shows_what_ps_reads() {
+    let ev = events(&["zombie", "--hold", "10ms"]);
+    assert_well_formed(&ev, "zombie");
+    let ps = titled(&ev, "Holding the zombie");
+    let z = ps["pids"]["zombie"].as_i64().unwrap();
+    assert_eq!(
+        row(&ev, 4, &format!("/proc/{z}/cmdline"), "bytes")["value"],
+        "0"
+    );
+    let procps = std::process::Command::new("ps")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("procps"));
+    if procps {
+        let cmd = row(&ev, 4, &format!("ps -lf -p {z}"), "CMD");
+        assert!(
+            cmd["value"].as_str().unwrap().ends_with("<defunct>"),
+            "{cmd}"
+        );
+    }
+    assert!(ps["diagram"].as_str().unwrap().contains("Z  zombie"));
+}
+
+#[test]
+fn orphan_of_a_thread_stays_with_its_process_and_still_gets_pdeathsig() {
+    let ev = events(&["orphan"]);
+    assert_well_formed(&ev, "orphan");
+    let t = titled(&ev, "A thread that forked");
+    let (p, c) = (
+        t["pids"]["parent"].as_i64().unwrap(),
+        t["pids"]["child"].as_i64().unwrap(),
+    );
+    assert_eq!(
+        row(&ev, 2, &format!("/proc/{c}/status"), "PPid")["value"],
+        format!("{p} → {p}")
+    );
+    let pnd = row(&ev, 2, &format!("/proc/{c}/status"), "ShdPnd");
+    let mask = u64::from_str_radix(pnd["value"].as_str().unwrap(), 16).unwrap();
+    assert_ne!(mask & (1 << (libc::SIGUSR1 - 1)), 0, "{pnd}");
+}
+
+#[test]
+fn sched_reads_the_weights_the_kernel_uses() {
+    let ev = events(&["sched"]);
+    assert_well_formed(&ev, "sched");
+    let weights: Vec<&str> = rows(&ev, "se.load.weight")
+        .iter()
+        .map(|r| r["value"].as_str().unwrap())
+        .collect();
+    if std::path::Path::new("/proc/self/sched").exists() {
+        // 64-bit kernels scale the table's 1024 and 110 by 1024.
+        assert_eq!(weights, ["1048576", "112640"]);
+    }
+    let auto = titled(&ev, "Why `nice`");
+    assert!(
+        auto["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("sched_autogroup_enabled")
+    );
+}
+
+#[test]
+fn trace_shows_the_calls_each_step_made() {
+    let ev = events(&["fork", "--trace"]);
+    assert_well_formed(&ev, "fork");
+    let me = demo_pid(&ev);
+    let s = steps(&ev);
+    let child = s[0]["pids"]["child"].as_i64().unwrap();
+    let first = s[0]["trace"].as_array().unwrap();
+    assert!(
+        first.iter().any(|c| c["pid"] == me
+            && c["call"] == "clone"
+            && c["result"].as_str() == Some(&child.to_string())),
+        "{first:#?}"
+    );
+    let last = s.last().unwrap()["trace"].as_array().unwrap();
+    assert!(
+        last.iter().any(|c| c["call"] == "wait4"
+            && c["args"].as_str().unwrap().starts_with(&child.to_string())
+            && c["args"].as_str().unwrap().contains("WNOHANG")),
+        "{last:#?}"
+    );
+    // Without --trace the member is there, and empty.
+    let plain = events(&["fork"]);
+    assert!(
+        steps(&plain)
+            .iter()
+            .all(|s| s["trace"] == serde_json::json!([]))
+    );
+    // In text, as strace -f prints it.
+    let out = run(zombies()
+        .args(["demo", "exec", "--trace", "--color", "never"])
+        .stdin(Stdio::null()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("trace  [pid ")
+                && l.contains("] execve(\"")
+                && l.ends_with(" = 0")),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_event_has_the_schema_version_and_every_step_pids_and_a_command_to_try() {
+    let ev = events(&["all", "--hold", "10ms"]);
+    for e in &ev {
+        assert_eq!(e["version"], 1, "{e}");
+    }
+    for start in ev.iter().filter(|e| e["event"] == "start") {
+        assert!(
+            start["intro"].as_str().is_some_and(|i| i.len() > 40),
+            "{start}"
+        );
+    }
+    for s in steps(&ev) {
+        assert!(
+            s["pids"].as_object().is_some_and(|p| !p.is_empty()),
+            "no pids: {s}"
+        );
+        assert!(
+            s["try"].as_array().is_some_and(|t| !t.is_empty()),
+            "nothing to try: {s}"
+        );
+        assert_eq!(s["notes"], serde_json::json!([]));
+        for r in s["evidence"].as_array().unwrap() {
+            assert!(r["source"].is_string(), "{r}");
+        }
+    }
+}
+
+/// The processes of process group `pgrp` still in /proc (zombies included).
+fn group_members(pgrp: i32) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                let close = stat.iter().rposition(|&b| b == b')').unwrap_or(0);
+                String::from_utf8_lossy(&stat[close + 2..])
+                    .split_whitespace()
+                    .nth(2)
+                    .and_then(|g| g.parse::<i32>().ok())
+                    == Some(pgrp)
+            })
+        })
+        .collect()
+}
+
+/// The new demos stopped at random moments, with and without --trace: each cleans up, exits
+/// 130 (or had finished, or died of the signal before its signalfd existed), and no process
+/// of its process group is left.
+#[test]
+fn new_demos_interrupted_at_random_moments_leave_nothing() {
+    use std::os::unix::process::CommandExt;
+    for (i, (demo, trace)) in [
+        ("clone", false),
+        ("exit", true),
+        ("autoreap", false),
+        ("orphan", true),
+        ("fork", false),
+        ("clone", true),
+        ("autoreap", true),
+        ("exit", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for sig in [
+            nix::sys::signal::Signal::SIGINT,
+            nix::sys::signal::Signal::SIGTERM,
+        ] {
+            let mut args = vec!["demo", demo, "--format", "json"];
+            if trace {
+                args.push("--trace");
+            }
+            let child = zombies()
+                .args(&args)
+                .process_group(0)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let pid = child.id() as i32;
+            std::thread::sleep(Duration::from_millis(3 + 17 * i as u64));
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+            let out = child.wait_with_output().unwrap();
+            use std::os::unix::process::ExitStatusExt;
+            assert!(
+                matches!(out.status.code(), Some(0) | Some(130))
+                    || out.status.signal() == Some(sig as i32),
+                "{demo} after {sig}: {:?} {}",
+                out.status,
+                stderr(&out)
+            );
+            let left = wait_until(Duration::from_secs(3), || group_members(pid).is_empty());
+            let members = group_members(pid);
+            for p in &members {
+                kill_and_reap(*p);
+            }
+            assert!(left, "{demo} after {sig} left {members:?}");
+        }
     }
 }

@@ -38,12 +38,20 @@ fn steps(ev: &[Value]) -> Vec<&Value> {
     ev.iter().filter(|e| e["event"] == "step").collect()
 }
 
-/// The value of the first evidence row whose field ends with `suffix`.
-fn val(step: &Value, suffix: &str) -> Option<String> {
+/// The value of the first evidence row whose source and field, as "SOURCE FIELD", contain
+/// `needle`.
+fn val(step: &Value, needle: &str) -> Option<String> {
     step["evidence"]
         .as_array()?
         .iter()
-        .find(|e| e["field"].as_str().is_some_and(|f| f.ends_with(suffix)))
+        .find(|e| {
+            format!(
+                "{} {}",
+                e["source"].as_str().unwrap_or(""),
+                e["field"].as_str().unwrap_or("")
+            )
+            .contains(needle)
+        })
         .and_then(|e| e["value"].as_str().map(String::from))
 }
 
@@ -343,7 +351,7 @@ fn signal_demo() {
     );
     let term = step(&ev, "SIGTERM");
     assert_eq!(val(term, "stat state").as_deref(), Some("gone"));
-    assert!(val(term, ")").unwrap().contains("killed by SIGTERM"));
+    assert!(val(term, "waitpid").unwrap().contains("killed by SIGTERM"));
     assert_eq!(ev.last().unwrap()["event"], "end");
     assert_nothing_left(&ev, demo_pid(&ev));
 }
@@ -368,7 +376,7 @@ fn pipe_demo() {
     let eof = step(&ev, "end of file");
     assert_eq!(eof["evidence"][0]["value"], "0");
     assert!(
-        val(step(&ev, "SIGPIPE"), ")")
+        val(step(&ev, "SIGPIPE"), "waitpid")
             .unwrap()
             .contains("killed by SIGPIPE")
     );
@@ -638,14 +646,14 @@ fn a_fact_that_does_not_hold_makes_the_ipc_demo_exit_1() {
     );
     assert!(stderr(&out).contains("did not hold"), "{}", stderr(&out));
     let perm = step(&ev, "Permissions the creator set");
-    let row = |field: &str| {
+    let row = |source: &str| {
         perm["evidence"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|e| e["field"] == field)
+            .find(|e| e["source"] == source)
             .cloned()
-            .unwrap_or_else(|| panic!("no {field} row in {perm}"))
+            .unwrap_or_else(|| panic!("no {source} row in {perm}"))
     };
     assert_eq!(row("msgsnd")["value"], "0", "the send was accepted");
     assert_eq!(row("msgsnd")["holds"], false);
@@ -653,7 +661,7 @@ fn a_fact_that_does_not_hold_makes_the_ipc_demo_exit_1() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["field"].as_str().unwrap().starts_with("CapEff"))
+        .find(|e| e["field"] == "CapEff")
         .expect("the child's capabilities are shown");
     assert_eq!(caps["value"], "0000000000008000");
     let end = ev.last().unwrap();
@@ -692,7 +700,7 @@ fn dev_mqueue_rows(ev: &[Value]) -> Vec<(String, Value)> {
     steps(ev)
         .into_iter()
         .flat_map(|s| s["evidence"].as_array().unwrap())
-        .filter(|e| e["field"].as_str().unwrap().contains("/dev/mqueue"))
+        .filter(|e| e["source"].as_str().unwrap().contains("/dev/mqueue"))
         .map(|e| (e["value"].as_str().unwrap().to_string(), e["holds"].clone()))
         .collect()
 }
@@ -792,7 +800,7 @@ fn mqueue_posix_demo() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["field"].as_str().unwrap().starts_with("mq_receive"))
+        .filter(|e| e["source"] == "mq_receive")
         .map(|e| e["meaning"].as_str().unwrap())
         .collect();
     assert_eq!(order, ["priority 9", "priority 5", "priority 1"]);
@@ -834,7 +842,7 @@ fn sem_demo() {
     assert_eq!(val(hold, "GETVAL)").as_deref(), Some("0"));
     assert_eq!(val(hold, "GETNCNT)").as_deref(), Some("1"));
     let undo = step(&ev, "SEM_UNDO releases");
-    assert_eq!(val(undo, "says").as_deref(), Some("acquired"));
+    assert_eq!(val(undo, "report pipe of PID").as_deref(), Some("acquired"));
     assert_eq!(val(undo, "GETVAL)").as_deref(), Some("1"));
     assert_eq!(
         val(step(&ev, "Without SEM_UNDO"), "GETVAL)").as_deref(),
@@ -916,7 +924,7 @@ fn shm_posix_demo() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["field"].as_str().unwrap().starts_with("memory at "))
+        .find(|e| e["source"] == "memory")
         .expect("what the demo read");
     let child = wrote["syscall"]
         .as_str()
@@ -1497,4 +1505,183 @@ fn panic_mid_demo_cleans_up() {
         assert!(!steps(&ev).is_empty());
         assert_nothing_left(&ev, demo_pid(&ev));
     }
+}
+
+// ---------------------------------------------------------------- issue 16
+
+/// The rows of a step, as (source, field, value, holds).
+fn rows_of(step: &Value) -> Vec<(String, String, String, Value)> {
+    step["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["source"].as_str().unwrap_or("").to_string(),
+                e["field"].as_str().unwrap_or("").to_string(),
+                e["value"].as_str().unwrap_or("").to_string(),
+                e["holds"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn mask_has(hex: &str, sig: i32) -> bool {
+    u64::from_str_radix(hex, 16).is_ok_and(|m| m & (1 << (sig - 1)) != 0)
+}
+
+#[test]
+fn signal_demo_checks_the_exceptions_to_the_notes() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["signal"]);
+    assert_ok(&out);
+    assert_facts_held(&ev, &["signal"]);
+    // Ignored and blocked: kept pending.
+    let kept = step(&ev, "Ignore and block SIGUSR2");
+    assert!(mask_has(&val(kept, "ShdPnd").unwrap(), libc::SIGUSR2));
+    // SIGCONT resumed the child although blocked, and waits pending.
+    let cont = step(&ev, "SIGCONT continues it");
+    assert_eq!(val(cont, "stat").as_deref(), Some("S"));
+    assert!(mask_has(&val(cont, "ShdPnd").unwrap(), libc::SIGCONT));
+    assert!(mask_has(&val(cont, "SigBlk").unwrap(), libc::SIGCONT));
+    // A fault's SIGSEGV went past SIG_IGN and the block.
+    let fault = step(&ev, "A fault's SIGSEGV");
+    let child = fault["pids"]["child"].as_i64().unwrap() as i32;
+    assert!(mask_has(&val(fault, "SigIgn").unwrap(), libc::SIGSEGV));
+    assert_eq!(val(fault, "waitpid").as_deref(), Some("killed by SIGSEGV"));
+    assert_eq!(proc_state(child), None);
+    // A PID namespace's PID 1 ignores SIGKILL from inside (where namespaces can be made).
+    let ns = step(&ev, "The PID 1 of a PID namespace");
+    if val(ns, "NSpid").is_some() {
+        assert!(val(ns, "NSpid").unwrap().ends_with(" 1"));
+        assert_eq!(val(ns, "(inside)").as_deref(), Some("0"));
+        assert_eq!(val(ns, "(outside)").as_deref(), Some("killed by SIGKILL"));
+    } else {
+        assert!(!is_root(), "root can always make a PID namespace");
+    }
+    assert_nothing_left(&ev, demo_pid(&ev));
+}
+
+#[test]
+fn pipe_demo_blocks_a_writer_keeps_small_writes_whole_and_builds_a_pipeline() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["pipe"]);
+    assert_ok(&out);
+    assert_facts_held(&ev, &["pipe"]);
+    let blocked = step(&ev, "sleeps in the kernel's pipe_write");
+    if let Some(w) = val(blocked, "wchan").filter(|w| w != "(hidden)") {
+        assert!(w.ends_with("pipe_write"), "{w}");
+    }
+    assert_eq!(val(blocked, "stat").as_deref(), Some("S"));
+    let atomic = step(&ev, "PIPE_BUF");
+    assert_eq!(val(atomic, "mixed records").as_deref(), Some("none"));
+    let shell = step(&ev, "cat | wc -l");
+    let (cat, wc) = (
+        shell["pids"]["cat"].as_i64().unwrap(),
+        shell["pids"]["wc"].as_i64().unwrap(),
+    );
+    let rows = rows_of(shell);
+    let out_of_cat = &rows
+        .iter()
+        .find(|r| r.0 == format!("/proc/{cat}/fd/1"))
+        .unwrap()
+        .2;
+    let into_wc = &rows
+        .iter()
+        .find(|r| r.0 == format!("/proc/{wc}/fd/0"))
+        .unwrap()
+        .2;
+    assert!(out_of_cat.starts_with("pipe:[") && out_of_cat == into_wc);
+    assert_eq!(val(shell, "stdout of wc").as_deref(), Some("3"));
+    assert_nothing_left(&ev, demo_pid(&ev));
+}
+
+#[test]
+fn fifo_demo_opens_without_blocking_with_o_nonblock() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["fifo"]);
+    assert_ok(&out);
+    let nb = step(&ev, "With O_NONBLOCK");
+    let rows = rows_of(nb);
+    let value = |src: &str, field: &str| {
+        rows.iter()
+            .find(|r| r.0 == src && r.1 == field)
+            .unwrap_or_else(|| panic!("no {src} {field}"))
+            .2
+            .clone()
+    };
+    assert!(value("open(O_WRONLY|O_NONBLOCK)", "with no reader").contains("ENXIO"));
+    assert!(
+        value("open(O_RDONLY|O_NONBLOCK)", "with no writer")
+            .parse::<i32>()
+            .is_ok()
+    );
+    assert_eq!(value("read", "with no writer"), "0");
+    assert!(value("read", "with a writer, no data").contains("EAGAIN"));
+    assert_nothing_left(&ev, demo_pid(&ev));
+}
+
+#[test]
+fn ipc_events_share_the_schema_of_the_lifecycle_demos() {
+    let _g = serial();
+    for args in EVERY_DEMO {
+        let (out, ev) = run_demo(args);
+        assert_ok(&out);
+        for e in &ev {
+            assert_eq!(e["version"], 1, "{args:?}: {e}");
+        }
+        let start = ev.iter().find(|e| e["event"] == "start").unwrap();
+        assert!(
+            start["intro"].as_str().is_some_and(|i| i.len() > 40),
+            "{start}"
+        );
+        for s in steps(&ev) {
+            assert!(
+                s["pids"].as_object().is_some_and(|p| !p.is_empty()),
+                "{args:?}: no pids in {s}"
+            );
+            assert!(
+                s["try"].as_array().is_some_and(|t| !t.is_empty()),
+                "{args:?}: nothing to try in {s}"
+            );
+            for (src, field, _, _) in rows_of(s) {
+                assert!(!src.is_empty() && !field.is_empty(), "{args:?}: {s}");
+            }
+        }
+        assert_nothing_left(&ev, demo_pid(&ev));
+    }
+}
+
+#[test]
+fn trace_shows_the_ipc_calls() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["sem", "--trace"]);
+    assert_ok(&out);
+    let created = ev
+        .iter()
+        .find(|e| e["event"] == "object" && e["action"] == "created")
+        .unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let calls: Vec<&Value> = steps(&ev)
+        .iter()
+        .flat_map(|s| s["trace"].as_array().unwrap())
+        .collect();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c["call"] == "semget" && c["result"].as_str() == Some(&id.to_string())),
+        "{calls:#?}"
+    );
+    assert!(
+        calls.iter().any(|c| c["call"] == "semctl"
+            && c["args"] == format!("{id}, IPC_RMID, NULL")
+            && c["result"] == "0"),
+        "{calls:#?}"
+    );
+    assert_nothing_left(&ev, demo_pid(&ev));
+    let (out, ev) = run_demo(&["pipe", "--trace"]);
+    assert_ok(&out);
+    let first = &steps(&ev)[0]["trace"];
+    assert_eq!(first[0]["call"], "pipe2", "{first}");
+    assert_nothing_left(&ev, demo_pid(&ev));
 }

@@ -14,6 +14,7 @@ use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe::{self, PF_FORKNOEXEC};
 use crate::teach::runtime::{self, Gate, channel, find_program};
+use crate::teach::trace;
 
 pub(super) const DEMO: Demo = Demo {
     about: catalog::lifecycle::EXEC,
@@ -22,6 +23,11 @@ pub(super) const DEMO: Demo = Demo {
 
 /// The heading of its narration.
 const TITLE: &str = "execve() replaces the program, not the process";
+
+/// What it shows, before the steps.
+const INTRO: &str = "The notes list exec beside fork. fork() makes the process; execve() \
+     gives it a new program: the demo forks a copy of itself, then has it exec `sleep`, and \
+     compares what /proc says of the process before and after.";
 
 const T: Duration = Duration::from_secs(5);
 
@@ -51,7 +57,7 @@ fn identity(lab: &Lab, pid: i32) -> Result<Identity> {
 }
 
 fn run(lab: &mut Lab) -> Result<String> {
-    lab.begin(TITLE, "")?;
+    lab.begin(TITLE, INTRO)?;
     let sleep = find_program("sleep")?;
     let argv = [CString::new("sleep")?, CString::new("30")?];
     let env: [CString; 0] = [];
@@ -69,6 +75,7 @@ fn run(lab: &mut Lab) -> Result<String> {
     drop(tx);
     let pid = child.raw();
     let before = identity(lab, pid)?;
+    let cgt_before = probe::sigmask(pid, "SigCgt").unwrap_or_default();
     lab.step(
         Step::new("Before exec: a forked copy of this demo")
             .syscall("fork()")
@@ -100,7 +107,18 @@ fn run(lab: &mut Lab) -> Result<String> {
                 )
                 .check(before.flags & PF_FORKNOEXEC != 0),
             )
-            .pid("child", pid),
+            .evidence(
+                Evidence::new(
+                    format!("/proc/{pid}/status"),
+                    "SigCgt",
+                    cgt_before.hex(),
+                    "caught: the handlers for SIGSEGV and SIGBUS the Rust runtime installed in the demo, inherited through fork",
+                )
+                .check(cgt_before.has(libc::SIGSEGV) && cgt_before.has(libc::SIGBUS)),
+            )
+            .pid("child", pid)
+            .pid("parent", lab.pid())
+            .try_it(format!("ls -l /proc/{pid}/exe; cat /proc/{pid}/comm; grep SigCgt /proc/{pid}/status")),
     )?;
 
     gate.open(1)?;
@@ -112,8 +130,19 @@ fn run(lab: &mut Lab) -> Result<String> {
             msg["exec_error"]
         );
     }
+    trace::record_for(
+        pid,
+        "execve",
+        format!(
+            "\"{}\", [\"sleep\", \"30\"], [] /* 0 vars */",
+            sleep.to_string_lossy()
+        ),
+        "0",
+    );
     let after = identity(lab, pid)?;
     let astatus = probe::status(&lab.procfs, pid)?;
+    let cgt_after = probe::field(&astatus, "SigCgt").unwrap_or_default();
+    let cgt = SigMask::parse(&cgt_after).unwrap_or_default();
     let sigblk = probe::field(&astatus, "SigBlk").unwrap_or_default();
     let sigign = probe::field(&astatus, "SigIgn").unwrap_or_default();
     let blk = SigMask::parse(&sigblk).unwrap_or_default();
@@ -169,9 +198,14 @@ fn run(lab: &mut Lab) -> Result<String> {
                 Evidence::new(format!("/proc/{pid}/status"), "SigIgn", &sigign, "SIGPIPE not ignored: Rust's SIG_IGN was reset before exec")
                     .check(!ign.has(libc::SIGPIPE)),
             )
+            .evidence(
+                Evidence::new(format!("/proc/{pid}/status"), "SigCgt", &cgt_after, "no handler left: exec reset the caught signals to their default")
+                    .check(!cgt.has(libc::SIGSEGV) && !cgt.has(libc::SIGBUS)),
+            )
             .pid("child", pid)
-            .note("execve() throws away the old memory image and loads the new program into the same process: PID, parent, open files without O_CLOEXEC, the signal mask and ignored signals all carry over. That is why this demo unblocks signals and restores SIGPIPE in the child before exec: Rust ignores SIGPIPE, and a blocked or ignored signal stays so in the new program.")
-            .note("fork() then exec() is how a shell runs a command: fork makes the process, exec gives it its program."),
+            .explain("execve() throws away the old memory image and loads the new program into the same process: PID, parent, open files without O_CLOEXEC, the signal mask, pending signals and ignored signals all carry over. Caught signals cannot: their handlers were code in the old image, so exec resets them to the default action (SigCgt empties). That is why this demo unblocks signals and restores SIGPIPE in the child before exec: Rust ignores SIGPIPE, and a blocked or ignored signal stays so in the new program.")
+            .explain("fork() then exec() is how a shell runs a command: fork makes the process, exec gives it its program.")
+            .try_it(format!("ls -l /proc/{pid}/exe; tr '\\0' ' ' < /proc/{pid}/cmdline; grep -E 'Sig(Cgt|Ign|Blk)' /proc/{pid}/status")),
     )?;
 
     child.signal(Signal::SIGTERM)?;
@@ -179,10 +213,11 @@ fn run(lab: &mut Lab) -> Result<String> {
     let gone = probe::gone(&lab.procfs, pid, after.start);
     lab.conclude(
         Step::new("The program ends and its parent reaps it")
-            .syscall(format!("kill({pid}, SIGTERM); waitpid({pid}, 0)"))
+            .syscall(format!("kill({pid}, SIGTERM); read(signalfd) → SIGCHLD; wait4({pid}, &status, WNOHANG, NULL)"))
             .result(runtime::describe(ws))
             .evidence(gone_evidence(pid, gone, "reaped"))
-            .pid("child", pid),
+            .pid("child", pid)
+            .try_it("sleep 30 & kill $!; wait $!; echo \"status $?: 128 + 15 (SIGTERM)\""),
     )?;
     Ok(String::new())
 }

@@ -4,6 +4,7 @@
 //! in [`crate::teach::catalog`]; the dispatcher, the narration, the runtime and the /proc
 //! reads are shared with the IPC demos in [`crate::teach`].
 
+mod autoreap;
 mod clone;
 mod exec;
 mod exit;
@@ -29,6 +30,7 @@ pub(crate) const REGISTRY: &[Demo] = &[
     sched::DEMO,
     exit::DEMO,
     zombie::DEMO,
+    autoreap::DEMO,
     orphan::DEMO,
 ];
 

@@ -1,7 +1,8 @@
 //! `demo vfork`: the parent is suspended until its child execs or exits, because the child
-//! runs in the parent's own memory. nix has no vfork(), so this is clone(CLONE_VM |
-//! CLONE_VFORK), the way glibc's posix_spawn does it; a watcher process observes the
-//! suspended parent from outside, since the parent cannot look at itself.
+//! runs in the parent's own memory. Rust cannot return twice on a shared stack, so the demo
+//! makes the same request as the vfork system call (CLONE_VM|CLONE_VFORK, SIGCHLD) with
+//! clone() and a stack of the child's own, as glibc's posix_spawn does; a watcher process
+//! observes the suspended parent from outside, since the parent cannot look at itself.
 //!
 //! The clone(CLONE_VM|CLONE_VFORK) is what this demo teaches, and no safe wrapper can make it:
 //! the child runs in our memory, on a stack we hand it, and may only make raw system calls
@@ -22,6 +23,7 @@ use crate::teach::lab::{Demo, Lab};
 use crate::teach::narrate::{Evidence, Step};
 use crate::teach::probe;
 use crate::teach::runtime::{self, Gate, channel, find_program};
+use crate::teach::trace;
 
 pub(super) const DEMO: Demo = Demo {
     about: catalog::lifecycle::VFORK,
@@ -31,12 +33,18 @@ pub(super) const DEMO: Demo = Demo {
 /// The heading of its narration.
 const TITLE: &str = "vfork(): the child borrows the parent's memory, so the parent waits";
 
+/// What it shows, before the steps.
+const INTRO: &str = "The notes name vfork() beside fork(). vfork(2) is a system call of its \
+     own: the child runs in the parent's memory, on the parent's stack, and the parent sleeps \
+     until the child execs or exits. Here the demo contrasts fork with a vfork-style clone and \
+     watches the sleeping parent from a third process.";
+
 const T: Duration = Duration::from_secs(5);
 /// How long the watcher keeps the child from exec'ing, so the suspension can be seen.
 const HOLD: Duration = Duration::from_millis(200);
 
 fn run(lab: &mut Lab) -> Result<String> {
-    lab.begin(TITLE, "")?;
+    lab.begin(TITLE, INTRO)?;
     let pte = probe::status_field(&lab.procfs, lab.pid(), "VmPTE");
     let vmsize = probe::status_field(&lab.procfs, lab.pid(), "VmSize");
     // First, plain fork, for contrast: it returns at once while the child waits.
@@ -68,9 +76,12 @@ fn run(lab: &mut Lab) -> Result<String> {
                 format!("/proc/{}/status", lab.pid()),
                 "VmPTE",
                 &pte,
-                format!("page tables fork had to copy (of VmSize {vmsize})"),
+                format!("the page tables of VmSize {vmsize}: at most this much for fork to copy"),
             ))
-            .pid("child", f),
+            .explain("fork() copies no memory, but it does copy page tables: those of every area that holds anonymous pages (the others are refilled on fault, see `demo fork`). VmPTE is an upper bound of that work, which grows with the parent's memory.")
+            .pid("child", f)
+            .pid("parent", lab.pid())
+            .try_it(format!("grep -E 'VmSize|VmPTE' /proc/{}/status", lab.pid())),
     )?;
     gate.open(1)?;
     lab.reap(&mut forked, T)?;
@@ -167,6 +178,14 @@ fn run(lab: &mut Lab) -> Result<String> {
     }
     .context("clone(CLONE_VM|CLONE_VFORK) failed")?;
     let waited = t0.elapsed();
+    trace::record(
+        "clone",
+        format!(
+            "child_stack={:#x}, flags=CLONE_VM|CLONE_VFORK|SIGCHLD",
+            stack.as_ptr() as usize + stack.len()
+        ),
+        pid.to_string(),
+    );
     let mut child = lab.track(pid.as_raw(), "child");
     drop(rel_rd);
     let c = pid.as_raw();
@@ -183,8 +202,17 @@ fn run(lab: &mut Lab) -> Result<String> {
     let state = report["state"].as_str().unwrap_or("?").to_string();
     let wchan = report["wchan"].as_str().unwrap_or("").to_string();
     let kstack = report["stack"].as_str().unwrap_or("").to_string();
+    trace::record_for(
+        c,
+        "execve",
+        format!(
+            "\"{}\", [\"true\"], [] /* 0 vars */",
+            truth.to_string_lossy()
+        ),
+        "0",
+    );
     let mut step = Step::new("vfork: the parent is suspended until the child execs")
-        .syscall("clone(CLONE_VM|CLONE_VFORK|SIGCHLD)  (what vfork() and posix_spawn() do)")
+        .syscall("clone(child_stack=<a stack of its own>, flags=CLONE_VM|CLONE_VFORK|SIGCHLD)")
         .result(format!(
             "{c}, returned only after {:.1} ms",
             waited.as_secs_f64() * 1000.0
@@ -194,7 +222,7 @@ fn run(lab: &mut Lab) -> Result<String> {
                 format!("/proc/{}/stat", lab.pid()),
                 "state (3)",
                 &state,
-                "seen by the watcher: the parent in an uninterruptible (killable) wait",
+                "seen by the watcher: D, an uninterruptible sleep that a fatal signal still ends (TASK_KILLABLE)",
             )
             .check(state == "D"),
         )
@@ -237,21 +265,25 @@ fn run(lab: &mut Lab) -> Result<String> {
     }
     lab.step(
         step.pid("child", c)
+            .pid("parent", lab.pid())
             .pid("watcher", watcher.raw())
-            .note("The child waited on a pipe (a plain read(), touching none of the parent's memory) until the watcher let it exec `true`; a real vfork child execs or exits at once. The parent resumed the moment the exec released its memory."),
+            .explain("These are the flags of the vfork system call (the kernel's sys_vfork asks kernel_clone() for CLONE_VM|CLONE_VFORK with SIGCHLD), made with clone() because Rust code cannot run on a stack it shares with its parent: here the child has a stack of its own, as posix_spawn's child does, and runs in the parent's memory all the same.")
+            .explain("The child waited on a pipe (a plain read(), touching none of the parent's memory) until the watcher let it exec `true`; a real vfork child execs or exits at once. The parent resumed the moment the exec released its memory.")
+            .try_it(format!("while :; do grep State /proc/{}/status; sleep 0.05; done   # during the demo", lab.pid())),
     )?;
 
     let ws = lab.reap(&mut child, T)?;
     lab.conclude(
         Step::new("Why vfork exists, and why posix_spawn uses it")
-            .syscall(format!("waitpid({c}, 0)"))
+            .syscall(format!("read(signalfd) → SIGCHLD from {c}; wait4({c}, &status, WNOHANG, NULL)"))
             .result(runtime::describe(ws))
             .evidence(
                 Evidence::new("waitpid", "status", runtime::describe(ws), "the exec'd `true` ran and exited 0")
                     .check(ws == WaitStatus::Exited(pid, 0)),
             )
             .pid("child", c)
-            .note("Before copy-on-write, fork() copied all of the parent's memory only for the child to throw it away at exec; vfork() lends the child the parent's memory instead and suspends the parent so they cannot trample each other. fork() is copy-on-write today but still copies the page tables, costly for a large parent; that is why glibc's posix_spawn() uses clone(CLONE_VM|CLONE_VFORK). The rule stays: the child may only exec or _exit."),
+            .explain("Before copy-on-write, fork() copied all of the parent's memory only for the child to throw it away at exec; vfork() lends the child the parent's memory instead and suspends the parent so they cannot trample each other. fork() is copy-on-write today but still copies the page tables of the parent's anonymous memory, costly for a large parent; that is why glibc's posix_spawn() asks for CLONE_VM|CLONE_VFORK too, with a stack it maps for the child (clone3 since glibc 2.34: `zombies demo clone` shows the call). The rule stays: the child may only exec or _exit.")
+            .try_it("strace -f -e trace=vfork,clone,clone3 sh -c 'true & wait'"),
     )?;
     Ok(String::new())
 }

@@ -25,6 +25,7 @@ use crate::teach::lab::Lab;
 use crate::teach::narrate::{Object, Step, errno_text};
 use crate::teach::probe;
 use crate::teach::runtime::{Channel, Gate, Runtime, Sender, TempDir, describe};
+use crate::teach::trace;
 
 const MESSAGE: &str = "hello through the FIFO";
 
@@ -107,13 +108,15 @@ fn file_fact(step: &mut Step, path: &Path, kind: char, meaning: &str) {
             let mode = ls_mode(&md);
             step.fact_mut(
                 format!("lstat {}", path.display()),
+                "mode",
                 format!("{mode} {:04o}", md.mode() & 0o7777),
                 meaning.to_string(),
                 mode.starts_with(kind),
             );
             if kind == 'p' {
                 step.fact_mut(
-                    "  st_ino, st_size",
+                    format!("lstat {}", path.display()),
+                    "st_ino, st_size",
                     format!("{}, {}", md.ino(), md.size()),
                     "inode number; a FIFO's size is always 0: data never touches the disk",
                     md.size() == 0,
@@ -122,6 +125,7 @@ fn file_fact(step: &mut Step, path: &Path, kind: char, meaning: &str) {
         }
         Err(e) => step.fact_mut(
             format!("lstat {}", path.display()),
+            "mode",
             format!("{e}"),
             meaning.to_string(),
             false,
@@ -248,9 +252,9 @@ fn wait_blocked_in_open(rt: &Runtime, pid: i32) -> Result<()> {
 /// /proc/PID/syscall's system call, as the proof that the reader is blocked in open; shown
 /// without a verdict when the file cannot be read.
 fn syscall_fact(step: &mut Step, pid: i32) {
-    let field = format!("/proc/{pid}/syscall");
+    let source = format!("/proc/{pid}/syscall");
     let meaning = "the system call it is blocked in: open, so it has no descriptor yet";
-    match std::fs::read_to_string(&field) {
+    match std::fs::read_to_string(&source) {
         Ok(text) => {
             let nr = text
                 .split_whitespace()
@@ -265,9 +269,9 @@ fn syscall_fact(step: &mut Step, pid: i32) {
                 _ => "",
             };
             let value = format!("{nr}{name}");
-            step.fact_mut(field, value, meaning, open);
+            step.fact_mut(source, "number", value, meaning, open);
         }
-        Err(e) => step.ev_mut(field, format!("(unreadable: {e})"), meaning),
+        Err(e) => step.show_mut(source, "number", format!("(unreadable: {e})"), meaning),
     }
 }
 
@@ -301,10 +305,13 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
                     format!("mkdtemp(\"{}\")", dir.path().display()),
                     "the new path, mode 0700",
                 )
-                .explain("Only our user can reach what we create inside it.");
+                .explain("Only our user can reach what we create inside it.")
+                .pid("demo", rt.pid())
+                .try_it(format!("ls -ld {}", dir.path().display()));
             let md = std::fs::symlink_metadata(dir.path());
             s.fact_mut(
                 format!("lstat {}", dir.path().display()),
+                "mode",
                 match &md {
                     Ok(md) => format!("{} {:04o}", ls_mode(md), md.mode() & 0o7777),
                     Err(e) => e.to_string(),
@@ -333,7 +340,18 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         .explain(
             "A new kind of file: type p. It is permanent: it stays in the directory, like any \
              file, until it is unlinked, whether or not a process has it open.",
-        );
+        )
+        .pid("demo", rt.pid())
+        .try_it(format!(
+            "ls -l {}; stat -c '%F %s' {}",
+            shell_quote(&fifo_path),
+            shell_quote(&fifo_path)
+        ));
+    trace::record(
+        "mknodat",
+        format!("AT_FDCWD, \"{}\", S_IFIFO|0600", fifo_path.display()),
+        "0",
+    );
     file_fact(
         &mut s,
         &fifo_path,
@@ -352,13 +370,16 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
                 format!("mknod(\"{}\", S_IFIFO|0600, 0)", twin_path.display()),
                 "0",
             )
-            .explain("mkfifo(3) is a library wrapper around mknod(2) with S_IFIFO.");
+            .explain("mkfifo(3) is a library wrapper around mknod(2) with S_IFIFO.")
+            .pid("demo", rt.pid())
+            .try_it("mknod /tmp/fifo-try p && ls -l /tmp/fifo-try && rm /tmp/fifo-try");
         file_fact(&mut s, &twin_path, 'p', "p again");
         s.evidence.truncate(1);
         twin.remove();
         let after = std::fs::symlink_metadata(&twin_path);
         s.fact_mut(
             format!("unlink(\"{}\")", twin_path.display()),
+            "lstat afterwards",
             match &after {
                 Ok(_) => "still there".to_string(),
                 Err(e) => errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
@@ -369,8 +390,12 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         n.step(s)?;
     }
 
-    // 3. The reader blocks in open.
     let cp = cpath(&fifo_path);
+    if user_path.is_none() {
+        n.step(nonblocking_step(&cp, &fifo_path, rt.pid())?)?;
+    }
+
+    // 3. The reader blocks in open.
     let mut rep = Channel::new()?;
     let mut go = Gate::new()?;
     let user_mode = user_path.is_some();
@@ -392,10 +417,15 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         .explain(
             "Opening a FIFO for reading waits until some process opens it for writing. The \
              reader is asleep inside open itself: it has no descriptor for the FIFO yet.",
-        );
+        )
+        .pid("reader", rpid)
+        .try_it(format!(
+            "cut -d' ' -f1 /proc/{rpid}/syscall; ls -l /proc/{rpid}/fd"
+        ));
     let st = probe::state(rpid);
     s.fact_mut(
-        format!("/proc/{rpid}/stat state"),
+        format!("/proc/{rpid}/stat"),
+        "state (3)",
         st.map(String::from).unwrap_or_default(),
         "S: sleeping",
         st == Some('S'),
@@ -404,6 +434,7 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
     let holds = holds_the_fifo(rpid, &fifo);
     s.fact_mut(
         format!("/proc/{rpid}/fd"),
+        "entries",
         if holds {
             "the FIFO is open"
         } else {
@@ -412,8 +443,9 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         "open has not returned",
         !holds,
     );
-    s.ev_mut(
+    s.show_mut(
         format!("/proc/{rpid}/wchan"),
+        "wchan",
         probe::wchan(rpid).unwrap_or_else(|| "?".into()),
         "where in the kernel it waits for the other end (the name varies between kernels)",
     );
@@ -442,22 +474,26 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
             .explain(
                 "The shell's `>` opened the FIFO for writing; that completed the reader's open. \
                  echo wrote its line and the shell closed the FIFO: end of file for the reader.",
-            );
-        s.ev_mut(
+            )
+            .pid("reader", rpid);
+        s.show_mut(
+            "clock",
             "time blocked in open",
             format!("{ms} ms"),
             "measured by the reader",
         );
         for l in &lines {
             let (count, text) = split_data(l);
-            s.ev_mut(
+            s.show_mut(
                 format!("read({fd}) in PID {rpid}"),
+                "return",
                 count,
                 format!("\"{text}\""),
             );
         }
         s.fact_mut(
-            format!("waitpid({rpid})"),
+            format!("waitpid({rpid}, &status, WNOHANG)"),
+            "status",
             describe(st),
             "the reader saw EOF and exited",
             st == WaitStatus::Exited(rd_child.pid, 0),
@@ -502,9 +538,13 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
             .explain(
                 "A second, separate process opened the FIFO by its path, 300 ms later. That \
                  released the reader. Unlike a pipe's pipe:[inode], /proc shows the FIFO's path.",
-            );
+            )
+            .pid("reader", rpid)
+            .pid("writer", wpid)
+            .try_it(format!("ls -l /proc/{rpid}/fd /proc/{wpid}/fd"));
         s.fact_mut(
-            format!("PID {rpid} after {} ms", WRITER_AFTER.as_millis()),
+            format!("/proc/{rpid}/syscall"),
+            format!("after {} ms", WRITER_AFTER.as_millis()),
             if still {
                 "still blocked in open"
             } else {
@@ -514,6 +554,7 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
             still,
         );
         s.fact_mut(
+            "clock",
             "time the reader was blocked in open",
             format!("{ms} ms"),
             format!(
@@ -524,12 +565,14 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         );
         s.fact_mut(
             format!("/proc/{rpid}/fd/{rfd}"),
+            "link",
             probe::fd_target(rpid, rfd).unwrap_or_default(),
             "the reader's descriptor: the FIFO",
             is_the_fifo(rpid, rfd, &fifo),
         );
         s.fact_mut(
             format!("/proc/{wpid}/fd/{wfd}"),
+            "link",
             probe::fd_target(wpid, wfd).unwrap_or_default(),
             "the writer's descriptor: the same file",
             is_the_fifo(wpid, wfd, &fifo),
@@ -562,12 +605,16 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
             .explain(
                 "The bytes went through the kernel's pipe buffer, first in, first out; when the \
                  writer closed its end the reader's read returned 0, end of file.",
-            );
+            )
+            .pid("reader", rpid)
+            .pid("writer", wpid)
+            .try_it("mkfifo /tmp/fifo-try; cat /tmp/fifo-try & echo hello > /tmp/fifo-try; wait; rm /tmp/fifo-try");
         let received: String = data.iter().map(|l| split_data(l).1).collect();
         for l in &data {
             let (count, text) = split_data(l);
             s.fact_mut(
                 format!("read({rfd}) in PID {rpid}"),
+                "return",
                 count,
                 format!("\"{text}\""),
                 received == sent.escape_debug().to_string(),
@@ -576,6 +623,7 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         if data.is_empty() {
             s.fact_mut(
                 format!("read({rfd}) in PID {rpid}"),
+                "return",
                 "(nothing)",
                 "the writer's line",
                 false,
@@ -583,18 +631,21 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         }
         s.fact_mut(
             format!("read({rfd}) in PID {rpid}"),
+            "return",
             if eof { "0" } else { "(no end of file)" },
             "0 bytes: end of file, the writer closed",
             eof,
         );
         s.fact_mut(
-            format!("waitpid({wpid})"),
+            format!("waitpid({wpid}, &status, WNOHANG)"),
+            "status",
             describe(wst),
             "the writer is done",
             wst == WaitStatus::Exited(wr_child.pid, 0),
         );
         s.fact_mut(
-            format!("waitpid({rpid})"),
+            format!("waitpid({rpid}, &status, WNOHANG)"),
+            "status",
             describe(rst),
             "the reader saw EOF",
             rst == WaitStatus::Exited(rd_child.pid, 0),
@@ -608,7 +659,9 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         .explain(
             "Both processes are gone and the FIFO is still there: a permanent object. It goes \
              only when unlinked, which the demo does now (it removes only the file it created).",
-        );
+        )
+        .pid("demo", rt.pid())
+        .try_it(format!("ls -l {}", shell_quote(&fifo_path)));
     file_fact(
         &mut s,
         &fifo_path,
@@ -617,9 +670,15 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
     );
     s.evidence.truncate(1);
     let removed = fifo.remove();
+    trace::record(
+        "unlink",
+        format!("\"{}\"", fifo_path.display()),
+        if removed { "0" } else { "-1" },
+    );
     let after = std::fs::symlink_metadata(fifo.path());
     s.fact_mut(
         format!("lstat {}", fifo_path.display()),
+        "mode",
         match &after {
             Ok(_) => "still there".to_string(),
             Err(e) => errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
@@ -634,6 +693,102 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         "A FIFO is a file of type p: opening it waits for the other end, then it behaves like \
          a pipe between processes that only share its name. Removed; children reaped.",
     ))
+}
+
+/// O_NONBLOCK changes both opens: the reader's returns at once, the writer's fails with
+/// ENXIO while no reader has the FIFO open; and a read with nothing to read does not wait.
+fn nonblocking_step(path: &CString, shown: &Path, me: i32) -> Result<Step> {
+    let p = shown.display();
+    let open_nb = |flags: OFlag| {
+        nix::fcntl::open(
+            path.as_c_str(),
+            flags | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+    };
+    let text = |r: &Result<OwnedFd, Errno>| match r {
+        Ok(fd) => fd.as_raw_fd().to_string(),
+        Err(e) => errno_text(*e),
+    };
+    let w1 = open_nb(OFlag::O_WRONLY);
+    trace::record(
+        "openat",
+        format!("AT_FDCWD, \"{p}\", O_WRONLY|O_NONBLOCK|O_CLOEXEC"),
+        text(&w1),
+    );
+    let r = open_nb(OFlag::O_RDONLY);
+    trace::record(
+        "openat",
+        format!("AT_FDCWD, \"{p}\", O_RDONLY|O_NONBLOCK|O_CLOEXEC"),
+        text(&r),
+    );
+    let mut buf = [0u8; 16];
+    let read_alone = r.as_ref().ok().map(|fd| nix::unistd::read(fd, &mut buf));
+    let w2 = open_nb(OFlag::O_WRONLY);
+    trace::record(
+        "openat",
+        format!("AT_FDCWD, \"{p}\", O_WRONLY|O_NONBLOCK|O_CLOEXEC"),
+        text(&w2),
+    );
+    let read_with_writer = r.as_ref().ok().map(|fd| nix::unistd::read(fd, &mut buf));
+    let read_text = |x: &Option<nix::Result<usize>>| match x {
+        Some(Ok(k)) => k.to_string(),
+        Some(Err(e)) => errno_text(*e),
+        None => "(not opened)".to_string(),
+    };
+    let mut s = Step::new("With O_NONBLOCK: the reader's open returns at once, a writer's fails with ENXIO")
+        .call(
+            format!("open(\"{p}\", O_WRONLY|O_NONBLOCK); open(O_RDONLY|O_NONBLOCK); read; open(O_WRONLY|O_NONBLOCK); read"),
+            format!("{}, {}, {}, {}, {}", text(&w1), text(&r), read_text(&read_alone), text(&w2), read_text(&read_with_writer)),
+        )
+        .explain(
+            "The notes: a FIFO is normally in blocking mode when reading. O_NONBLOCK changes \
+             open and read: a reader's open returns at once, even with no writer; a writer's \
+             open fails with ENXIO while no process has the FIFO open for reading, rather than \
+             wait (there would be nobody to read what it writes). A read with no writer at all \
+             returns 0, end of file; with a writer but no data, EAGAIN instead of waiting.",
+        )
+        .pid("demo", me)
+        .try_it("mkfifo /tmp/fifo-try && dd if=/dev/null of=/tmp/fifo-try oflag=nonblock; dd if=/tmp/fifo-try iflag=nonblock count=1; rm /tmp/fifo-try");
+    s.fact_mut(
+        "open(O_WRONLY|O_NONBLOCK)",
+        "with no reader",
+        text(&w1),
+        "ENXIO: no process has it open for reading",
+        matches!(w1, Err(Errno::ENXIO)),
+    );
+    s.fact_mut(
+        "open(O_RDONLY|O_NONBLOCK)",
+        "with no writer",
+        text(&r),
+        "a descriptor, at once: no waiting for a writer",
+        r.is_ok(),
+    );
+    s.fact_mut(
+        "read",
+        "with no writer",
+        read_text(&read_alone),
+        "0: end of file, since no process has it open for writing",
+        matches!(read_alone, Some(Ok(0))),
+    );
+    s.fact_mut(
+        "open(O_WRONLY|O_NONBLOCK)",
+        "with a reader",
+        text(&w2),
+        "now it opens: a reader exists",
+        w2.is_ok(),
+    );
+    s.fact_mut(
+        "read",
+        "with a writer, no data",
+        read_text(&read_with_writer),
+        "EAGAIN: there will be data, later; O_NONBLOCK refuses to wait",
+        matches!(read_with_writer, Some(Err(Errno::EAGAIN))),
+    );
+    drop(w2);
+    drop(r);
+    trace::record("close", "…", "0");
+    Ok(s)
 }
 
 fn parse_opened(line: Option<&str>) -> Result<(u64, i32)> {

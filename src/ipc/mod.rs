@@ -84,35 +84,66 @@ pub(crate) fn row_facts<F: Fn(&str) -> (String, String)>(
     let Some(field) = field else {
         let value = format!("no row with {id_name} {id}");
         if wants.iter().any(|(_, w)| w.is_some()) {
-            step.fact_mut(source, value, "the object is gone", false);
+            step.fact_mut(source, "row", value, "the object is gone", false);
         } else {
-            step.ev_mut(source, value, "the object is gone");
+            step.show_mut(source, "row", value, "the object is gone");
         }
         return;
     };
     for (f, want) in wants {
         let (value, meaning) = field(f);
-        let label = format!("{source} {f}");
         match want {
             Some(w) => {
                 let holds = &value == w;
-                step.fact_mut(label, value, meaning, holds);
+                step.fact_mut(source.clone(), *f, value, meaning, holds);
             }
-            None => step.ev_mut(label, value, meaning),
+            None => step.show_mut(source.clone(), *f, value, meaning),
         }
     }
 }
+
+/// The shell command that shows an object the way the kernel lists it: `ipcs -q -i 7`,
+/// `cat /dev/mqueue/NAME`, `ls -l /dev/shm/NAME`.
+pub(crate) fn look(o: &crate::teach::narrate::Object) -> String {
+    let id = o.id.unwrap_or(-1);
+    let name = o.name.clone().unwrap_or_default();
+    match o.kind {
+        "sysv-msg" => format!("ipcs -q -i {id}; grep -w {id} /proc/sysvipc/msg"),
+        "sysv-sem" => format!("ipcs -s -i {id}; grep -w {id} /proc/sysvipc/sem"),
+        "sysv-shm" => format!("ipcs -m -i {id}; grep -w {id} /proc/sysvipc/shm"),
+        "posix-mq" => format!("cat /dev/mqueue{name}"),
+        "posix-sem" => format!("ls -l /dev/shm/sem.{}", name.trim_start_matches('/')),
+        "posix-shm" => format!("ls -l /dev/shm{name}"),
+        _ => format!("ls -l {name}"),
+    }
+}
+
+/// How long a System V object lives, for the steps that remove one.
+pub(crate) const SYSV_LIFETIME: &str = "A System V object outlives the processes that made \
+     and used it: it lives until it is removed (IPC_RMID, or ipcrm), until its IPC namespace \
+     ends (a container's, when its last process exits), or until reboot. On systemd machines \
+     logind's RemoveIPC= (on by default, for ordinary users only) also removes a user's \
+     objects when their last session ends. zombies ipc list --orphaned finds the ones left \
+     behind.";
+
+/// How long a POSIX object lives: it is a file, in /dev/shm or /dev/mqueue.
+pub(crate) const POSIX_LIFETIME: &str = "Without the unlink the name would stay, holding its \
+     memory, until reboot: /dev/shm is a tmpfs, in memory, and /dev/mqueue's queues belong to \
+     the IPC namespace (a container's goes when its last process exits). On systemd machines \
+     logind's RemoveIPC= (on by default, for ordinary users only) also removes a user's files \
+     there when their last session ends.";
 
 /// The proof that a System V object was removed: its row left /proc/sysvipc/TABLE.
 pub(crate) fn removed_fact(step: &mut Step, table: &str, id_name: &str, id: i32, present: bool) {
     step.fact_mut(
         format!("/proc/sysvipc/{table}"),
+        "row",
         if present {
             format!("{id_name} {id} still listed")
         } else {
             format!("no row with {id_name} {id}")
         },
-        "removed: nothing left until reboot",
+        "removed: the row is gone",
         !present,
     );
 }
@@ -133,7 +164,8 @@ pub(crate) fn state_fact(
         st = probe::state(pid);
     }
     step.fact_mut(
-        format!("/proc/{pid}/stat state"),
+        format!("/proc/{pid}/stat"),
+        "state (3)",
         st.map(String::from).unwrap_or("gone".into()),
         meaning.to_string(),
         st == want,

@@ -16,7 +16,8 @@ use crate::sys::process;
 use crate::teach::lab::Lab;
 use crate::teach::narrate::{Narrator, Step, errno_text};
 use crate::teach::probe;
-use crate::teach::runtime::{Channel, Gate, Pipe, Runtime, Sender, describe};
+use crate::teach::runtime::{Channel, Gate, Pipe, Runtime, Sender, describe, find_program};
+use crate::teach::trace;
 
 const MESSAGE: &str = "hello through the pipe";
 
@@ -30,6 +31,7 @@ fn fd_fact(step: &mut Step, pid: i32, fd: i32, want: Option<&str>, meaning: &str
     };
     step.fact_mut(
         format!("/proc/{pid}/fd/{fd}"),
+        "link",
         target.clone().unwrap_or_else(|| "(closed)".into()),
         meaning,
         target.as_deref() == want,
@@ -93,6 +95,10 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
              has no name in any directory; /proc shows it as pipe:[inode] on a hidden \
              filesystem (pipefs).",
         );
+    s = s.pid("demo", me).try_it(format!(
+        "ls -l /proc/{me}/fd; grep -E '^(pos|flags)' /proc/{me}/fdinfo/{r}"
+    ));
+    trace::record("pipe2", format!("[{r}, {w}], 0"), "0");
     fd_fact(&mut s, me, r, pipe_inode, "read end: a pipe");
     fd_fact(
         &mut s,
@@ -122,7 +128,10 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
             "fork copies the descriptor table, so both processes hold both ends. The child \
              closes its write end and the parent its read end; the pipe now goes one way, \
              parent to child. (Another pipe, not shown, carries the child's reports back.)",
-        );
+        )
+        .pid("parent", me)
+        .pid("reader", cpid)
+        .try_it(format!("ls -l /proc/{me}/fd /proc/{cpid}/fd"));
     fd_fact(
         &mut s,
         cpid,
@@ -145,16 +154,22 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
     super::signal::wait_state(rt, cpid, 'S', Duration::from_secs(2))?;
     let mut s = Step::new("The child reads from the empty pipe and blocks")
         .call(format!("read({r}) in the child"), "(blocks)")
-        .explain("Nothing to read yet: the kernel puts the reader to sleep until data comes.");
+        .explain("Nothing to read yet: the kernel puts the reader to sleep until data comes.")
+        .pid("reader", cpid)
+        .try_it(format!(
+            "cat /proc/{cpid}/wchan; echo; cut -d' ' -f1 /proc/{cpid}/syscall"
+        ));
     let st = probe::state(cpid);
     s.fact_mut(
-        format!("/proc/{cpid}/stat state"),
+        format!("/proc/{cpid}/stat"),
+        "state (3)",
         st.map(String::from).unwrap_or_default(),
         "S: sleeping",
         st == Some('S'),
     );
-    s.ev_mut(
+    s.show_mut(
         format!("/proc/{cpid}/wchan"),
+        "wchan",
         probe::wchan(cpid).unwrap_or_else(|| "?".into()),
         "the kernel function it sleeps in: a pipe read (its name varies between kernels)",
     );
@@ -167,16 +182,25 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
     )
     .map_err(std::io::Error::from)
     .context("write to the pipe")?;
+    trace::record(
+        "write",
+        format!("{w}, \"{MESSAGE}\", {}", MESSAGE.len()),
+        written.to_string(),
+    );
     let got = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
     let mut s = Step::new("The parent writes; the child wakes up with the bytes")
         .call(format!("write({w}, \"{MESSAGE}\")"), written.to_string())
-        .explain("The child's read returned what the parent wrote, byte for byte.");
+        .explain("The child's read returned what the parent wrote, byte for byte.")
+        .pid("writer", me)
+        .pid("reader", cpid)
+        .try_it("echo hello | cat");
     let (count, text) = got
         .strip_prefix("data ")
         .and_then(|d| d.split_once(' '))
         .unwrap_or(("?", got.as_str()));
     s.fact_mut(
         format!("read({r}) in PID {cpid}"),
+        "return",
         count.to_string(),
         format!("bytes read: \"{text}\", the {written} bytes written"),
         count == written.to_string() && text == MESSAGE,
@@ -185,6 +209,7 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
 
     // 5. EOF.
     pipe.close_write();
+    trace::record("close", w.to_string(), "0");
     let eof = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
     let st = rt.reap(&mut child, Duration::from_secs(5))?;
     let mut s = Step::new("The parent closes the write end: the reader sees end of file")
@@ -193,15 +218,19 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
             "With no write end open anywhere, read returns 0: end of file. Had the child kept its \
              own copy of the write end, it would wait forever: that is why each side closes the \
              end it does not use.",
-        );
+        )
+        .pid("reader", cpid)
+        .try_it("(echo one; echo two) | wc -l   # wc ends when the writer closes: EOF");
     s.fact_mut(
         format!("read({r}) in PID {cpid}"),
+        "return",
         if eof == "eof" { "0" } else { eof.as_str() }.to_string(),
         "0 bytes: end of file",
         eof == "eof",
     );
     s.fact_mut(
-        format!("waitpid({cpid})"),
+        format!("waitpid({cpid}, &status, WNOHANG)"),
+        "status",
         describe(st),
         "the reader finished",
         st == WaitStatus::Exited(child.pid, 0),
@@ -209,7 +238,9 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
     n.step(s)?;
 
     // 6. Capacity.
-    capacity_step(n)?;
+    capacity_step(n, me)?;
+    blocked_writer_step(rt, n)?;
+    atomic_step(rt, n)?;
 
     // 7. SIGPIPE.
     let (rd2, wr2) = nix::unistd::pipe()
@@ -233,15 +264,21 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
              no reader, the kernel sends the writer SIGPIPE, whose default action terminates \
              it. (Rust ignores SIGPIPE and children inherit that; this child restored the \
              default first.)",
+        )
+        .pid("writer", wpid)
+        .try_it(
+            "yes | head -1; echo \"yes ended with ${PIPESTATUS[0]}: 128 + 13 (SIGPIPE)\"   # bash",
         );
     s.fact_mut(
-        format!("/proc/{wpid}/status SigIgn"),
+        format!("/proc/{wpid}/status"),
+        "SigIgn",
         sigign.map_or("(unreadable)".into(), |m| m.hex()),
         "SIGPIPE (bit 12) not ignored: default action",
         sigign.is_some_and(|m| !m.has(libc::SIGPIPE)),
     );
     s.fact_mut(
-        format!("waitpid({wpid})"),
+        format!("waitpid({wpid}, &status, WNOHANG)"),
+        "status",
         describe(st),
         "the writer was killed by the kernel's signal",
         matches!(st, WaitStatus::Signaled(_, Signal::SIGPIPE, _)),
@@ -267,15 +304,24 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         .explain(
             "The demo itself ignores SIGPIPE, like every Rust program, so the same situation \
              is an error return, EPIPE, and the process goes on.",
-        );
+        )
+        .pid("writer", me)
+        .try_it("grep SigIgn /proc/self/status");
+    trace::record(
+        "write",
+        format!("{}, \"x\", 1", wr3.as_raw_fd()),
+        trace::ret(&r.map(|n| n as i64)),
+    );
     s.fact_mut(
-        format!("/proc/{me}/status SigIgn"),
+        format!("/proc/{me}/status"),
+        "SigIgn",
         mine.map_or("(unreadable)".into(), |m| m.hex()),
         "SIGPIPE (bit 12) ignored",
         mine.is_some_and(|m| m.has(libc::SIGPIPE)),
     );
     s.fact_mut(
-        "write",
+        "write(w, \"x\", 1)",
+        "return",
         match r {
             Ok(n) => n.to_string(),
             Err(e) => errno_text(e),
@@ -286,15 +332,387 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
     n.step(s)?;
     drop(wr3);
 
+    pipeline_step(rt, n)?;
+
     Ok(String::from(
         "One pipe, one inode, two processes; EOF when the last writer closed; a buffer of a \
-         fixed size; SIGPIPE or EPIPE for a writer without readers. Every child was reaped.",
+         fixed size, where a writer waits; writes up to PIPE_BUF whole; SIGPIPE or EPIPE for a \
+         writer without readers; and a shell's `|` built from pipe, dup2 and exec. Every child \
+         was reaped.",
     ))
+}
+
+/// A writer that fills the pipe sleeps in pipe_write until the reader makes room.
+fn blocked_writer_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+    let mut pipe = Pipe::new()?;
+    let size = nix::fcntl::fcntl(
+        pipe.writer().context("the new pipe has no write end")?,
+        FcntlArg::F_GETPIPE_SZ,
+    )
+    .map_err(std::io::Error::from)
+    .context("fcntl(F_GETPIPE_SZ)")?;
+    let total = usize::try_from(size).unwrap_or(65536) + 4096;
+    let mut rep = Channel::new()?;
+    let mut w = rt.spawn("blocked writer", || {
+        pipe.close_read();
+        let report = rep.child_side();
+        let data = vec![b'w'; total];
+        let Some(fd) = pipe.writer() else { return 1 };
+        // One write(2) of more than the pipe holds: it fills the pipe, then sleeps.
+        let r = nix::unistd::write(fd, &data);
+        trace::record(
+            "write",
+            format!("{}, \"www\"..., {total}", fd.as_raw_fd()),
+            trace::ret(&r.map(|n| n as i64)),
+        );
+        report.line(&format!("wrote {}", r.map_or(-1, |n| n as i64)));
+        0
+    })?;
+    pipe.close_write();
+    rep.close_write();
+    let wpid = w.raw();
+    let rt_ref = rt;
+    let blocked = rt.wait_until(Duration::from_secs(5), "the writer to block", |_| {
+        let st = probe::state(wpid);
+        let sc = probe::in_syscall(wpid);
+        Ok((st == Some('S')
+            && matches!(
+                sc,
+                probe::InSyscall::Call(libc::SYS_write) | probe::InSyscall::Unknown
+            ))
+        .then_some(sc))
+    })?;
+    let _ = rt_ref;
+    let wchan = probe::wchan(wpid);
+    let mut s = Step::new("A writer that fills the pipe sleeps in the kernel's pipe_write until the reader makes room")
+        .call(
+            format!("write(w, {total} bytes) in PID {wpid}: {size} fit, then it waits"),
+            "(blocks)",
+        )
+        .explain(
+            "Without O_NONBLOCK, a write that does not fit copies what does and puts the writer \
+             to sleep inside the kernel's pipe_write() until a reader frees room; it returns \
+             only when every byte is in. The reader drains 64 KiB here and the writer finishes.",
+        )
+        .pid("writer", wpid)
+        .try_it("yes | sleep 30 & sleep 1; cat /proc/$(pgrep -n yes)/wchan; echo; kill %1");
+    s.fact_mut(
+        format!("/proc/{wpid}/stat"),
+        "state (3)",
+        probe::state(wpid).map(String::from).unwrap_or_default(),
+        "S: asleep",
+        probe::state(wpid) == Some('S'),
+    );
+    match blocked {
+        probe::InSyscall::Call(nr) => s.fact_mut(
+            format!("/proc/{wpid}/syscall"),
+            "number",
+            format!("{nr} ({})", probe::syscall_name(nr)),
+            "inside write(2)",
+            nr == libc::SYS_write,
+        ),
+        _ => s.show_mut(
+            format!("/proc/{wpid}/syscall"),
+            "number",
+            "(unreadable)",
+            "the system call it sleeps in; reading it needs ptrace access",
+        ),
+    }
+    match wchan {
+        Some(w) => s.fact_mut(
+            format!("/proc/{wpid}/wchan"),
+            "wchan",
+            &w,
+            "the kernel function it waits in: pipe_write (named anon_pipe_write for unnamed pipes on newer kernels)",
+            w.ends_with("pipe_write"),
+        ),
+        None => s.show_mut(
+            format!("/proc/{wpid}/wchan"),
+            "wchan",
+            "(hidden)",
+            "where it waits; hidden here",
+        ),
+    }
+    // Drain: the writer wakes and finishes.
+    let reader = pipe.reader().context("the pipe's read end is closed")?;
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 65536];
+    while got < total {
+        if !rt.wait_readable(reader, Some(Duration::from_secs(5)))? {
+            bail!("the blocked writer stopped writing");
+        }
+        match nix::unistd::read(reader, &mut buf) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(Errno::EINTR | Errno::EAGAIN) => {}
+            Err(e) => return Err(e).context("read from the pipe"),
+        }
+    }
+    let said = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
+    let st = rt.reap(&mut w, Duration::from_secs(5))?;
+    s.fact_mut(
+        format!("write() in PID {wpid}"),
+        "return",
+        said.trim_start_matches("wrote ").to_string(),
+        format!("all {total} bytes, once the reader made room"),
+        said == format!("wrote {total}"),
+    );
+    s.fact_mut(
+        format!("waitpid({wpid}, &status, WNOHANG)"),
+        "status",
+        describe(st),
+        "the writer finished",
+        matches!(st, WaitStatus::Exited(_, 0)),
+    );
+    n.step(s)?;
+    Ok(())
+}
+
+/// Writes of at most PIPE_BUF bytes are atomic: two writers' records never interleave.
+fn atomic_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+    const RECORDS: usize = 64;
+    const BIG: usize = 256 * 1024;
+    let pipe_buf = libc::PIPE_BUF;
+    let run = |size: usize, count: usize| -> Result<(Vec<u8>, [i32; 2])> {
+        let mut pipe = Pipe::new()?;
+        let mut kids = Vec::new();
+        for letter in [b'A', b'B'] {
+            kids.push(rt.spawn("pipe writer", || {
+                pipe.close_read();
+                let record = vec![letter; size];
+                for _ in 0..count {
+                    if pipe.write_all(&record).is_err() {
+                        return 1;
+                    }
+                }
+                0
+            })?);
+        }
+        pipe.close_write();
+        let reader = pipe.reader().context("the pipe's read end is closed")?;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        loop {
+            if !rt.wait_readable(reader, Some(Duration::from_secs(5)))? {
+                bail!("the pipe writers stopped writing");
+            }
+            match nix::unistd::read(reader, &mut buf) {
+                Ok(0) => break,
+                Ok(k) => out.extend_from_slice(&buf[..k]),
+                Err(Errno::EINTR | Errno::EAGAIN) => {}
+                Err(e) => return Err(e).context("read from the pipe"),
+            }
+        }
+        let mut pids = [0; 2];
+        for (i, k) in kids.iter_mut().enumerate() {
+            pids[i] = k.raw();
+            rt.reap(k, Duration::from_secs(5))?;
+        }
+        Ok((out, pids))
+    };
+    let (small, pids) = run(pipe_buf, RECORDS)?;
+    let whole = small.len() == 2 * RECORDS * pipe_buf
+        && small.chunks(pipe_buf).all(|c| c.iter().all(|&b| b == c[0]));
+    let switches = |v: &[u8]| v.windows(2).filter(|w| w[0] != w[1]).count();
+    let (big, _) = run(BIG, 1)?;
+    let mut s = Step::new("Writes of up to PIPE_BUF bytes arrive whole, never mixed with another writer's")
+        .call(
+            format!(
+                "PIDs {} and {}: {RECORDS} writes each of {pipe_buf} bytes ('A'×{pipe_buf}, 'B'×{pipe_buf}) into one pipe; then one write each of {BIG} bytes",
+                pids[0], pids[1]
+            ),
+            format!("{} bytes read, then {}", small.len(), big.len()),
+        )
+        .explain(
+            "POSIX guarantees that a write of at most PIPE_BUF bytes to a pipe is atomic: it \
+             lands in one piece, never interleaved with another writer's. That is what lets \
+             many processes log lines into one pipe. A larger write is copied as room appears, \
+             and other writers' data can land in between.",
+        )
+        .pid("writer_a", pids[0])
+        .pid("writer_b", pids[1])
+        .try_it("getconf PIPE_BUF /");
+    s.show_mut(
+        "<limits.h>",
+        "PIPE_BUF",
+        pipe_buf,
+        "the size up to which a pipe write is atomic (4096 on Linux)",
+    );
+    s.fact_mut(
+        format!("{pipe_buf}-byte records read"),
+        "mixed records",
+        if whole {
+            "none".to_string()
+        } else {
+            "some".to_string()
+        },
+        format!("every {pipe_buf}-byte block is all A or all B: no write was split"),
+        whole,
+    );
+    s.show_mut(
+        format!("{BIG}-byte writes read"),
+        "A/B switches",
+        switches(&big),
+        "where one large write was cut by the other (1 means none was)",
+    );
+    n.step(s)?;
+    Ok(())
+}
+
+/// A shell pipeline `cat | wc -l`, made the way a shell makes it: pipe, fork, dup2, exec.
+fn pipeline_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
+    let cat = find_program("cat")?;
+    let wc = find_program("wc")?;
+    let mut p = Pipe::new()?;
+    let mut feed = Pipe::new()?;
+    let mut out = Pipe::new()?;
+    let (pr, pw) = (
+        p.reader().map_or(-1, |f| f.as_raw_fd()),
+        p.writer().map_or(-1, |f| f.as_raw_fd()),
+    );
+    let exec = |prog: &std::ffi::CString, argv: &[&str]| -> i32 {
+        let argv: Vec<std::ffi::CString> = argv
+            .iter()
+            .filter_map(|a| std::ffi::CString::new(*a).ok())
+            .collect();
+        let env: [std::ffi::CString; 0] = [];
+        let _ = nix::unistd::execve(prog, &argv, &env);
+        127
+    };
+    let mut a = rt.spawn("cat", || {
+        let (Some(input), Some(output)) = (feed.reader(), p.writer()) else {
+            return 126;
+        };
+        let r0 = nix::unistd::dup2_stdin(input);
+        let r1 = nix::unistd::dup2_stdout(output);
+        trace::record(
+            "dup2",
+            format!("{}, 0", input.as_raw_fd()),
+            trace::ret(&r0.map(|()| 0)),
+        );
+        trace::record("dup2", format!("{pw}, 1"), trace::ret(&r1.map(|()| 1)));
+        exec(&cat, &["cat"])
+    })?;
+    let mut b = rt.spawn("wc", || {
+        let (Some(input), Some(output)) = (p.reader(), out.writer()) else {
+            return 126;
+        };
+        let r0 = nix::unistd::dup2_stdin(input);
+        let r1 = nix::unistd::dup2_stdout(output);
+        trace::record("dup2", format!("{pr}, 0"), trace::ret(&r0.map(|()| 0)));
+        trace::record(
+            "dup2",
+            format!("{}, 1", output.as_raw_fd()),
+            trace::ret(&r1.map(|()| 1)),
+        );
+        exec(&wc, &["wc", "-l"])
+    })?;
+    // The demo keeps only its ends: the feed's writer and the output's reader. Every other
+    // copy must close, or wc would never see the end of its input.
+    p.close_read();
+    p.close_write();
+    feed.close_read();
+    out.close_write();
+    let (apid, bpid) = (a.raw(), b.raw());
+    rt.wait_until(Duration::from_secs(5), "cat and wc to start", |_| {
+        Ok(
+            (probe::comm(&rt.procfs, apid) == "cat" && probe::comm(&rt.procfs, bpid) == "wc")
+                .then_some(()),
+        )
+    })?;
+    trace::record_for(
+        apid,
+        "execve",
+        format!("\"{}\", [\"cat\"], [] /* 0 vars */", cat.to_string_lossy()),
+        "0",
+    );
+    trace::record_for(
+        bpid,
+        "execve",
+        format!(
+            "\"{}\", [\"wc\", \"-l\"], [] /* 0 vars */",
+            wc.to_string_lossy()
+        ),
+        "0",
+    );
+    let a_out = probe::fd_target(apid, 1);
+    let b_in = probe::fd_target(bpid, 0);
+    let mut s = Step::new("A shell's `cat | wc -l`, built by hand: pipe, fork, dup2, exec")
+        .call(
+            format!(
+                "pipe([{pr}, {pw}]); fork() → {apid}: dup2({pw}, 1), execve(cat); fork() → {bpid}: dup2({pr}, 0), execve(wc -l); close({pr}), close({pw})"
+            ),
+            "cat and wc run, joined by the pipe",
+        )
+        .explain(
+            "This is what a shell does for `a | b`: one pipe, two forks; in the first child dup2 \
+             puts the write end on descriptor 1 (stdout), in the second the read end on 0 \
+             (stdin), and each execs its program, which simply reads 0 and writes 1 without \
+             knowing about the pipe. Every other copy of the ends is closed, the shell's too, \
+             or wc would never see end of file.",
+        )
+        .pid("cat", apid)
+        .pid("wc", bpid)
+        .try_it("sleep 30 | sleep 31 & sleep 1; ls -l /proc/$(pgrep -nx sleep)/fd; kill %1");
+    s.fact_mut(
+        format!("/proc/{apid}/fd/1"),
+        "link",
+        a_out.clone().unwrap_or_else(|| "(closed)".into()),
+        "cat's stdout: a pipe",
+        a_out.as_deref().is_some_and(|t| t.starts_with("pipe:[")),
+    );
+    s.fact_mut(
+        format!("/proc/{bpid}/fd/0"),
+        "link",
+        b_in.clone().unwrap_or_else(|| "(closed)".into()),
+        "wc's stdin: the same pipe",
+        b_in.is_some() && b_in == a_out,
+    );
+    let lines = "one\ntwo\nthree\n";
+    feed.write_all(lines.as_bytes())
+        .map_err(std::io::Error::from)
+        .context("write to cat")?;
+    feed.close_write();
+    let reader = out
+        .reader()
+        .context("the output pipe's read end is closed")?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        if !rt.wait_readable(reader, Some(Duration::from_secs(5)))? {
+            bail!("wc printed nothing within 5 s");
+        }
+        match nix::unistd::read(reader, &mut buf) {
+            Ok(0) => break,
+            Ok(k) => got.extend_from_slice(&buf[..k]),
+            Err(Errno::EINTR | Errno::EAGAIN) => {}
+            Err(e) => return Err(e).context("read wc's output"),
+        }
+    }
+    let sa = rt.reap(&mut a, Duration::from_secs(5))?;
+    let sb = rt.reap(&mut b, Duration::from_secs(5))?;
+    let printed = String::from_utf8_lossy(&got).trim().to_string();
+    s.fact_mut(
+        format!("stdout of wc ({bpid})"),
+        "line",
+        &printed,
+        "3: the three lines the demo fed cat, counted by wc through the pipe",
+        printed == "3",
+    );
+    s.fact_mut(
+        "waitpid(cat), waitpid(wc)",
+        "status",
+        format!("{}; {}", describe(sa), describe(sb)),
+        "both ended when their input did",
+        matches!(sa, WaitStatus::Exited(_, 0)) && matches!(sb, WaitStatus::Exited(_, 0)),
+    );
+    n.step(s)?;
+    Ok(())
 }
 
 /// How many bytes a pipe holds: what F_GETPIPE_SZ says (Linux 2.6.35 and later), and what
 /// non-blocking writes fit before EAGAIN. They are the same number.
-fn capacity_step(n: &mut Narrator) -> Result<()> {
+fn capacity_step(n: &mut Narrator, me: i32) -> Result<()> {
     let (rd, wr) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)
         .map_err(std::io::Error::from)
         .context("pipe2(O_NONBLOCK)")?;
@@ -329,19 +747,24 @@ fn capacity_step(n: &mut Narrator) -> Result<()> {
             "The kernel keeps a pipe's bytes in a ring of pages. When they are full a writer \
              waits, or with O_NONBLOCK gets EAGAIN, until the reader makes room. A writer that \
              waits for its reader while the reader waits for it is the classic pipe deadlock.",
-        );
-    s.ev_mut(
-        "fcntl(F_GETPIPE_SZ)",
+        )
+        .pid("demo", me)
+        .try_it("cat /proc/sys/fs/pipe-max-size /proc/sys/fs/pipe-user-pages-soft");
+    s.show_mut(
+        "fcntl(w, F_GETPIPE_SZ)",
+        "return",
         size.to_string(),
         format!("the capacity the kernel gave this pipe: {pages} pages of {page} bytes"),
     );
     s.fact_mut(
-        "bytes written before the pipe was full",
+        "write(w, 4096 bytes) until it fails",
+        "bytes written",
         filled.to_string(),
         "exactly the capacity F_GETPIPE_SZ reports",
         i64::try_from(filled).ok() == Some(i64::from(size)),
     );
     s.fact_mut(
+        "write(w, 4096 bytes) until it fails",
         "the write that did not fit",
         stop.map_or("(none)".to_string(), errno_text),
         "EAGAIN: full, and O_NONBLOCK forbids waiting",
@@ -351,7 +774,8 @@ fn capacity_step(n: &mut Narrator) -> Result<()> {
     // already holds more than fs.pipe-user-pages-soft pages in pipes gets
     // PIPE_MIN_DEF_BUFFERS instead (1 page at first, 2 since a 2021 fix), and the page size
     // is not 4096 everywhere: the default is shown, not asserted.
-    s.ev_mut(
+    s.show_mut(
+        "PIPE_DEF_BUFFERS",
         "default capacity",
         format!("16 × {page} = {}", 16 * page),
         if pages == 16 {

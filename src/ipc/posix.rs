@@ -8,6 +8,7 @@ use nix::errno::Errno;
 
 use crate::ipcs::sysvipc;
 use crate::teach::narrate::{Step, errno_text};
+use crate::teach::trace;
 
 /// Which unlink call of the POSIX IPC API removes a name.
 #[derive(Clone, Copy, Debug)]
@@ -55,11 +56,28 @@ impl Name {
     pub(crate) fn unlink(&mut self) -> Result<(), Errno> {
         if !self.unlinked {
             let name = self.name.as_c_str();
-            match self.unlink {
-                Unlink::Queue => nix::mqueue::mq_unlink(name)?,
-                Unlink::Semaphore => crate::sys::semaphore::unlink(name)?,
-                Unlink::Shm => nix::sys::mman::shm_unlink(name)?,
-            }
+            let shown = name.to_string_lossy();
+            // What strace shows: mq_unlink is a system call; sem_unlink and shm_unlink are the
+            // C library's unlink of the file in /dev/shm.
+            let (call, args, r) = match self.unlink {
+                Unlink::Queue => (
+                    "mq_unlink",
+                    format!("\"{}\"", shown.trim_start_matches('/')),
+                    nix::mqueue::mq_unlink(name),
+                ),
+                Unlink::Semaphore => (
+                    "unlink",
+                    format!("\"/dev/shm/sem.{}\"", shown.trim_start_matches('/')),
+                    crate::sys::semaphore::unlink(name),
+                ),
+                Unlink::Shm => (
+                    "unlink",
+                    format!("\"/dev/shm{shown}\""),
+                    nix::sys::mman::shm_unlink(name),
+                ),
+            };
+            trace::record(call, args, trace::ret(&r.map(|()| 0)));
+            r?;
             self.unlinked = true;
         }
         Ok(())
@@ -93,5 +111,11 @@ pub(crate) fn shm_file_fact(
         Ok(md) => format!("-{} {} bytes", sysvipc::rwx(md.mode() & 0o777), md.size()),
         Err(e) => errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
     };
-    s.fact_mut(format!("lstat {path}"), value, meaning.to_string(), holds);
+    s.fact_mut(
+        format!("lstat {path}"),
+        "mode",
+        value,
+        meaning.to_string(),
+        holds,
+    );
 }

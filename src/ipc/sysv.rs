@@ -12,6 +12,7 @@ use std::marker::PhantomData;
 use nix::errno::Errno;
 
 use crate::sys::sysv;
+use crate::teach::trace;
 
 /// A key no other process uses: the demo's kind (a nibble), its PID and a retry counter, so
 /// `IPC_CREAT|IPC_EXCL` finds a free one quickly. Printed in hex, it is the `/SYSVxxxxxxxx` of
@@ -32,6 +33,9 @@ pub(crate) use crate::ipcs::sysvipc::key_hex;
 pub(crate) trait Kind {
     /// The nibble [`demo_key`] puts in the key.
     const KEY_KIND: u8;
+    /// The names of this kind's get and control calls, for `--trace`.
+    const GET: &'static str;
+    const CTL: &'static str;
     /// The `*ctl(id, IPC_RMID)` call of this kind.
     fn remove(id: libc::c_int) -> Result<(), Errno>;
 }
@@ -54,7 +58,13 @@ impl<K: Kind> SysvObject<K> {
         let mut attempt = 0;
         let (key, id) = loop {
             let key = demo_key(K::KEY_KIND, attempt);
-            match get(key) {
+            let r = get(key);
+            trace::record(
+                K::GET,
+                format!("{}, ..., IPC_CREAT|IPC_EXCL|0600", key_hex(key)),
+                trace::ret(&r),
+            );
+            match r {
                 Err(Errno::EEXIST) if attempt < 64 => attempt += 1,
                 Err(e) => return Err(e),
                 Ok(id) => break (key, id),
@@ -74,7 +84,13 @@ impl<K: Kind> SysvObject<K> {
         if self.removed {
             return Ok(());
         }
-        K::remove(self.id)?;
+        let r = K::remove(self.id);
+        trace::record(
+            K::CTL,
+            format!("{}, IPC_RMID, NULL", self.id),
+            trace::ret(&r.map(|()| 0)),
+        );
+        r?;
         self.removed = true;
         Ok(())
     }
@@ -95,6 +111,8 @@ pub(crate) enum Msg {}
 
 impl Kind for Msg {
     const KEY_KIND: u8 = 1;
+    const GET: &'static str = "msgget";
+    const CTL: &'static str = "msgctl";
     fn remove(id: libc::c_int) -> Result<(), Errno> {
         sysv::msg_remove(id)
     }
@@ -117,6 +135,8 @@ pub(crate) enum Sem {}
 
 impl Kind for Sem {
     const KEY_KIND: u8 = 2;
+    const GET: &'static str = "semget";
+    const CTL: &'static str = "semctl";
     fn remove(id: libc::c_int) -> Result<(), Errno> {
         sysv::sem_remove(id)
     }
@@ -141,6 +161,8 @@ pub(crate) enum Shm {}
 
 impl Kind for Shm {
     const KEY_KIND: u8 = 3;
+    const GET: &'static str = "shmget";
+    const CTL: &'static str = "shmctl";
     fn remove(id: libc::c_int) -> Result<(), Errno> {
         sysv::shm_remove(id)
     }

@@ -86,6 +86,21 @@ impl Mapping {
         }
     }
 
+    /// madvise(MADV_NOHUGEPAGE): keeps the mapping in 4 KiB pages, each with its own page
+    /// table entry, even where transparent huge pages are enabled (a demo counts the page
+    /// tables it needs).
+    pub(crate) fn no_huge_pages(&self) -> Result<(), Errno> {
+        // SAFETY: advice about a range this guard mapped and still owns; it changes how the
+        // kernel backs the pages, not their contents.
+        unsafe {
+            nix::sys::mman::madvise(
+                self.ptr,
+                self.len,
+                nix::sys::mman::MmapAdvise::MADV_NOHUGEPAGE,
+            )
+        }
+    }
+
     /// Where the mapping starts in this process's memory.
     pub(crate) fn addr(&self) -> usize {
         self.ptr.as_ptr() as usize

@@ -6,5 +6,7 @@ pub mod pidfd;
 pub(crate) mod process;
 pub(crate) mod ptrace;
 pub(crate) mod semaphore;
+pub(crate) mod spawn;
+pub(crate) mod stdio;
 pub(crate) mod stop;
 pub(crate) mod sysv;

@@ -106,6 +106,126 @@ fn disposition(sig: Signal, action: libc::sighandler_t) -> nix::Result<()> {
     }
 }
 
+/// How a parent can ask the kernel to reap its children itself, so they never become zombies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Autoreap {
+    /// signal(SIGCHLD, SIG_IGN): the kernel sends no SIGCHLD at all.
+    Ignore,
+    /// sigaction(SIGCHLD, {SIG_DFL, SA_NOCLDWAIT}): SIGCHLD is still sent (its default action
+    /// is to discard it).
+    NoCldWait,
+}
+
+/// Sets SIGCHLD's disposition so that this process's children are reaped by the kernel as
+/// they exit (see [`Autoreap`]).
+pub(crate) fn autoreap_children(how: Autoreap) -> nix::Result<()> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet};
+    match how {
+        Autoreap::Ignore => ignore(Signal::SIGCHLD),
+        Autoreap::NoCldWait => {
+            let action = SigAction::new(SigHandler::SigDfl, SaFlags::SA_NOCLDWAIT, SigSet::empty());
+            // SAFETY: SIG_DFL installs no handler, so no code of ours runs in a signal
+            // context; the previous action returned is dropped, never called.
+            unsafe { nix::sys::signal::sigaction(Signal::SIGCHLD, &action) }.map(drop)
+        }
+    }
+}
+
+/// Makes a real memory fault: a write to a page mapped with no access (PROT_NONE). The kernel
+/// answers with SIGSEGV (SEGV_ACCERR) forced on the process: if SIGSEGV is ignored or
+/// blocked, the kernel resets it to its default action first, and the process dies. For a
+/// child whose death the demo shows; it never returns (if the write somehow did not fault,
+/// it exits with 125).
+pub(crate) fn fault_with_sigsegv() -> ! {
+    use nix::sys::mman::{MapFlags, ProtFlags};
+    let len = std::num::NonZeroUsize::new(crate::sys::mman::page_size())
+        .unwrap_or(std::num::NonZeroUsize::MIN.saturating_add(4095));
+    // SAFETY: a new mapping at an address the kernel picks: no memory of ours changes.
+    if let Ok(page) = unsafe {
+        nix::sys::mman::mmap_anonymous(None, len, ProtFlags::PROT_NONE, MapFlags::MAP_PRIVATE)
+    } {
+        // SAFETY: the write faults (the page has no access), so it never completes; the
+        // kernel delivers SIGSEGV, which kills the process. Nothing else points to the page.
+        unsafe { std::ptr::write_volatile(page.as_ptr().cast::<u8>(), 1) };
+    }
+    exit_now(125)
+}
+
+/// Forks a child that asks for `pdeath` when its parent thread dies (PR_SET_PDEATHSIG),
+/// blocks that signal so that it stays pending where /proc shows it, writes one byte to
+/// `ready`, and waits until `gate` is readable (or closed); then it exits 0. Returns the
+/// child's PID.
+///
+/// Sound from any thread of a multi-threaded process: the child makes only
+/// async-signal-safe system calls (prctl, sigprocmask, write, read, _exit), the only calls a
+/// child forked from a process with other threads may make.
+pub(crate) fn fork_pdeath_child(
+    pdeath: Signal,
+    ready: std::os::fd::BorrowedFd<'_>,
+    gate: std::os::fd::BorrowedFd<'_>,
+) -> io::Result<i32> {
+    use std::os::fd::AsRawFd;
+    let (ready, gate, sig) = (ready.as_raw_fd(), gate.as_raw_fd(), pdeath as libc::c_int);
+    // SAFETY: see above: the child only makes async-signal-safe calls on integers and a stack
+    // buffer, then _exit; the parent returns the PID.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, sig);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            libc::write(ready, b"r".as_ptr().cast(), 1);
+            let mut b = 0u8;
+            while libc::read(gate, (&mut b as *mut u8).cast(), 1) < 0 {}
+            libc::_exit(0)
+        },
+        pid => Ok(pid),
+    }
+}
+
+/// What wait4(2) says of a child's resources: the part of `struct rusage` the demos show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Usage {
+    /// ru_maxrss: the largest resident set, in KiB.
+    pub maxrss_kb: i64,
+    /// ru_utime: CPU time in user mode.
+    pub utime: std::time::Duration,
+    /// ru_stime: CPU time in the kernel.
+    pub stime: std::time::Duration,
+}
+
+/// wait4(pid, &status, WNOHANG, &rusage): None while the child has not ended; its status and
+/// resource usage once it has (it is reaped then).
+pub(crate) fn wait4_nohang(pid: i32) -> io::Result<Option<(nix::sys::wait::WaitStatus, Usage)>> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero rusage is a valid value of the plain C struct.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: status and ru are valid for writes for the duration of the call.
+    let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+    match r {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        pid => {
+            let ws = nix::sys::wait::WaitStatus::from_raw(nix::unistd::Pid::from_raw(pid), status)
+                .map_err(io::Error::from)?;
+            let tv = |t: libc::timeval| {
+                std::time::Duration::from_secs(t.tv_sec.max(0) as u64)
+                    + std::time::Duration::from_micros(t.tv_usec.max(0) as u64)
+            };
+            Ok(Some((
+                ws,
+                Usage {
+                    maxrss_kb: ru.ru_maxrss,
+                    utime: tv(ru.ru_utime),
+                    stime: tv(ru.ru_stime),
+                },
+            )))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,6 +37,8 @@ pub struct Options {
     pub style: Style,
     /// Pause after each step until Enter is pressed.
     pub step: bool,
+    /// Record and show the system calls each step makes (`--trace`).
+    pub trace: bool,
     /// How long `demo zombie` holds its zombie.
     pub hold: Duration,
     /// The exit code of the children of `demo exit` and `demo zombie`.

@@ -11,6 +11,8 @@ pub(crate) mod lab;
 pub(crate) mod narrate;
 pub(crate) mod probe;
 pub(crate) mod runtime;
+pub(crate) mod syscalls;
+pub(crate) mod trace;
 
 pub use lab::Options;
 pub use narrate::Format;
@@ -86,6 +88,9 @@ pub fn run(selection: &Selection, options: Options) -> Result<Exit> {
     };
     let chosen = choose(selection, name, &options)?;
     let rt = Runtime::start()?;
+    if options.trace {
+        rt.start_tracing()?;
+    }
     let out = Box::new(std::io::stdout().lock());
     let narrator =
         Narrator::new(out, options.format, options.style, family.words()).attach(&rt, options.step);
@@ -233,7 +238,8 @@ mod tests {
             n.step(Step::new("s").evidence(Evidence::new("src", "f", "v", "m").check(h)))
                 .unwrap();
         }
-        n.step(Step::new("informs only").ev("f", "v", "m")).unwrap();
+        n.step(Step::new("informs only").show("s", "f", "v", "m"))
+            .unwrap();
         verdict(&n)
     }
 
@@ -284,6 +290,7 @@ mod tests {
             format: Format::Json,
             style: Style::default(),
             step: false,
+            trace: false,
             hold: std::time::Duration::ZERO,
             code: 0,
             path: None,

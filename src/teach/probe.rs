@@ -253,6 +253,45 @@ pub(crate) fn maps_lines(pid: i32, needle: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// What /proc/PID/syscall says a process is doing (Linux 2.6.27+, on architectures with
+/// tracehook support such as x86_64 and arm64; reading it needs ptrace access).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InSyscall {
+    /// Blocked in the system call with this number.
+    Call(i64),
+    /// Running in user space (or about to).
+    Running,
+    /// The file cannot be read (no ptrace access, or the process is gone).
+    Unknown,
+}
+
+pub(crate) fn in_syscall(pid: i32) -> InSyscall {
+    let Ok(s) = fs::read_to_string(format!("/proc/{pid}/syscall")) else {
+        return InSyscall::Unknown;
+    };
+    match s.split_whitespace().next().map(str::parse::<i64>) {
+        Some(Ok(nr)) if nr >= 0 => InSyscall::Call(nr),
+        Some(_) => InSyscall::Running,
+        None => InSyscall::Unknown,
+    }
+}
+
+/// The name of a system call number the demos wait in.
+pub(crate) fn syscall_name(nr: i64) -> String {
+    match nr {
+        libc::SYS_wait4 => "wait4".into(),
+        libc::SYS_waitid => "waitid".into(),
+        libc::SYS_read => "read".into(),
+        libc::SYS_write => "write".into(),
+        libc::SYS_openat => "openat".into(),
+        #[cfg(target_arch = "x86_64")]
+        libc::SYS_open => "open".into(),
+        libc::SYS_semop => "semop".into(),
+        libc::SYS_semtimedop => "semtimedop".into(),
+        other => format!("system call {other}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

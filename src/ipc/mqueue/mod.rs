@@ -83,7 +83,9 @@ fn story<Q: Queue>(lab: &mut Lab) -> Result<String> {
     let mut q = Q::create()?;
     let object = q.object();
     n.object("created", &object)?;
-    let mut s = q.created();
+    let me = rt.pid();
+    let look = super::look(&object);
+    let mut s = q.created().pid("demo", me).try_it(look.clone());
     q.show(&mut s, Moment::Created);
     n.step(s)?;
 
@@ -91,9 +93,10 @@ fn story<Q: Queue>(lab: &mut Lab) -> Result<String> {
     let mut sender = rt.spawn("message sender", || q.send_all())?;
     let spid = sender.raw();
     let st = rt.reap(&mut sender, T)?;
-    let mut s = q.sent(spid);
+    let mut s = q.sent(spid).pid("sender", spid).try_it(look.clone());
     s.fact_mut(
-        format!("waitpid({spid})"),
+        format!("waitpid({spid}, &status, WNOHANG)"),
+        "status",
         describe(st),
         "the sender sent all three and is gone",
         st == WaitStatus::Exited(sender.pid, 0),
@@ -101,15 +104,15 @@ fn story<Q: Queue>(lab: &mut Lab) -> Result<String> {
     q.show(&mut s, Moment::Sent { sender: spid });
     n.step(s)?;
 
-    let mut s = q.receive()?;
+    let mut s = q.receive()?.pid("receiver", me).try_it(look.clone());
     q.show(&mut s, Moment::Received { receiver: rt.pid() });
     n.step(s)?;
 
     if let Some(s) = q.refusal(rt)? {
-        n.step(s)?;
+        n.step(s.pid("demo", me).try_it(look.clone()))?;
     }
 
-    n.step(q.remove()?)?;
+    n.step(q.remove()?.pid("demo", me).try_it(look))?;
     n.object("removed", &object)?;
     Ok(Q::SUMMARY.to_string())
 }

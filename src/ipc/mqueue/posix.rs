@@ -14,6 +14,7 @@ use crate::ipc::sysv::io_err;
 use crate::teach::narrate::{Object, Step, errno_text};
 use crate::teach::probe;
 use crate::teach::runtime::Runtime;
+use crate::teach::trace;
 
 /// The limits the demo gives its queue (within the default fs.mqueue.msg_max of 10 and
 /// msgsize_max of 8192).
@@ -73,7 +74,13 @@ impl super::Queue for Queue {
             return 1;
         };
         for (p, text) in Self::MESSAGES {
-            if nix::mqueue::mq_send(&m, text.as_bytes(), p as u32).is_err() {
+            let r = nix::mqueue::mq_send(&m, text.as_bytes(), p as u32);
+            trace::record(
+                "mq_timedsend",
+                format!("{}, \"{text}\", {}, {p}, NULL", m.as_raw_fd(), text.len()),
+                trace::ret(&r.map(|()| 0)),
+            );
+            if r.is_err() {
                 return 2;
             }
         }
@@ -106,8 +113,14 @@ impl super::Queue for Queue {
                     .map_err(io_err)
                     .context("mq_receive")?;
                 let text = String::from_utf8_lossy(&buf[..len]).into_owned();
+                trace::record(
+                    "mq_timedreceive",
+                    format!("{}, \"{text}\", {MSGSIZE}, [{prio}], NULL", m.as_raw_fd()),
+                    len.to_string(),
+                );
                 s.fact_mut(
-                    format!("mq_receive #{}", i + 1),
+                    "mq_receive",
+                    format!("message {}", i + 1),
                     format!("\"{text}\""),
                     format!("priority {prio}"),
                     (i64::from(prio), text.as_str()) == (*want_prio, *want_text),
@@ -124,6 +137,7 @@ impl super::Queue for Queue {
                 let target = probe::fd_target(me, self.fd);
                 s.fact_mut(
                     format!("/proc/{me}/fd/{}", self.fd),
+                    "link",
                     target.clone().unwrap_or_default(),
                     "the queue, by name",
                     target.as_deref() == Some(self.name.as_str()),
@@ -170,9 +184,11 @@ impl super::Queue for Queue {
             .explain(
                 "The mode 0600 given at creation lets only the owner open the queue; nobody is \
                  refused at open time with EACCES.",
-            );
+            )
+            .pid("refused", cpid);
         s.fact_mut(
             "mq_open as nobody",
+            "return",
             line.clone(),
             "EACCES: permission checked at open",
             line == "EACCES",
@@ -199,10 +215,12 @@ impl super::Queue for Queue {
             .call(format!("mq_unlink(\"{name}\"); mq_close({})", self.fd), "0")
             .explain(
                 "Like a file, the name goes at once and the queue itself when the last descriptor \
-                 closes. Without mq_unlink it would stay until reboot.",
-            );
+                 closes.",
+            )
+            .explain(crate::ipc::POSIX_LIFETIME);
         s.fact_mut(
             format!("mq_open(\"{name}\", O_RDONLY)"),
+            "return",
             probe_text,
             "ENOENT: the name is gone",
             unlinked,
@@ -212,6 +230,7 @@ impl super::Queue for Queue {
             let left = std::fs::symlink_metadata(&path);
             s.fact_mut(
                 format!("lstat {path}"),
+                "mode",
                 match &left {
                     Ok(_) => "still there".to_string(),
                     Err(e) => errno_text(Errno::from_raw(e.raw_os_error().unwrap_or(0))),
@@ -315,13 +334,15 @@ fn qsize(text: &str) -> Option<u64> {
 fn devmq_fact(step: &mut Step, name: &str, dev: DevMq, bytes: usize) {
     let path = format!("/dev/mqueue{name}");
     match dev {
-        DevMq::Unmounted => step.ev_mut(
+        DevMq::Unmounted => step.show_mut(
             "/dev/mqueue",
+            "mount",
             "not mounted",
             "queues exist anyway; to see them as files: mount -t mqueue none /dev/mqueue",
         ),
-        DevMq::Foreign => step.ev_mut(
+        DevMq::Foreign => step.show_mut(
             "/dev/mqueue",
+            "mount",
             format!("no {name}"),
             "the mqueue filesystem mounted there belongs to another IPC namespace",
         ),
@@ -329,6 +350,7 @@ fn devmq_fact(step: &mut Step, name: &str, dev: DevMq, bytes: usize) {
             let text = std::fs::read_to_string(&path).unwrap_or_else(|e| e.to_string());
             step.fact_mut(
                 format!("cat {path}"),
+                "contents",
                 text.trim().to_string(),
                 format!("QSIZE: {bytes} bytes of message text queued"),
                 qsize(&text) == Some(bytes as u64),
@@ -342,6 +364,7 @@ fn attr_fact(step: &mut Step, q: &PosixMq, curmsgs: mq_attr_member_t, meaning: &
     match q.mqd.as_ref().map(nix::mqueue::mq_getattr) {
         Some(Ok(a)) => step.fact_mut(
             "mq_getattr",
+            "attributes",
             format!(
                 "maxmsg {}, msgsize {}, curmsgs {}",
                 a.maxmsg(),
@@ -351,8 +374,20 @@ fn attr_fact(step: &mut Step, q: &PosixMq, curmsgs: mq_attr_member_t, meaning: &
             meaning.to_string(),
             (a.maxmsg(), a.msgsize(), a.curmsgs()) == (MAXMSG, MSGSIZE, curmsgs),
         ),
-        Some(Err(e)) => step.fact_mut("mq_getattr", errno_text(e), meaning.to_string(), false),
-        None => step.fact_mut("mq_getattr", "(closed)", meaning.to_string(), false),
+        Some(Err(e)) => step.fact_mut(
+            "mq_getattr",
+            "attributes",
+            errno_text(e),
+            meaning.to_string(),
+            false,
+        ),
+        None => step.fact_mut(
+            "mq_getattr",
+            "attributes",
+            "(closed)",
+            meaning.to_string(),
+            false,
+        ),
     }
 }
 

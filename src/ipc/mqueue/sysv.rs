@@ -11,6 +11,7 @@ use crate::sys::sysv;
 use crate::teach::narrate::{Object, Step};
 use crate::teach::probe;
 use crate::teach::runtime::Runtime;
+use crate::teach::trace;
 
 pub(super) struct Queue {
     q: MsgQueue,
@@ -54,7 +55,13 @@ impl super::Queue for Queue {
 
     fn send_all(&self) -> i32 {
         for (t, text) in Self::MESSAGES {
-            if sysv::msg_send(self.q.id, t, text.as_bytes(), 0).is_err() {
+            let r = sysv::msg_send(self.q.id, t, text.as_bytes(), 0);
+            trace::record(
+                "msgsnd",
+                format!("{}, {{{t}, \"{text}\"}}, {}, 0", self.q.id, text.len()),
+                trace::ret(&r.map(|()| 0)),
+            );
+            if r.is_err() {
                 return 1;
             }
         }
@@ -85,9 +92,25 @@ impl super::Queue for Queue {
         let (t1, m1) = sysv::msg_recv(id, 2, libc::IPC_NOWAIT)
             .map_err(io_err)
             .context("msgrcv type 2")?;
+        trace::record(
+            "msgrcv",
+            format!(
+                "{id}, {{{t1}, \"{}\"}}, 8192, 2, IPC_NOWAIT",
+                String::from_utf8_lossy(&m1)
+            ),
+            m1.len().to_string(),
+        );
         let (t2, m2) = sysv::msg_recv(id, 0, libc::IPC_NOWAIT)
             .map_err(io_err)
             .context("msgrcv type 0")?;
+        trace::record(
+            "msgrcv",
+            format!(
+                "{id}, {{{t2}, \"{}\"}}, 8192, 0, IPC_NOWAIT",
+                String::from_utf8_lossy(&m2)
+            ),
+            m2.len().to_string(),
+        );
         let mut s = Step::new("Receive by type")
             .call(
                 format!("msgrcv({id}, type 2, IPC_NOWAIT); msgrcv({id}, type 0, IPC_NOWAIT)"),
@@ -100,13 +123,15 @@ impl super::Queue for Queue {
             );
         let got = |t: i64, m: &[u8]| format!("type {t}: \"{}\"", String::from_utf8_lossy(m));
         s.fact_mut(
-            "msgrcv type 2",
+            "msgrcv(type 2)",
+            "message",
             got(t1, &m1),
             "the first message of type 2",
             (t1, m1.as_slice()) == (m[0].0, m[0].1.as_bytes()),
         );
         s.fact_mut(
-            "msgrcv type 0",
+            "msgrcv(type 0)",
+            "message",
             got(t2, &m2),
             "the message now at the head: the type 1 the first call skipped",
             (t2, m2.as_slice()) == (m[1].0, m[1].1.as_bytes()),
@@ -218,17 +243,24 @@ impl super::Queue for Queue {
         if root {
             s.fact_mut(
                 format!("getuid() in PID {cpid}"),
+                "uid",
                 get(0),
                 "nobody: neither owner nor creator",
                 get(0) == super::NOBODY.to_string(),
             );
         } else {
-            s.ev_mut(format!("getuid() in PID {cpid}"), get(0), "the owner");
+            s.show_mut(
+                format!("getuid() in PID {cpid}"),
+                "uid",
+                get(0),
+                "the owner",
+            );
         }
         let caps = u64::from_str_radix(&get(3), 16).ok();
         let bypass = caps.is_some_and(|c| c & (1 << CAP_IPC_OWNER) != 0);
-        s.ev_mut(
-            format!("CapEff of PID {cpid}"),
+        s.show_mut(
+            format!("/proc/{cpid}/status"),
+            "CapEff",
             get(3),
             if bypass {
                 "CAP_IPC_OWNER (bit 15) held: this process may ignore the permission bits"
@@ -238,6 +270,7 @@ impl super::Queue for Queue {
         );
         s.fact_mut(
             "msgsnd",
+            "return",
             ret(1),
             "EACCES: write permission is needed to send",
             get(1) == "EACCES",
@@ -245,6 +278,7 @@ impl super::Queue for Queue {
         if root {
             s.fact_mut(
                 "msgrcv",
+                "return",
                 ret(2),
                 "EACCES: read permission is needed to receive",
                 get(2) == "EACCES",
@@ -252,13 +286,14 @@ impl super::Queue for Queue {
         } else {
             s.fact_mut(
                 "msgrcv",
+                "return",
                 ret(2),
                 "0: the owner may still read, and takes the last message",
                 get(2) == "0",
             );
         }
         s.evidence.extend(during.evidence);
-        Ok(Some(s))
+        Ok(Some(s.pid("refused", cpid)))
     }
 
     fn remove(&mut self) -> Result<Step> {
@@ -269,10 +304,8 @@ impl super::Queue for Queue {
             .context("msgctl(IPC_RMID)")?;
         let mut s = Step::new("Remove the queue")
             .call(format!("msgctl({id}, IPC_RMID)"), "0")
-            .explain(
-                "System V objects outlive every process: without IPC_RMID this queue and its last \
-                 message would stay until reboot (zombies ipc list --orphaned finds such leftovers).",
-            );
+            .explain("Without IPC_RMID this queue and its last message would stay.")
+            .explain(crate::ipc::SYSV_LIFETIME);
         removed_fact(&mut s, "msg", "msqid", id, sysvipc::msg_row(id).is_some());
         Ok(s)
     }

@@ -106,8 +106,9 @@ fn story<S: Semaphore>(lab: &mut Lab) -> Result<String> {
 
     let mut sem = S::create(me)?;
     let object = sem.object();
+    let look = super::look(&object);
     n.object("created", &object)?;
-    let mut s = sem.created(me);
+    let mut s = sem.created(me).pid("demo", me).try_it(look.clone());
     sem.value_fact(&mut s, 1, "free");
     n.step(s)?;
 
@@ -123,7 +124,9 @@ fn story<S: Semaphore>(lab: &mut Lab) -> Result<String> {
             .explain(
                 "A shared mapping stays shared across fork: parent and children see the same page \
                  (the s in rw-s).",
-            );
+            )
+            .pid("demo", me)
+            .try_it(format!("grep rw-s /proc/{me}/maps"));
         shared_map_fact(&mut s, me, map.addr());
         n.step(s)?;
     }
@@ -137,14 +140,20 @@ fn story<S: Semaphore>(lab: &mut Lab) -> Result<String> {
             ),
             format!("done in {} ms", took.as_millis()),
         )
-        .explain(S::UNGUARDED.explain);
+        .explain(S::UNGUARDED.explain)
+        .pid("racer_a", pids[0])
+        .pid("racer_b", pids[1])
+        .try_it("taskset -c 0 sh -c 'for i in 1 2; do (for j in $(seq 200); do n=$(cat /tmp/n 2>/dev/null || echo 0); echo $((n+1)) > /tmp/n; done) & done; wait; cat /tmp/n; rm /tmp/n'   # fewer than 400");
     race_ev(&mut s, lost, false);
     n.step(s)?;
 
     let (v, took, pids) = race(rt, map.word(), Some(&sem))?;
     let mut s = sem
         .guarded(pids)
-        .result(format!("done in {} ms", took.as_millis()));
+        .result(format!("done in {} ms", took.as_millis()))
+        .pid("racer_a", pids[0])
+        .pid("racer_b", pids[1])
+        .try_it(look.clone());
     race_ev(&mut s, v, true);
     sem.value_fact(&mut s, 1, "free again");
     sem.after_guarded(&mut s, pids);
@@ -170,9 +179,12 @@ fn story<S: Semaphore>(lab: &mut Lab) -> Result<String> {
             format!("{}; kill({hpid}, SIGKILL)", sem.hold_call(hpid)),
             "0, 0",
         )
-        .explain(S::DEAD_HOLDER.explain);
+        .explain(S::DEAD_HOLDER.explain)
+        .pid("holder", hpid)
+        .try_it(look.clone());
     s.fact_mut(
-        format!("waitpid({hpid})"),
+        format!("waitpid({hpid}, &status, WNOHANG)"),
+        "status",
         describe(hst),
         "died holding it",
         hst == WaitStatus::Signaled(h.pid, Signal::SIGKILL, false),
@@ -182,7 +194,7 @@ fn story<S: Semaphore>(lab: &mut Lab) -> Result<String> {
     sem.value_fact(&mut s, 1, S::REPAIRED);
     n.step(s)?;
 
-    n.step(sem.remove()?)?;
+    n.step(sem.remove()?.pid("demo", me).try_it(look))?;
     n.object("removed", &object)?;
     drop(sem);
     Ok(format!(
@@ -274,20 +286,32 @@ fn race<S: Semaphore>(
 /// count depends on timing and is only shown.
 fn race_ev(s: &mut Step, v: u64, guarded: bool) {
     let expected = 2 * ROUNDS;
-    s.ev_mut(
+    s.show_mut(
+        "arithmetic",
         "expected",
         expected.to_string(),
         format!("2 processes × {ROUNDS} increments"),
     );
-    s.ev_mut("counter", v.to_string(), "what the shared memory holds");
+    s.show_mut(
+        "shared memory",
+        "counter",
+        v.to_string(),
+        "what the shared memory holds",
+    );
     let lost = expected.saturating_sub(v).to_string();
     let meaning = "increments overwritten by the other process";
     if guarded {
-        s.fact_mut("lost updates", lost, meaning, v == expected);
+        s.fact_mut(
+            "shared memory",
+            "lost updates",
+            lost,
+            meaning,
+            v == expected,
+        );
     } else {
         // Both racers share one CPU and yield inside the window (see `bump`), so the scheduler
         // interleaves them there: updates are lost on every machine, not only by luck.
-        s.fact_mut("lost updates", lost, meaning, v < expected);
+        s.fact_mut("shared memory", "lost updates", lost, meaning, v < expected);
     }
 }
 
@@ -314,6 +338,7 @@ fn shared_map_fact(s: &mut Step, pid: i32, addr: usize) {
         .unwrap_or("");
     s.fact_mut(
         format!("/proc/{pid}/maps"),
+        "mapping",
         line.clone().unwrap_or_else(|| "(no such mapping)".into()),
         "rw-s: shared, not copied on write",
         perms == "rw-s",

@@ -40,8 +40,10 @@ impl super::Semaphore for Semaphore {
     const SHOWS_MAPPING: bool = false;
     const UNGUARDED: Said = Said {
         title: "Two processes increment a shared counter without it",
-        explain: "Unprotected read-modify-write on one CPU, yielding inside the window: updates are \
-             lost.",
+        explain: "Each increment reads the counter and writes it back plus one. Both processes are \
+             pinned to one CPU and call sched_yield() between the read and the write of every \
+             increment, so the other one runs inside that window: both read the same value, one \
+             write overwrites the other, and an update is lost, on every run.",
     };
     const DEAD_HOLDER: Said = Said {
         title: "A holder dies: the named semaphore stays taken",
@@ -84,8 +86,9 @@ impl super::Semaphore for Semaphore {
             .explain("The name becomes a file in /dev/shm, mapped into our memory.");
         shm_file_fact(&mut s, &self.file, true, None, "the semaphore's file");
         for l in probe::maps_lines(me, "/dev/shm/sem.") {
-            s.ev_mut(
+            s.show_mut(
                 format!("/proc/{me}/maps"),
+                "mapping",
                 l,
                 "mapped shared; glibc built the file under a temporary name and linked it into \
                  place, so the mapping shows that name, deleted",
@@ -98,6 +101,7 @@ impl super::Semaphore for Semaphore {
         let v = self.sem.value().unwrap_or(-1);
         s.fact_mut(
             "sem_getvalue",
+            "value",
             v.to_string(),
             meaning.to_string(),
             v == want,
@@ -138,10 +142,8 @@ impl super::Semaphore for Semaphore {
         self.unlink.unlink().map_err(io_err).context("sem_unlink")?;
         let mut s = Step::new("Unlink the semaphore")
             .call(format!("sem_unlink(\"{}\")", self.name), "0")
-            .explain(
-                "The file leaves /dev/shm at once; our mapping goes with sem_close. Without \
-                 sem_unlink it would stay until reboot (/dev/shm is memory).",
-            );
+            .explain("The file leaves /dev/shm at once; our mapping goes with sem_close.")
+            .explain(crate::ipc::POSIX_LIFETIME);
         shm_file_fact(&mut s, &self.file, false, None, "gone");
         Ok(s)
     }

@@ -16,6 +16,7 @@ use crate::ipcs::sysvipc;
 use crate::sys::sysv::{self, SemQuery};
 use crate::teach::narrate::{Narrator, Object, Step, errno_text};
 use crate::teach::runtime::{Channel, Runtime, describe};
+use crate::teach::trace;
 
 pub(super) struct Semaphore {
     set: SemSet,
@@ -42,9 +43,10 @@ impl super::Semaphore for Semaphore {
     const UNGUARDED: Said = Said {
         title: "Two processes increment it without the semaphore",
         explain: "Each increment reads the counter and writes it back plus one. Both processes are \
-             pinned to one CPU and call sched_yield() between the read and the write, so the \
-             other one runs inside that window: both read the same value, one write overwrites \
-             the other, and an update is lost. On several CPUs the same happens by chance.",
+             pinned to one CPU and call sched_yield() between the read and the write of every \
+             increment, so the other one runs inside that window: both read the same value, one \
+             write overwrites the other, and an update is lost, on every run. (Unpinned, on \
+             several CPUs, the same happens by chance, less often.)",
     };
     const DEAD_HOLDER: Said = Said {
         title: "Without SEM_UNDO, a dead holder keeps it forever",
@@ -124,6 +126,7 @@ impl super::Semaphore for Semaphore {
         let last = sysv::sem_get(id, 0, SemQuery::Pid);
         s.fact_mut(
             format!("semctl({id}, 0, GETPID)"),
+            "return",
             match last {
                 Ok(p) => p.to_string(),
                 Err(e) => errno_text(e),
@@ -139,14 +142,28 @@ impl super::Semaphore for Semaphore {
         let mut rep = Channel::new()?;
         let mut h = rt.spawn("semaphore holder", || {
             let report = rep.child_side();
-            holder(report, || sysv::sem_op(id, 0, -1, libc::SEM_UNDO).is_ok())
+            holder(report, || {
+                let r = sysv::sem_op(id, 0, -1, libc::SEM_UNDO);
+                trace::record(
+                    "semop",
+                    format!("{id}, [{{0, -1, SEM_UNDO}}], 1"),
+                    trace::ret(&r.map(|()| 0)),
+                );
+                r.is_ok()
+            })
         })?;
         if rep.recv(rt, T)?.as_deref() != Some("holding") {
             bail!("the holder (PID {}) did not take the semaphore", h.raw());
         }
         let mut w = rt.spawn("semaphore waiter", || {
             let report = rep.child_side();
-            if sysv::sem_op(id, 0, -1, libc::SEM_UNDO).is_err() {
+            let r = sysv::sem_op(id, 0, -1, libc::SEM_UNDO);
+            trace::record(
+                "semop",
+                format!("{id}, [{{0, -1, SEM_UNDO}}], 1"),
+                trace::ret(&r.map(|()| 0)),
+            );
+            if r.is_err() {
                 return 1;
             }
             report.line("acquired");
@@ -163,7 +180,10 @@ impl super::Semaphore for Semaphore {
             .explain(
                 "The holder took the semaphore (value 0); the waiter sleeps in semop. SEM_UNDO asks \
                  the kernel to reverse the operation if the process exits without doing so.",
-            );
+            )
+            .pid("holder", hpid)
+            .pid("waiter", wpid)
+            .try_it(format!("ipcs -s -i {id}; cut -d' ' -f1 /proc/{wpid}/syscall"));
         semctl_ev(
             &mut s,
             id,
@@ -185,21 +205,27 @@ impl super::Semaphore for Semaphore {
             .explain(
                 "The holder never ran its semop +1, but the kernel undid its -1 when it died; the \
                  waiter got the semaphore, and released it the same way when it exited.",
-            );
+            )
+            .pid("holder", hpid)
+            .pid("waiter", wpid)
+            .try_it(format!("ipcs -s -i {id}"));
         s.fact_mut(
-            format!("waitpid({hpid})"),
+            format!("waitpid({hpid}, &status, WNOHANG)"),
+            "status",
             describe(hst),
             "died holding it",
             hst == WaitStatus::Signaled(h.pid, Signal::SIGKILL, false),
         );
         s.fact_mut(
-            format!("PID {wpid} says"),
+            format!("report pipe of PID {wpid}"),
+            "line",
             got.clone(),
             "the waiter got through",
             got == "acquired",
         );
         s.fact_mut(
-            format!("waitpid({wpid})"),
+            format!("waitpid({wpid}, &status, WNOHANG)"),
+            "status",
             describe(wst),
             "the waiter is done, without a semop +1",
             wst == WaitStatus::Exited(w.pid, 0),
@@ -213,7 +239,13 @@ impl super::Semaphore for Semaphore {
     }
 
     fn hold(&self) -> bool {
-        sysv::sem_op(self.set.id, 0, -1, 0).is_ok()
+        let r = sysv::sem_op(self.set.id, 0, -1, 0);
+        trace::record(
+            "semop",
+            format!("{}, [{{0, -1, 0}}], 1", self.set.id),
+            trace::ret(&r.map(|()| 0)),
+        );
+        r.is_ok()
     }
 
     fn hold_call(&self, pid: i32) -> String {
@@ -234,7 +266,7 @@ impl super::Semaphore for Semaphore {
             .context("semctl(IPC_RMID)")?;
         let mut s = Step::new("Remove the semaphore set")
             .call(format!("semctl({id}, 0, IPC_RMID)"), "0")
-            .explain("Like every System V object it would otherwise stay until reboot.");
+            .explain(crate::ipc::SYSV_LIFETIME);
         removed_fact(&mut s, "sem", "semid", id, sysvipc::sem_row(id).is_some());
         Ok(s)
     }
@@ -264,13 +296,13 @@ fn semctl_ev(s: &mut Step, id: i32, cmds: &[(SemQuery, &str, Want)]) {
             Ok(v) => v.to_string(),
             Err(e) => errno_text(e),
         };
-        let field = format!("semctl({id}, 0, {})", q.name());
+        let source = format!("semctl({id}, 0, {})", q.name());
         match want {
             Some(w) => {
                 let holds = &v == w;
-                s.fact_mut(field, v, meaning.to_string(), holds);
+                s.fact_mut(source, "return", v, meaning.to_string(), holds);
             }
-            None => s.ev_mut(field, v, meaning.to_string()),
+            None => s.show_mut(source, "return", v, meaning.to_string()),
         }
     }
 }

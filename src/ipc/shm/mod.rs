@@ -143,8 +143,9 @@ fn story<S: Segment>(lab: &mut Lab) -> Result<String> {
     };
     seg.create()?;
     let object = seg.object();
+    let look = super::look(&object);
     n.object("created", &object)?;
-    n.step(seg.created(me))?;
+    n.step(seg.created(me).pid("demo", me).try_it(look.clone()))?;
     let mut child = match early {
         Some(c) => c,
         None => fork(&seg)?,
@@ -152,7 +153,11 @@ fn story<S: Segment>(lab: &mut Lab) -> Result<String> {
     let cpid = child.raw();
 
     let mine = seg.map()?;
-    n.step(seg.mapped(&mine, me))?;
+    n.step(
+        seg.mapped(&mine, me)
+            .pid("demo", me)
+            .try_it(format!("grep -E 'SYSV|/dev/shm' /proc/{me}/maps")),
+    )?;
 
     go.send().context("write to the child")?;
     let said = rep.recv(rt, T)?.unwrap_or_default();
@@ -161,7 +166,10 @@ fn story<S: Segment>(lab: &mut Lab) -> Result<String> {
     }
     let message = format!("hello from PID {cpid}");
     let text = mman::read_text(mine.bytes());
-    let mut s = seg.child_wrote(cpid, &message);
+    let mut s = seg
+        .child_wrote(cpid, &message)
+        .pid("child", cpid)
+        .try_it(look.clone());
     if S::CHILD_UNMAPS {
         n.step(s)?;
         s = Step::new("The demo reads what the child wrote")
@@ -172,7 +180,10 @@ fn story<S: Segment>(lab: &mut Lab) -> Result<String> {
             .explain(
                 "The demo made no system call to get this: both mappings are the same physical \
                  page.",
-            );
+            )
+            .pid("demo", me)
+            .pid("child", cpid)
+            .try_it(format!("grep -E 'SYSV|/dev/shm' /proc/{me}/maps"));
     }
     memory_fact(&mut s, mine.addr(), &text, &message, "written by the child");
     n.step(s)?;
@@ -184,16 +195,17 @@ fn story<S: Segment>(lab: &mut Lab) -> Result<String> {
             bail!("the child did not detach: {said}");
         }
         if let Some(s) = seg.child_unmapped(cpid) {
-            n.step(s)?;
+            n.step(s.pid("child", cpid).try_it(look.clone()))?;
         }
     }
     drop(go);
     let st = rt.reap(&mut child, T)?;
 
     seg.remove()?;
-    let mut s = seg.removed();
+    let mut s = seg.removed().pid("demo", me).try_it(look.clone());
     s.fact_mut(
-        format!("waitpid({cpid})"),
+        format!("waitpid({cpid}, &status, WNOHANG)"),
+        "status",
         describe(st),
         "the child is gone",
         st == WaitStatus::Exited(child.pid, 0),
@@ -209,7 +221,7 @@ fn story<S: Segment>(lab: &mut Lab) -> Result<String> {
     n.step(s)?;
 
     if let Some(s) = seg.last_unmap(mine)? {
-        n.step(s)?;
+        n.step(s.pid("demo", me).try_it(look))?;
     }
     drop(seg);
     n.object("removed", &object)?;
@@ -252,6 +264,7 @@ fn maps_fact(s: &mut Step, pid: i32, needle: &str, deleted: bool, meaning: &str)
     if lines.is_empty() {
         s.fact_mut(
             format!("/proc/{pid}/maps"),
+            "mapping",
             format!("no {needle}"),
             meaning.to_string(),
             false,
@@ -263,14 +276,21 @@ fn maps_fact(s: &mut Step, pid: i32, needle: &str, deleted: bool, meaning: &str)
             .nth(1)
             .is_some_and(|p| p.ends_with('s'));
         let holds = shared && (!deleted || l.ends_with("(deleted)"));
-        s.fact_mut(format!("/proc/{pid}/maps"), l, meaning.to_string(), holds);
+        s.fact_mut(
+            format!("/proc/{pid}/maps"),
+            "mapping",
+            l,
+            meaning.to_string(),
+            holds,
+        );
     }
 }
 
 /// What the demo read from shared memory, as the proof that it is `want`.
 fn memory_fact(s: &mut Step, addr: usize, got: &str, want: &str, meaning: &str) {
     s.fact_mut(
-        format!("memory at {addr:#x}"),
+        "memory",
+        format!("{addr:#x}"),
         format!("\"{got}\""),
         meaning.to_string(),
         got == want,

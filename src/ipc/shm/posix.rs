@@ -82,6 +82,7 @@ impl super::Segment for Segment {
         let target = probe::fd_target(me, fd);
         s.fact_mut(
             format!("/proc/{me}/fd/{fd}"),
+            "link",
             target.clone().unwrap_or_default(),
             "our descriptor: the file in /dev/shm",
             target.as_deref() == Some(self.file.as_str()),
@@ -157,9 +158,9 @@ impl super::Segment for Segment {
             .call(format!("shm_unlink(\"{}\")", self.name), "0")
             .explain(
                 "The name leaves /dev/shm at once; the memory lives until the last mapping and \
-                 descriptor go (the maps line now says deleted). Without shm_unlink it would stay \
-                 until reboot.",
+                 descriptor go (the maps line now says deleted).",
             )
+            .explain(crate::ipc::POSIX_LIFETIME)
     }
 
     fn removed_evidence(&self, s: &mut Step, me: i32) {

@@ -10,6 +10,7 @@ use crate::ipcs::sysvipc::{self, SHM_DEST};
 use crate::sys::sysv::ShmAttach;
 use crate::teach::narrate::{Object, Step};
 use crate::teach::probe;
+use crate::teach::trace;
 
 pub(super) struct Segment {
     seg: Option<ShmSegment>,
@@ -85,9 +86,15 @@ impl super::Segment for Segment {
     }
 
     fn map(&self) -> Result<ShmAttach> {
-        ShmAttach::attach(self.id(), SIZE)
+        let m = ShmAttach::attach(self.id(), SIZE)
             .map_err(io_err)
-            .context("shmat")
+            .context("shmat")?;
+        trace::record(
+            "shmat",
+            format!("{}, NULL, 0", self.id()),
+            format!("{:#x}", m.addr()),
+        );
+        Ok(m)
     }
 
     fn mapped(&self, m: &ShmAttach, me: i32) -> Step {
@@ -110,11 +117,19 @@ impl super::Segment for Segment {
     }
 
     fn map_in_child(&self) -> Result<ShmAttach, String> {
-        ShmAttach::attach(self.id(), SIZE).map_err(|e| format!("error shmat {e:?}"))
+        let m = ShmAttach::attach(self.id(), SIZE).map_err(|e| format!("error shmat {e:?}"))?;
+        trace::record(
+            "shmat",
+            format!("{}, NULL, 0", self.id()),
+            format!("{:#x}", m.addr()),
+        );
+        Ok(m)
     }
 
     fn unmap_in_child(&self, m: ShmAttach) {
-        let _ = m.detach();
+        let addr = m.addr();
+        let r = m.detach();
+        trace::record("shmdt", format!("{addr:#x}"), trace::ret(&r.map(|()| 0)));
     }
 
     fn child_wrote(&self, cpid: i32, message: &str) -> Step {
@@ -174,10 +189,13 @@ impl super::Segment for Segment {
 
     fn last_unmap(&mut self, m: ShmAttach) -> Result<Option<Step>> {
         let id = self.id();
+        let addr = m.addr();
         m.detach().map_err(io_err).context("shmdt")?;
+        trace::record("shmdt", format!("{addr:#x}"), "0");
         let mut s = Step::new("The last detach destroys it")
             .call("shmdt(addr)", "0")
-            .explain("nattch reached 0 on a segment marked SHM_DEST: the kernel freed it.");
+            .explain("nattch reached 0 on a segment marked SHM_DEST: the kernel freed it.")
+            .explain(crate::ipc::SYSV_LIFETIME);
         removed_fact(&mut s, "shm", "shmid", id, sysvipc::shm_row(id).is_some());
         Ok(Some(s))
     }

@@ -1,35 +1,43 @@
 //! The narration for scripts (`--format json`): one JSON object per line.
 //!
-//! One JSON object per line, in order, each with an `"event"` and the `"demo"` it belongs to.
-//! The same schema serves both families; a member a demo has nothing for is null (or empty).
+//! One schema for both families (`zombies demo` and `zombies ipc demo`). Every line is a JSON
+//! object with `"version"` (the schema's version, [`VERSION`]), `"event"` and the `"demo"` it
+//! belongs to; a member a demo has nothing for is null (or empty). Members are only ever
+//! added, never renamed or removed, and a new event kind may appear: a reader skips what it
+//! does not know. A change that would break a reader would raise the version.
 //!
-//! - `start`: the demo begins; `pid` is the demo process.
-//!   `{"event":"start","demo":"fork","title":"...","pid":41}`
-//! - `step`: one numbered step (`step` counts from 1). `syscall`, `result`, `explanation` and
-//!   `data` may be null; `evidence` rows are `{source, field, value, meaning, holds}` where
-//!   `source` is where the value was read (null when `field` names it already), every `value`
-//!   is a string exactly as read, and `holds` is true or false when the row checks a fact the
-//!   demo teaches, null when it only shows a value; `pids` names the processes the step is
-//!   about by role; `notes` are asides for people; `data` is structured data for scripts.
-//!   `{"event":"step","demo":"fork","step":1,"title":"...","syscall":"fork()","result":"42",
-//!   "explanation":null,"evidence":[{"source":"/proc/42/status","field":"PPid","value":"41",
-//!   "meaning":"...","holds":true}],"pids":{"child":42},"notes":["..."],"data":null}`
+//! - `start`: the demo begins; `pid` is the demo process, `intro` what the demo shows.
+//!   `{"version":1,"event":"start","demo":"fork","title":"...","intro":"...","pid":41}`
+//! - `step`: one numbered step (`step` counts from 1). `syscall` is the call line, `result`
+//!   what it returned, `explanation` the prose (paragraphs separated by a newline); each may
+//!   be null. `evidence` rows are `{source, field, value, meaning, holds}`: `source` is where
+//!   the value was read (a /proc file, a call, a measurement), `field` which part of it,
+//!   every `value` is a string exactly as read, and `holds` is true or false when the row
+//!   checks a fact the demo teaches, null when it only shows a value. `pids` names the
+//!   processes the step is about by role; `try` lists shell commands that re-check the
+//!   evidence by hand; `diagram` is an ASCII picture or null; `trace` holds the system calls
+//!   the step made, `{pid, call, args, result}`, with `--trace` (empty without it); `data` is
+//!   structured data for scripts; `notes` is always empty (kept for older readers).
+//!   `{"version":1,"event":"step","demo":"fork","step":1,"title":"...","syscall":"fork()",
+//!   "result":"42","explanation":"...","evidence":[{"source":"/proc/42/status","field":"PPid",
+//!   "value":"41","meaning":"...","holds":true}],"pids":{"child":42},"notes":[],"data":null,
+//!   "try":["grep PPid /proc/42/status"],"diagram":null,"trace":[]}`
 //! - `object`: an IPC object the demo created or removed, so a caller can check it is gone
 //!   afterwards; `action` is `created` or `removed`, `kind` one of `sysv-msg`, `sysv-sem`,
 //!   `sysv-shm`, `posix-mq`, `posix-sem`, `posix-shm`, `fifo`; `id`, `key` and `name` may be
-//!   null. `{"event":"object","demo":"shm","action":"created","kind":"sysv-shm","id":7,
-//!   "key":"0x7a012341","name":null}`
+//!   null. `{"version":1,"event":"object","demo":"shm","action":"created","kind":"sysv-shm",
+//!   "id":7,"key":"0x7a012341","name":null}`
 //! - `say`: a line for the user outside the steps (what to type in another shell).
-//!   `{"event":"say","demo":"fifo","text":"..."}`
+//!   `{"version":1,"event":"say","demo":"fifo","text":"..."}`
 //! - `end`: the demo finished; `ok` is true when every fact checked held.
-//!   `{"event":"end","demo":"fork","steps":4,"facts_checked":9,"facts_failed":0,"ok":true,
-//!   "summary":null}`
+//!   `{"version":1,"event":"end","demo":"fork","steps":4,"facts_checked":9,"facts_failed":0,
+//!   "ok":true,"summary":null}`
 //! - `interrupted`: the last event after Ctrl-C, SIGTERM or SIGHUP, written after the
 //!   cleanup; `reaped` lists the processes the final sweep killed and reaped (the demo's own
 //!   guards reap the others first).
-//!   `{"event":"interrupted","demo":"zombie","signal":"SIGINT","reaped":[42]}`
+//!   `{"version":1,"event":"interrupted","demo":"zombie","signal":"SIGINT","reaped":[42]}`
 //! - `demo` (only from `zombies demo --format json` or `zombies ipc demo --format json`
-//!   without a name): one per demo, `{"event":"demo","demo":"fork","summary":"..."}`.
+//!   without a name): one per demo, `{"version":1,"event":"demo","demo":"fork","summary":"..."}`.
 
 use std::io::{self, Write};
 
@@ -44,6 +52,7 @@ pub(super) enum Event<'a> {
     Start {
         demo: &'a str,
         title: &'a str,
+        intro: Option<&'a str>,
         pid: i32,
     },
     Step {
@@ -82,9 +91,26 @@ pub(super) enum Event<'a> {
     },
 }
 
+/// The version of the schema above; every line carries it.
+pub(crate) const VERSION: u32 = 1;
+
+/// One line: the version, then the event's members.
+#[derive(Serialize)]
+struct Line<'a> {
+    version: u32,
+    #[serde(flatten)]
+    event: &'a Event<'a>,
+}
+
 /// Writes one event as a line.
 pub(super) fn write(out: &mut dyn Write, e: &Event) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, e)?;
+    serde_json::to_writer(
+        &mut *out,
+        &Line {
+            version: VERSION,
+            event: e,
+        },
+    )?;
     writeln!(out)?;
     out.flush()
 }

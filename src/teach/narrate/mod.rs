@@ -19,7 +19,7 @@ mod json;
 mod step;
 mod text;
 
-pub(crate) use step::{Evidence, Object, Step, errno_text};
+pub(crate) use step::{Evidence, Object, Step, Traced, errno_text};
 
 use std::io::{self, Write};
 use std::os::fd::AsFd;
@@ -109,7 +109,15 @@ impl<'a> Narrator<'a> {
         let pid = self.rt.map_or(std::process::id() as i32, Runtime::pid);
         let demo = self.demo;
         match self.format {
-            Format::Json => json::write(&mut self.out, &Event::Start { demo, title, pid }),
+            Format::Json => json::write(
+                &mut self.out,
+                &Event::Start {
+                    demo,
+                    title,
+                    intro: Some(intro).filter(|i| !i.is_empty()),
+                    pid,
+                },
+            ),
             Format::Text => text::begin(
                 &mut self.out,
                 self.style,
@@ -124,7 +132,7 @@ impl<'a> Narrator<'a> {
 
     /// Writes the next numbered step; in `--step` mode, then waits for Enter.
     pub(crate) fn step(&mut self, step: Step) -> anyhow::Result<()> {
-        self.write_step(&step)?;
+        self.write_step(step)?;
         if self.pause {
             self.wait_enter()?;
         }
@@ -134,7 +142,7 @@ impl<'a> Narrator<'a> {
 
     /// Writes a demo's last step: in `--step` mode it pauses only when another demo follows.
     pub(crate) fn conclude(&mut self, step: Step) -> anyhow::Result<()> {
-        self.write_step(&step)?;
+        self.write_step(step)?;
         if self.pause && !self.last_demo {
             self.wait_enter()?;
         }
@@ -142,9 +150,10 @@ impl<'a> Narrator<'a> {
         Ok(())
     }
 
-    fn write_step(&mut self, step: &Step) -> anyhow::Result<()> {
+    fn write_step(&mut self, mut step: Step) -> anyhow::Result<()> {
         if let Some(rt) = self.rt {
             rt.check()?;
+            step.trace = rt.drain_trace();
         }
         self.step += 1;
         for e in &step.evidence {
@@ -162,10 +171,10 @@ impl<'a> Narrator<'a> {
                 &Event::Step {
                     demo: self.demo,
                     step: self.step,
-                    body: step,
+                    body: &step,
                 },
             )?,
-            Format::Text => text::step(&mut self.out, self.style, self.step, step)?,
+            Format::Text => text::step(&mut self.out, self.style, self.step, &step)?,
         }
         Ok(())
     }
@@ -270,7 +279,7 @@ impl<'a> Narrator<'a> {
                 self.style,
                 heading,
                 demos,
-                "Options: --step pauses after each step, --format json prints one event per line.",
+                "Options: --step pauses after each step, --trace shows each step's system calls, --format json prints one event per line.",
             ),
         }
     }
@@ -359,7 +368,9 @@ mod tests {
             .evidence(Evidence::new("/proc/42/status", "PPid", 41, "the parent").check(true))
             .evidence(Evidence::new("/proc/42/stat", "flags", "0x40", "informs"))
             .pid("child", 42)
-            .note("a note")
+            .explain("a note")
+            .try_it("grep PPid /proc/42/status")
+            .diagram("A -> B")
             .block("TABLE")
     }
 
@@ -378,6 +389,10 @@ mod tests {
         assert_eq!(lines.len(), 5);
         assert_eq!(lines[0]["event"], "start");
         assert_eq!(lines[0]["pid"], std::process::id());
+        assert_eq!(lines[0]["intro"], "intro");
+        for l in &lines {
+            assert_eq!(l["version"], json::VERSION, "{l}");
+        }
         let s = &lines[1];
         assert_eq!(s["event"], "step");
         assert_eq!(
@@ -385,13 +400,17 @@ mod tests {
             (Some("fork"), Some(1))
         );
         assert_eq!(s["syscall"], "fork()");
-        assert_eq!(s["explanation"], serde_json::Value::Null);
         assert_eq!(s["evidence"][0]["source"], "/proc/42/status");
         assert_eq!(s["evidence"][0]["value"], "41");
         assert_eq!(s["evidence"][0]["holds"], true);
         assert_eq!(s["evidence"][1]["holds"], serde_json::Value::Null);
         assert_eq!(s["pids"]["child"], 42);
         assert!(s.get("block").is_none(), "text-only block leaked into JSON");
+        assert_eq!(s["explanation"], "a note");
+        assert_eq!(s["notes"], serde_json::json!([]));
+        assert_eq!(s["try"][0], "grep PPid /proc/42/status");
+        assert_eq!(s["diagram"], "A -> B");
+        assert_eq!(s["trace"], serde_json::json!([]));
         assert_eq!(lines[3]["event"], "end");
         assert_eq!(lines[3]["facts_checked"], 2);
         assert_eq!(lines[3]["facts_failed"], 1);
@@ -405,8 +424,9 @@ mod tests {
         let buf = Buf::default();
         let mut n = narrator(&buf, Format::Json, "ipc");
         n.select("shm");
-        n.step(Step::new("t").call("shmget()", "7").explain("why").ev(
-            "/proc/sysvipc/shm nattch",
+        n.step(Step::new("t").call("shmget()", "7").explain("why").show(
+            "/proc/sysvipc/shm",
+            "nattch",
             "1",
             "one",
         ))
@@ -427,8 +447,8 @@ mod tests {
             (&"shmget()".into(), &"7".into())
         );
         assert_eq!(s["explanation"], "why");
-        assert_eq!(s["evidence"][0]["field"], "/proc/sysvipc/shm nattch");
-        assert_eq!(s["evidence"][0]["source"], serde_json::Value::Null);
+        assert_eq!(s["evidence"][0]["field"], "nattch");
+        assert_eq!(s["evidence"][0]["source"], "/proc/sysvipc/shm");
         let o = &lines[1];
         assert_eq!(
             (&o["event"], &o["action"]),
@@ -455,7 +475,7 @@ mod tests {
         n.select("fork");
         n.begin("Fork", "").unwrap();
         n.step(sample()).unwrap();
-        n.step(Step::new("ipc").ev("/proc/1/fd/3", "pipe:[9]", "read end"))
+        n.step(Step::new("ipc").show("/proc/1/fd/3", "link", "pipe:[9]", "read end"))
             .unwrap();
         n.end("").unwrap();
         let t = buf.text();
@@ -463,8 +483,13 @@ mod tests {
         assert!(t.contains(" 1. fork() returns twice"), "{t}");
         assert!(t.contains("✓ /proc/42/status"), "{t}");
         assert!(t.contains("      TABLE"), "{t}");
-        assert!(t.contains("→ a note"), "{t}");
-        assert!(t.contains("    /proc/1/fd/3  pipe:[9]  read end"), "{t}");
+        assert!(t.contains("    a note"), "{t}");
+        assert!(
+            t.contains("    /proc/1/fd/3  link  pipe:[9]  read end"),
+            "{t}"
+        );
+        assert!(t.contains("    try    grep PPid /proc/42/status"), "{t}");
+        assert!(t.contains("      A -> B"), "{t}");
         assert!(t.contains("all 1 facts checked held"), "{t}");
     }
 }

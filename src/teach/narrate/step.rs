@@ -4,14 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One row of evidence: where it was read, which field, its value and what that means.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub(crate) struct Evidence {
-    /// Where the value came from: a /proc path, a system call, or a measurement; None when
-    /// the field names its own source (`/proc/42/fd/3`).
+    /// Where the value came from: a /proc file, a system call, or a measurement (never null
+    /// since schema version 1; the JSON keeps the member nullable for older readers).
     pub source: Option<String>,
+    /// Which part of the source: a field of the file, a return value, a column.
     pub field: String,
     pub value: String,
     pub meaning: String,
@@ -42,6 +43,30 @@ impl Evidence {
     }
 }
 
+/// One system call a step made, as the demo recorded it where it made the call (`--trace`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Traced {
+    /// The process that made it.
+    pub pid: i32,
+    /// The call's name, as strace prints it: `clone`, `wait4`, `kill`.
+    pub call: String,
+    /// Its arguments, decoded as strace decodes them.
+    pub args: String,
+    /// What it returned: `4242`, `0`, `-1 EPIPE (Broken pipe)`, `?` for a call that never
+    /// returns (exit_group).
+    pub result: String,
+}
+
+impl Traced {
+    /// The call as `strace -f` prints it: `[pid 41] kill(42, SIGKILL) = 0`.
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "[pid {}] {}({}) = {}",
+            self.pid, self.call, self.args, self.result
+        )
+    }
+}
+
 /// One numbered step of a demo.
 #[derive(Clone, Debug, Default, Serialize)]
 pub(crate) struct Step {
@@ -50,14 +75,23 @@ pub(crate) struct Step {
     pub syscall: Option<String>,
     /// What it returned, e.g. `3` or `-1 EACCES`.
     pub result: Option<String>,
-    /// Why it matters, in a sentence or two.
+    /// The prose: why it matters, in paragraphs separated by a newline.
     pub explanation: Option<String>,
     pub evidence: Vec<Evidence>,
     /// The processes this step is about, by role ("child", "parent", "zombie", ...).
     pub pids: BTreeMap<String, i32>,
+    /// Kept for readers of the schema before version 1, always empty: the prose is in
+    /// `explanation`.
     pub notes: Vec<String>,
     /// Structured data for scripts (e.g. the `zombies list` JSON), JSON output only.
     pub data: Option<serde_json::Value>,
+    /// Shell commands that re-check this step's evidence by hand.
+    #[serde(rename = "try")]
+    pub try_it: Vec<String>,
+    /// A small picture in ASCII (the creation path, a timeline, the process states).
+    pub diagram: Option<String>,
+    /// The system calls this step made (`--trace`; empty without it).
+    pub trace: Vec<Traced>,
     /// Preformatted text for people (e.g. the `zombies list` table), text output only.
     #[serde(skip)]
     pub block: Option<String>,
@@ -82,60 +116,70 @@ impl Step {
     pub(crate) fn call(self, syscall: impl Into<String>, result: impl Into<String>) -> Step {
         self.syscall(syscall).result(result)
     }
+    /// Adds a paragraph to the prose.
     pub(crate) fn explain(mut self, text: impl Into<String>) -> Step {
-        self.explanation = Some(text.into());
+        self.explain_mut(text);
         self
+    }
+    /// [`Step::explain`] on a step being built in place.
+    pub(crate) fn explain_mut(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        self.explanation = Some(match self.explanation.take() {
+            Some(before) => format!("{before}\n{text}"),
+            None => text,
+        });
     }
     pub(crate) fn evidence(mut self, e: Evidence) -> Step {
         self.evidence.push(e);
         self
     }
-    /// A row of evidence whose field names its own source (the tests build steps with it).
+    /// A row that shows a value without checking it (the tests build steps with it).
     #[cfg(test)]
-    pub(crate) fn ev(
+    pub(crate) fn show(
         mut self,
+        source: impl Into<String>,
         field: impl Into<String>,
-        value: impl Into<String>,
+        value: impl ToString,
         meaning: impl Into<String>,
     ) -> Step {
-        self.ev_mut(field, value, meaning);
+        self.show_mut(source, field, value, meaning);
         self
     }
-    /// [`Step::ev`] on a step being built in place.
-    pub(crate) fn ev_mut(
+    /// [`Step::show`] on a step being built in place.
+    pub(crate) fn show_mut(
         &mut self,
+        source: impl Into<String>,
         field: impl Into<String>,
-        value: impl Into<String>,
+        value: impl ToString,
         meaning: impl Into<String>,
     ) {
-        self.evidence.push(Evidence {
-            source: None,
-            field: field.into(),
-            value: value.into(),
-            meaning: meaning.into(),
-            holds: None,
-        });
+        self.evidence
+            .push(Evidence::new(source, field, value, meaning));
     }
-    /// A row whose field names its own source and that proves a fact: `holds` says whether
-    /// the live value agrees (see [`Evidence::check`]).
+    /// [`Step::fact`] on a step being built in place.
     pub(crate) fn fact_mut(
         &mut self,
+        source: impl Into<String>,
         field: impl Into<String>,
-        value: impl Into<String>,
+        value: impl ToString,
         meaning: impl Into<String>,
         holds: bool,
     ) {
-        self.ev_mut(field, value, meaning);
-        if let Some(e) = self.evidence.last_mut() {
-            e.holds = Some(holds);
-        }
+        self.evidence
+            .push(Evidence::new(source, field, value, meaning).check(holds));
     }
     pub(crate) fn pid(mut self, role: &str, pid: i32) -> Step {
         self.pids.insert(role.to_string(), pid);
         self
     }
-    pub(crate) fn note(mut self, s: impl Into<String>) -> Step {
-        self.notes.push(s.into());
+    /// A shell command that re-checks the evidence by hand.
+    pub(crate) fn try_it(mut self, command: impl Into<String>) -> Step {
+        self.try_it.push(command.into());
+        self
+    }
+    /// A small ASCII picture.
+    pub(crate) fn diagram(mut self, picture: impl Into<String>) -> Step {
+        self.diagram = Some(picture.into());
         self
     }
     pub(crate) fn data(mut self, v: serde_json::Value) -> Step {

@@ -52,6 +52,9 @@ pub(super) fn step(out: &mut dyn Write, s: Style, number: u32, step: &Step) -> i
     if let Some(r) = step.result.as_ref().filter(|r| !r.is_empty()) {
         writeln!(out, "    {} {}", s.dim("result"), r)?;
     }
+    for t in &step.trace {
+        writeln!(out, "    {} {}", s.dim("trace "), t.line())?;
+    }
     if let Some(x) = &step.explanation {
         for line in wrap(x, WIDTH) {
             writeln!(out, "    {line}")?;
@@ -63,11 +66,13 @@ pub(super) fn step(out: &mut dyn Write, s: Style, number: u32, step: &Step) -> i
             writeln!(out, "      {line}")?;
         }
     }
-    for n in &step.notes {
-        for (i, line) in wrap(n, WIDTH).iter().enumerate() {
-            let lead = if i == 0 { "→" } else { " " };
-            writeln!(out, "    {} {line}", s.dim(lead))?;
+    if let Some(d) = &step.diagram {
+        for line in d.lines() {
+            writeln!(out, "      {line}")?;
         }
+    }
+    for t in &step.try_it {
+        writeln!(out, "    {} {t}", s.dim("try   "))?;
     }
     out.flush()
 }
@@ -166,8 +171,9 @@ pub(super) fn list(
     footer: &str,
 ) -> io::Result<()> {
     writeln!(out, "{}", s.bold(heading))?;
+    let w = demos.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, summary) in demos {
-        writeln!(out, "  {}  {summary}", s.bold(&format!("{name:<7}")))?;
+        writeln!(out, "  {}  {summary}", s.bold(&format!("{name:<w$}")))?;
     }
     writeln!(out, "{footer}")?;
     out.flush()

@@ -15,6 +15,7 @@ use nix::unistd::Pid;
 
 use super::Runtime;
 use crate::sys::process::{self, ForkResult};
+use crate::teach::{syscalls, trace};
 
 impl Runtime {
     /// Forks a child that runs `body` and exits with the code it returns. The child never
@@ -33,8 +34,54 @@ impl Runtime {
                 self.signals.borrow_mut().take();
                 body()
             }),
-            ForkResult::Parent { child } => Ok(self.track(child.as_raw(), label)),
+            ForkResult::Parent { child } => {
+                if trace::on() && !self.quiet.get() {
+                    let call = self.fork_call();
+                    match call {
+                        Some(args) => trace::record("clone", args, child.to_string()),
+                        None => trace::record("fork", "", child.to_string()),
+                    }
+                }
+                Ok(self.track(child.as_raw(), label))
+            }
         }
+    }
+
+    /// The arguments of the clone system call this C library's fork() makes, as strace
+    /// prints them, found out once by watching fork() in a probe (see
+    /// [`crate::teach::syscalls`]); None when that could not be watched.
+    pub(crate) fn fork_call(&self) -> Option<String> {
+        if let Some(c) = self.fork_call.get() {
+            return c.clone();
+        }
+        self.quiet.set(true);
+        let seen =
+            syscalls::watch(
+                self,
+                &[libc::SYS_clone, libc::SYS_clone3],
+                || match process::fork() {
+                    Ok(ForkResult::Child) => process::exit_now(0),
+                    Ok(ForkResult::Parent { child }) => {
+                        let _ = waitpid(child, None);
+                        0
+                    }
+                    Err(_) => 1,
+                },
+            );
+        self.quiet.set(false);
+        let call = match seen {
+            Ok(Ok(calls)) => calls.first().map(|c| {
+                let (args, _) = c.strace();
+                // The address of the TID word differs in each process: not part of the lesson.
+                match args.split_once(", child_tidptr=") {
+                    Some((head, _)) => format!("{head}, child_tidptr=…"),
+                    None => args,
+                }
+            }),
+            _ => None,
+        };
+        let _ = self.fork_call.set(call.clone());
+        call
     }
 
     /// Takes charge of a child forked by the demo itself (for demos that show fork's raw
@@ -59,13 +106,120 @@ impl Runtime {
             timeout,
             &format!("the {} (PID {pid}) to exit", child.label),
             |_| match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(s @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => Ok(Some(s)),
+                Ok(s @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
+                    if !self.quiet.get() {
+                        trace::record(
+                            "wait4",
+                            format!("{pid}, {}, WNOHANG, NULL", trace::status(s)),
+                            pid.to_string(),
+                        );
+                    }
+                    Ok(Some(s))
+                }
                 Ok(_) | Err(Errno::EINTR) => Ok(None),
                 Err(e) => Err(e).with_context(|| format!("waitpid({pid}) failed")),
             },
         )?;
         child.status = Some(status);
         Ok(status)
+    }
+
+    /// Waits for a child to end (up to `timeout`) and reaps it with wait4, which also returns
+    /// the resources it used: the kernel keeps them with the zombie.
+    pub(crate) fn reap_with_usage(
+        &self,
+        child: &mut Child,
+        timeout: Duration,
+    ) -> Result<(WaitStatus, process::Usage)> {
+        let pid = child.pid;
+        let got = self.wait_until(
+            timeout,
+            &format!("the {} (PID {pid}) to exit", child.label),
+            |_| match process::wait4_nohang(pid.as_raw()) {
+                Ok(Some(got)) => Ok(Some(got)),
+                Ok(None) => Ok(None),
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => Ok(None),
+                Err(e) => Err(e).with_context(|| format!("wait4({pid}) failed")),
+            },
+        )?;
+        let (status, usage) = got;
+        trace::record(
+            "wait4",
+            format!(
+                "{pid}, {}, WNOHANG, {{ru_utime={{tv_sec={}, tv_usec={}}}, ru_stime={{tv_sec={}, tv_usec={}}}, ru_maxrss={}, ...}}",
+                trace::status(status),
+                usage.utime.as_secs(),
+                usage.utime.subsec_micros(),
+                usage.stime.as_secs(),
+                usage.stime.subsec_micros(),
+                usage.maxrss_kb
+            ),
+            pid.to_string(),
+        );
+        child.status = Some(status);
+        Ok((status, usage))
+    }
+
+    /// Runs `program` with `argv` (argv[0] included) in a child, its stdout into a pipe and
+    /// its stderr to /dev/null, and returns how it ended and what it wrote (up to 64 KiB),
+    /// waiting at most `timeout`: a program that hangs is killed and reaped.
+    pub(crate) fn capture(
+        &self,
+        program: &std::ffi::CStr,
+        argv: &[std::ffi::CString],
+        timeout: Duration,
+    ) -> Result<(WaitStatus, String)> {
+        let mut pipe = super::Pipe::new()?;
+        let name = program.to_string_lossy().into_owned();
+        let mut child = self.spawn(&name, || {
+            use std::os::fd::AsFd;
+            pipe.close_read();
+            let Some(w) = pipe.writer() else { return 126 };
+            let mut stdout = std::io::stdout();
+            if nix::unistd::dup2_stdout(w).is_err() {
+                return 126;
+            }
+            if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+                let _ = nix::unistd::dup2_stderr(null.as_fd());
+            }
+            let _ = stdout.flush();
+            let env: [std::ffi::CString; 0] = [];
+            let _ = nix::unistd::execve(program, argv, &env);
+            127
+        })?;
+        trace::record(
+            "execve",
+            format!(
+                "\"{name}\", [{}], [] /* 0 vars */",
+                argv.iter()
+                    .map(|a| format!("\"{}\"", a.to_string_lossy()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "0",
+        );
+        pipe.close_write();
+        let reader = pipe
+            .reader()
+            .context("the capture pipe's read end is closed")?;
+        let deadline = std::time::Instant::now() + timeout;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() || !self.wait_readable(reader, Some(left))? {
+                let _ = child.kill_and_reap();
+                bail!("{name} did not finish within {timeout:?}");
+            }
+            match nix::unistd::read(reader, &mut buf) {
+                Ok(0) => break,
+                Ok(n) if out.len() < 65536 => out.extend_from_slice(&buf[..n]),
+                Ok(_) | Err(Errno::EINTR | Errno::EAGAIN) => {}
+                Err(e) => return Err(e).with_context(|| format!("cannot read what {name} wrote")),
+            }
+        }
+        let status = self.reap(&mut child, timeout)?;
+        Ok((status, String::from_utf8_lossy(&out).into_owned()))
     }
 
     /// Kills a child with SIGKILL and reaps it.
@@ -152,7 +306,10 @@ pub(crate) fn child_setup(parent: Pid) {
     child_reset_signals();
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     // A parent that died before the prctl sent nothing: the getppid check closes that race.
-    if nix::unistd::getppid() != parent {
+    // getppid() is 0 in the first process of a new PID namespace, whose parent lives
+    // outside it: there the check cannot be made.
+    let ppid = nix::unistd::getppid();
+    if ppid != parent && ppid.as_raw() != 0 {
         process::exit_now(1);
     }
 }
@@ -190,8 +347,13 @@ impl Child {
                 self.pid
             );
         }
-        signal::kill(self.pid, sig)
-            .with_context(|| format!("cannot send {} to {}", sig.as_str(), self.pid))
+        let r = signal::kill(self.pid, sig);
+        trace::record(
+            "kill",
+            format!("{}, {}", self.pid, sig.as_str()),
+            trace::ret(&r.map(|()| 0)),
+        );
+        r.with_context(|| format!("cannot send {} to {}", sig.as_str(), self.pid))
     }
 
     /// Kills and reaps now (idempotent): the guard's cleanup, also usable early.

@@ -22,9 +22,9 @@ pub(crate) use channel::{Channel, Gate, Pipe, Sender, channel};
 pub(crate) use children::{Child, child_reset_signals, child_setup, describe, fork_child};
 pub(crate) use files::{TempDir, find_program};
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,8 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use super::narrate::Traced;
+use super::trace::{self, Sink};
 use crate::proc::ProcFs;
 use crate::sys::process;
 
@@ -104,6 +106,13 @@ pub(crate) struct Runtime {
     stop: Cell<Option<Signal>>,
     /// SIGCHLDs read while waiting for something else, oldest first.
     sigchld: RefCell<VecDeque<ChildSignal>>,
+    /// The records of `--trace`, when on.
+    trace: RefCell<Option<Sink>>,
+    /// How this C library's fork() reads in a trace (`clone(...)` with the flags it was seen
+    /// to pass), found out once by watching it; None when it could not be watched.
+    fork_call: OnceCell<Option<String>>,
+    /// Set while the runtime runs its own probe, whose plumbing is not part of any step.
+    quiet: Cell<bool>,
 }
 
 impl Runtime {
@@ -129,7 +138,26 @@ impl Runtime {
             procfs: ProcFs::open(Path::new("/proc"))?,
             stop: Cell::new(None),
             sigchld: RefCell::new(VecDeque::new()),
+            trace: RefCell::new(None),
+            fork_call: OnceCell::new(),
+            quiet: Cell::new(false),
         })
+    }
+
+    /// Starts recording the system calls the demos make (`--trace`), in this process and in
+    /// every child it forks from now on.
+    pub(crate) fn start_tracing(&self) -> Result<()> {
+        *self.trace.borrow_mut() = Some(Sink::open()?);
+        Ok(())
+    }
+
+    /// The calls recorded since the last call (empty when not tracing).
+    pub(crate) fn drain_trace(&self) -> Vec<Traced> {
+        self.trace
+            .borrow_mut()
+            .as_mut()
+            .map(Sink::drain)
+            .unwrap_or_default()
     }
 
     /// The PID of the demo process.
@@ -149,12 +177,26 @@ impl Runtime {
                 Ok(Some(info)) => {
                     let sig = Signal::try_from(info.ssi_signo as i32).unwrap_or(Signal::SIGTERM);
                     if sig == Signal::SIGCHLD {
-                        let mut q = self.sigchld.borrow_mut();
-                        q.push_back(ChildSignal {
+                        let report = ChildSignal {
                             pid: info.ssi_pid as i32,
                             code: info.ssi_code,
                             status: info.ssi_status,
-                        });
+                        };
+                        if !self.quiet.get() {
+                            trace::record(
+                                "read",
+                                format!(
+                                    "{}, {{ssi_signo=SIGCHLD, ssi_code={}, ssi_pid={}, ssi_status={}}}, 128",
+                                    signals.as_fd().as_raw_fd(),
+                                    report.code_name(),
+                                    report.pid,
+                                    report.status
+                                ),
+                                "128",
+                            );
+                        }
+                        let mut q = self.sigchld.borrow_mut();
+                        q.push_back(report);
                         if q.len() > SIGCHLD_KEPT {
                             q.pop_front();
                         }

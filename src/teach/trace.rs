@@ -1,0 +1,171 @@
+//! `--trace`: the system calls each step makes, recorded by the demo where it makes them, in
+//! the demo process and in its children alike, and shown under the step as `strace -f`
+//! would print them.
+//!
+//! Why a recorder and not ptrace: a traced process is no longer the process the demo teaches
+//! about. Its tracer is told of its stops and exits before its parent, wait() and /proc see
+//! it differently (TracerPid, state `t`), and the zombie and orphan demos would show the
+//! tracer's effects instead of the kernel's rules. So each demo reports its own calls: what
+//! it called, with which arguments, and what came back. What is left out is the plumbing: the
+//! reads of /proc that make the evidence, the pipes the demo talks to its children over, and
+//! its signalfd polls (the SIGCHLDs it reads from the signalfd are shown: they are how it
+//! learns a child exited), and calls made in loops of thousands (the semaphore demo's races),
+//! which the step's call line sums up.
+//!
+//! Every record is one line of JSON written with one write(2) to a pipe the runtime made
+//! ([`Sink`]), shorter than PIPE_BUF so that lines from several processes never mix; the write
+//! end is non-blocking, so a full pipe drops a record rather than stalling a child. The
+//! narrator drains the pipe as it writes each step. Without `--trace` there is no pipe and
+//! recording costs a load of one atomic.
+
+use std::fs::File;
+use std::io::Write as _;
+use std::os::fd::OwnedFd;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, OFlag};
+use nix::sys::wait::WaitStatus;
+
+use super::narrate::Traced;
+
+/// The write end of the trace pipe, None when not tracing. Process-wide because the children
+/// the demos fork record too, deep inside their own code: they inherit it (the memory and the
+/// descriptor) with the fork. The demo process is single-threaded, so no fork can happen while
+/// another thread holds the lock.
+static SINK: Mutex<Option<File>> = Mutex::new(None);
+
+/// Whether SINK is set, read without taking the lock.
+static ON: AtomicBool = AtomicBool::new(false);
+
+/// The longest arguments recorded (a record longer than PIPE_BUF could mix with another
+/// process's): longer ones are cut.
+const MAX_ARGS: usize = 3000;
+
+/// The trace pipe's read end, owned by the runtime; dropping it stops the recording.
+pub(crate) struct Sink {
+    read: OwnedFd,
+    /// Bytes read but not yet a whole line.
+    partial: Vec<u8>,
+}
+
+impl Sink {
+    /// Makes the pipe and starts recording in this process and every child forked after.
+    pub(crate) fn open() -> Result<Sink> {
+        let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+            .context("cannot make the pipe that --trace records into")?;
+        // A larger buffer (up to fs.pipe-max-size, 1 MiB by default) drops fewer records
+        // between two steps; the default 64 KiB works too.
+        let _ = nix::fcntl::fcntl(&write, FcntlArg::F_SETPIPE_SZ(1 << 20));
+        *SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(File::from(write));
+        ON.store(true, Ordering::Relaxed);
+        Ok(Sink {
+            read,
+            partial: Vec::new(),
+        })
+    }
+
+    /// Every record written since the last call, in the order written.
+    pub(crate) fn drain(&mut self) -> Vec<Traced> {
+        let mut chunk = [0u8; 16384];
+        loop {
+            match nix::unistd::read(&self.read, &mut chunk) {
+                Ok(0) | Err(Errno::EAGAIN) => break,
+                Ok(n) => self.partial.extend_from_slice(&chunk[..n]),
+                Err(Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+        let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') else {
+            return Vec::new();
+        };
+        let whole: Vec<u8> = self.partial.drain(..=end).collect();
+        whole
+            .split(|&b| b == b'\n')
+            .filter_map(|l| serde_json::from_slice(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        ON.store(false, Ordering::Relaxed);
+        *SINK.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// Whether calls are being recorded (`--trace`).
+pub(crate) fn on() -> bool {
+    ON.load(Ordering::Relaxed)
+}
+
+/// Records a call made by this process: its name, arguments and result, as strace prints
+/// them.
+pub(crate) fn record(call: &str, args: impl AsRef<str>, result: impl AsRef<str>) {
+    record_for(std::process::id() as i32, call, args, result);
+}
+
+/// Records a call made by process `pid`, for calls the demo learns of from outside (a
+/// successful execve, which never returns to say so).
+pub(crate) fn record_for(pid: i32, call: &str, args: impl AsRef<str>, result: impl AsRef<str>) {
+    if !on() {
+        return;
+    }
+    let mut args = args.as_ref().to_string();
+    if args.len() > MAX_ARGS {
+        let mut cut = MAX_ARGS;
+        while !args.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        args.truncate(cut);
+        args.push_str("...");
+    }
+    let t = Traced {
+        pid,
+        call: call.to_string(),
+        args,
+        result: result.as_ref().to_string(),
+    };
+    let Ok(mut line) = serde_json::to_vec(&t) else {
+        return;
+    };
+    line.push(b'\n');
+    let sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(mut f) = sink.as_ref() {
+        // One write(2): a pipe takes up to PIPE_BUF bytes whole or not at all; when it is
+        // full (EAGAIN) the record is dropped.
+        let _ = f.write(&line);
+    }
+}
+
+/// A result as strace prints it: the value, or `-1 ENAME (description)`.
+pub(crate) fn ret<T: std::fmt::Display>(r: &Result<T, Errno>) -> String {
+    match r {
+        Ok(v) => v.to_string(),
+        Err(e) => errno(*e),
+    }
+}
+
+/// An error as strace prints it: `-1 EPIPE (Broken pipe)`.
+pub(crate) fn errno(e: Errno) -> String {
+    super::narrate::errno_text(e)
+}
+
+/// A wait status as strace prints it: `[{WIFEXITED(s) && WEXITSTATUS(s) == 42}]`.
+pub(crate) fn status(ws: WaitStatus) -> String {
+    match ws {
+        WaitStatus::Exited(_, code) => format!("[{{WIFEXITED(s) && WEXITSTATUS(s) == {code}}}]"),
+        WaitStatus::Signaled(_, sig, core) => format!(
+            "[{{WIFSIGNALED(s) && WTERMSIG(s) == {}{}}}]",
+            sig.as_str(),
+            if core { " && WCOREDUMP(s)" } else { "" }
+        ),
+        WaitStatus::Stopped(_, sig) => {
+            format!("[{{WIFSTOPPED(s) && WSTOPSIG(s) == {}}}]", sig.as_str())
+        }
+        WaitStatus::Continued(_) => "[{WIFCONTINUED(s)}]".to_string(),
+        other => format!("[{other:?}]"),
+    }
+}
