@@ -503,7 +503,14 @@ fn zombie_is_real_while_paused_and_gone_after() {
             .iter()
             .any(|x| x["pid"] == z)
     );
-    assert_eq!(parent["recommended"], "kill-parent");
+    // Killing it hands the zombie to PID 1 (the demo's subreaper role is not in /proc): the
+    // advice is kill-parent, unless this shared machine's PID 1 holds zombies of its own
+    // right now, which makes it fix-init. Both follow the adopter's verdict.
+    let want = match parent["adopter"]["verdict"].as_str() {
+        Some("not-reaping") => "fix-init",
+        _ => "kill-parent",
+    };
+    assert_eq!(parent["recommended"], want, "{parent:#}");
     // And `zombies list` run from outside agrees.
     let out = stdout(&run(zombies().args([
         "list",
