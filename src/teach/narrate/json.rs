@@ -1,6 +1,7 @@
 //! The narration for scripts (`--format json`): one JSON object per line.
 //!
-//! One JSON object per line, in order, each with an `"event"` and the `"demo"` it belongs to.
+//! One JSON object per line, in order, each with the `"schema"` version (1), an `"event"` and
+//! the `"demo"` it belongs to.
 //! The same schema serves both families; a member a demo has nothing for is null (or empty).
 //!
 //! - `start`: the demo begins; `pid` is the demo process.
@@ -84,7 +85,7 @@ pub(super) enum Event<'a> {
 
 /// Writes one event as a line.
 pub(super) fn write(out: &mut dyn Write, e: &Event) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, e)?;
+    serde_json::to_writer(&mut *out, &crate::report::json::versioned(e))?;
     writeln!(out)?;
     out.flush()
 }
