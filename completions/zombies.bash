@@ -43,6 +43,9 @@ _zombies() {
             zombies,list)
                 cmd="zombies__subcmd__list"
                 ;;
+            zombies,probe-init)
+                cmd="zombies__subcmd__probe__subcmd__init"
+                ;;
             zombies,tree)
                 cmd="zombies__subcmd__tree"
                 ;;
@@ -75,6 +78,9 @@ _zombies() {
                 ;;
             zombies__subcmd__help,list)
                 cmd="zombies__subcmd__help__subcmd__list"
+                ;;
+            zombies__subcmd__help,probe-init)
+                cmd="zombies__subcmd__help__subcmd__probe__subcmd__init"
                 ;;
             zombies__subcmd__help,tree)
                 cmd="zombies__subcmd__help__subcmd__tree"
@@ -137,7 +143,7 @@ _zombies() {
 
     case "${cmd}" in
         zombies)
-            opts="-h -V --proc --color --ignore-file --help --version list tree explain fix ignore check watch demo ipc generate help"
+            opts="-h -V --proc --color --ignore-file --help --version list tree explain fix ignore check watch probe-init demo ipc generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -389,7 +395,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__help)
-            opts="list tree explain fix ignore check watch demo ipc generate help"
+            opts="list tree explain fix ignore check watch probe-init demo ipc generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -571,6 +577,20 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__help__subcmd__probe__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -912,6 +932,40 @@ _zombies() {
                     return 0
                     ;;
                 --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__probe__subcmd__init)
+            opts="-h -V --timeout --format --proc --color --ignore-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -84,6 +84,11 @@ A demo interrupted by Ctrl-C, SIGTERM or SIGHUP, after cleaning up.
 \fBzombies check\fR speaks the monitoring-plugins protocol instead: 0 OK, 1 WARNING, 2 CRITICAL,
 3 UNKNOWN (/proc unreadable or hiding processes from the user with hidepid, invalid options, a
 state path that is not a state file of zombies check, output not writable).
+.PP
+\fBzombies probe\-init\fR answers its question instead: 0 the namespace's PID 1 reaps orphans,
+1 it does not (one zombie is left, and the report says how to remove it), 3 the probe could not be
+made (no such process, a kernel thread, not root, a namespace not below this tool's; the report
+says why), 2 a usage error.
 "#;
 
 const FILES: &str = r#".SH FILES
@@ -136,6 +141,10 @@ Every zombie that lives 30 seconds or more, with its exact death time, as JSON L
 .TP
 .B zombies check \-\-format prometheus \-\-output /var/lib/node_exporter/textfile_collector/zombies.prom
 Metrics for the node_exporter textfile collector, written atomically.
+.TP
+.B zombies probe\-init 4242
+Whether PID 1 of the PID namespace of 4242 (a container's process, as the host numbers it) reaps
+orphans: it is given one, and watched. Exit 0 reaps, 1 does not, 3 untested.
 .TP
 .B zombies list \-\-proc /host/proc
 From a container, the host's processes (with the host's /proc mounted at /host/proc).

@@ -39,6 +39,14 @@ fn lines(run: Run) -> Vec<Value> {
     parsed
 }
 
+/// The PID of a kernel thread (PF_KTHREAD): something probe-init refuses without root.
+fn a_kernel_thread() -> i32 {
+    all_pids()
+        .into_iter()
+        .find(|&p| proc_stat(p).is_some_and(|s| s.flags & 0x0020_0000 != 0))
+        .expect("a kernel thread in /proc")
+}
+
 #[test]
 fn every_json_document_carries_the_schema_version() {
     let env = TestEnv::new("schema").with_parent(Spec::default());
@@ -51,7 +59,10 @@ fn every_json_document_carries_the_schema_version() {
         env.zombies(&["explain", &zombie, "--format", "json"])
             .assert_success(),
     );
-    assert_eq!(explain["zombie"]["pid"].as_i64(), Some(zombie.parse().unwrap()));
+    assert_eq!(
+        explain["zombie"]["pid"].as_i64(),
+        Some(zombie.parse().unwrap())
+    );
     let plan = document(env.zombies(&[
         "fix",
         "--signal-parent",
@@ -65,12 +76,28 @@ fn every_json_document_carries_the_schema_version() {
     let check = document(env.zombies(&["check", "--format", "json"]));
     // The list inside check is `zombies list --format json`; the version is said once, at
     // the top.
-    assert!(check["list"].is_object() && check["status"].is_string(), "{check}");
+    assert!(
+        check["list"].is_object() && check["status"].is_string(),
+        "{check}"
+    );
     document(
         env.zombies(&["ignore", "list", "--format", "json"])
             .assert_success(),
     );
-    document(env.zombies(&["ipc", "list", "--format", "json"]).assert_success());
+    document(
+        env.zombies(&["ipc", "list", "--format", "json"])
+            .assert_success(),
+    );
+    let probe = document(
+        env.zombies(&[
+            "probe-init",
+            &a_kernel_thread().to_string(),
+            "--format",
+            "json",
+        ])
+        .assert_exit(Exit::PROBE_UNTESTED),
+    );
+    assert_eq!(probe["untested"], "kernel-thread", "{probe}");
 }
 
 #[test]
