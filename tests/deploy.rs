@@ -1,6 +1,7 @@
 //! The files shipped for fleets: the systemd units and the NRPE snippet in deploy/ run the
-//! commands the README documents, and those commands work. (CI also runs `systemd-analyze
-//! verify` on the units: .ci/run.)
+//! commands the README documents, and those commands work; the Debian package metadata in
+//! Cargo.toml installs files that exist, where Debian looks for them. (CI also runs
+//! `systemd-analyze verify` on the units: .ci/run.)
 
 mod common;
 
@@ -183,4 +184,119 @@ fn the_nrpe_command_is_the_readmes_and_a_working_check() {
     // OK, WARNING or CRITICAL, whatever this machine holds; UNKNOWN would be a broken command.
     assert!(matches!(run.code(), Some(0..=2)), "{}", run.report());
     assert!(run.stdout().starts_with("ZOMBIES "), "{}", run.report());
+}
+
+/// `[package.metadata.deb]` for cargo-deb: every asset exists and goes where Debian's tools
+/// look; the systemd units are installed, neither enabled nor started.
+#[test]
+fn the_debian_package_installs_what_exists_where_debian_looks() {
+    let manifest: toml::Table = read("Cargo.toml").parse().expect("Cargo.toml");
+    let package = manifest["package"].as_table().unwrap();
+    assert_eq!(package["name"].as_str(), Some("zombies"));
+    let deb = package["metadata"]["deb"]
+        .as_table()
+        .expect("[package.metadata.deb]");
+    for key in ["maintainer", "section", "priority", "extended-description"] {
+        assert!(deb[key].as_str().is_some_and(|v| !v.is_empty()), "{key}");
+    }
+    let mut installed: BTreeMap<String, String> = BTreeMap::new();
+    for asset in deb["assets"].as_array().expect("assets") {
+        let a: Vec<&str> = asset
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let [src, dest, mode] = a[..] else {
+            panic!("an asset is [source, destination, mode]: {a:?}")
+        };
+        assert!(!dest.starts_with('/'), "cargo-deb destinations are relative: {dest}");
+        if src == "target/release/zombies" {
+            // The binary cargo-deb builds itself.
+            assert_eq!((dest, mode), ("usr/bin/", "755"));
+            installed.insert("usr/bin/zombies".into(), src.into());
+            continue;
+        }
+        assert_eq!(mode, "644", "{src}");
+        let sources: Vec<PathBuf> = match src.split_once('*') {
+            Some((dir_prefix, suffix)) => {
+                let dir = repo(dir_prefix);
+                let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.to_string_lossy().ends_with(suffix))
+                    .collect();
+                found.sort();
+                assert!(!found.is_empty(), "{src} matches nothing");
+                found
+            }
+            None => vec![repo(src)],
+        };
+        for s in sources {
+            assert!(s.is_file(), "asset {} does not exist", s.display());
+            let to = match dest.strip_suffix('/') {
+                Some(dir) => format!("{dir}/{}", s.file_name().unwrap().to_string_lossy()),
+                None => dest.to_string(),
+            };
+            let from = s.strip_prefix(repo("")).unwrap().display().to_string();
+            installed.insert(to, from);
+        }
+    }
+    let want = [
+        ("usr/bin/zombies", "target/release/zombies"),
+        (
+            "usr/share/bash-completion/completions/zombies",
+            "completions/zombies.bash",
+        ),
+        (
+            "usr/share/zsh/vendor-completions/_zombies",
+            "completions/_zombies",
+        ),
+        (
+            "usr/share/fish/vendor_completions.d/zombies.fish",
+            "completions/zombies.fish",
+        ),
+        ("usr/share/man/man1/zombies.1", "man/zombies.1"),
+        (
+            "usr/share/man/man1/zombies-probe-init.1",
+            "man/zombies-probe-init.1",
+        ),
+    ];
+    for (to, from) in want {
+        assert_eq!(
+            installed.get(to).map(String::as_str),
+            Some(from),
+            "{to}: {installed:#?}"
+        );
+    }
+    // Every man page, not only those named above.
+    for page in std::fs::read_dir(repo("man")).unwrap().flatten() {
+        let name = page.file_name().to_string_lossy().into_owned();
+        assert!(
+            installed.contains_key(&format!("usr/share/man/man1/{name}")),
+            "man/{name} is not installed"
+        );
+    }
+
+    // The units: cargo-deb installs <unit-name>.<suffix> from unit-scripts, and with
+    // enable = false and start = false its maintainer scripts only tell systemd they exist.
+    let units = deb["systemd-units"].as_table().expect("systemd-units");
+    assert_eq!(units["enable"].as_bool(), Some(false));
+    assert_eq!(units["start"].as_bool(), Some(false));
+    let name = units["unit-name"].as_str().unwrap();
+    let dir = units["unit-scripts"].as_str().unwrap();
+    for suffix in ["service", "timer"] {
+        let unit = repo(dir).join(format!("{name}.{suffix}"));
+        assert!(unit.is_file(), "{} does not exist", unit.display());
+    }
+    // cargo-deb requires maintainer-scripts with systemd-units; any script of ours there
+    // must carry #DEBHELPER# for the generated fragments.
+    let scripts = repo(deb["maintainer-scripts"].as_str().unwrap());
+    assert!(scripts.is_dir());
+    for script in ["preinst", "postinst", "prerm", "postrm"] {
+        if let Ok(text) = std::fs::read_to_string(scripts.join(script)) {
+            assert!(text.contains("#DEBHELPER#"), "{script} lacks #DEBHELPER#");
+        }
+    }
 }
