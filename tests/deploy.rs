@@ -57,7 +57,10 @@ fn parse_unit(text: &str) -> Unit {
 #[track_caller]
 fn value<'a>(unit: &'a Unit, section: &str, key: &str) -> &'a str {
     let values = &unit[section][key];
-    let from = values.iter().rposition(|v| v.is_empty()).map_or(0, |i| i + 1);
+    let from = values
+        .iter()
+        .rposition(|v| v.is_empty())
+        .map_or(0, |i| i + 1);
     assert_eq!(values.len() - from, 1, "{section}.{key}: {values:?}");
     &values[from]
 }
@@ -178,7 +181,10 @@ fn the_nrpe_command_is_the_readmes_and_a_working_check() {
         "the README shows another NRPE command than deploy/nrpe/zombies.cfg: {line}"
     );
     let words = exec_words(line.strip_prefix("command[check_zombies]=").unwrap());
-    assert!(Path::new(&words[0]).is_absolute(), "NRPE wants a path: {words:?}");
+    assert!(
+        Path::new(&words[0]).is_absolute(),
+        "NRPE wants a path: {words:?}"
+    );
     let env = TestEnv::new("deploy-nrpe");
     let (run, _) = run_relocated(&env, &words);
     // OK, WARNING or CRITICAL, whatever this machine holds; UNKNOWN would be a broken command.
@@ -210,7 +216,10 @@ fn the_debian_package_installs_what_exists_where_debian_looks() {
         let [src, dest, mode] = a[..] else {
             panic!("an asset is [source, destination, mode]: {a:?}")
         };
-        assert!(!dest.starts_with('/'), "cargo-deb destinations are relative: {dest}");
+        assert!(
+            !dest.starts_with('/'),
+            "cargo-deb destinations are relative: {dest}"
+        );
         if src == "target/release/zombies" {
             // The binary cargo-deb builds itself.
             assert_eq!((dest, mode), ("usr/bin/", "755"));
