@@ -1,3 +1,49 @@
+# PIDs to complete, read from /proc, never file names. KIND orders them: "zombies" offers the
+# zombies first, then their parents; "parents" the parents of zombies first; "inits" PID 1 of
+# each nested PID namespace (containers) first; every other process follows.
+_zombies_pids() {
+    local kind=$1 f line rest pid state ppid k v
+    local -a zombies=() parents=() inits=() others=()
+    for f in /proc/[0-9]*/stat; do
+        line=
+        { read -r -d '' line < "$f"; } 2>/dev/null
+        [[ -n $line ]] || continue
+        pid=${line%% *}
+        rest=${line##*) }
+        state=${rest%% *}
+        rest=${rest#* }
+        ppid=${rest%% *}
+        if [[ $state == Z ]]; then
+            zombies+=("$pid")
+            parents+=("$ppid")
+        else
+            others+=("$pid")
+        fi
+    done
+    if [[ $kind == inits ]]; then
+        for f in /proc/[0-9]*/status; do
+            while read -r k v; do
+                if [[ $k == NSpid: ]]; then
+                    [[ $v == *[[:space:]]1 ]] && inits+=("${f//[!0-9]/}")
+                    break
+                fi
+            done < "$f" 2>/dev/null
+        done
+    fi
+    local -a ordered
+    case $kind in
+        zombies) ordered=("${zombies[@]}" "${parents[@]}" "${others[@]}") ;;
+        parents) ordered=("${parents[@]}" "${zombies[@]}" "${others[@]}") ;;
+        *) ordered=("${inits[@]}" "${parents[@]}" "${zombies[@]}" "${others[@]}") ;;
+    esac
+    local -A seen=()
+    for pid in "${ordered[@]}"; do
+        [[ -n ${seen[$pid]} ]] && continue
+        seen[$pid]=1
+        printf '%s\n' "$pid"
+    done
+}
+
 _zombies() {
     local i cur prev opts cmd
     COMPREPLY=()
@@ -204,7 +250,8 @@ _zombies() {
                     return 0
                     ;;
                 --parent)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt +o default +o bashdefault 2>/dev/null
+                    COMPREPLY=( $(compgen -W "$(_zombies_pids parents)" -- "${cur}") )
                     return 0
                     ;;
                 --user)
@@ -282,7 +329,7 @@ _zombies() {
             ;;
         zombies__subcmd__explain)
             opts="-h -V --format --proc --color --ignore-file --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+            if [[ ${cur} == -* ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -307,7 +354,8 @@ _zombies() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            compopt +o default +o bashdefault 2>/dev/null
+            COMPREPLY=( $(compgen -W "$(_zombies_pids zombies)" -- "${cur}") )
             return 0
             ;;
         zombies__subcmd__fix)
@@ -322,11 +370,13 @@ _zombies() {
                     return 0
                     ;;
                 --parent)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt +o default +o bashdefault 2>/dev/null
+                    COMPREPLY=( $(compgen -W "$(_zombies_pids parents)" -- "${cur}") )
                     return 0
                     ;;
                 --pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt +o default +o bashdefault 2>/dev/null
+                    COMPREPLY=( $(compgen -W "$(_zombies_pids zombies)" -- "${cur}") )
                     return 0
                     ;;
                 --grace)
@@ -928,7 +978,8 @@ _zombies() {
             fi
             case "${prev}" in
                 --parent)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt +o default +o bashdefault 2>/dev/null
+                    COMPREPLY=( $(compgen -W "$(_zombies_pids parents)" -- "${cur}") )
                     return 0
                     ;;
                 --user)
@@ -960,7 +1011,7 @@ _zombies() {
             ;;
         zombies__subcmd__probe__subcmd__init)
             opts="-h -V --timeout --format --proc --color --ignore-file --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+            if [[ ${cur} == -* ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -989,12 +1040,13 @@ _zombies() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            compopt +o default +o bashdefault 2>/dev/null
+            COMPREPLY=( $(compgen -W "$(_zombies_pids inits)" -- "${cur}") )
             return 0
             ;;
         zombies__subcmd__tree)
             opts="-z -h -V --zombies-only --proc --color --ignore-file --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+            if [[ ${cur} == -* ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1015,7 +1067,8 @@ _zombies() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            compopt +o default +o bashdefault 2>/dev/null
+            COMPREPLY=( $(compgen -W "$(_zombies_pids parents)" -- "${cur}") )
             return 0
             ;;
         zombies__subcmd__watch)
@@ -1026,7 +1079,8 @@ _zombies() {
             fi
             case "${prev}" in
                 --parent)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt +o default +o bashdefault 2>/dev/null
+                    COMPREPLY=( $(compgen -W "$(_zombies_pids parents)" -- "${cur}") )
                     return 0
                     ;;
                 --user)

@@ -43,7 +43,7 @@ complete -c zombies -n "__fish_zombies_needs_command" -f -a "demo" -d 'Learn how
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "ipc" -d 'Learn inter-process communication with live demos, and find leaked IPC objects'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c zombies -n "__fish_zombies_using_subcommand list" -l parent -d 'Only the zombies of this parent' -r
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l parent -d 'Only the zombies of this parent' -r -k -f -a "(__fish_zombies_pids parents)"
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l user -d 'Only zombies owned by this user (name or uid)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l format -d 'Output format' -r -f -a "text\t'For people'
 json\t'One JSON object (the documented, stable contract)'"
@@ -74,8 +74,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand explain" -l ignore-file 
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l min-age -d 'With --reap: leave zombies younger than this alone (their parent may yet wait for them): 0s to reap all. Ages come from check\'s state file (exact with `zombies watch --state`), else from when the zombie started, an upper bound' -r
-complete -c zombies -n "__fish_zombies_using_subcommand fix" -l parent -d 'Target: this parent of zombies' -r
-complete -c zombies -n "__fish_zombies_using_subcommand fix" -l pid -d 'Target: the parent of this zombie (all of that parent\'s zombies are targeted)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l parent -d 'Target: this parent of zombies' -r -k -f -a "(__fish_zombies_pids parents)"
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l pid -d 'Target: the parent of this zombie (all of that parent\'s zombies are targeted)' -r -k -f -a "(__fish_zombies_pids zombies)"
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l grace -d 'With --kill-parent: how long to wait after SIGTERM before SIGKILL (e.g. 500ms, 5s, 1m)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l timeout -d 'How long to wait for the zombies to be reaped before reporting failure' -r
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l settle -d 'Before sending anything, give the parents this long to reap on their own: a parent whose zombies go away meanwhile was about to wait() and is left alone (0s to skip)' -r
@@ -135,7 +135,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -s c -l crit -d '
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l max-age -d 'CRITICAL when a zombie has been seen for longer than this: 500ms, 30s, 10m, 2h, 1d. The kernel does not record when a process died, so ages are measured from the first check that saw the zombie (see --state); run the check at least this often' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l warn-per-parent -d 'WARNING when one parent holds more than N zombies' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l state -d 'Where to remember when each zombie was first seen [default: $XDG_STATE_HOME/zombies/check-state.json (~/.local/state/...), or /var/lib/zombies/check-state.json for root]. Written only when it changes. Only a state file of zombies check is ever replaced: any other file, a symbolic link or a FIFO there makes the check UNKNOWN. The directory of a path given here is never created' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand check" -l parent -d 'Only the zombies of this parent' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l parent -d 'Only the zombies of this parent' -r -k -f -a "(__fish_zombies_pids parents)"
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l user -d 'Only zombies owned by this user (name or uid)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l format -d 'Output format' -r -f -a "nagios\t'One line for Nagios, Icinga and NRPE: status, text and performance data'
 prometheus\t'Prometheus text exposition format, for the node_exporter textfile collector'
@@ -149,7 +149,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -l ignore-file -d
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s q -l quiet -d 'Print nothing when the status is OK (cron mails only problems); the exit code still tells'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s V -l version -d 'Print version'
-complete -c zombies -n "__fish_zombies_using_subcommand watch" -l parent -d 'Only the zombies of this parent (as it was when they died)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l parent -d 'Only the zombies of this parent (as it was when they died)' -r -k -f -a "(__fish_zombies_pids parents)"
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l user -d 'Only zombies owned by this user (name or uid)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l min-age -d 'Report a zombie only once it has been one this long (its event then says how long): 500ms, 30s, 10m, 2h. Zombies reaped sooner make no event' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l for -d 'Stop after this long, with the summary' -r
@@ -246,3 +246,76 @@ complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_su
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "remove" -d 'Remove the entries whose executable path or command name is ENTRY'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ipc" -f -a "demo" -d 'Run a demo: real processes use one IPC primitive while the kernel\'s view of it (/proc, /dev/shm, /dev/mqueue) is shown step by step'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ipc" -f -a "list" -d 'List System V message queues, semaphore sets and shared memory segments (/proc/sysvipc) and POSIX queues, shared memory and named semaphores (/dev/mqueue, /dev/shm), with their owners and whether the processes that used them still live'
+
+# PIDs to complete, read from /proc, never file names, each described by its name. KIND
+# orders them: "zombies" offers the zombies first, then their parents; "parents" the parents
+# of zombies first; "inits" PID 1 of each nested PID namespace (containers) first; every other
+# process follows.
+function __fish_zombies_pids --argument-names kind
+    set -l zombies
+    set -l parents
+    set -l others
+    set -l inits
+    set -l pids
+    set -l comms
+    # (fish globs have no [0-9]: the numeric directories are picked by name)
+    for f in /proc/*/stat
+        string match -qr '^/proc/\d+/stat$' -- $f
+        or continue
+        set -l line (string collect < $f 2>/dev/null)
+        or continue
+        set -l m (string match -r '^(\d+) \((.*)\) (\S) (\d+) ' -- $line)
+        or continue
+        set -a pids $m[2]
+        set -a comms (string replace -a \n ' ' -- $m[3])
+        if test $m[4] = Z
+            set -a zombies $m[2]
+            set -a parents $m[5]
+        else
+            set -a others $m[2]
+        end
+    end
+    if test "$kind" = inits
+        for f in /proc/*/status
+            string match -qr '^/proc/\d+/status$' -- $f
+            or continue
+            set -l ns (string match -r '^NSpid:\s+(.*)' < $f 2>/dev/null)[2]
+            set -l ns (string split -n \t -- $ns)
+            if test (count $ns) -gt 1 -a "$ns[-1]" = 1
+                set -a inits $ns[1]
+            end
+        end
+    end
+    set -l groups
+    switch $kind
+        case zombies
+            set groups zombies parents
+        case parents
+            set groups parents zombies
+        case '*'
+            set groups inits parents
+    end
+    set -a groups others
+    set -l seen
+    for group in $groups
+        set -l what
+        switch $group
+            case zombies
+                set what ' (zombie)'
+            case parents
+                set what ' (holds zombies)'
+            case inits
+                set what ' (PID 1 of a namespace)'
+        end
+        for pid in $$group
+            contains -- $pid $seen
+            and continue
+            set -a seen $pid
+            set -l i (contains -i -- $pid $pids)
+            and printf '%s\t%s%s\n' $pid $comms[$i] $what
+        end
+    end
+end
+complete -c zombies -n "__fish_zombies_using_subcommand tree" -k -f -a "(__fish_zombies_pids parents)"
+complete -c zombies -n "__fish_zombies_using_subcommand explain" -k -f -a "(__fish_zombies_pids zombies)"
+complete -c zombies -n "__fish_zombies_using_subcommand probe-init" -k -f -a "(__fish_zombies_pids inits)"
