@@ -1,3 +1,49 @@
+# PIDs to complete, read from /proc, never file names. KIND orders them: "zombies" offers the
+# zombies first, then their parents; "parents" the parents of zombies first; "inits" PID 1 of
+# each nested PID namespace (containers) first; every other process follows.
+_zombies_pids() {
+    local kind=$1 f line rest pid state ppid k v
+    local -a zombies=() parents=() inits=() others=()
+    for f in /proc/[0-9]*/stat; do
+        line=
+        { read -r -d '' line < "$f"; } 2>/dev/null
+        [[ -n $line ]] || continue
+        pid=${line%% *}
+        rest=${line##*) }
+        state=${rest%% *}
+        rest=${rest#* }
+        ppid=${rest%% *}
+        if [[ $state == Z ]]; then
+            zombies+=("$pid")
+            parents+=("$ppid")
+        else
+            others+=("$pid")
+        fi
+    done
+    if [[ $kind == inits ]]; then
+        for f in /proc/[0-9]*/status; do
+            while read -r k v; do
+                if [[ $k == NSpid: ]]; then
+                    [[ $v == *[[:space:]]1 ]] && inits+=("${f//[!0-9]/}")
+                    break
+                fi
+            done < "$f" 2>/dev/null
+        done
+    fi
+    local -a ordered
+    case $kind in
+        zombies) ordered=("${zombies[@]}" "${parents[@]}" "${others[@]}") ;;
+        parents) ordered=("${parents[@]}" "${zombies[@]}" "${others[@]}") ;;
+        *) ordered=("${inits[@]}" "${parents[@]}" "${zombies[@]}" "${others[@]}") ;;
+    esac
+    local -A seen=()
+    for pid in "${ordered[@]}"; do
+        [[ -n ${seen[$pid]} ]] && continue
+        seen[$pid]=1
+        printf '%s\n' "$pid"
+    done
+}
+
 _zombies() {
     local i cur prev opts cmd
     COMPREPLY=()
@@ -43,6 +89,9 @@ _zombies() {
             zombies,list)
                 cmd="zombies__subcmd__list"
                 ;;
+            zombies,probe-init)
+                cmd="zombies__subcmd__probe__subcmd__init"
+                ;;
             zombies,tree)
                 cmd="zombies__subcmd__tree"
                 ;;
@@ -75,6 +124,9 @@ _zombies() {
                 ;;
             zombies__subcmd__help,list)
                 cmd="zombies__subcmd__help__subcmd__list"
+                ;;
+            zombies__subcmd__help,probe-init)
+                cmd="zombies__subcmd__help__subcmd__probe__subcmd__init"
                 ;;
             zombies__subcmd__help,tree)
                 cmd="zombies__subcmd__help__subcmd__tree"
@@ -137,7 +189,7 @@ _zombies() {
 
     case "${cmd}" in
         zombies)
-            opts="-h -V --proc --color --ignore-file --sys --pods-dir --help --version list tree explain fix ignore check watch demo ipc generate help"
+            opts="-h -V --proc --color --ignore-file --sys --pods-dir --help --version list tree explain fix ignore check watch probe-init demo ipc generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -214,7 +266,8 @@ _zombies() {
                     return 0
                     ;;
                 --parent)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt +o default +o bashdefault 2>/dev/null
+                    COMPREPLY=( $(compgen -W "$(_zombies_pids parents)" -- "${cur}") )
                     return 0
                     ;;
                 --user)
@@ -320,7 +373,7 @@ _zombies() {
             ;;
         zombies__subcmd__explain)
             opts="-h -V --format --proc --color --ignore-file --sys --pods-dir --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+            if [[ ${cur} == -* ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -353,7 +406,8 @@ _zombies() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            compopt +o default +o bashdefault 2>/dev/null
+            COMPREPLY=( $(compgen -W "$(_zombies_pids zombies)" -- "${cur}") )
             return 0
             ;;
         zombies__subcmd__fix)
@@ -368,11 +422,13 @@ _zombies() {
                     return 0
                     ;;
                 --parent)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt +o default +o bashdefault 2>/dev/null
+                    COMPREPLY=( $(compgen -W "$(_zombies_pids parents)" -- "${cur}") )
                     return 0
                     ;;
                 --pid)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt +o default +o bashdefault 2>/dev/null
+                    COMPREPLY=( $(compgen -W "$(_zombies_pids zombies)" -- "${cur}") )
                     return 0
                     ;;
                 --grace)
@@ -457,7 +513,7 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__help)
-            opts="list tree explain fix ignore check watch demo ipc generate help"
+            opts="list tree explain fix ignore check watch probe-init demo ipc generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -639,6 +695,20 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        zombies__subcmd__help__subcmd__probe__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1024,7 +1094,8 @@ _zombies() {
             fi
             case "${prev}" in
                 --parent)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt +o default +o bashdefault 2>/dev/null
+                    COMPREPLY=( $(compgen -W "$(_zombies_pids parents)" -- "${cur}") )
                     return 0
                     ;;
                 --user)
@@ -1070,9 +1141,52 @@ _zombies() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        zombies__subcmd__probe__subcmd__init)
+            opts="-h -V --timeout --format --proc --color --ignore-file --sys --pods-dir --help --version"
+            if [[ ${cur} == -* ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --proc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            compopt +o default +o bashdefault 2>/dev/null
+            COMPREPLY=( $(compgen -W "$(_zombies_pids inits)" -- "${cur}") )
+            return 0
+            ;;
         zombies__subcmd__tree)
             opts="-z -h -V --zombies-only --proc --color --ignore-file --sys --pods-dir --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+            if [[ ${cur} == -* ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1101,7 +1215,8 @@ _zombies() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            compopt +o default +o bashdefault 2>/dev/null
+            COMPREPLY=( $(compgen -W "$(_zombies_pids parents)" -- "${cur}") )
             return 0
             ;;
         zombies__subcmd__watch)
@@ -1112,7 +1227,8 @@ _zombies() {
             fi
             case "${prev}" in
                 --parent)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt +o default +o bashdefault 2>/dev/null
+                    COMPREPLY=( $(compgen -W "$(_zombies_pids parents)" -- "${cur}") )
                     return 0
                     ;;
                 --user)

@@ -40,11 +40,12 @@ complete -c zombies -n "__fish_zombies_needs_command" -f -a "fix" -d 'Fix zombie
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "watch" -d 'Watch zombies live: when each became one (its exact death time), who adopted it when its parent died, and when it was reaped; a summary at the end'
+complete -c zombies -n "__fish_zombies_needs_command" -f -a "probe-init" -d 'Test whether a container\'s PID 1 reaps orphans, by giving it one and watching.'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "demo" -d 'Learn how processes are born, scheduled and die: demos that make the real system calls on this machine and show the evidence from /proc'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "ipc" -d 'Learn inter-process communication with live demos, and find leaked IPC objects'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c zombies -n "__fish_zombies_using_subcommand list" -l parent -d 'Only the zombies of this parent' -r
+complete -c zombies -n "__fish_zombies_using_subcommand list" -l parent -d 'Only the zombies of this parent' -r -k -f -a "(__fish_zombies_pids parents)"
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l user -d 'Only zombies owned by this user (name or uid)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l container -d 'Only zombies whose parent runs in the container whose ID starts with this (as `docker ps` or `crictl ps` shows it; an LXC container\'s name)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand list" -l pod -d 'Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID (names come from --pods-dir)' -r
@@ -83,8 +84,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand explain" -l pods-dir -d 
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand explain" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l min-age -d 'With --reap: leave zombies younger than this alone (their parent may yet wait for them): 0s to reap all. Ages come from check\'s state file (exact with `zombies watch --state`), else from when the zombie started, an upper bound' -r
-complete -c zombies -n "__fish_zombies_using_subcommand fix" -l parent -d 'Target: this parent of zombies' -r
-complete -c zombies -n "__fish_zombies_using_subcommand fix" -l pid -d 'Target: the parent of this zombie (all of that parent\'s zombies are targeted)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l parent -d 'Target: this parent of zombies' -r -k -f -a "(__fish_zombies_pids parents)"
+complete -c zombies -n "__fish_zombies_using_subcommand fix" -l pid -d 'Target: the parent of this zombie (all of that parent\'s zombies are targeted)' -r -k -f -a "(__fish_zombies_pids zombies)"
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l grace -d 'With --kill-parent: how long to wait after SIGTERM before SIGKILL (e.g. 500ms, 5s, 1m)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l timeout -d 'How long to wait for the zombies to be reaped before reporting failure' -r
 complete -c zombies -n "__fish_zombies_using_subcommand fix" -l settle -d 'Before sending anything, give the parents this long to reap on their own: a parent whose zombies go away meanwhile was about to wait() and is left alone (0s to skip)' -r
@@ -154,7 +155,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -l warn-per-paren
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l warn-pids -d 'WARNING when a PID limit that counted zombies take part of is at least PCT percent full: the pids.max of a cgroup they run under, kernel.pid_max or kernel.threads-max. A fork fails with "Resource temporarily unavailable" when one is full' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l crit-pids -d 'CRITICAL when such a limit is at least PCT percent full' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l state -d 'Where to remember when each zombie was first seen [default: $XDG_STATE_HOME/zombies/check-state.json (~/.local/state/...), or /var/lib/zombies/check-state.json for root]. Written only when it changes. Only a state file of zombies check is ever replaced: any other file, a symbolic link or a FIFO there makes the check UNKNOWN. The directory of a path given here is never created' -r -F
-complete -c zombies -n "__fish_zombies_using_subcommand check" -l parent -d 'Only the zombies of this parent' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l parent -d 'Only the zombies of this parent' -r -k -f -a "(__fish_zombies_pids parents)"
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l user -d 'Only zombies owned by this user (name or uid)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l container -d 'Only zombies whose parent runs in the container whose ID starts with this' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l pod -d 'Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID' -r
@@ -173,7 +174,7 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -l pods-dir -d 'W
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s q -l quiet -d 'Print nothing when the status is OK (cron mails only problems); the exit code still tells'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s V -l version -d 'Print version'
-complete -c zombies -n "__fish_zombies_using_subcommand watch" -l parent -d 'Only the zombies of this parent (as it was when they died)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l parent -d 'Only the zombies of this parent (as it was when they died)' -r -k -f -a "(__fish_zombies_pids parents)"
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l user -d 'Only zombies owned by this user (name or uid)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l container -d 'Only zombies whose parent runs in the container whose ID starts with this' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l pod -d 'Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID' -r
@@ -194,6 +195,18 @@ complete -c zombies -n "__fish_zombies_using_subcommand watch" -l all-exits -d '
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l scan -d 'Scan /proc every --interval instead of listening to the kernel\'s exit events (what runs anyway where those cannot be had)'
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -s V -l version -d 'Print version'
+complete -c zombies -n "__fish_zombies_using_subcommand probe-init" -l timeout -d 'How long PID 1 has to reap the orphan after it exits: 500ms, 5s, 1m' -r
+complete -c zombies -n "__fish_zombies_using_subcommand probe-init" -l format -d 'Output format' -r -f -a "text\t'For people'
+json\t'One JSON object (the documented, stable contract)'"
+complete -c zombies -n "__fish_zombies_using_subcommand probe-init" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand probe-init" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c zombies -n "__fish_zombies_using_subcommand probe-init" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand probe-init" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand probe-init" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
+complete -c zombies -n "__fish_zombies_using_subcommand probe-init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_using_subcommand probe-init" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l format -d 'Output format' -r -f -a "text\t'Numbered steps for people'
 json\t'JSON Lines: one event object per line (start, step, object, say, end, interrupted), each step with its syscall, result and evidence rows; one schema for `zombies demo` and `zombies ipc demo`'"
 complete -c zombies -n "__fish_zombies_using_subcommand demo" -l hold -d 'How long `demo zombie` keeps its zombie for you to inspect: 500ms, 3s, 2m' -r
@@ -260,18 +273,92 @@ complete -c zombies -n "__fish_zombies_using_subcommand generate" -l sys -d 'Rea
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it, make it reap them (--reap), or ignore it'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "watch" -d 'Watch zombies live: when each became one (its exact death time), who adopted it when its parent died, and when it was reaped; a summary at the end'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "demo" -d 'Learn how processes are born, scheduled and die: demos that make the real system calls on this machine and show the evidence from /proc'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "ipc" -d 'Learn inter-process communication with live demos, and find leaked IPC objects'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
-complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch demo ipc generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch probe-init demo ipc generate help" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch probe-init demo ipc generate help" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch probe-init demo ipc generate help" -f -a "explain" -d 'Explain why a zombie has not been reaped, citing /proc, and how to fix it'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch probe-init demo ipc generate help" -f -a "fix" -d 'Fix zombies: nudge their parent, kill it, make it reap them (--reap), or ignore it'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch probe-init demo ipc generate help" -f -a "ignore" -d 'Show or edit the ignore list: parents whose zombies list and check do not report'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch probe-init demo ipc generate help" -f -a "check" -d 'Check for zombies from cron or monitoring: a Nagios/Icinga plugin, a Prometheus textfile, or JSON'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch probe-init demo ipc generate help" -f -a "watch" -d 'Watch zombies live: when each became one (its exact death time), who adopted it when its parent died, and when it was reaped; a summary at the end'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch probe-init demo ipc generate help" -f -a "probe-init" -d 'Test whether a container\'s PID 1 reaps orphans, by giving it one and watching.'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch probe-init demo ipc generate help" -f -a "demo" -d 'Learn how processes are born, scheduled and die: demos that make the real system calls on this machine and show the evidence from /proc'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch probe-init demo ipc generate help" -f -a "ipc" -d 'Learn inter-process communication with live demos, and find leaked IPC objects'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch probe-init demo ipc generate help" -f -a "generate" -d 'Write the man pages or shell completions (for packagers and this repository)'
+complete -c zombies -n "__fish_zombies_using_subcommand help; and not __fish_seen_subcommand_from list tree explain fix ignore check watch probe-init demo ipc generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "list" -d 'Show the entries and the file they live in'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ignore" -f -a "remove" -d 'Remove the entries whose executable path or command name is ENTRY'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ipc" -f -a "demo" -d 'Run a demo: real processes use one IPC primitive while the kernel\'s view of it (/proc, /dev/shm, /dev/mqueue) is shown step by step'
 complete -c zombies -n "__fish_zombies_using_subcommand help; and __fish_seen_subcommand_from ipc" -f -a "list" -d 'List System V message queues, semaphore sets and shared memory segments (/proc/sysvipc) and POSIX queues, shared memory and named semaphores (/dev/mqueue, /dev/shm), with their owners and whether the processes that used them still live'
+
+# PIDs to complete, read from /proc, never file names, each described by its name. KIND
+# orders them: "zombies" offers the zombies first, then their parents; "parents" the parents
+# of zombies first; "inits" PID 1 of each nested PID namespace (containers) first; every other
+# process follows.
+function __fish_zombies_pids --argument-names kind
+    set -l zombies
+    set -l parents
+    set -l others
+    set -l inits
+    set -l pids
+    set -l comms
+    # (fish globs have no [0-9]: the numeric directories are picked by name)
+    for f in /proc/*/stat
+        string match -qr '^/proc/\d+/stat$' -- $f
+        or continue
+        set -l line (string collect < $f 2>/dev/null)
+        or continue
+        set -l m (string match -r '^(\d+) \((.*)\) (\S) (\d+) ' -- $line)
+        or continue
+        set -a pids $m[2]
+        set -a comms (string replace -a \n ' ' -- $m[3])
+        if test $m[4] = Z
+            set -a zombies $m[2]
+            set -a parents $m[5]
+        else
+            set -a others $m[2]
+        end
+    end
+    if test "$kind" = inits
+        for f in /proc/*/status
+            string match -qr '^/proc/\d+/status$' -- $f
+            or continue
+            set -l ns (string match -r '^NSpid:\s+(.*)' < $f 2>/dev/null)[2]
+            set -l ns (string split -n \t -- $ns)
+            if test (count $ns) -gt 1 -a "$ns[-1]" = 1
+                set -a inits $ns[1]
+            end
+        end
+    end
+    set -l groups
+    switch $kind
+        case zombies
+            set groups zombies parents
+        case parents
+            set groups parents zombies
+        case '*'
+            set groups inits parents
+    end
+    set -a groups others
+    set -l seen
+    for group in $groups
+        set -l what
+        switch $group
+            case zombies
+                set what ' (zombie)'
+            case parents
+                set what ' (holds zombies)'
+            case inits
+                set what ' (PID 1 of a namespace)'
+        end
+        for pid in $$group
+            contains -- $pid $seen
+            and continue
+            set -a seen $pid
+            set -l i (contains -i -- $pid $pids)
+            and printf '%s\t%s%s\n' $pid $comms[$i] $what
+        end
+    end
+end
+complete -c zombies -n "__fish_zombies_using_subcommand tree" -k -f -a "(__fish_zombies_pids parents)"
+complete -c zombies -n "__fish_zombies_using_subcommand explain" -k -f -a "(__fish_zombies_pids zombies)"
+complete -c zombies -n "__fish_zombies_using_subcommand probe-init" -k -f -a "(__fish_zombies_pids inits)"

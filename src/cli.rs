@@ -136,6 +136,23 @@ pub enum Command {
     /// Exit status: 0 after the summary (Ctrl-C, SIGTERM or the end of --for), 1 when watching
     /// failed, 2 for usage errors.
     Watch(WatchArgs),
+    /// Test whether a container's PID 1 reaps orphans, by giving it one and watching.
+    ///
+    /// PID is any process of the container, usually its PID 1 as the host numbers it. probe-init
+    /// enters that process's PID namespace (setns on /proc/PID/ns/pid), forks a process there
+    /// whose parent exits at once, so that the namespace's PID 1 adopts it, lets it exit, and
+    /// watches through a pidfd whether PID 1 reaps it within --timeout. The evidence shown is
+    /// PID 1's name, state and SIGCHLD disposition. "Reaps" is only said after the reap was
+    /// seen. A PID 1 that does not reap keeps exactly that one zombie (named zombies-probe):
+    /// the report says how to remove it (`zombies fix --reap`, or restarting the container).
+    ///
+    /// Needs root (CAP_SYS_ADMIN to enter the namespace), the procfs of this tool's own PID
+    /// namespace, and a namespace at or below it: run it on the host.
+    ///
+    /// Exit status: 0 PID 1 reaps, 1 it does not, 3 the probe could not be made (no such
+    /// process, a kernel thread, not root...: the report says why), 2 for usage errors.
+    #[command(verbatim_doc_comment)]
+    ProbeInit(ProbeInitArgs),
     /// Learn how processes are born, scheduled and die: demos that make the real system
     /// calls on this machine and show the evidence from /proc.
     ///
@@ -428,6 +445,22 @@ pub struct WatchArgs {
     pub state: Option<PathBuf>,
 
     /// Output format: text for people, json for one JSON object per line (JSON Lines).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `zombies probe-init PID` (documented on `Command::ProbeInit`).
+#[derive(Debug, Args)]
+pub struct ProbeInitArgs {
+    /// Any process of the container, usually its PID 1 as the host numbers it.
+    #[arg(value_name = "PID", value_parser = parse_pid)]
+    pub pid: Pid,
+
+    /// How long PID 1 has to reap the orphan after it exits: 500ms, 5s, 1m.
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse, default_value = "5s")]
+    pub timeout: Duration,
+
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

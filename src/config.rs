@@ -9,7 +9,7 @@ use crate::check::Thresholds;
 use crate::cli::{
     CheckArgs, CheckFormat, Cli, ColorChoice as ColorArg, Command, DemoArgs, DemoFormat,
     ExplainArgs, FixArgs, Format, GenerateArgs, IgnoreAction, IgnoreArgs, IpcArgs, IpcCommand,
-    IpcListArgs, ListArgs, TreeArgs, WatchArgs,
+    IpcListArgs, ListArgs, ProbeInitArgs, TreeArgs, WatchArgs,
 };
 use crate::diagnose::ContainerFilter;
 use crate::exit::UsageError;
@@ -136,6 +136,12 @@ pub struct WatchConfig {
 }
 
 #[derive(Clone, Debug)]
+pub struct ProbeInitConfig {
+    pub request: crate::probe_init::Request,
+    pub output: Output,
+}
+
+#[derive(Clone, Debug)]
 pub struct IpcListConfig {
     pub orphaned: bool,
     pub output: Output,
@@ -157,6 +163,7 @@ pub enum Request {
     Ignore(IgnoreConfig),
     Check(CheckConfig),
     Watch(WatchConfig),
+    ProbeInit(ProbeInitConfig),
     Demo(DemoConfig),
     IpcList(IpcListConfig),
     Generate(GenerateConfig),
@@ -183,6 +190,7 @@ pub fn resolve(cli: Cli) -> Result<(Globals, Request), UsageError> {
         Command::Ignore(a) => Request::Ignore(ignore(a)),
         Command::Check(a) => Request::Check(check(&a)),
         Command::Watch(a) => Request::Watch(watch(&a)?),
+        Command::ProbeInit(a) => Request::ProbeInit(probe_init(&a)?),
         Command::Demo(a) => Request::Demo(demo(a, globals.style)),
         Command::Ipc(a) => ipc(a, globals.style),
         Command::Generate(a) => Request::Generate(generate(a)),
@@ -314,6 +322,21 @@ fn watch(a: &WatchArgs) -> Result<WatchConfig, UsageError> {
         },
         output: output(a.format),
         state: a.state.clone(),
+    })
+}
+
+fn probe_init(a: &ProbeInitArgs) -> Result<ProbeInitConfig, UsageError> {
+    if a.timeout.is_zero() {
+        return Err(UsageError(
+            "--timeout 0 gives PID 1 no time to reap: give a duration such as 5s".into(),
+        ));
+    }
+    Ok(ProbeInitConfig {
+        request: crate::probe_init::Request {
+            pid: a.pid,
+            timeout: a.timeout,
+        },
+        output: output(a.format),
     })
 }
 

@@ -32,6 +32,19 @@ impl Exit {
     pub const CHECK_UNKNOWN: Exit = Exit(3);
 }
 
+/// `zombies probe-init` answers one question, "does this namespace's PID 1 reap orphans?",
+/// the way a test suite reads it: 0 yes, 1 no, 3 when it could not be asked (2 stays a usage
+/// error).
+impl Exit {
+    /// PID 1 reaped the orphan the probe gave it, within --timeout.
+    pub const PROBE_REAPS: Exit = Exit(0);
+    /// PID 1 left the orphan a zombie for --timeout (it stays there: one zombie).
+    pub const PROBE_DOES_NOT_REAP: Exit = Exit(1);
+    /// The probe could not be made: no such process, a kernel thread, not root, a namespace
+    /// that is not below ours, ... (the report says why).
+    pub const PROBE_UNTESTED: Exit = Exit(3);
+}
+
 impl From<Exit> for std::process::ExitCode {
     fn from(e: Exit) -> Self {
         std::process::ExitCode::from(e.0)

@@ -35,17 +35,232 @@ fn write_page(cmd: &clap::Command, dir: &Path, written: &mut Vec<PathBuf>) -> Re
     Ok(())
 }
 
-/// Writes zombies.bash, _zombies and zombies.fish.
+/// Writes zombies.bash, _zombies and zombies.fish: clap_complete's scripts, with PID
+/// completion added where an argument takes a PID (value name `PID`).
 pub fn completions(dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
+    let pids = pid_args(&Cli::command());
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
         let mut cmd = Cli::command();
-        let path = clap_complete::generate_to(shell, &mut cmd, "zombies", dir)
-            .with_context(|| format!("cannot write {shell} completions to {}", dir.display()))?;
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut cmd, BIN, &mut script);
+        let script = String::from_utf8(script).context("clap_complete wrote no UTF-8")?;
+        let script = with_pid_completion(shell, &script, &pids)
+            .map_err(|e| anyhow::anyhow!("{shell} completions: {e}; update src/generate.rs"))?;
+        let path = dir.join(clap_complete::Generator::file_name(&shell, BIN));
+        std::fs::write(&path, script)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         written.push(path);
     }
     Ok(written)
+}
+
+const BIN: &str = "zombies";
+
+/// Which processes a PID argument offers first (the order people pick from).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PidKind {
+    /// Zombies, then their parents (explain, fix --pid).
+    Zombies,
+    /// Parents of zombies (--parent, tree).
+    Parents,
+    /// PID 1 of each nested PID namespace: containers (probe-init).
+    Inits,
+}
+
+impl PidKind {
+    fn word(self) -> &'static str {
+        match self {
+            PidKind::Zombies => "zombies",
+            PidKind::Parents => "parents",
+            PidKind::Inits => "inits",
+        }
+    }
+}
+
+/// An argument that takes a PID: the subcommand it belongs to, its long name (None for a
+/// positional argument), and what to offer first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PidArg {
+    subcommand: String,
+    long: Option<String>,
+    kind: PidKind,
+}
+
+/// Every argument named `PID` of the subcommands (one level down: no nested command takes
+/// one today; pid_args_are_found fails when one does).
+fn pid_args(cli: &clap::Command) -> Vec<PidArg> {
+    let mut out = Vec::new();
+    for sub in cli.get_subcommands() {
+        for arg in sub.get_arguments() {
+            if arg.get_value_names().is_none_or(|n| n != ["PID"]) {
+                continue;
+            }
+            let long = arg.get_long().map(str::to_string);
+            let kind = match (long.as_deref(), sub.get_name()) {
+                (Some("parent"), _) | (None, "tree") => PidKind::Parents,
+                (None, "probe-init") => PidKind::Inits,
+                _ => PidKind::Zombies,
+            };
+            out.push(PidArg {
+                subcommand: sub.get_name().to_string(),
+                long,
+                kind,
+            });
+        }
+    }
+    out
+}
+
+/// `script` with PID completion for `pids`: a helper reading /proc (src/generate/pids.*)
+/// and the places clap_complete left file-name completion pointed at it. Every edit must
+/// find its place exactly once, so that a new clap_complete cannot silently undo it.
+fn with_pid_completion(shell: Shell, script: &str, pids: &[PidArg]) -> Result<String, String> {
+    match shell {
+        Shell::Bash => bash_pids(script, pids),
+        Shell::Zsh => zsh_pids(script, pids),
+        Shell::Fish => fish_pids(script, pids),
+        _ => Ok(script.to_string()),
+    }
+}
+
+/// Replaces the one occurrence of `from` in `text` with `to`.
+fn replace_once(text: &str, from: &str, to: &str, what: &str) -> Result<String, String> {
+    match text.matches(from).count() {
+        1 => Ok(text.replacen(from, to, 1)),
+        n => Err(format!("{n} places for {what}, expected one")),
+    }
+}
+
+fn bash_pids(script: &str, pids: &[PidArg]) -> Result<String, String> {
+    let mut out = script.to_string();
+    for p in pids {
+        // The subcommand's case block: `cmd="LABEL"` follows `zombies,NAME)`.
+        let head = format!(
+            "            {BIN},{})\n                cmd=\"",
+            p.subcommand
+        );
+        let at = out
+            .find(&head)
+            .ok_or_else(|| format!("no case for {}", p.subcommand))?
+            + head.len();
+        let label = out[at..].split('"').next().unwrap_or_default().to_string();
+        let start = out
+            .find(&format!("\n        {label})\n"))
+            .ok_or_else(|| format!("no block {label}"))?;
+        let end = start
+            + out[start..]
+                .find("\n            ;;\n")
+                .ok_or_else(|| format!("block {label} has no end"))?;
+        let block = &out[start..end];
+        let offer = format!(
+            "compopt +o default +o bashdefault 2>/dev/null\n                    COMPREPLY=( $(compgen -W \"$(_zombies_pids {})\" -- \"${{cur}}\") )",
+            p.kind.word()
+        );
+        let new = match &p.long {
+            Some(long) => replace_once(
+                block,
+                &format!(
+                    "                --{long})\n                    COMPREPLY=($(compgen -f \"${{cur}}\"))"
+                ),
+                &format!("                --{long})\n                    {offer}"),
+                &format!("--{long} of {}", p.subcommand),
+            )?,
+            None => {
+                // Options when the word starts with -, PIDs otherwise (clap offers options
+                // for the first word, then file names).
+                let cond = block
+                    .find(" || ${COMP_CWORD} -eq ")
+                    .ok_or_else(|| format!("no first-word test in {label}"))?;
+                let cond_end = cond + block[cond..].find(" ]]").unwrap_or(0);
+                let block = format!("{}{}", &block[..cond], &block[cond_end..]);
+                replace_once(
+                    &block,
+                    "            esac\n            COMPREPLY=( $(compgen -W \"${opts}\" -- \"${cur}\") )",
+                    &format!(
+                        "            esac\n            {}",
+                        offer.replace("\n                    ", "\n            ")
+                    ),
+                    &format!("the PID of {}", p.subcommand),
+                )?
+            }
+        };
+        out.replace_range(start..end, &new);
+    }
+    // The helper, before the function that uses it.
+    let at = out.find("_zombies() {").ok_or("no _zombies function")?;
+    out.insert_str(at, &format!("{}\n", include_str!("generate/pids.bash")));
+    Ok(out)
+}
+
+fn zsh_pids(script: &str, pids: &[PidArg]) -> Result<String, String> {
+    let mut lines: Vec<String> = script.lines().map(str::to_string).collect();
+    let mut subcommand = String::new();
+    let mut done = 0;
+    for line in &mut lines {
+        // `(NAME)` opens the arguments of subcommand NAME (help's copies take no PID).
+        if let Some(name) = line
+            .trim()
+            .strip_prefix('(')
+            .and_then(|l| l.strip_suffix(')'))
+        {
+            subcommand = name.to_string();
+            continue;
+        }
+        for p in pids.iter().filter(|p| p.subcommand == subcommand) {
+            let hit = match &p.long {
+                Some(long) => {
+                    line.starts_with(&format!("'--{long}=[")) && line.ends_with(":PID:_default' \\")
+                }
+                None => {
+                    (line.starts_with("':pid -- ") || line.starts_with("'::pid -- "))
+                        && line.ends_with(":_default' \\")
+                }
+            };
+            if hit {
+                let cut = line.len() - ":_default' \\".len();
+                *line = format!("{}:_zombies_pids {}' \\", &line[..cut], p.kind.word());
+                done += 1;
+            }
+        }
+    }
+    if done != pids.len() {
+        return Err(format!("{done} of {} PID arguments found", pids.len()));
+    }
+    let mut out = lines.join("\n") + "\n";
+    let at = out
+        .find("\nif [ \"$funcstack[1]\" = \"_zombies\" ]; then")
+        .ok_or("no closing compdef")?;
+    out.insert_str(at + 1, &format!("{}\n", include_str!("generate/pids.zsh")));
+    Ok(out)
+}
+
+fn fish_pids(script: &str, pids: &[PidArg]) -> Result<String, String> {
+    let mut out = format!("{script}\n{}", include_str!("generate/pids.fish"));
+    for p in pids {
+        // -k: keep the helper's order (fish 3.1+), zombies or parents first.
+        let offer = format!("-k -f -a \"(__fish_zombies_pids {})\"", p.kind.word());
+        let using = format!(
+            "complete -c {BIN} -n \"__fish_zombies_using_subcommand {}\"",
+            p.subcommand
+        );
+        match &p.long {
+            Some(long) => {
+                let head = format!("{using} -l {long} -d '");
+                let at = out
+                    .find(&head)
+                    .ok_or_else(|| format!("no --{long} of {}", p.subcommand))?;
+                let eol = at + out[at..].find('\n').unwrap_or(out.len() - at);
+                if !out[at..eol].ends_with(" -r") {
+                    return Err(format!("--{long} of {} does not end in -r", p.subcommand));
+                }
+                out.insert_str(eol, &format!(" {offer}"));
+            }
+            None => out.push_str(&format!("{using} {offer}\n")),
+        }
+    }
+    Ok(out)
 }
 
 /// The sections clap cannot write: exit codes, files, environment, examples, see also.
@@ -84,6 +299,11 @@ A demo interrupted by Ctrl-C, SIGTERM or SIGHUP, after cleaning up.
 \fBzombies check\fR speaks the monitoring-plugins protocol instead: 0 OK, 1 WARNING, 2 CRITICAL,
 3 UNKNOWN (/proc unreadable or hiding processes from the user with hidepid, invalid options, a
 state path that is not a state file of zombies check, output not writable).
+.PP
+\fBzombies probe\-init\fR answers its question instead: 0 the namespace's PID 1 reaps orphans,
+1 it does not (one zombie is left, and the report says how to remove it), 3 the probe could not be
+made (no such process, a kernel thread, not root, a namespace not below this tool's; the report
+says why), 2 a usage error.
 "#;
 
 const FILES: &str = r#".SH FILES
@@ -149,6 +369,10 @@ Every zombie that lives 30 seconds or more, with its exact death time, as JSON L
 .B zombies check \-\-format prometheus \-\-output /var/lib/node_exporter/textfile_collector/zombies.prom
 Metrics for the node_exporter textfile collector, written atomically.
 .TP
+.B zombies probe\-init 4242
+Whether PID 1 of the PID namespace of 4242 (a container's process, as the host numbers it) reaps
+orphans: it is given one, and watched. Exit 0 reaps, 1 does not, 3 untested.
+.TP
 .B zombies list \-\-proc /host/proc
 From a container, the host's processes (with the host's /proc mounted at /host/proc).
 .TP
@@ -164,3 +388,58 @@ The remedy each parent of zombies would get, and which would be refused and why;
 .B zombies fix \-\-kill\-parent \-\-parent 4242 \-\-yes
 Terminate 4242 (SIGTERM, SIGKILL after 5s) so that its zombies are adopted and reaped, and check that they were.
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_args_are_found() {
+        let found: Vec<(String, Option<String>, PidKind)> = pid_args(&Cli::command())
+            .into_iter()
+            .map(|p| (p.subcommand, p.long, p.kind))
+            .collect();
+        let want = |s: &str, l: Option<&str>, k| (s.to_string(), l.map(str::to_string), k);
+        let mut want = vec![
+            want("list", Some("parent"), PidKind::Parents),
+            want("tree", None, PidKind::Parents),
+            want("explain", None, PidKind::Zombies),
+            want("fix", Some("parent"), PidKind::Parents),
+            want("fix", Some("pid"), PidKind::Zombies),
+            want("check", Some("parent"), PidKind::Parents),
+            want("watch", Some("parent"), PidKind::Parents),
+            want("probe-init", None, PidKind::Inits),
+        ];
+        let mut found_sorted = found.clone();
+        found_sorted.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        want.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        assert_eq!(found_sorted, want);
+        // Only subcommands one level down are looked at: a PID deeper down would be missed.
+        fn deeper(cmd: &clap::Command, depth: usize) -> Vec<String> {
+            let mut out = Vec::new();
+            for sub in cmd.get_subcommands() {
+                if depth >= 1
+                    && sub
+                        .get_arguments()
+                        .any(|a| a.get_value_names().is_some_and(|n| n == ["PID"]))
+                {
+                    out.push(sub.get_name().to_string());
+                }
+                out.extend(deeper(sub, depth + 1));
+            }
+            out
+        }
+        assert!(deeper(&Cli::command(), 0).is_empty());
+    }
+
+    #[test]
+    fn a_changed_clap_complete_fails_loudly() {
+        let pids = pid_args(&Cli::command());
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+            assert!(
+                with_pid_completion(shell, "nothing to patch\n", &pids).is_err(),
+                "{shell}"
+            );
+        }
+    }
+}

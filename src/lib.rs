@@ -21,6 +21,7 @@ pub(crate) mod ignore;
 pub(crate) mod ipc;
 pub(crate) mod ipcs;
 pub(crate) mod paths;
+pub(crate) mod probe_init;
 pub(crate) mod proc;
 pub(crate) mod range;
 pub(crate) mod remedy;

@@ -10,6 +10,7 @@ mod generate;
 mod ignore;
 mod ipc_list;
 mod list;
+mod probe_init;
 mod tree;
 mod watch;
 
@@ -36,6 +37,7 @@ pub fn run(globals: &Globals, request: Request) -> Result<Exit> {
         Request::Ignore(c) => ignore::run(globals, c),
         Request::Check(c) => Ok(check::run(globals, &c)),
         Request::Watch(c) => watch::run(globals, &c),
+        Request::ProbeInit(c) => probe_init::run(globals, &c),
         Request::Demo(c) => demo::run(c),
         Request::IpcList(c) => ipc_list::run(globals, &c),
         Request::Generate(c) => generate::run(&c),

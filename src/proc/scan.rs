@@ -327,6 +327,16 @@ impl ProcFs {
             .and_then(|b| status_nspid_len(&b))
             == Some(1);
         let link = if ours { "self/ns/pid" } else { "1/ns/pid" };
+        self.ns_inode(link)
+    }
+
+    /// The inode of the PID namespace `pid` lives in (/proc/PID/ns/pid, Linux 3.8+; reading
+    /// it needs ptrace access to the process).
+    pub fn pid_ns_of(&self, pid: Pid) -> Option<u64> {
+        self.ns_inode(&format!("{pid}/ns/pid"))
+    }
+
+    fn ns_inode(&self, link: &str) -> Option<u64> {
         let target = nix::fcntl::readlinkat(&self.dir, link).ok()?;
         // "pid:[4026531836]"
         target
@@ -335,6 +345,19 @@ impl ProcFs {
             .strip_suffix(']')?
             .parse()
             .ok()
+    }
+
+    /// The children of `pid`, from one pass over every stat file: task/PID/children would be
+    /// cheaper, but needs CONFIG_PROC_CHILDREN, which not every kernel has.
+    pub fn children(&self, pid: Pid) -> Vec<Pid> {
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<Pid>().ok())
+            .filter(|&p| self.stat(p).is_ok_and(|st| st.ppid == pid))
+            .collect()
     }
 
     /// PIDs in use: the scan's own count when it saw everything; under hidepid, the kernel's

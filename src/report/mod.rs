@@ -10,6 +10,7 @@ pub mod ignore;
 pub mod ipc_list;
 pub mod json;
 pub mod nagios;
+pub mod probe_init;
 pub mod prometheus;
 pub mod state;
 pub mod table;

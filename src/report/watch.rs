@@ -1,8 +1,9 @@
 //! `zombies watch` in words and as JSON Lines: one line per event, as it happens, then the
 //! summary. Times are UTC, to the millisecond: the JSON's `time` is unix seconds.
 //!
-//! JSON Lines, one object per line, each with `"version": 1` and `"event"` (fields are only
-//! ever added):
+//! JSON Lines, one object per line, each with `"schema": 1` (the version of every JSON zombies
+//! prints), `"version": 1` (watch's own, older, kept) and `"event"` (fields are only ever
+//! added):
 //!
 //! ```text
 //! {"version":1,"event":"start","time":T,"mode":"connector|scan","events":"exits-only|all"|null,
@@ -260,6 +261,7 @@ fn json_of(e: &Event) -> Value {
     };
     if let Value::Object(m) = &mut v {
         m.insert("version".into(), json!(1));
+        m.insert("schema".into(), json!(crate::report::json::SCHEMA));
     }
     v
 }

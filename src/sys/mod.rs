@@ -3,6 +3,7 @@
 
 pub(crate) mod mman;
 pub mod pidfd;
+pub(crate) mod pidns;
 pub(crate) mod process;
 pub(crate) mod ptrace;
 pub(crate) mod semaphore;

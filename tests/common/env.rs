@@ -30,14 +30,18 @@ impl Exit {
     pub const CHECK_WARNING: Exit = Exit(1);
     pub const CHECK_CRITICAL: Exit = Exit(2);
     pub const CHECK_UNKNOWN: Exit = Exit(3);
+    /// `zombies probe-init`: PID 1 reaps, does not reap, or could not be tested.
+    pub const PROBE_REAPS: Exit = Exit(0);
+    pub const PROBE_DOES_NOT_REAP: Exit = Exit(1);
+    pub const PROBE_UNTESTED: Exit = Exit(3);
 
     /// The names this code has, for failure messages.
     fn names(self) -> &'static str {
         match self.0 {
-            0 => "SUCCESS / CHECK_OK",
-            1 => "FAILURE / CHECK_WARNING",
+            0 => "SUCCESS / CHECK_OK / PROBE_REAPS",
+            1 => "FAILURE / CHECK_WARNING / PROBE_DOES_NOT_REAP",
             2 => "USAGE / CHECK_CRITICAL",
-            3 => "CHECK_UNKNOWN",
+            3 => "CHECK_UNKNOWN / PROBE_UNTESTED",
             130 => "INTERRUPTED",
             _ => "not a documented exit code",
         }

@@ -590,20 +590,28 @@ pub struct ReapingInit {
 impl ReapingInit {
     pub fn spawn(zombies: usize) -> ReapingInit {
         become_subreaper();
+        // Two pipes: the init's host PID comes from its forker, "ready" from the init's
+        // child, and either may be written first.
         let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        let (ready_rd, ready_wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
         // SAFETY: the children make only async-signal-safe calls (fork, unshare, write,
         // waitpid, pause, _exit) before they exit.
         let a = match unsafe { fork() }.expect("fork") {
             ForkResult::Child => unsafe {
                 drop(rd);
+                drop(ready_rd);
                 if libc::unshare(libc::CLONE_NEWPID) != 0 {
                     libc::_exit(1);
                 }
                 match fork() {
                     // PID 1 of the new namespace.
-                    Ok(ForkResult::Child) => reaping_init_main(zombies, wr),
+                    Ok(ForkResult::Child) => {
+                        drop(wr);
+                        reaping_init_main(zombies, ready_wr)
+                    }
                     Ok(ForkResult::Parent { child }) => {
                         let _ = nix::unistd::write(&wr, &child.as_raw().to_ne_bytes());
+                        let _ = nix::unistd::write(&wr, &0i32.to_ne_bytes());
                         libc::_exit(0)
                     }
                     Err(_) => libc::_exit(1),
@@ -612,18 +620,22 @@ impl ReapingInit {
             ForkResult::Parent { child } => child,
         };
         drop(wr);
+        drop(ready_wr);
         let mut pids = Vec::new();
-        // Records: the init's host PID, then 0 once the parent's zombies exist.
-        let ready = read_records(&rd, Duration::from_secs(10), |pid| pids.push(pid));
+        // The init's host PID, then 0.
+        read_records(&rd, Duration::from_secs(10), |pid| pids.push(pid));
         let _ = waitpid(a, None);
         let Some(&init) = pids.first() else {
             panic!("the namespace's init did not start (unshare(CLONE_NEWPID) needs root)");
         };
+        // From here on, Drop ends the namespace whatever fails.
         let mut guard = ReapingInit {
             init,
             parent: 0,
             zombies: Vec::new(),
         };
+        // 0 once the parent's zombies exist.
+        let ready = read_records(&ready_rd, Duration::from_secs(10), |_| {});
         assert!(
             ready,
             "the namespace's parent did not make its zombies in time"

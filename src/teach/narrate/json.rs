@@ -1,13 +1,14 @@
 //! The narration for scripts (`--format json`): one JSON object per line.
 //!
 //! One schema for both families (`zombies demo` and `zombies ipc demo`). Every line is a JSON
-//! object with `"version"` (the schema's version, [`VERSION`]), `"event"` and the `"demo"` it
-//! belongs to; a member a demo has nothing for is null (or empty). Members are only ever
-//! added, never renamed or removed, and a new event kind may appear: a reader skips what it
-//! does not know. A change that would break a reader would raise the version.
+//! object with `"schema"` (the version every zombies JSON document carries), `"version"` (the
+//! same number, the name this schema used first), `"event"` and the `"demo"` it belongs to; a
+//! member a demo has nothing for is null (or empty). Members are only ever added, never
+//! renamed or removed, and a new event kind may appear: a reader skips what it does not know.
+//! A change that would break a reader would raise the version.
 //!
 //! - `start`: the demo begins; `pid` is the demo process, `intro` what the demo shows.
-//!   `{"version":1,"event":"start","demo":"fork","title":"...","intro":"...","pid":41}`
+//!   `{"schema":1,"version":1,"event":"start","demo":"fork","title":"...","intro":"...","pid":41}`
 //! - `step`: one numbered step (`step` counts from 1). `syscall` is the call line, `result`
 //!   what it returned, `explanation` the prose (paragraphs separated by a newline); each may
 //!   be null. `evidence` rows are `{source, field, value, meaning, holds}`: `source` is where
@@ -18,7 +19,7 @@
 //!   evidence by hand; `diagram` is an ASCII picture or null; `trace` holds the system calls
 //!   the step made, `{pid, call, args, result}`, with `--trace` (empty without it); `data` is
 //!   structured data for scripts; `notes` is always empty (kept for older readers).
-//!   `{"version":1,"event":"step","demo":"fork","step":1,"title":"...","syscall":"fork()",
+//!   `{"schema":1,"version":1,"event":"step","demo":"fork","step":1,"title":"...","syscall":"fork()",
 //!   "result":"42","explanation":"...","evidence":[{"source":"/proc/42/status","field":"PPid",
 //!   "value":"41","meaning":"...","holds":true}],"pids":{"child":42},"notes":[],"data":null,
 //!   "try":["grep PPid /proc/42/status"],"diagram":null,"trace":[]}`
@@ -106,10 +107,10 @@ struct Line<'a> {
 pub(super) fn write(out: &mut dyn Write, e: &Event) -> io::Result<()> {
     serde_json::to_writer(
         &mut *out,
-        &Line {
+        &crate::report::json::versioned(&Line {
             version: VERSION,
             event: e,
-        },
+        }),
     )?;
     writeln!(out)?;
     out.flush()
