@@ -712,8 +712,6 @@ pub fn subcommand(args: &[OsString]) -> Option<&str> {
     None
 }
 
-/// An invalid `zombies check` command line. Nagios reads clap's exit code 2 as CRITICAL, so
-/// say UNKNOWN, on one line of stdout where the monitoring system looks, and exit 3.
 /// Makes a link named `ipc` behave as `zombies ipc`.
 pub fn with_applet(mut args: Vec<OsString>) -> Vec<OsString> {
     let applet = args

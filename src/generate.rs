@@ -36,7 +36,8 @@ fn write_page(cmd: &clap::Command, dir: &Path, written: &mut Vec<PathBuf>) -> Re
 }
 
 /// Writes zombies.bash, _zombies and zombies.fish: clap_complete's scripts, with PID
-/// completion added where an argument takes a PID (value name `PID`).
+/// completion added where an argument takes a PID (value name `PID`); and ipc.bash, _ipc and
+/// ipc.fish for the `ipc` name.
 pub fn completions(dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
@@ -53,10 +54,31 @@ pub fn completions(dir: &Path) -> Result<Vec<PathBuf>> {
             .with_context(|| format!("cannot write {}", path.display()))?;
         written.push(path);
     }
+    // A link named `ipc` runs `zombies ipc` (cli::with_applet); it completes as that subcommand.
+    // The options declared global above it (--color, --proc, ...) are carried down by hand:
+    // clap only propagates them when it builds the whole tree.
+    let cli = Cli::command();
+    let mut ipc = cli
+        .find_subcommand(IPC)
+        .context("the CLI has no ipc subcommand")?
+        .clone();
+    for global in cli.get_arguments().filter(|a| a.is_global_set()) {
+        ipc = ipc.arg(global.clone());
+    }
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+        let mut cmd = ipc.clone();
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut cmd, IPC, &mut script);
+        let path = dir.join(clap_complete::Generator::file_name(&shell, IPC));
+        std::fs::write(&path, script)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
     Ok(written)
 }
 
 const BIN: &str = "zombies";
+const IPC: &str = "ipc";
 
 /// Which processes a PID argument offers first (the order people pick from).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

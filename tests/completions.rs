@@ -18,12 +18,17 @@ fn script(name: &str) -> PathBuf {
 
 /// What bash's `_zombies` offers for `words`, the last one being completed, run from `cwd`.
 fn bash_complete(words: &[&str], cwd: &Path) -> Vec<String> {
+    bash_complete_as("zombies", words, cwd)
+}
+
+/// The same for the completion script of `name` (zombies, or ipc for the `ipc` link).
+fn bash_complete_as(name: &str, words: &[&str], cwd: &Path) -> Vec<String> {
     let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
     let cword = words.len() - 1;
     let prev = if cword > 0 { words[cword - 1] } else { "" };
     let program = format!(
-        "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={cword}\n_zombies zombies '{}' '{prev}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
-        script("zombies.bash").display(),
+        "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={cword}\n_{name} {name} '{}' '{prev}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        script(&format!("{name}.bash")).display(),
         quoted.join(" "),
         words[cword],
     );
@@ -139,6 +144,31 @@ fn bash_offers_namespace_inits_first_to_probe_init() {
         position(&offered, ns.init) < position(&offered, other.pid()),
         "{offered:?}"
     );
+}
+
+/// A link named `ipc` runs `zombies ipc`: its own scripts complete the ipc subcommands, the
+/// demo names and the options `zombies` declares for every command.
+#[test]
+fn the_ipc_name_completes_as_zombies_ipc() {
+    let dir = std::env::temp_dir();
+    let first = bash_complete_as("ipc", &["ipc", ""], &dir);
+    for word in ["demo", "list", "--proc", "--color"] {
+        assert!(first.iter().any(|w| w == word), "ipc: {word}: {first:?}");
+    }
+    assert!(!first.iter().any(|w| w == "ipc"), "ipc ipc: {first:?}");
+    let demos = bash_complete_as("ipc", &["ipc", "demo", ""], &dir);
+    for word in [
+        "signal", "pipe", "fifo", "mqueue", "sem", "shm", "--posix", "--color",
+    ] {
+        assert!(
+            demos.iter().any(|w| w == word),
+            "ipc demo: {word}: {demos:?}"
+        );
+    }
+    let zsh = std::fs::read_to_string(script("_ipc")).unwrap();
+    assert!(zsh.starts_with("#compdef ipc\n"), "{}", &zsh[..40]);
+    let fish = std::fs::read_to_string(script("ipc.fish")).unwrap();
+    assert!(fish.contains("complete -c ipc -n \"__fish_ipc_using_subcommand demo\" -l posix"));
 }
 
 fn installed(shell: &str) -> bool {

@@ -266,6 +266,15 @@ fn the_debian_package_installs_what_exists_where_debian_looks() {
             "usr/share/fish/vendor_completions.d/zombies.fish",
             "completions/zombies.fish",
         ),
+        (
+            "usr/share/bash-completion/completions/ipc",
+            "completions/ipc.bash",
+        ),
+        ("usr/share/zsh/vendor-completions/_ipc", "completions/_ipc"),
+        (
+            "usr/share/fish/vendor_completions.d/ipc.fish",
+            "completions/ipc.fish",
+        ),
         ("usr/share/man/man1/zombies.1", "man/zombies.1"),
         (
             "usr/share/man/man1/zombies-probe-init.1",
