@@ -500,6 +500,23 @@ fn container_and_pod_filter_list_and_check() {
 
 /// A v2 host: pod 1 has pids.max 20 at its slice (its container's scope says max); Docker's
 /// container 150 has its own limit; the service 210 has none.
+/// `zombies check` against the fake sysfs and pods, with zombie thresholds far out of the
+/// way so that only the PID limits decide.
+fn check_limits(env: &TestEnv, state: &str, sys: &FakeSys, pods: &FakePods, extra: &[&str]) -> Run {
+    let (sys, pods) = (arg(sys.root()), arg(pods.root()));
+    let args = [
+        "check",
+        "--state",
+        state,
+        "--sys",
+        &sys,
+        "--pods-dir",
+        &pods,
+    ];
+    let thresholds = ["--warn", "100", "--crit", "200"];
+    env.zombies(&[&args[..], &thresholds, extra].concat())
+}
+
 fn v2_sys(env: &TestEnv) -> FakeSys {
     let sys = FakeSys::v2(env.path("sys"));
     sys.limit(&pod1(), "20", Some(17))
@@ -605,23 +622,7 @@ fn check_alerts_on_a_full_pid_limit_that_zombies_take_part_of() {
     let (env, pods) = fixture("warnpids");
     let sys = v2_sys(&env);
     let state = env.arg("state.json");
-    let check = |extra: &[&str]| {
-        let mut args = vec![
-            "check",
-            "--state",
-            &state,
-            "--sys",
-            sys.root().to_str().unwrap(),
-            "--pods-dir",
-            pods.root().to_str().unwrap(),
-            "--warn",
-            "100",
-            "--crit",
-            "200",
-        ];
-        args.extend_from_slice(extra);
-        env.zombies(&args)
-    };
+    let check = |extra: &[&str]| check_limits(&env, &state, &sys, &pods, extra);
     let out = check(&["--warn-pids", "80", "--crit-pids", "90"]).assert_exit(Exit::CHECK_WARNING);
     let line = out.stdout();
     assert!(
@@ -907,23 +908,7 @@ fn paths_from_a_cgroup_namespace_are_placed_under_sys() {
     // check: the limits found count; the unknown one is said, and with --warn-pids it
     // cannot be judged.
     let state = env.arg("state.json");
-    let check = |extra: &[&str]| {
-        let mut args = vec![
-            "check",
-            "--state",
-            &state,
-            "--sys",
-            sys.root().to_str().unwrap(),
-            "--pods-dir",
-            pods.root().to_str().unwrap(),
-            "--warn",
-            "100",
-            "--crit",
-            "200",
-        ];
-        args.extend_from_slice(extra);
-        env.zombies(&args)
-    };
+    let check = |extra: &[&str]| check_limits(&env, &state, &sys, &pods, extra);
     let c = check(&["--format", "json", "--parent", "20", "--warn-pids", "80"])
         .assert_json(Exit::CHECK_WARNING);
     assert_eq!(c["pids_used_pct"], 85.0);
