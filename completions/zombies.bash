@@ -1220,17 +1220,12 @@ _zombies() {
             return 0
             ;;
         zombies__subcmd__watch)
-            opts="-h -V --parent --user --container --pod --min-age --for --all-exits --scan --interval --state --format --proc --color --ignore-file --sys --pods-dir --help --version"
+            opts="-h -V --user --container --pod --min-age --for --all-exits --scan --interval --state --format --parent --proc --color --ignore-file --sys --pods-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --parent)
-                    compopt +o default +o bashdefault 2>/dev/null
-                    COMPREPLY=( $(compgen -W "$(_zombies_pids parents)" -- "${cur}") )
-                    return 0
-                    ;;
                 --user)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1261,6 +1256,11 @@ _zombies() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --parent)
+                    compopt +o default +o bashdefault 2>/dev/null
+                    COMPREPLY=( $(compgen -W "$(_zombies_pids parents)" -- "${cur}") )
                     return 0
                     ;;
                 --proc)

@@ -31,7 +31,7 @@ never\t''"
 complete -c zombies -n "__fish_zombies_needs_command" -l ignore-file -d 'The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or /etc/zombies/ignore.toml for root)' -r -F
 complete -c zombies -n "__fish_zombies_needs_command" -l sys -d 'Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs, e.g. the host\'s /sys mounted in a container [default: /sys, when --proc is a mounted procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole hierarchy, where the container\'s own /sys/fs/cgroup is found to place those paths' -r -F
 complete -c zombies -n "__fish_zombies_needs_command" -l pods-dir -d 'Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing directory leaves pods unnamed]' -r -F
-complete -c zombies -n "__fish_zombies_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c zombies -n "__fish_zombies_needs_command" -s h -l help -d 'Print help'
 complete -c zombies -n "__fish_zombies_needs_command" -s V -l version -d 'Print version'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "list" -d 'List zombies grouped by the parent that is not reaping them (the default command)'
 complete -c zombies -n "__fish_zombies_needs_command" -f -a "tree" -d 'Show the process tree with zombies and their parents marked'
@@ -157,8 +157,8 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -l crit-pids -d '
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l state -d 'Where to remember when each zombie was first seen [default: $XDG_STATE_HOME/zombies/check-state.json (~/.local/state/...), or /var/lib/zombies/check-state.json for root]. Written only when it changes. Only a state file of zombies check is ever replaced: any other file, a symbolic link or a FIFO there makes the check UNKNOWN. The directory of a path given here is never created' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l parent -d 'Only the zombies of this parent' -r -k -f -a "(__fish_zombies_pids parents)"
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l user -d 'Only zombies owned by this user (name or uid)' -r
-complete -c zombies -n "__fish_zombies_using_subcommand check" -l container -d 'Only zombies whose parent runs in the container whose ID starts with this' -r
-complete -c zombies -n "__fish_zombies_using_subcommand check" -l pod -d 'Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l container -d 'Only zombies whose parent runs in the container whose ID starts with this (as `docker ps` or `crictl ps` shows it; an LXC container\'s name)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand check" -l pod -d 'Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID (names come from --pods-dir)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand check" -l format -d 'Output format' -r -f -a "nagios\t'One line for Nagios, Icinga and NRPE: status, text and performance data'
 prometheus\t'Prometheus text exposition format, for the node_exporter textfile collector'
 json\t'One JSON object: status, counts, thresholds and the per-parent detail of list'"
@@ -174,16 +174,16 @@ complete -c zombies -n "__fish_zombies_using_subcommand check" -l pods-dir -d 'W
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s q -l quiet -d 'Print nothing when the status is OK (cron mails only problems); the exit code still tells'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c zombies -n "__fish_zombies_using_subcommand check" -s V -l version -d 'Print version'
-complete -c zombies -n "__fish_zombies_using_subcommand watch" -l parent -d 'Only the zombies of this parent (as it was when they died)' -r -k -f -a "(__fish_zombies_pids parents)"
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l user -d 'Only zombies owned by this user (name or uid)' -r
-complete -c zombies -n "__fish_zombies_using_subcommand watch" -l container -d 'Only zombies whose parent runs in the container whose ID starts with this' -r
-complete -c zombies -n "__fish_zombies_using_subcommand watch" -l pod -d 'Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID' -r
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l container -d 'Only zombies whose parent runs in the container whose ID starts with this (as `docker ps` or `crictl ps` shows it; an LXC container\'s name)' -r
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l pod -d 'Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID (names come from --pods-dir)' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l min-age -d 'Report a zombie only once it has been one this long (its event then says how long): 500ms, 30s, 10m, 2h. Zombies reaped sooner make no event' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l for -d 'Stop after this long, with the summary' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l interval -d 'How often to scan /proc when scanning' -r
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l state -d 'Keep each zombie\'s death time in this state file of `zombies check` (the one its --state names), so that `check --max-age` measures from the death instead of from its first sighting. Both may write it: the earlier time always wins' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l format -d 'Output format: text for people, json for one JSON object per line (JSON Lines)' -r -f -a "text\t'For people'
 json\t'One JSON object (the documented, stable contract)'"
+complete -c zombies -n "__fish_zombies_using_subcommand watch" -l parent -d 'Only the zombies of this parent (as it was when they died)' -r -k -f -a "(__fish_zombies_pids parents)"
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l proc -d 'Read another procfs, e.g. the host\'s /proc mounted in a container' -r -F
 complete -c zombies -n "__fish_zombies_using_subcommand watch" -l color -d 'When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty' -r -f -a "auto\t''
 always\t''

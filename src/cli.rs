@@ -23,6 +23,9 @@ pub type Pid = i32;
 /// a container's PID 1 that is not an init) and what to do about it. It also checks for them
 /// from cron and monitoring, and teaches how processes are born, die and talk with demos that
 /// run on the live system.
+/// The heading the options every command takes stand under, apart from its own.
+const GLOBAL: &str = "Global options";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "zombies",
@@ -34,7 +37,7 @@ pub struct Cli {
     /// Read another procfs, e.g. the host's /proc mounted in a container.
     #[arg(
         long,
-        global = true,
+        global = true, help_heading = GLOBAL,
         value_name = "PATH",
         env = "ZOMBIES_PROC",
         default_value = "/proc"
@@ -42,25 +45,25 @@ pub struct Cli {
     pub proc: PathBuf,
 
     /// When to use colour: auto means when stdout is a terminal and NO_COLOR is unset or empty.
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
     /// The ignore list to use instead of the default ($XDG_CONFIG_HOME/zombies/ignore.toml, or
     /// /etc/zombies/ignore.toml for root).
-    #[arg(long, global = true, value_name = "PATH", env = "ZOMBIES_IGNORE_FILE")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "PATH", env = "ZOMBIES_IGNORE_FILE")]
     pub ignore_file: Option<PathBuf>,
 
     /// Read the cgroup PID limits (pids.max, pids.current under fs/cgroup) from this sysfs,
     /// e.g. the host's /sys mounted in a container [default: /sys, when --proc is a mounted
     /// procfs]. Inside a cgroup namespace (cgroup paths starting /..) it must hold the whole
     /// hierarchy, where the container's own /sys/fs/cgroup is found to place those paths.
-    #[arg(long, global = true, value_name = "PATH", env = "ZOMBIES_SYS")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "PATH", env = "ZOMBIES_SYS")]
     pub sys: Option<PathBuf>,
 
     /// Where the kubelet keeps pod logs, one directory NAMESPACE_POD_UID per pod: it names the
     /// pods of Kubernetes containers, with no API server [default: /var/log/pods; a missing
     /// directory leaves pods unnamed].
-    #[arg(long, global = true, value_name = "PATH", env = "ZOMBIES_PODS_DIR")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "PATH", env = "ZOMBIES_PODS_DIR")]
     pub pods_dir: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -208,8 +211,9 @@ pub enum Format {
     Json,
 }
 
+/// Which zombies list, check and watch look at; all given must hold.
 #[derive(Debug, Default, Args)]
-pub struct ListArgs {
+pub struct Select {
     /// Only the zombies of this parent.
     #[arg(long, value_name = "PID", value_parser = parse_pid)]
     pub parent: Option<Pid>,
@@ -227,6 +231,12 @@ pub struct ListArgs {
     /// (names come from --pods-dir).
     #[arg(long, value_name = "NAME")]
     pub pod: Option<String>,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub select: Select,
 
     /// Also show the parents on the ignore list.
     #[arg(long)]
@@ -399,22 +409,10 @@ pub enum CheckFormat {
 
 /// `zombies watch`: which zombies to follow, for how long, and how to say it.
 #[derive(Debug, Args)]
+#[command(mut_arg("parent", |a| a.help("Only the zombies of this parent (as it was when they died)")))]
 pub struct WatchArgs {
-    /// Only the zombies of this parent (as it was when they died).
-    #[arg(long, value_name = "PID", value_parser = parse_pid)]
-    pub parent: Option<Pid>,
-
-    /// Only zombies owned by this user (name or uid).
-    #[arg(long, value_name = "USER")]
-    pub user: Option<String>,
-
-    /// Only zombies whose parent runs in the container whose ID starts with this.
-    #[arg(long, value_name = "ID-PREFIX")]
-    pub container: Option<String>,
-
-    /// Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID.
-    #[arg(long, value_name = "NAME")]
-    pub pod: Option<String>,
+    #[command(flatten)]
+    pub select: Select,
 
     /// Report a zombie only once it has been one this long (its event then says how long):
     /// 500ms, 30s, 10m, 2h. Zombies reaped sooner make no event.
@@ -503,21 +501,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "PATH", env = "ZOMBIES_STATE")]
     pub state: Option<PathBuf>,
 
-    /// Only the zombies of this parent.
-    #[arg(long, value_name = "PID", value_parser = parse_pid)]
-    pub parent: Option<Pid>,
-
-    /// Only zombies owned by this user (name or uid).
-    #[arg(long, value_name = "USER")]
-    pub user: Option<String>,
-
-    /// Only zombies whose parent runs in the container whose ID starts with this.
-    #[arg(long, value_name = "ID-PREFIX")]
-    pub container: Option<String>,
-
-    /// Only zombies whose parent runs in this Kubernetes pod: its name, NAMESPACE/NAME or UID.
-    #[arg(long, value_name = "NAME")]
-    pub pod: Option<String>,
+    #[command(flatten)]
+    pub select: Select,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Nagios)]

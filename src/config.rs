@@ -9,7 +9,7 @@ use crate::check::Thresholds;
 use crate::cli::{
     CheckArgs, CheckFormat, Cli, ColorChoice as ColorArg, Command, DemoArgs, DemoFormat,
     ExplainArgs, FixArgs, Format, GenerateArgs, IgnoreAction, IgnoreArgs, IpcArgs, IpcCommand,
-    IpcListArgs, ListArgs, ProbeInitArgs, TreeArgs, WatchArgs,
+    IpcListArgs, ListArgs, ProbeInitArgs, Select, TreeArgs, WatchArgs,
 };
 use crate::diagnose::ContainerFilter;
 use crate::exit::UsageError;
@@ -206,8 +206,10 @@ fn output(f: Format) -> Output {
 }
 
 /// --parent and --user, the user resolved now so that a typo is a usage error.
-fn filter(parent: Option<Pid>, user: Option<&str>) -> Result<Filter, UsageError> {
-    let uid = user
+fn filter(s: &Select) -> Result<Filter, UsageError> {
+    let uid = s
+        .user
+        .as_deref()
         .map(|u| {
             users::resolve(u).ok_or_else(|| {
                 UsageError(format!(
@@ -216,27 +218,30 @@ fn filter(parent: Option<Pid>, user: Option<&str>) -> Result<Filter, UsageError>
             })
         })
         .transpose()?;
-    Ok(Filter { parent, uid })
+    Ok(Filter {
+        parent: s.parent,
+        uid,
+    })
 }
 
 /// --container and --pod; an empty value would match every container, or none.
-fn place(container: Option<&str>, pod: Option<&str>) -> Result<ContainerFilter, UsageError> {
-    let given = |flag: &str, v: Option<&str>| match v.map(str::trim) {
+fn place(s: &Select) -> Result<ContainerFilter, UsageError> {
+    let given = |flag: &str, v: &Option<String>| match v.as_deref().map(str::trim) {
         Some("") => Err(UsageError(format!(
             "{flag} is empty: give a container ID prefix (as docker ps or crictl ps shows it) or a pod name"
         ))),
         v => Ok(v.map(str::to_string)),
     };
     Ok(ContainerFilter {
-        container: given("--container", container)?,
-        pod: given("--pod", pod)?,
+        container: given("--container", &s.container)?,
+        pod: given("--pod", &s.pod)?,
     })
 }
 
 fn list(a: &ListArgs) -> Result<ListConfig, UsageError> {
     Ok(ListConfig {
-        filter: filter(a.parent, a.user.as_deref())?,
-        place: place(a.container.as_deref(), a.pod.as_deref())?,
+        filter: filter(&a.select)?,
+        place: place(&a.select)?,
         all: a.all,
         pids: a.pids,
         output: output(a.format),
@@ -301,7 +306,7 @@ fn fix(a: &FixArgs) -> Result<FixConfig, UsageError> {
 }
 
 fn watch(a: &WatchArgs) -> Result<WatchConfig, UsageError> {
-    let f = filter(a.parent, a.user.as_deref())?;
+    let f = filter(&a.select)?;
     if a.interval.is_zero() {
         return Err(UsageError(
             "--interval 0 would scan without a pause: give a duration such as 1s".into(),
@@ -317,7 +322,7 @@ fn watch(a: &WatchArgs) -> Result<WatchConfig, UsageError> {
             interval: a.interval,
             connector: !a.scan,
             state: None,
-            place: place(a.container.as_deref(), a.pod.as_deref())?,
+            place: place(&a.select)?,
             pods_dir: None,
         },
         output: output(a.format),
@@ -356,8 +361,8 @@ fn check(a: &CheckArgs) -> CheckConfig {
         warn_pids: a.warn_pids,
         crit_pids: a.crit_pids,
     };
-    let filter = filter(a.parent, a.user.as_deref());
-    let place = place(a.container.as_deref(), a.pod.as_deref());
+    let filter = filter(&a.select);
+    let place = place(&a.select);
     let invalid = match (thresholds.validate(), &filter, &place) {
         (Err(e), _, _) => Some(UsageError(e)),
         (Ok(()), Err(e), _) | (Ok(()), _, Err(e)) => Some(UsageError(e.0.clone())),
