@@ -742,6 +742,18 @@ fn posix_mqueue_demo_checks_qsize_in_dev_mqueue() {
     );
 }
 
+/// The refusal steps switch to the user nobody: their prose says "the user nobody (uid
+/// 65534)", never a bare "nobody", which reads as "no one" ("nobody is refused").
+fn names_the_user_nobody(step: &Value) {
+    let text = step["explanation"].as_str().unwrap();
+    assert!(text.contains("the user nobody (uid 65534)"), "{text}");
+    assert_eq!(
+        text.matches("nobody").count(),
+        text.matches("the user nobody (uid 65534)").count(),
+        "{text}"
+    );
+}
+
 #[test]
 fn mqueue_demo() {
     let _g = serial();
@@ -781,6 +793,7 @@ fn mqueue_demo() {
     if is_root() {
         assert_eq!(val(perm, "msgrcv").as_deref(), Some("-1 EACCES"));
         assert_eq!(perm["evidence"][0]["value"], "65534");
+        names_the_user_nobody(perm);
     }
     assert!(
         val(step(&ev, "Remove the queue"), "msg")
@@ -813,6 +826,7 @@ fn mqueue_posix_demo() {
             val(step(&ev, "refused"), "nobody").as_deref(),
             Some("EACCES")
         );
+        names_the_user_nobody(step(&ev, "refused"));
     }
     assert!(
         val(step(&ev, "Unlink"), "O_RDONLY)")

@@ -182,8 +182,8 @@ impl super::Queue for Queue {
                 },
             )
             .explain(
-                "The mode 0600 given at creation lets only the owner open the queue; nobody is \
-                 refused at open time with EACCES.",
+                "The mode 0600 given at creation lets only the owner open the queue: the user \
+                 nobody (uid 65534) is refused at open time with EACCES.",
             )
             .pid("refused", cpid);
         s.fact_mut(

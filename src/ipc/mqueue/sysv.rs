@@ -222,7 +222,7 @@ impl super::Queue for Queue {
                 )
                 .explain(
                     "The creator gave read and write permission to its owner only (0600). A child \
-                     that switched from root to nobody has the identifier but not the permission: \
+                     that switched from root to the user nobody (uid 65534) has the identifier but not the permission: \
                      the kernel refuses it with EACCES. (Root itself bypasses the check: it has \
                      CAP_IPC_OWNER.)",
                 )
@@ -245,7 +245,7 @@ impl super::Queue for Queue {
                 format!("getuid() in PID {cpid}"),
                 "uid",
                 get(0),
-                "nobody: neither owner nor creator",
+                "the user nobody: neither owner nor creator",
                 get(0) == super::NOBODY.to_string(),
             );
         } else {
@@ -319,7 +319,7 @@ fn row_ev(step: &mut Step, id: i32, wants: &[(&str, Want)]) {
 
 fn pid_meaning(pid: i32, what: &str, me: i32) -> String {
     if pid == 0 {
-        format!("{what}: nobody yet")
+        format!("{what}: no process yet")
     } else if pid == me {
         format!("{what}: this demo")
     } else if probe::state(pid).is_some() {
