@@ -12,6 +12,16 @@
 //! learns a child exited), and calls made in loops of thousands (the semaphore demo's races),
 //! which the step's call line sums up.
 //!
+//! A C library function is recorded as the system calls it makes (glibc 2.36, checked with
+//! `strace -f`): mq_send is mq_timedsend, mq_close a close, shm_open an openat of the file in
+//! /dev/shm, sem_open an openat, an mmap when this process has no mapping of the semaphore
+//! yet, and for a new one a link from a temporary name into place. The names glibc keeps to
+//! itself are read back where the kernel shows them (the temporary name is the deleted file
+//! /proc/self/maps shows mapped; the descriptor is the lowest free one, as open returns);
+//! what cannot be known is left out, never guessed. sem_wait and sem_post are not recorded:
+//! without contention they are atomic instructions in user space and make no system call,
+//! and with it they are futex calls inside the races' loops of thousands.
+//!
 //! Every record is one line of JSON written with one write(2) to a pipe the runtime made
 //! ([`Sink`]), shorter than PIPE_BUF so that lines from several processes never mix; the write
 //! end is non-blocking, so a full pipe drops a record rather than stalling a child. The
