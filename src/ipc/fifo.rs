@@ -300,6 +300,8 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         }
         None => {
             dir = TempDir::new(&super::demo_name("fifo"))?;
+            // glibc's mkdtemp is a mkdir of the name it made up (again on EEXIST, rare).
+            trace::record("mkdir", format!("\"{}\", 0700", dir.path().display()), "0");
             let mut s = Step::new("A private directory for the FIFO")
                 .call(
                     format!("mkdtemp(\"{}\")", dir.path().display()),
@@ -365,6 +367,12 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         let mut twin = FifoGuard::create(&twin_path, 0o600, true)
             .map_err(std::io::Error::from)
             .context("mknod(S_IFIFO)")?;
+        // strace shows no device number for a FIFO.
+        trace::record(
+            "mknodat",
+            format!("AT_FDCWD, \"{}\", S_IFIFO|0600", twin_path.display()),
+            "0",
+        );
         let mut s = Step::new("mknod makes the same kind of file")
             .call(
                 format!("mknod(\"{}\", S_IFIFO|0600, 0)", twin_path.display()),
@@ -724,6 +732,7 @@ fn nonblocking_step(path: &CString, shown: &Path, me: i32) -> Result<Step> {
     );
     let mut buf = [0u8; 16];
     let read_alone = r.as_ref().ok().map(|fd| nix::unistd::read(fd, &mut buf));
+    trace_read(&r, &read_alone, buf.len());
     let w2 = open_nb(OFlag::O_WRONLY);
     trace::record(
         "openat",
@@ -731,6 +740,7 @@ fn nonblocking_step(path: &CString, shown: &Path, me: i32) -> Result<Step> {
         text(&w2),
     );
     let read_with_writer = r.as_ref().ok().map(|fd| nix::unistd::read(fd, &mut buf));
+    trace_read(&r, &read_with_writer, buf.len());
     let read_text = |x: &Option<nix::Result<usize>>| match x {
         Some(Ok(k)) => k.to_string(),
         Some(Err(e)) => errno_text(*e),
@@ -785,10 +795,26 @@ fn nonblocking_step(path: &CString, shown: &Path, me: i32) -> Result<Step> {
         "EAGAIN: there will be data, later; O_NONBLOCK refuses to wait",
         matches!(read_with_writer, Some(Err(Errno::EAGAIN))),
     );
-    drop(w2);
-    drop(r);
-    trace::record("close", "…", "0");
+    for fd in [w2, r].into_iter().flatten() {
+        let n = fd.as_raw_fd();
+        drop(fd);
+        trace::record("close", n.to_string(), "0");
+    }
     Ok(s)
+}
+
+/// A read of the non-blocking step, as strace shows it: what came (nothing here: "" at end
+/// of file), or the buffer's address, elided, when the read failed.
+fn trace_read(fd: &Result<OwnedFd, Errno>, r: &Option<nix::Result<usize>>, len: usize) {
+    let (Ok(fd), Some(r)) = (fd, r) else {
+        return;
+    };
+    let buf = if matches!(r, Ok(0)) { "\"\"" } else { "0x…" };
+    trace::record(
+        "read",
+        format!("{}, {buf}, {len}", fd.as_raw_fd()),
+        trace::ret(r),
+    );
 }
 
 fn parse_opened(line: Option<&str>) -> Result<(u64, i32)> {

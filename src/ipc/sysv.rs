@@ -38,6 +38,10 @@ pub(crate) trait Kind {
     const CTL: &'static str;
     /// The `*ctl(id, IPC_RMID)` call of this kind.
     fn remove(id: libc::c_int) -> Result<(), Errno>;
+    /// Its arguments as strace prints them (semctl has a semaphore number before the command).
+    fn rmid_args(id: libc::c_int) -> String {
+        format!("{id}, IPC_RMID, NULL")
+    }
 }
 
 /// A System V object this process created, removed (IPC_RMID) on Drop.
@@ -50,18 +54,22 @@ pub(crate) struct SysvObject<K: Kind> {
 }
 
 impl<K: Kind> SysvObject<K> {
-    /// Runs `get` (a *get call with IPC_CREAT|IPC_EXCL) with fresh demo keys until one is
-    /// free.
+    /// Runs `get` (a *get call with IPC_CREAT|IPC_EXCL|mode) with fresh demo keys until one
+    /// is free. `size` is the argument between the key and the flags (semget's nsems,
+    /// shmget's size), for the trace.
     fn with_fresh_key(
+        size: Option<String>,
+        mode: libc::c_int,
         mut get: impl FnMut(libc::key_t) -> Result<libc::c_int, Errno>,
     ) -> Result<Self, Errno> {
         let mut attempt = 0;
+        let size = size.map(|s| format!("{s}, ")).unwrap_or_default();
         let (key, id) = loop {
             let key = demo_key(K::KEY_KIND, attempt);
             let r = get(key);
             trace::record(
                 K::GET,
-                format!("{}, ..., IPC_CREAT|IPC_EXCL|0600", key_hex(key)),
+                format!("{}, {size}IPC_CREAT|IPC_EXCL|0{mode:o}", key_hex(key)),
                 trace::ret(&r),
             );
             match r {
@@ -85,11 +93,7 @@ impl<K: Kind> SysvObject<K> {
             return Ok(());
         }
         let r = K::remove(self.id);
-        trace::record(
-            K::CTL,
-            format!("{}, IPC_RMID, NULL", self.id),
-            trace::ret(&r.map(|()| 0)),
-        );
+        trace::record(K::CTL, K::rmid_args(self.id), trace::ret(&r.map(|()| 0)));
         r?;
         self.removed = true;
         Ok(())
@@ -124,7 +128,9 @@ pub(crate) type MsgQueue = SysvObject<Msg>;
 impl MsgQueue {
     /// msgget(key, IPC_CREAT|IPC_EXCL|mode) with a fresh demo key.
     pub(crate) fn create(mode: libc::c_int) -> Result<MsgQueue, Errno> {
-        SysvObject::with_fresh_key(|key| sysv::msgget(key, libc::IPC_CREAT | libc::IPC_EXCL | mode))
+        SysvObject::with_fresh_key(None, mode, |key| {
+            sysv::msgget(key, libc::IPC_CREAT | libc::IPC_EXCL | mode)
+        })
     }
 }
 
@@ -140,6 +146,9 @@ impl Kind for Sem {
     fn remove(id: libc::c_int) -> Result<(), Errno> {
         sysv::sem_remove(id)
     }
+    fn rmid_args(id: libc::c_int) -> String {
+        format!("{id}, 0, IPC_RMID, NULL")
+    }
 }
 
 /// A System V semaphore set, removed on Drop.
@@ -148,7 +157,7 @@ pub(crate) type SemSet = SysvObject<Sem>;
 impl SemSet {
     /// semget(key, nsems, IPC_CREAT|IPC_EXCL|mode) with a fresh demo key.
     pub(crate) fn create(nsems: libc::c_int, mode: libc::c_int) -> Result<SemSet, Errno> {
-        SysvObject::with_fresh_key(|key| {
+        SysvObject::with_fresh_key(Some(nsems.to_string()), mode, |key| {
             sysv::semget(key, nsems, libc::IPC_CREAT | libc::IPC_EXCL | mode)
         })
     }
@@ -175,7 +184,7 @@ pub(crate) type ShmSegment = SysvObject<Shm>;
 impl ShmSegment {
     /// shmget(key, size, IPC_CREAT|IPC_EXCL|mode) with a fresh demo key.
     pub(crate) fn create(size: usize, mode: libc::c_int) -> Result<ShmSegment, Errno> {
-        SysvObject::with_fresh_key(|key| {
+        SysvObject::with_fresh_key(Some(size.to_string()), mode, |key| {
             sysv::shmget(key, size, libc::IPC_CREAT | libc::IPC_EXCL | mode)
         })
     }

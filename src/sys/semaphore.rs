@@ -71,6 +71,12 @@ impl NamedSemaphore {
         }
     }
 
+    /// Where the semaphore is in this process's memory: the address of glibc's mapping of its
+    /// file.
+    pub(crate) fn addr(&self) -> usize {
+        self.sem.as_ptr() as usize
+    }
+
     /// sem_getvalue.
     pub(crate) fn value(&self) -> Result<i32, Errno> {
         let mut v = 0;

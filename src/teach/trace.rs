@@ -12,6 +12,16 @@
 //! learns a child exited), and calls made in loops of thousands (the semaphore demo's races),
 //! which the step's call line sums up.
 //!
+//! A C library function is recorded as the system calls it makes (glibc 2.36, checked with
+//! `strace -f`): mq_send is mq_timedsend, mq_close a close, shm_open an openat of the file in
+//! /dev/shm, sem_open an openat, an mmap when this process has no mapping of the semaphore
+//! yet, and for a new one a link from a temporary name into place. The names glibc keeps to
+//! itself are read back where the kernel shows them (the temporary name is the deleted file
+//! /proc/self/maps shows mapped; the descriptor is the lowest free one, as open returns);
+//! what cannot be known is left out, never guessed. sem_wait and sem_post are not recorded:
+//! without contention they are atomic instructions in user space and make no system call,
+//! and with it they are futex calls inside the races' loops of thousands.
+//!
 //! Every record is one line of JSON written with one write(2) to a pipe the runtime made
 //! ([`Sink`]), shorter than PIPE_BUF so that lines from several processes never mix; the write
 //! end is non-blocking, so a full pipe drops a record rather than stalling a child. The
@@ -82,10 +92,12 @@ impl Sink {
             return Vec::new();
         };
         let whole: Vec<u8> = self.partial.drain(..=end).collect();
-        whole
-            .split(|&b| b == b'\n')
-            .filter_map(|l| serde_json::from_slice(l).ok())
-            .collect()
+        in_strace_order(
+            whole
+                .split(|&b| b == b'\n')
+                .filter_map(|l| serde_json::from_slice(l).ok())
+                .collect(),
+        )
     }
 }
 
@@ -140,6 +152,40 @@ pub(crate) fn record_for(pid: i32, call: &str, args: impl AsRef<str>, result: im
     }
 }
 
+/// The calls that create a process and return its PID to the parent.
+const CREATES: [&str; 4] = ["clone", "clone3", "fork", "vfork"];
+
+/// Records in the order `strace -f` could have seen them: a child's first call never before
+/// the clone that created it. The records arrive in the order they were written, and a child
+/// often runs (and records) before its parent returns from clone and records that; so each
+/// clone whose result is a PID that already has a record is moved, stably, to just before
+/// that PID's first record, and again for its own creator when that move put it ahead of the
+/// clone that made its caller (grandchildren). Everything else keeps its order.
+pub(crate) fn in_strace_order(mut records: Vec<Traced>) -> Vec<Traced> {
+    let created = |t: &Traced| {
+        CREATES
+            .contains(&t.call.as_str())
+            .then(|| t.result.parse::<i32>().ok())
+            .flatten()
+            .filter(|&p| p > 0 && p != t.pid)
+    };
+    // Each move takes a record strictly earlier, so this ends; the bound guards against
+    // records that contradict themselves (two processes each claiming to have made the other).
+    for _ in 0..records.len() * records.len() + 1 {
+        let misplaced = records.iter().enumerate().find_map(|(j, t)| {
+            let child = created(t)?;
+            let first = records[..j].iter().position(|r| r.pid == child)?;
+            Some((j, first))
+        });
+        let Some((from, to)) = misplaced else {
+            break;
+        };
+        let clone = records.remove(from);
+        records.insert(to, clone);
+    }
+    records
+}
+
 /// A result as strace prints it: the value, or `-1 ENAME (description)`.
 pub(crate) fn ret<T: std::fmt::Display>(r: &Result<T, Errno>) -> String {
     match r {
@@ -167,5 +213,85 @@ pub(crate) fn status(ws: WaitStatus) -> String {
         }
         WaitStatus::Continued(_) => "[{WIFCONTINUED(s)}]".to_string(),
         other => format!("[{other:?}]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(pid: i32, call: &str, result: &str) -> Traced {
+        Traced {
+            pid,
+            call: call.to_string(),
+            args: String::new(),
+            result: result.to_string(),
+        }
+    }
+
+    fn lines(records: &[Traced]) -> Vec<String> {
+        records
+            .iter()
+            .map(|r| format!("{} {} {}", r.pid, r.call, r.result))
+            .collect()
+    }
+
+    #[test]
+    fn a_clone_goes_before_the_first_call_of_its_child() {
+        let got = in_strace_order(vec![
+            t(10, "mq_open", "7"),
+            t(11, "mq_open", "3"),
+            t(11, "mq_timedsend", "0"),
+            t(10, "clone", "11"),
+            t(10, "wait4", "11"),
+        ]);
+        assert_eq!(
+            lines(&got),
+            [
+                "10 mq_open 7",
+                "10 clone 11",
+                "11 mq_open 3",
+                "11 mq_timedsend 0",
+                "10 wait4 11"
+            ]
+        );
+    }
+
+    #[test]
+    fn grandchildren_follow_their_parents_clone_in_turn() {
+        // 11 runs before 10 records its clone, and 12 before 11 records its own.
+        let got = in_strace_order(vec![
+            t(12, "kill", "0"),
+            t(11, "clone", "12"),
+            t(10, "clone", "11"),
+            t(10, "wait4", "11"),
+        ]);
+        assert_eq!(
+            lines(&got),
+            ["10 clone 11", "11 clone 12", "12 kill 0", "10 wait4 11"]
+        );
+    }
+
+    #[test]
+    fn what_is_already_in_order_stays_as_it_is() {
+        let calls = vec![
+            t(10, "vfork", "11"),
+            t(11, "execve", "0"),
+            t(10, "clone3", "12"),
+            t(12, "write", "1"),
+            t(11, "exit_group", "?"),
+            // A clone with no record of its child, one that failed, and a child's record
+            // from an earlier step whose clone is not here: left where they are.
+            t(10, "clone", "13"),
+            t(10, "clone", "-1 EAGAIN (Resource temporarily unavailable)"),
+            t(14, "read", "3"),
+        ];
+        assert_eq!(in_strace_order(calls.clone()), calls);
+    }
+
+    #[test]
+    fn records_that_contradict_themselves_do_not_hang() {
+        let got = in_strace_order(vec![t(10, "clone", "11"), t(11, "clone", "10")]);
+        assert_eq!(got.len(), 2);
     }
 }

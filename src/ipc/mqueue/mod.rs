@@ -17,6 +17,7 @@ use nix::sys::wait::WaitStatus;
 use crate::teach::lab::Lab;
 use crate::teach::narrate::{Object, Step};
 use crate::teach::runtime::{Channel, Runtime, describe};
+use crate::teach::trace;
 
 /// How long the demo waits for a child's answer or exit.
 const T: Duration = Duration::from_secs(5);
@@ -129,9 +130,15 @@ fn is_root() -> bool {
 /// In a child: give up root for `nobody` (groups, gid, then uid: after setuid there is no way
 /// back, and no capability left to bypass permissions).
 fn become_nobody() -> Result<(), Errno> {
-    nix::unistd::setgroups(&[])?;
-    nix::unistd::setgid(nix::unistd::Gid::from_raw(NOBODY))?;
-    nix::unistd::setuid(nix::unistd::Uid::from_raw(NOBODY))
+    let r = nix::unistd::setgroups(&[]);
+    trace::record("setgroups", "0, []", trace::ret(&r.map(|()| 0)));
+    r?;
+    let r = nix::unistd::setgid(nix::unistd::Gid::from_raw(NOBODY));
+    trace::record("setgid", NOBODY.to_string(), trace::ret(&r.map(|()| 0)));
+    r?;
+    let r = nix::unistd::setuid(nix::unistd::Uid::from_raw(NOBODY));
+    trace::record("setuid", NOBODY.to_string(), trace::ret(&r.map(|()| 0)));
+    r
 }
 
 /// Runs `attempt` in a child, as `nobody` when `as_nobody` (the demo runs as root), and

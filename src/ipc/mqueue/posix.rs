@@ -68,9 +68,7 @@ impl super::Queue for Queue {
     }
 
     fn send_all(&self) -> i32 {
-        let Ok(m) =
-            nix::mqueue::mq_open(self.name.as_str(), MQ_OFlag::O_WRONLY, Mode::empty(), None)
-        else {
+        let Ok(m) = open_traced(&self.name, MQ_OFlag::O_WRONLY, "O_WRONLY") else {
             return 1;
         };
         for (p, text) in Self::MESSAGES {
@@ -164,7 +162,7 @@ impl super::Queue for Queue {
         }
         let name = &self.name;
         let (cpid, line) = try_in_child(rt, true, || {
-            match nix::mqueue::mq_open(name.as_str(), MQ_OFlag::O_WRONLY, Mode::empty(), None) {
+            match open_traced(name, MQ_OFlag::O_WRONLY, "O_WRONLY") {
                 Ok(_) => "0".to_string(),
                 Err(e) => format!("{e:?}"),
             }
@@ -182,8 +180,8 @@ impl super::Queue for Queue {
                 },
             )
             .explain(
-                "The mode 0600 given at creation lets only the owner open the queue; nobody is \
-                 refused at open time with EACCES.",
+                "The mode 0600 given at creation lets only the owner open the queue: the user \
+                 nobody (uid 65534) is refused at open time with EACCES.",
             )
             .pid("refused", cpid);
         s.fact_mut(
@@ -199,16 +197,18 @@ impl super::Queue for Queue {
     fn remove(&mut self) -> Result<Step> {
         let name = &self.name;
         self.mq.unlink().map_err(io_err).context("mq_unlink")?;
-        let probe = nix::mqueue::mq_open(name.as_str(), MQ_OFlag::O_RDONLY, Mode::empty(), None);
+        if let Some(m) = self.mq.mqd.take() {
+            let fd = m.as_raw_fd();
+            let r = nix::mqueue::mq_close(m);
+            trace::record("close", fd.to_string(), trace::ret(&r.map(|()| 0)));
+        }
+        let probe = open_traced(name, MQ_OFlag::O_RDONLY, "O_RDONLY");
         let probe_text = match &probe {
             Ok(_) => "opened: still there".to_string(),
             Err(e) => errno_text(*e),
         };
         let unlinked = matches!(probe, Err(Errno::ENOENT));
         if let Ok(m) = probe {
-            let _ = nix::mqueue::mq_close(m);
-        }
-        if let Some(m) = self.mq.mqd.take() {
             let _ = nix::mqueue::mq_close(m);
         }
         let mut s = Step::new("Unlink the queue")
@@ -243,6 +243,23 @@ impl super::Queue for Queue {
     }
 }
 
+/// A queue's name as the mq_open and mq_unlink system calls take it, quoted: glibc strips the
+/// leading '/' before the call.
+fn syscall_name(name: &str) -> String {
+    format!("\"{}\"", name.trim_start_matches('/'))
+}
+
+/// mq_open of an existing queue, recorded (`flags` as strace prints `oflag`).
+fn open_traced(name: &str, oflag: MQ_OFlag, flags: &str) -> Result<MqdT, Errno> {
+    let r = nix::mqueue::mq_open(name, oflag, Mode::empty(), None);
+    trace::record(
+        "mq_open",
+        format!("{}, {flags}", syscall_name(name)),
+        trace::ret(&r.as_ref().map(|m| m.as_raw_fd()).map_err(|e| *e)),
+    );
+    r
+}
+
 /// A POSIX message queue this process created: Drop closes and unlinks it.
 struct PosixMq {
     mqd: Option<MqdT>,
@@ -264,7 +281,16 @@ impl PosixMq {
             MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR | MQ_OFlag::O_NONBLOCK,
             Mode::from_bits_truncate(0o600),
             Some(&attr),
-        )?;
+        );
+        trace::record(
+            "mq_open",
+            format!(
+                "{}, O_RDWR|O_CREAT|O_EXCL|O_NONBLOCK, 0600, {{mq_flags=0, mq_maxmsg={maxmsg}, mq_msgsize={msgsize}, mq_curmsgs=0}}",
+                syscall_name(name)
+            ),
+            trace::ret(&mqd.as_ref().map(|m| m.as_raw_fd()).map_err(|e| *e)),
+        );
+        let mqd = mqd?;
         Ok(PosixMq {
             mqd: Some(mqd),
             name: Name::created(cname, Unlink::Queue),

@@ -95,8 +95,9 @@ impl super::Queue for Queue {
         trace::record(
             "msgrcv",
             format!(
-                "{id}, {{{t1}, \"{}\"}}, 8192, 2, IPC_NOWAIT",
-                String::from_utf8_lossy(&m1)
+                "{id}, {{{t1}, \"{}\"}}, {}, 2, IPC_NOWAIT",
+                String::from_utf8_lossy(&m1),
+                sysv::MSG_MAX
             ),
             m1.len().to_string(),
         );
@@ -106,8 +107,9 @@ impl super::Queue for Queue {
         trace::record(
             "msgrcv",
             format!(
-                "{id}, {{{t2}, \"{}\"}}, 8192, 0, IPC_NOWAIT",
-                String::from_utf8_lossy(&m2)
+                "{id}, {{{t2}, \"{}\"}}, {}, 0, IPC_NOWAIT",
+                String::from_utf8_lossy(&m2),
+                sysv::MSG_MAX
             ),
             m2.len().to_string(),
         );
@@ -177,11 +179,28 @@ impl super::Queue for Queue {
                 .context("msgctl(IPC_SET)")?;
         }
         let tried = try_in_child(rt, root, || {
-            let snd = match sysv::msg_send(id, 1, b"let me in", libc::IPC_NOWAIT) {
+            let sent = sysv::msg_send(id, 1, b"let me in", libc::IPC_NOWAIT);
+            trace::record(
+                "msgsnd",
+                format!("{id}, {{1, \"let me in\"}}, 9, IPC_NOWAIT"),
+                trace::ret(&sent.map(|()| 0)),
+            );
+            let snd = match sent {
                 Ok(()) => "0".to_string(),
                 Err(e) => format!("{e:?}"),
             };
-            let rcv = match sysv::msg_recv(id, 0, libc::IPC_NOWAIT) {
+            let got = sysv::msg_recv(id, 0, libc::IPC_NOWAIT);
+            // The buffer's address is what strace shows when nothing was received.
+            let shown = match &got {
+                Ok((t, m)) => format!("{{{t}, \"{}\"}}", String::from_utf8_lossy(m)),
+                Err(_) => "0x…".to_string(),
+            };
+            trace::record(
+                "msgrcv",
+                format!("{id}, {shown}, {}, 0, IPC_NOWAIT", sysv::MSG_MAX),
+                trace::ret(&got.as_ref().map(|(_, m)| m.len()).map_err(|e| *e)),
+            );
+            let rcv = match got {
                 Ok(_) => "0".to_string(),
                 Err(e) => format!("{e:?}"),
             };
@@ -222,7 +241,7 @@ impl super::Queue for Queue {
                 )
                 .explain(
                     "The creator gave read and write permission to its owner only (0600). A child \
-                     that switched from root to nobody has the identifier but not the permission: \
+                     that switched from root to the user nobody (uid 65534) has the identifier but not the permission: \
                      the kernel refuses it with EACCES. (Root itself bypasses the check: it has \
                      CAP_IPC_OWNER.)",
                 )
@@ -245,7 +264,7 @@ impl super::Queue for Queue {
                 format!("getuid() in PID {cpid}"),
                 "uid",
                 get(0),
-                "nobody: neither owner nor creator",
+                "the user nobody: neither owner nor creator",
                 get(0) == super::NOBODY.to_string(),
             );
         } else {
@@ -319,7 +338,7 @@ fn row_ev(step: &mut Step, id: i32, wants: &[(&str, Want)]) {
 
 fn pid_meaning(pid: i32, what: &str, me: i32) -> String {
     if pid == 0 {
-        format!("{what}: nobody yet")
+        format!("{what}: no process yet")
     } else if pid == me {
         format!("{what}: this demo")
     } else if probe::state(pid).is_some() {

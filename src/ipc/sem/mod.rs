@@ -25,7 +25,7 @@ use crate::teach::probe;
 use crate::teach::runtime::{Channel, Gate, Runtime, Sender, describe};
 
 /// Increments per process in each race.
-const ROUNDS: u64 = 20_000;
+pub(super) const ROUNDS: u64 = 20_000;
 
 /// How long the demo waits for a child's answer or exit.
 const T: Duration = Duration::from_secs(5);
@@ -112,13 +112,23 @@ fn story<S: Semaphore>(lab: &mut Lab) -> Result<String> {
     sem.value_fact(&mut s, 1, "free");
     n.step(s)?;
 
-    let map = Mapping::anonymous(4096, Sharing::Shared)
+    let map = Mapping::anonymous(4096, Sharing::Shared);
+    crate::teach::trace::record(
+        "mmap",
+        "NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS, -1, 0",
+        crate::teach::trace::ret(
+            &map.as_ref()
+                .map(|m| format!("{:#x}", m.addr()))
+                .map_err(|e| *e),
+        ),
+    );
+    let map = map
         .map_err(io_err)
         .context("mmap(MAP_SHARED|MAP_ANONYMOUS)")?;
     if S::SHOWS_MAPPING {
         let mut s = Step::new("A counter in memory shared with the children")
             .call(
-                "mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS)",
+                "mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS, -1, 0)",
                 format!("{:#x}", map.addr()),
             )
             .explain(
@@ -225,7 +235,12 @@ fn pin_to_one_cpu() {
     if let Some(cpu) = (0..CpuSet::count()).find(|&c| allowed.is_set(c).unwrap_or(false)) {
         let mut one = CpuSet::new();
         if one.set(cpu).is_ok() {
-            let _ = sched_setaffinity(me, &one);
+            let r = sched_setaffinity(me, &one);
+            crate::teach::trace::record(
+                "sched_setaffinity",
+                format!("0, {}, [{cpu}]", std::mem::size_of::<CpuSet>()),
+                crate::teach::trace::ret(&r.map(|()| 0)),
+            );
         }
     }
 }

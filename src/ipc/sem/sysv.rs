@@ -9,7 +9,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
-use super::{Said, T, Take, holder};
+use super::{ROUNDS, Said, T, Take, holder};
 use crate::ipc::sysv::{SemSet, io_err, key_hex};
 use crate::ipc::{Want, is, removed_fact, row_facts, state_fact};
 use crate::ipcs::sysvipc;
@@ -63,9 +63,7 @@ impl super::Semaphore for Semaphore {
         let set = SemSet::create(1, 0o600)
             .map_err(io_err)
             .context("semget(IPC_CREAT|IPC_EXCL|0600); is kernel.sem exhausted? (ipcs -s)")?;
-        sysv::sem_setval(set.id, 0, 1)
-            .map_err(io_err)
-            .context("semctl(SETVAL)")?;
+        setval(set.id)?;
         Ok(Semaphore { set })
     }
 
@@ -112,7 +110,7 @@ impl super::Semaphore for Semaphore {
         let id = self.set.id;
         Step::new("The same, each increment between semop -1 and semop +1")
             .syscall(format!(
-                "semop({id}, -1, SEM_UNDO); v = counter; sched_yield(); counter = v + 1; semop({id}, +1, SEM_UNDO), in PIDs {} and {}",
+                "sched_setaffinity(0, {{one CPU}}); {ROUNDS} times: semop({id}, -1, SEM_UNDO); v = counter; sched_yield(); counter = v + 1; semop({id}, +1, SEM_UNDO), in PIDs {} and {}",
                 pids[0], pids[1]
             ))
             .explain(
@@ -253,9 +251,7 @@ impl super::Semaphore for Semaphore {
     }
 
     fn repair(&self) -> Result<()> {
-        sysv::sem_setval(self.set.id, 0, 1)
-            .map_err(io_err)
-            .context("semctl(SETVAL)")
+        setval(self.set.id)
     }
 
     fn remove(&mut self) -> Result<Step> {
@@ -317,4 +313,16 @@ fn wait_for(rt: &Runtime, mut cond: impl FnMut() -> bool) -> Result<()> {
         rt.sleep(Duration::from_millis(2))?;
     }
     Ok(())
+}
+
+/// semctl(id, 0, SETVAL, 1): the semaphore free, recorded as strace shows it (the value is
+/// the union semun argument, printed in hex).
+fn setval(id: libc::c_int) -> Result<()> {
+    let r = sysv::sem_setval(id, 0, 1);
+    trace::record(
+        "semctl",
+        format!("{id}, 0, SETVAL, 0x1"),
+        trace::ret(&r.map(|()| 0)),
+    );
+    r.map_err(io_err).context("semctl(SETVAL)")
 }

@@ -13,7 +13,7 @@ use crate::ipc::posix::{Name, Unlink, shm_file_fact};
 use crate::ipc::sysv::io_err;
 use crate::sys::mman::Mapping;
 use crate::teach::narrate::{Object, Step};
-use crate::teach::probe;
+use crate::teach::{probe, trace};
 
 pub(super) struct Segment {
     /// "/zombies-demo-PID-shm"
@@ -92,9 +92,7 @@ impl super::Segment for Segment {
 
     fn map(&self) -> Result<Mapping> {
         let obj = self.obj.as_ref().context("the object was not made")?;
-        Mapping::shared_file(obj.fd.as_fd(), SIZE)
-            .map_err(io_err)
-            .context("mmap")
+        map_traced(obj.fd.as_fd()).map_err(io_err).context("mmap")
     }
 
     fn mapped(&self, m: &Mapping, me: i32) -> Step {
@@ -118,16 +116,21 @@ impl super::Segment for Segment {
     }
 
     fn map_in_child(&self) -> Result<Mapping, String> {
-        let fd = nix::sys::mman::shm_open(self.name.as_str(), OFlag::O_RDWR, Mode::empty())
-            .map_err(|e| format!("error shm_open {e:?}"))?;
-        Mapping::shared_file(fd.as_fd(), SIZE).map_err(|_| "error mmap".to_string())
+        let fd = nix::sys::mman::shm_open(self.name.as_str(), OFlag::O_RDWR, Mode::empty());
+        trace::record(
+            "openat",
+            format!("AT_FDCWD, \"{}\", O_RDWR|O_NOFOLLOW|O_CLOEXEC", self.file),
+            trace::ret(&fd.as_ref().map(|f| f.as_raw_fd()).map_err(|e| *e)),
+        );
+        let fd = fd.map_err(|e| format!("error shm_open {e:?}"))?;
+        map_traced(fd.as_fd()).map_err(|_| "error mmap".to_string())
     }
 
     fn child_wrote(&self, cpid: i32, _message: &str) -> Step {
         let mut s = Step::new("A child opens it by name, maps it and writes; the demo reads")
             .call(
                 format!(
-                    "shm_open(\"{}\", O_RDWR); mmap; strcpy in PID {cpid}",
+                    "shm_open(\"{}\", O_RDWR); mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0); strcpy in PID {cpid}",
                     self.name
                 ),
                 "0",
@@ -175,6 +178,25 @@ impl super::Segment for Segment {
     }
 }
 
+/// mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0), recorded. (The fstat that
+/// checks the file is long enough first is left out: a safety check of the demo's own.)
+fn map_traced(fd: std::os::fd::BorrowedFd<'_>) -> Result<Mapping, Errno> {
+    let m = Mapping::shared_file(fd, SIZE);
+    trace::record(
+        "mmap",
+        format!(
+            "NULL, {SIZE}, PROT_READ|PROT_WRITE, MAP_SHARED, {}, 0",
+            fd.as_raw_fd()
+        ),
+        trace::ret(
+            &m.as_ref()
+                .map(|m| format!("{:#x}", m.addr()))
+                .map_err(|e| *e),
+        ),
+    );
+    m
+}
+
 /// A POSIX shared memory object this process created: Drop unlinks it.
 struct PosixShm {
     /// Declared first: unlinked before the descriptor closes.
@@ -190,12 +212,26 @@ impl PosixShm {
             cname.as_c_str(),
             OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR,
             Mode::from_bits_truncate(0o600),
-        )?;
+        );
+        // glibc's shm_open is an open of the file in /dev/shm (2.36, seen with strace).
+        trace::record(
+            "openat",
+            format!(
+                "AT_FDCWD, \"/dev/shm{name}\", O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600"
+            ),
+            trace::ret(&fd.as_ref().map(|f| f.as_raw_fd()).map_err(|e| *e)),
+        );
         let me = PosixShm {
             name: Name::created(cname, Unlink::Shm),
-            fd,
+            fd: fd?,
         };
-        nix::unistd::ftruncate(&me.fd, len as libc::off_t)?;
+        let r = nix::unistd::ftruncate(&me.fd, len as libc::off_t);
+        trace::record(
+            "ftruncate",
+            format!("{}, {len}", me.fd.as_raw_fd()),
+            trace::ret(&r.map(|()| 0)),
+        );
+        r?;
         Ok(me)
     }
 
