@@ -248,7 +248,10 @@ mod tests {
         // Copied from `strace -f` 6.1 on glibc 2.36, one call failing with each errno the
         // demos show.
         let strace = [
-            (Errno::EAGAIN, "-1 EAGAIN (Resource temporarily unavailable)"),
+            (
+                Errno::EAGAIN,
+                "-1 EAGAIN (Resource temporarily unavailable)",
+            ),
             (Errno::EACCES, "-1 EACCES (Permission denied)"),
             (Errno::ENXIO, "-1 ENXIO (No such device or address)"),
             (Errno::EPIPE, "-1 EPIPE (Broken pipe)"),
