@@ -1160,6 +1160,37 @@ fn trace_shows_the_calls_each_step_made() {
     );
 }
 
+/// Every lifecycle demo with --trace, as strace -f would show it: no process's record comes
+/// before the clone (fork, vfork, clone3) that made it, in any step.
+#[test]
+fn trace_puts_no_child_before_the_call_that_made_it() {
+    let mut wrong = Vec::new();
+    for name in NAMES {
+        let ev = events(&[name, "--trace", "--hold", "10ms"]);
+        assert_well_formed(&ev, name);
+        for (i, s) in steps(&ev).iter().enumerate() {
+            let trace = s["trace"].as_array().unwrap();
+            for (j, t) in trace.iter().enumerate() {
+                if !["clone", "clone3", "fork", "vfork"].contains(&t["call"].as_str().unwrap()) {
+                    continue;
+                }
+                let Ok(child) = t["result"].as_str().unwrap().parse::<i64>() else {
+                    continue;
+                };
+                if trace[..j].iter().any(|r| r["pid"] == child) {
+                    wrong.push(format!(
+                        "demo {name} step {}: PID {child} recorded before the {} that made it: {}",
+                        i + 1,
+                        t["call"],
+                        serde_json::to_string_pretty(trace).unwrap()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
+
 #[test]
 fn every_event_has_the_schema_version_and_every_step_pids_and_a_command_to_try() {
     let ev = events(&["all", "--hold", "10ms"]);

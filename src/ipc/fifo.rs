@@ -42,11 +42,18 @@ impl FifoGuard {
     /// mkfifo(path, mode) (or mknod with S_IFIFO), remembering which file it made.
     pub(crate) fn create(path: &Path, mode: u32, with_mknod: bool) -> Result<FifoGuard, Errno> {
         let perm = Mode::from_bits_truncate(mode);
-        if with_mknod {
-            nix::sys::stat::mknod(path, SFlag::S_IFIFO, perm, 0)?;
+        let made = if with_mknod {
+            nix::sys::stat::mknod(path, SFlag::S_IFIFO, perm, 0)
         } else {
-            nix::unistd::mkfifo(path, perm)?;
-        }
+            nix::unistd::mkfifo(path, perm)
+        };
+        // glibc makes both mknodat calls; strace shows no device number for a FIFO.
+        trace::record(
+            "mknodat",
+            format!("AT_FDCWD, \"{}\", S_IFIFO|{mode:04o}", path.display()),
+            trace::ret(&made.map(|()| 0)),
+        );
+        made?;
         let md = std::fs::symlink_metadata(path).map_err(|_| Errno::ENOENT)?;
         Ok(FifoGuard {
             path: path.to_path_buf(),
@@ -159,12 +166,29 @@ fn cpath(p: &Path) -> CString {
 
 /// open(2) of the FIFO, blocking as the demo shows: a FIFO's open waits for the other end.
 fn open(path: &CString, flags: OFlag) -> Result<OwnedFd, Errno> {
-    loop {
+    let r = loop {
         match nix::fcntl::open(path.as_c_str(), flags | OFlag::O_CLOEXEC, Mode::empty()) {
             Err(Errno::EINTR) => {}
-            r => return r,
+            r => break r,
         }
-    }
+    };
+    let access = if flags.contains(OFlag::O_WRONLY) {
+        "O_WRONLY"
+    } else {
+        "O_RDONLY"
+    };
+    trace::record(
+        "openat",
+        format!(
+            "AT_FDCWD, \"{}\", {access}|O_CLOEXEC",
+            path.to_string_lossy()
+        ),
+        match &r {
+            Ok(fd) => fd.as_raw_fd().to_string(),
+            Err(e) => errno_text(*e),
+        },
+    );
+    r
 }
 
 /// The reader child: open (blocks until a writer opens), report the wait, wait for "go"
@@ -186,7 +210,18 @@ fn reader(path: &CString, report: Sender, go: Option<&Gate>) -> i32 {
     }
     let mut buf = [0u8; 256];
     loop {
-        match nix::unistd::read(&fd, &mut buf) {
+        let got = nix::unistd::read(&fd, &mut buf);
+        trace::record(
+            "read",
+            format!(
+                "{}, {}, {}",
+                fd.as_raw_fd(),
+                trace::bytes(&buf[..*got.as_ref().unwrap_or(&0)]),
+                buf.len()
+            ),
+            trace::ret(&got),
+        );
+        match got {
             Ok(0) => {
                 report.line("eof");
                 return 0;
@@ -217,8 +252,16 @@ fn writer(path: &CString, report: Sender, go: &Gate) -> i32 {
     if !go.wait() {
         return 2;
     }
-    let r = nix::unistd::write(&fd, format!("{MESSAGE}\n").as_bytes());
+    let sent = format!("{MESSAGE}\n");
+    let r = nix::unistd::write(&fd, sent.as_bytes());
+    let raw = fd.as_raw_fd();
+    trace::record(
+        "write",
+        format!("{raw}, {}, {}", trace::bytes(sent.as_bytes()), sent.len()),
+        trace::ret(&r),
+    );
     drop(fd);
+    trace::record("close", raw.to_string(), "0");
     if r.is_ok() { 0 } else { 3 }
 }
 
@@ -349,11 +392,6 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
             shell_quote(&fifo_path),
             shell_quote(&fifo_path)
         ));
-    trace::record(
-        "mknodat",
-        format!("AT_FDCWD, \"{}\", S_IFIFO|0600", fifo_path.display()),
-        "0",
-    );
     file_fact(
         &mut s,
         &fifo_path,
@@ -367,12 +405,6 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         let mut twin = FifoGuard::create(&twin_path, 0o600, true)
             .map_err(std::io::Error::from)
             .context("mknod(S_IFIFO)")?;
-        // strace shows no device number for a FIFO.
-        trace::record(
-            "mknodat",
-            format!("AT_FDCWD, \"{}\", S_IFIFO|0600", twin_path.display()),
-            "0",
-        );
         let mut s = Step::new("mknod makes the same kind of file")
             .call(
                 format!("mknod(\"{}\", S_IFIFO|0600, 0)", twin_path.display()),

@@ -21,6 +21,14 @@ use crate::teach::trace;
 
 const MESSAGE: &str = "hello through the pipe";
 
+/// What the SIGPIPE writer writes.
+const VOID: &[u8] = b"into the void";
+
+/// Its write's arguments, as strace prints them.
+fn void_args(fd: i32) -> String {
+    format!("{fd}, {}, {}", trace::bytes(VOID), VOID.len())
+}
+
 /// Where descriptor number `fd` of `pid` points, as the proof that it is `want` (a `pipe:[inode]`),
 /// or closed when `want` is None.
 fn fd_fact(step: &mut Step, pid: i32, fd: i32, want: Option<&str>, meaning: &str) {
@@ -40,11 +48,25 @@ fn fd_fact(step: &mut Step, pid: i32, fd: i32, want: Option<&str>, meaning: &str
 
 /// The reader child: closes its copy of the write end, then reports every read until EOF.
 fn reader(pipe: &mut Pipe, report: Sender) -> i32 {
-    pipe.close_write();
+    if let Some(w) = pipe.writer().map(|f| f.as_raw_fd()) {
+        pipe.close_write();
+        trace::record("close", w.to_string(), "0");
+    }
     report.line("ready");
+    let r = pipe.reader().map_or(-1, |f| f.as_raw_fd());
     let mut buf = [0u8; 256];
     loop {
-        match pipe.read(&mut buf) {
+        let got = pipe.read(&mut buf);
+        trace::record(
+            "read",
+            format!(
+                "{r}, {}, {}",
+                trace::bytes(&buf[..*got.as_ref().unwrap_or(&0)]),
+                buf.len()
+            ),
+            trace::ret(&got),
+        );
+        match got {
             Ok(0) => {
                 report.line("eof");
                 return 0;
@@ -121,6 +143,7 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         bail!("the reader child (PID {cpid}) did not start");
     }
     pipe.close_read();
+    trace::record("close", r.to_string(), "0");
     wait_closed(rt, cpid, w)?;
     let mut s = Step::new("Fork a reader; each side closes the end it does not use")
         .call("fork()", cpid.to_string())
@@ -256,6 +279,13 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
     wait_closed(rt, wpid, r2)?;
     let sigign = probe::sigmask(wpid, "SigIgn");
     go.send().context("write to the writer child")?;
+    // The writer dies on its way back from write(2), before it could record the call:
+    // strace shows `write(...) = -1 EPIPE (Broken pipe)`, then `+++ killed by SIGPIPE +++`
+    // (pipe_write sends SIGPIPE and returns -EPIPE; the signal kills on the return to user
+    // space). The demo records the write for the child once the child's end says so.
+    if let Some(Signal::SIGPIPE) = killed_by(writer.pid, Duration::from_secs(5)) {
+        trace::record_for(wpid, "write", void_args(w2), errno_text(Errno::EPIPE));
+    }
     let st = rt.reap(&mut writer, Duration::from_secs(5))?;
     let mut s = Step::new("A writer with no reader left dies of SIGPIPE")
         .call(format!("write({w2}) in PID {wpid}"), "(killed)")
@@ -362,7 +392,7 @@ fn blocked_writer_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         let r = nix::unistd::write(fd, &data);
         trace::record(
             "write",
-            format!("{}, \"www\"..., {total}", fd.as_raw_fd()),
+            format!("{}, {}, {total}", fd.as_raw_fd(), trace::bytes(&data)),
             trace::ret(&r.map(|n| n as i64)),
         );
         report.line(&format!("wrote {}", r.map_or(-1, |n| n as i64)));
@@ -570,6 +600,7 @@ fn pipeline_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         p.reader().map_or(-1, |f| f.as_raw_fd()),
         p.writer().map_or(-1, |f| f.as_raw_fd()),
     );
+    trace::record("pipe2", format!("[{pr}, {pw}], O_CLOEXEC"), "0");
     let exec = |prog: &std::ffi::CString, argv: &[&str]| -> i32 {
         let argv: Vec<std::ffi::CString> = argv
             .iter()
@@ -610,7 +641,9 @@ fn pipeline_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     // The demo keeps only its ends: the feed's writer and the output's reader. Every other
     // copy must close, or wc would never see the end of its input.
     p.close_read();
+    trace::record("close", pr.to_string(), "0");
     p.close_write();
+    trace::record("close", pw.to_string(), "0");
     feed.close_read();
     out.close_write();
     let (apid, bpid) = (a.raw(), b.raw());
@@ -716,13 +749,23 @@ fn capacity_step(n: &mut Narrator, me: i32) -> Result<()> {
     let (rd, wr) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)
         .map_err(std::io::Error::from)
         .context("pipe2(O_NONBLOCK)")?;
-    let size = nix::fcntl::fcntl(&wr, FcntlArg::F_GETPIPE_SZ)
+    let (r, w) = (rd.as_raw_fd(), wr.as_raw_fd());
+    trace::record("pipe2", format!("[{r}, {w}], O_NONBLOCK|O_CLOEXEC"), "0");
+    let size = nix::fcntl::fcntl(&wr, FcntlArg::F_GETPIPE_SZ);
+    trace::record("fcntl", format!("{w}, F_GETPIPE_SZ"), trace::ret(&size));
+    let size = size
         .map_err(std::io::Error::from)
         .context("fcntl(F_GETPIPE_SZ)")?;
     let chunk = [b'x'; 4096];
     let mut filled: usize = 0;
     let stop = loop {
-        match nix::unistd::write(&wr, &chunk) {
+        let wrote = nix::unistd::write(&wr, &chunk);
+        trace::record(
+            "write",
+            format!("{w}, {}, {}", trace::bytes(&chunk), chunk.len()),
+            trace::ret(&wrote),
+        );
+        match wrote {
             Ok(n) => filled += n,
             Err(Errno::EINTR) => {}
             Err(e) => break Some(e),
@@ -733,6 +776,7 @@ fn capacity_step(n: &mut Narrator, me: i32) -> Result<()> {
         }
     };
     drop(rd);
+    trace::record("close", r.to_string(), "0");
     let page = crate::sys::mman::page_size();
     let pages = usize::try_from(size).unwrap_or(0) / page;
     let mut s = Step::new("A pipe holds a fixed number of bytes: fill one")
@@ -788,9 +832,32 @@ fn capacity_step(n: &mut Narrator, me: i32) -> Result<()> {
             )
         },
     );
-    n.step(s)?;
     drop(wr);
+    trace::record("close", w.to_string(), "0");
+    n.step(s)?;
     Ok(())
+}
+
+/// The signal that killed child `pid`, looked at without reaping it (waitid with WNOWAIT, left
+/// out of the trace like the reads of /proc); None when it was not killed within `timeout`.
+/// It polls instead of waiting on the runtime's signalfd: that would read (and record) the
+/// child's SIGCHLD before the call the caller records for the child, which came first.
+fn killed_by(pid: nix::unistd::Pid, timeout: Duration) -> Option<Signal> {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        match waitid(
+            Id::Pid(pid),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT | WaitPidFlag::WNOHANG,
+        ) {
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Some(sig),
+            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// The SIGPIPE writer: default SIGPIPE, closes the read end, waits for "go", writes.
@@ -801,8 +868,10 @@ fn writer(pipe: &mut Pipe, go: &mut Gate) -> i32 {
     if !go.wait() {
         return 2;
     }
-    match pipe.write_all(b"into the void") {
-        Ok(()) => 0,
-        Err(_) => 3,
-    }
+    let Some(w) = pipe.writer() else { return 3 };
+    // Killed by SIGPIPE on its way back from the call, this child records nothing: the
+    // parent records the write for it (see the SIGPIPE step). Were it not killed, it would.
+    let r = nix::unistd::write(w, VOID);
+    trace::record("write", void_args(w.as_raw_fd()), trace::ret(&r));
+    3
 }

@@ -60,6 +60,17 @@ fn catch(sig: Signal, flags: SaFlags) -> nix::Result<()> {
     r
 }
 
+/// signal(sig, SIG_IGN), which glibc makes as rt_sigaction.
+fn ignore(sig: Signal) -> nix::Result<()> {
+    let r = process::ignore(sig);
+    trace::record(
+        "rt_sigaction",
+        format!("{}, {{sa_handler=SIG_IGN}}, NULL, 8", sig.as_str()),
+        trace::ret(&r.map(|()| 0)),
+    );
+    r
+}
+
 fn word(r: nix::Result<()>) -> String {
     match r {
         Ok(()) => "0".to_string(),
@@ -115,18 +126,10 @@ fn child(cmd: &Pipe, report: Sender) -> i32 {
                 "ok {}",
                 word(catch(Signal::SIGUSR1, SaFlags::SA_RESTART))
             )),
-            b'i' => {
-                let r = process::ignore(Signal::SIGUSR2);
-                trace::record(
-                    "rt_sigaction",
-                    "SIGUSR2, {sa_handler=SIG_IGN}, NULL, 8",
-                    trace::ret(&r.map(|()| 0)),
-                );
-                say(match r {
-                    Ok(()) => "ok 0",
-                    Err(_) => "ok -1",
-                })
-            }
+            b'i' => say(match ignore(Signal::SIGUSR2) {
+                Ok(()) => "ok 0",
+                Err(_) => "ok -1",
+            }),
             b'b' => say(&format!(
                 "ok {}",
                 word(mask(SigmaskHow::SIG_BLOCK, &[Signal::SIGUSR1]))
@@ -151,7 +154,7 @@ fn child(cmd: &Pipe, report: Sender) -> i32 {
             )),
             b'k' => {
                 let kill = word(catch(Signal::SIGKILL, SaFlags::empty()));
-                let stop = word(process::ignore(Signal::SIGSTOP));
+                let stop = word(ignore(Signal::SIGSTOP));
                 let block = word(mask(
                     SigmaskHow::SIG_BLOCK,
                     &[Signal::SIGKILL, Signal::SIGSTOP],
@@ -694,7 +697,7 @@ fn fault_step(rt: &Runtime, n: &mut crate::teach::narrate::Narrator) -> Result<(
         let report = rep.child_side();
         // No core file, wherever core_pattern points: this death is on purpose.
         let _ = nix::sys::prctl::set_dumpable(false);
-        let ign = word(process::ignore(Signal::SIGSEGV));
+        let ign = word(ignore(Signal::SIGSEGV));
         let blk = word(mask(SigmaskHow::SIG_BLOCK, &[Signal::SIGSEGV]));
         report.line(&format!("ok {ign} {blk}"));
         if !go.wait() {
@@ -766,12 +769,28 @@ fn namespace_init_step(rt: &Runtime, n: &mut crate::teach::narrate::Narrator) ->
     use nix::sched::CloneFlags;
     let (tx, mut rx) = crate::teach::runtime::channel()?;
     let mut gate = Gate::new()?;
+    // The clone glibc's fork() makes, as the runtime found it out (recorded as fork when
+    // it could not); the children below record their forks with it.
+    let fork_args = if trace::on() { rt.fork_call() } else { None };
+    let record_fork = |pid: i32, result: String| match &fork_args {
+        Some(args) => trace::record_for(pid, "clone", args, result),
+        None => trace::record_for(pid, "fork", "", result),
+    };
     let mut maker = rt.spawn("namespace maker", || {
         gate.child_side();
-        let how = if nix::sched::unshare(CloneFlags::CLONE_NEWPID).is_ok() {
+        let me = nix::unistd::getpid().as_raw();
+        let plain = nix::sched::unshare(CloneFlags::CLONE_NEWPID);
+        trace::record("unshare", "CLONE_NEWPID", trace::ret(&plain.map(|()| 0)));
+        let how = if plain.is_ok() {
             "unshare(CLONE_NEWPID)"
         } else {
-            match nix::sched::unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWPID) {
+            let user = nix::sched::unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWPID);
+            trace::record(
+                "unshare",
+                "CLONE_NEWUSER|CLONE_NEWPID",
+                trace::ret(&user.map(|()| 0)),
+            );
+            match user {
                 Ok(()) => "unshare(CLONE_NEWUSER|CLONE_NEWPID)",
                 Err(e) => {
                     tx.send(&serde_json::json!({ "refused": e.desc() }));
@@ -780,27 +799,63 @@ fn namespace_init_step(rt: &Runtime, n: &mut crate::teach::narrate::Narrator) ->
             }
         };
         let init = crate::teach::runtime::fork_child(true, || {
-            // PID 1 of the new namespace.
+            // PID 1 of the new namespace: getpid() says 1 here, the demo knows it by the
+            // PID its parent's fork returned, and so does strace -f.
+            let init_outer = trace::outer_pid();
             let inner = crate::teach::runtime::fork_child(true, || {
+                // Only this child can know its PID outside (its parent's fork returns the
+                // one inside): it records that fork for its parent.
+                let outer = trace::outer_pid();
+                let inside = nix::unistd::getpid().as_raw();
+                record_fork(init_outer, trace::ns_pid(inside, outer));
+                let init_pid = trace::ns_pid(1, init_outer);
                 let k = nix::sys::signal::kill(nix::unistd::Pid::from_raw(1), Signal::SIGKILL);
+                trace::record_for(
+                    outer,
+                    "kill",
+                    format!("{init_pid}, SIGKILL"),
+                    trace::ret(&k.map(|()| 0)),
+                );
                 let s = nix::sys::signal::kill(nix::unistd::Pid::from_raw(1), Signal::SIGSTOP);
+                trace::record_for(
+                    outer,
+                    "kill",
+                    format!("{init_pid}, SIGSTOP"),
+                    trace::ret(&s.map(|()| 0)),
+                );
                 tx.send(&serde_json::json!({
                     "kill": word(k),
                     "stop": word(s),
-                    "inner": nix::unistd::getpid().as_raw(),
+                    "inner": inside,
                 }));
                 0
             });
             if let Ok(p) = inner {
-                let _ = nix::sys::wait::waitpid(p, None);
+                let ws = nix::sys::wait::waitpid(p, None);
+                if let Ok(ws) = ws {
+                    trace::record_for(
+                        init_outer,
+                        "wait4",
+                        format!("{}, {}, 0, NULL", p, trace::status(ws)),
+                        p.to_string(),
+                    );
+                }
             }
             tx.send(&serde_json::json!({ "init": nix::unistd::getpid().as_raw() }));
             gate.wait();
             0
         });
         let Ok(init) = init else { return 1 };
+        record_fork(me, init.to_string());
         tx.send(&serde_json::json!({ "outer": init.as_raw(), "how": how }));
         let ws = nix::sys::wait::waitpid(init, None);
+        if let Ok(ws) = ws {
+            trace::record(
+                "wait4",
+                format!("{init}, {}, 0, NULL", trace::status(ws)),
+                init.to_string(),
+            );
+        }
         tx.send(&serde_json::json!({ "ended": ws.map(describe).unwrap_or_default() }));
         0
     })?;
@@ -861,10 +916,10 @@ fn namespace_init_step(rt: &Runtime, n: &mut crate::teach::narrate::Narrator) ->
         "...and dropped: PID 1 is alive and not stopped",
     )?;
     let killed = nix::sys::signal::kill(nix::unistd::Pid::from_raw(outer), Signal::SIGKILL);
-    crate::teach::trace::record(
+    trace::record(
         "kill",
         format!("{outer}, SIGKILL"),
-        crate::teach::trace::ret(&killed.map(|()| 0)),
+        trace::ret(&killed.map(|()| 0)),
     );
     let ended = loop {
         match rx.json_or_eof(rt, Duration::from_secs(5))? {

@@ -152,6 +152,38 @@ pub(crate) fn record_for(pid: i32, call: &str, args: impl AsRef<str>, result: im
     }
 }
 
+/// This process's PID as the demo sees it, for records made inside a PID namespace of the
+/// demo's making, where getpid() gives the PID inside (1 for its init). strace -f run where
+/// the demo runs prints that outer PID; /proc/self names it, because the /proc mounted here
+/// is the demo's own (the namespace's processes mount no /proc of theirs) and a procfs shows
+/// every PID as its own namespace numbers it.
+pub(crate) fn outer_pid() -> i32 {
+    std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|l| l.to_str()?.parse().ok())
+        .unwrap_or_else(|| std::process::id() as i32)
+}
+
+/// A PID that a process inside a PID namespace passed or got back (`inner`), with the PID
+/// the demo knows it by (`outer`), as `strace -f --pidns-translation` prints it:
+/// `2 /* 10625 in strace's PID NS */`. Plain when the two are the same.
+pub(crate) fn ns_pid(inner: i32, outer: i32) -> String {
+    if inner == outer {
+        inner.to_string()
+    } else {
+        format!("{inner} /* {outer} in strace's PID NS */")
+    }
+}
+
+/// The PID a clone's result names as the demo sees it: the number, or the translated one
+/// of [`ns_pid`].
+fn result_pid(result: &str) -> Option<i32> {
+    match result.split_once(" /* ") {
+        Some((_, rest)) => rest.split_once(' ')?.0.parse().ok(),
+        None => result.parse().ok(),
+    }
+}
+
 /// The calls that create a process and return its PID to the parent.
 const CREATES: [&str; 4] = ["clone", "clone3", "fork", "vfork"];
 
@@ -165,7 +197,7 @@ pub(crate) fn in_strace_order(mut records: Vec<Traced>) -> Vec<Traced> {
     let created = |t: &Traced| {
         CREATES
             .contains(&t.call.as_str())
-            .then(|| t.result.parse::<i32>().ok())
+            .then(|| result_pid(&t.result))
             .flatten()
             .filter(|&p| p > 0 && p != t.pid)
     };
@@ -197,6 +229,27 @@ pub(crate) fn ret<T: std::fmt::Display>(r: &Result<T, Errno>) -> String {
 /// An error as strace prints it: `-1 EPIPE (Broken pipe)`.
 pub(crate) fn errno(e: Errno) -> String {
     super::narrate::errno_text(e)
+}
+
+/// A buffer as strace prints it with its default `-s 32`: the first 32 bytes, quoted and
+/// escaped as C would, then `...` when there were more.
+pub(crate) fn bytes(data: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for &b in data.iter().take(32) {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            b' '..=b'~' => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\{b:o}")),
+        }
+    }
+    out.push('"');
+    if data.len() > 32 {
+        out.push_str("...");
+    }
+    out
 }
 
 /// A wait status as strace prints it: `[{WIFEXITED(s) && WEXITSTATUS(s) == 42}]`.
@@ -287,6 +340,33 @@ mod tests {
             t(14, "read", "3"),
         ];
         assert_eq!(in_strace_order(calls.clone()), calls);
+    }
+
+    #[test]
+    fn a_clone_inside_a_pid_namespace_is_placed_by_the_outer_pid() {
+        let inner = ns_pid(2, 12);
+        assert_eq!(inner, "2 /* 12 in strace's PID NS */");
+        let got = in_strace_order(vec![
+            t(12, "kill", "0"),
+            t(11, "clone", &inner),
+            t(10, "clone", "11"),
+        ]);
+        assert_eq!(
+            lines(&got),
+            [
+                "10 clone 11",
+                "11 clone 2 /* 12 in strace's PID NS */",
+                "12 kill 0"
+            ]
+        );
+        assert_eq!(ns_pid(7, 7), "7");
+    }
+
+    #[test]
+    fn buffers_are_quoted_and_cut_as_strace_prints_them() {
+        assert_eq!(bytes(b"hi \"x\"\n"), r#""hi \"x\"\n""#);
+        assert_eq!(bytes(&[b'x'; 33]), format!("\"{}\"...", "x".repeat(32)));
+        assert_eq!(bytes(&[0, 7]), r#""\0\7""#);
     }
 
     #[test]

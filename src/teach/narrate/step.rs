@@ -225,7 +225,49 @@ impl Object {
     }
 }
 
-/// An errno as `-1 ENAME (description)`.
+/// An errno as strace prints it: `-1 ENAME (description)`, with the C library's description
+/// (strerror), as strace prints it: nix's own texts are the kernel headers' comments, which
+/// differ ("Try again" for EAGAIN, where strace says "Resource temporarily unavailable").
 pub(crate) fn errno_text(e: nix::errno::Errno) -> String {
-    format!("-1 {:?} ({})", e, e.desc())
+    let text = std::io::Error::from_raw_os_error(e as i32).to_string();
+    // std appends " (os error N)" to strerror's text.
+    let desc = match text.rsplit_once(" (os error ") {
+        Some((desc, _)) => desc.to_string(),
+        None => e.desc().to_string(),
+    };
+    format!("-1 {e:?} ({desc})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::errno::Errno;
+
+    #[test]
+    fn errno_text_is_what_strace_prints() {
+        // Copied from `strace -f` 6.1 on glibc 2.36, one call failing with each errno the
+        // demos show.
+        let strace = [
+            (
+                Errno::EAGAIN,
+                "-1 EAGAIN (Resource temporarily unavailable)",
+            ),
+            (Errno::EACCES, "-1 EACCES (Permission denied)"),
+            (Errno::ENXIO, "-1 ENXIO (No such device or address)"),
+            (Errno::EPIPE, "-1 EPIPE (Broken pipe)"),
+            (Errno::ECHILD, "-1 ECHILD (No child processes)"),
+            (Errno::ESRCH, "-1 ESRCH (No such process)"),
+            (Errno::EPERM, "-1 EPERM (Operation not permitted)"),
+            (Errno::EINTR, "-1 EINTR (Interrupted system call)"),
+            (Errno::ENOENT, "-1 ENOENT (No such file or directory)"),
+            (Errno::EEXIST, "-1 EEXIST (File exists)"),
+            (Errno::EINVAL, "-1 EINVAL (Invalid argument)"),
+        ];
+        let wrong: Vec<String> = strace
+            .iter()
+            .filter(|(e, want)| errno_text(*e) != *want)
+            .map(|(e, want)| format!("{e:?}: {} instead of {want}", errno_text(*e)))
+            .collect();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
 }
