@@ -139,7 +139,7 @@ pub enum Command {
     /// Exit status: 0 after the summary (Ctrl-C, SIGTERM or the end of --for), 1 when watching
     /// failed, 2 for usage errors.
     Watch(WatchArgs),
-    /// Test whether a container's PID 1 reaps orphans, by giving it one and watching.
+    /// Test whether a container's PID 1 reaps orphans, by giving it one and watching
     ///
     /// PID is any process of the container, usually its PID 1 as the host numbers it. probe-init
     /// enters that process's PID namespace (setns on /proc/PID/ns/pid), forks a process there
@@ -153,7 +153,8 @@ pub enum Command {
     /// namespace, and a namespace at or below it: run it on the host.
     ///
     /// Exit status: 0 PID 1 reaps, 1 it does not, 3 the probe could not be made (no such
-    /// process, a kernel thread, not root...: the report says why), 2 for usage errors.
+    /// process, a kernel thread, not root, PID 1 exited meanwhile...: the report says why;
+    /// also after Ctrl-C or SIGTERM, which end the wait, not the report), 2 for usage errors.
     #[command(verbatim_doc_comment)]
     ProbeInit(ProbeInitArgs),
     /// Learn how processes are born, scheduled and die: demos that make the real system

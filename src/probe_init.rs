@@ -22,7 +22,7 @@ use crate::diagnose::Disposition;
 use crate::exit::Exit;
 use crate::proc::handle::{self, Event, Handle};
 use crate::proc::scan::ReadError;
-use crate::proc::stat::PF_KTHREAD;
+use crate::proc::stat::{PF_EXITING, PF_KTHREAD};
 use crate::proc::{Detail, Pid, ProcFs};
 use crate::sys::pidns::{self, SpawnError};
 
@@ -47,6 +47,8 @@ pub struct Init {
     pub sigchld_blocked: bool,
     /// Where it sleeps (`do_wait` in wait()), when readable.
     pub wchan: Option<String>,
+    /// Its start time (stat field 22): the same PID 1 still, after the wait.
+    pub start: u64,
 }
 
 /// The orphan the probe made.
@@ -105,6 +107,12 @@ pub enum Untested {
     AdoptedByOther { pid: Pid, comm: Option<String> },
     /// The orphan did not exit within the timeout once told to (stopped, frozen).
     NoExit,
+    /// PID 1 exited while the probe waited: the kernel reaps every process of a namespace
+    /// whose init dies (zap_pid_ns_processes), so a reap then says nothing of PID 1.
+    InitExited,
+    /// SIGINT or SIGTERM came while the probe waited; `zombie_left` when the orphan was
+    /// still a zombie under PID 1 then (it stays there, as after a "does not reap").
+    Interrupted { zombie_left: bool },
 }
 
 /// The answer.
@@ -144,6 +152,15 @@ impl Outcome {
         }
     }
 
+    /// Whether the probe's orphan was left a zombie under PID 1 (the report says how to
+    /// remove it).
+    pub fn zombie_left(&self) -> bool {
+        matches!(
+            self.verdict,
+            Verdict::DoesNotReap | Verdict::Untested(Untested::Interrupted { zombie_left: true })
+        )
+    }
+
     /// The exit code of the verdict: 0 reaps, 1 does not, 3 untested.
     pub fn exit(&self) -> Exit {
         match self.verdict {
@@ -154,17 +171,18 @@ impl Outcome {
     }
 }
 
-/// Runs the probe against the live procfs `fs` (the one of our own PID namespace).
-pub fn probe(fs: &ProcFs, request: Request) -> Outcome {
+/// Runs the probe against the live procfs `fs` (the one of our own PID namespace);
+/// `stopped` tells whether SIGINT or SIGTERM came (asked between short waits).
+pub fn probe(fs: &ProcFs, request: Request, stopped: &dyn Fn() -> bool) -> Outcome {
     let mut out = Outcome::untested(request, Untested::NoSuchProcess);
-    out.verdict = match run(fs, &mut out) {
+    out.verdict = match run(fs, &mut out, stopped) {
         Ok(v) => v,
         Err(why) => Verdict::Untested(why),
     };
     out
 }
 
-fn run(fs: &ProcFs, out: &mut Outcome) -> Result<Verdict, Untested> {
+fn run(fs: &ProcFs, out: &mut Outcome, stopped: &dyn Fn() -> bool) -> Result<Verdict, Untested> {
     let Request { pid, timeout } = out.request;
     if !fs.is_live() || !crate::remedy::same_pid_namespace(fs.root()) {
         return Err(Untested::ProcfsNotOurs);
@@ -230,31 +248,81 @@ fn run(fs: &ProcFs, out: &mut Outcome) -> Result<Verdict, Untested> {
     });
 
     orphan.release();
+    let init_start = out.init.as_ref().map_or(0, |i| i.start);
+    // A reap counts only while PID 1 lives on: when it dies, the kernel reaps for it.
+    let init_alive = || {
+        fs.stat(init).is_ok_and(|st| {
+            st.starttime == init_start
+                && !matches!(st.state, b'Z' | b'X')
+                && st.flags & PF_EXITING == 0
+        })
+    };
+    let still_zombie = || {
+        fs.stat(found)
+            .is_ok_and(|st| st.starttime == start && st.state == b'Z' && st.ppid == init)
+    };
     let clock = Instant::now();
-    let exited = handle::wait_all(fs, &[&handle], Event::Exited, clock, clock + timeout)[0]
+    let interrupted = || Untested::Interrupted {
+        zombie_left: still_zombie(),
+    };
+    let exited = wait_for(fs, &handle, Event::Exited, clock, clock + timeout, stopped)
+        .map_err(|()| interrupted())?
         .ok_or(Untested::NoExit)?;
-    let reaped = handle::wait_all(
+    let reaped = wait_for(
         fs,
-        &[&handle],
+        &handle,
         Event::Reaped,
         clock,
         clock + exited + timeout,
-    )[0];
+        stopped,
+    )
+    .map_err(|()| interrupted())?;
     if let Some(at) = reaped {
-        return Ok(Verdict::Reaps {
-            after: at.saturating_sub(exited),
-        });
+        return match init_alive() {
+            true => Ok(Verdict::Reaps {
+                after: at.saturating_sub(exited),
+            }),
+            false => Err(Untested::InitExited),
+        };
     }
     // Not reaped in time: /proc must show it still a zombie under PID 1.
-    match fs.stat(found) {
-        Ok(st) if st.starttime == start && st.state == b'Z' && st.ppid == init => {
-            Ok(Verdict::DoesNotReap)
-        }
-        // Reaped in the instant between the deadline and this look: seen, so said.
-        _ if handle.happened(fs, Event::Reaped) => Ok(Verdict::Reaps {
+    if still_zombie() {
+        return Ok(Verdict::DoesNotReap);
+    }
+    // Reaped in the instant between the deadline and this look: seen, so said.
+    match handle.happened(fs, Event::Reaped) {
+        true if init_alive() => Ok(Verdict::Reaps {
             after: clock.elapsed().saturating_sub(exited),
         }),
-        _ => Err(Untested::OrphanLost),
+        true => Err(Untested::InitExited),
+        false => Err(Untested::OrphanLost),
+    }
+}
+
+/// How long one wait lasts at most before SIGINT/SIGTERM are looked for: an interrupted
+/// probe still reports, and says what it left behind.
+const STOP_CHECK: Duration = Duration::from_millis(100);
+
+/// `handle::wait_all` for one handle, in slices of STOP_CHECK; Err when `stopped`.
+fn wait_for(
+    fs: &ProcFs,
+    handle: &Handle,
+    event: Event,
+    clock: Instant,
+    deadline: Instant,
+    stopped: &dyn Fn() -> bool,
+) -> Result<Option<Duration>, ()> {
+    loop {
+        let until = deadline.min(Instant::now() + STOP_CHECK);
+        if let Some(at) = handle::wait_all(fs, &[handle], event, clock, until)[0] {
+            return Ok(Some(at));
+        }
+        if stopped() {
+            return Err(());
+        }
+        if until >= deadline {
+            return Ok(None);
+        }
     }
 }
 
@@ -328,6 +396,7 @@ fn evidence(fs: &ProcFs, pid: Pid) -> Option<Init> {
         sigchld,
         sigchld_blocked: d.as_ref().is_some_and(|d| d.sig_blocked.has(chld)),
         wchan: d.and_then(|d| d.wchan),
+        start: st.starttime,
     })
 }
 
@@ -346,7 +415,7 @@ mod tests {
     fn a_copied_procfs_is_refused_before_anything_is_read() {
         let dir = std::env::temp_dir();
         let fs = ProcFs::open(&dir).unwrap();
-        let out = probe(&fs, request(1));
+        let out = probe(&fs, request(1), &|| false);
         assert_eq!(out.verdict, Verdict::Untested(Untested::ProcfsNotOurs));
         assert_eq!(out.exit(), Exit::PROBE_UNTESTED);
     }

@@ -319,3 +319,136 @@ fn an_orphan_adopted_by_a_subreaper_is_not_taken_for_pid_1s() {
         "{report}"
     );
 }
+
+/// `zombies probe-init ARGS --format json` started in the background, for a test that acts
+/// while it waits.
+fn probe_in_background(env: &TestEnv, args: &[&str]) -> std::process::Child {
+    env.command()
+        .arg("probe-init")
+        .args(args)
+        .args(["--format", "json"])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("zombies probe-init")
+}
+
+/// The probe's orphan, once it is a zombie under `init`.
+fn probe_zombie_under(init: i32) -> i32 {
+    let mut found = None;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            found = zombie_children(init).into_iter().find(|&z| {
+                std::fs::read_to_string(format!("/proc/{z}/comm"))
+                    .is_ok_and(|c| c.trim() == "zombies-probe")
+            });
+            found.is_some()
+        }),
+        "no zombies-probe zombie appeared under {init}"
+    );
+    found.unwrap()
+}
+
+fn finish(child: std::process::Child) -> (Option<i32>, Value, String) {
+    let out = child.wait_with_output().expect("probe-init");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), v, text)
+}
+
+/// A PID 1 that dies while the probe waits has its orphan reaped by the kernel as the
+/// namespace is torn down: that is no evidence that PID 1 reaps, so no "reaps".
+#[test]
+#[ignore = "needs root"]
+fn a_pid_1_that_exits_during_the_probe_is_not_said_to_reap() {
+    needs_root();
+    let ns = sleeping_init();
+    let env = TestEnv::new("probe-initexit");
+    let child = probe_in_background(&env, &[&ns.init.to_string(), "--timeout", "20s"]);
+    probe_zombie_under(ns.init);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(ns.init),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let (code, v, text) = finish(child);
+    assert_eq!(code, Some(Exit::PROBE_UNTESTED.0), "{text}");
+    assert_eq!(v["verdict"], "untested", "{text}");
+    assert_eq!(v["untested"], "init-exited", "{text}");
+    assert_eq!(v["reaped_after_ms"], Value::Null, "{text}");
+}
+
+/// Ctrl-C or a CI timeout's SIGTERM while the probe waits: it still reports, as JSON too,
+/// and names the zombie it leaves and how to remove it.
+#[test]
+#[ignore = "needs root"]
+fn an_interrupted_probe_says_what_it_left_behind() {
+    needs_root();
+    let ns = sleeping_init();
+    let env = TestEnv::new("probe-interrupt");
+    let init = ns.init.to_string();
+    let child = probe_in_background(&env, &[&init, "--timeout", "30s"]);
+    let zombie = probe_zombie_under(ns.init);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let (code, v, text) = finish(child);
+    assert_eq!(code, Some(Exit::PROBE_UNTESTED.0), "{text}");
+    assert_eq!(v["untested"], "interrupted", "{text}");
+    assert_eq!(v["zombie_left"]["pid"], zombie, "{text}");
+    assert_eq!(
+        v["remove"],
+        format!("zombies fix --reap --parent {init} --min-age 0s").as_str(),
+        "{text}"
+    );
+    assert_eq!(
+        proc_stat(zombie).map(|s| (s.state, s.ppid)),
+        Some(('Z', ns.init))
+    );
+    drop(ns);
+    assert!(wait_until(Duration::from_secs(5), || proc_state(zombie).is_none()));
+}
+
+/// A stopped PID 1 reaps nothing, whatever it is: the advice is to continue it (fix --reap
+/// refuses a stopped parent), and once continued this one does reap.
+#[test]
+#[ignore = "needs root"]
+fn a_stopped_pid_1_is_told_to_be_continued() {
+    needs_root();
+    let init = ReapingInit::spawn(0);
+    let env = TestEnv::new("probe-stopped");
+    let pid = nix::unistd::Pid::from_raw(init.init);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    assert!(wait_until(Duration::from_secs(5), || proc_state(init.init)
+        == Some('T')));
+    let target = init.init.to_string();
+    let run = env
+        .zombies(&["probe-init", &target, "--timeout", "300ms"])
+        .assert_exit(Exit::PROBE_DOES_NOT_REAP)
+        .assert_stdout_contains(&["exactly one zombie", &format!("kill -CONT {target}")]);
+    assert!(
+        !run.stdout().contains("fix --reap") && !run.stdout().contains("docker run --init"),
+        "{}",
+        run.report()
+    );
+    let (v, report) = probe(
+        &env,
+        &[&target, "--timeout", "300ms"],
+        Exit::PROBE_DOES_NOT_REAP,
+    );
+    assert_eq!(v["init"]["state"], "T", "{report}");
+    assert_eq!(v["remove"], Value::Null, "{report}");
+    assert!(v["zombie_left"]["pid"].is_i64(), "{report}");
+    assert_eq!(zombie_children(init.init).len(), 2, "{report}");
+    // The advice works: continued, it reaps both.
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || zombie_children(init.init)
+            .is_empty()),
+        "the continued init did not reap"
+    );
+}

@@ -9,10 +9,15 @@ use crate::exit::Exit;
 use crate::probe_init::{self, Outcome, Untested};
 use crate::proc::ProcFs;
 use crate::report;
+use crate::sys::stop::StopSignals;
 
 pub fn run(g: &Globals, c: &ProbeInitConfig) -> Result<Exit> {
+    // Ctrl-C or SIGTERM (a CI timeout) ends the wait, not the process: the report still says
+    // what the probe left behind. Without a signalfd they keep their default action.
+    let stop = StopSignals::new().ok();
+    let stopped = || stop.as_ref().is_some_and(StopSignals::received);
     let outcome = match ProcFs::open(&g.proc_root) {
-        Ok(fs) => probe_init::probe(&fs, c.request),
+        Ok(fs) => probe_init::probe(&fs, c.request, &stopped),
         Err(_) => Outcome::untested(c.request, Untested::ProcfsNotOurs),
     };
     let written = emit(c.output, &outcome, |out| {

@@ -27,25 +27,44 @@ pub fn write(out: &mut impl Write, o: &Outcome, style: Style) -> io::Result<()> 
     if let Some(line) = orphan_line(o) {
         writeln!(out, "  {}  {line}", style.bold("orphan "))?;
     }
-    if let Some(remove) = remove_command(o) {
-        let (zombie, init) = match (&o.orphan, &o.init) {
-            (Some(z), Some(i)) => (z, i),
-            _ => return Ok(()),
-        };
-        writeln!(out)?;
-        writeln!(
+    let (Some(zombie), Some(init)) = (&o.orphan, &o.init) else {
+        return Ok(());
+    };
+    if !o.zombie_left() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "This test left exactly one zombie: {} ({}, PID {} in the namespace),\nunder {}.",
+        zombie.pid,
+        crate::sys::pidns::ORPHAN_NAME,
+        zombie.ns_pid,
+        named(init.pid, &init.comm)
+    )?;
+    match remove_command(o) {
+        Some(remove) => {
+            writeln!(out, "Remove it with\n  {}", style.bold(&remove))?;
+            writeln!(
+                out,
+                "or restart the container: its PID namespace ends with its PID 1, and every zombie in it."
+            )?;
+        }
+        // Stopped, it cannot reap whatever it is (and fix --reap refuses a stopped parent):
+        // the cure is to let it run.
+        None if init.state == 't' => writeln!(
             out,
-            "This test left exactly one zombie: {} ({}, PID {} in the namespace),\nunder {}. Remove it with",
-            zombie.pid,
-            crate::sys::pidns::ORPHAN_NAME,
-            zombie.ns_pid,
-            named(init.pid, &init.comm)
-        )?;
-        writeln!(out, "  {}", style.bold(&remove))?;
-        writeln!(
+            "PID 1 is stopped by a tracer (a debugger): it reaps nothing until it is let go;\n\
+             probe it again once it runs."
+        )?,
+        None => writeln!(
             out,
-            "or restart the container: its PID namespace ends with its PID 1, and every zombie in it."
-        )?;
+            "PID 1 is stopped: it reaps nothing until it is continued ({}); probe it\n\
+             again once it runs.",
+            style.bold(&format!("kill -CONT {}", init.pid))
+        )?,
+    }
+    if o.verdict == Verdict::DoesNotReap && remove_command(o).is_some() {
         writeln!(
             out,
             "Every process orphaned in this container stays a zombie the same way: give it an init\n\
@@ -166,6 +185,9 @@ fn untested(o: &Outcome, why: &Untested) -> String {
             "the orphan did not exit within {} once told to (is the namespace's cgroup frozen?)",
             duration(o.request.timeout)
         ),
+        Untested::InitExited => "its PID 1 exited while the probe waited: the kernel reaps every process of a namespace whose PID 1 dies, so that reap says nothing of PID 1; test it while it runs".into(),
+        Untested::Interrupted { zombie_left: true } => "interrupted (SIGINT or SIGTERM) before PID 1 had reaped the orphan; it is still a zombie".into(),
+        Untested::Interrupted { zombie_left: false } => "interrupted (SIGINT or SIGTERM) before the orphan's reap could be seen; nothing was left behind".into(),
     }
 }
 
@@ -235,9 +257,10 @@ fn orphan_line(o: &Outcome) -> Option<String> {
 }
 
 /// The command that removes the zombie left behind, when one was.
+/// None for a stopped PID 1, which fix --reap refuses: it must be continued first.
 fn remove_command(o: &Outcome) -> Option<String> {
-    match (&o.verdict, &o.init) {
-        (Verdict::DoesNotReap, Some(init)) => Some(format!(
+    match &o.init {
+        Some(init) if o.zombie_left() && !matches!(init.state, 'T' | 't') => Some(format!(
             "zombies fix --reap --parent {} --min-age 0s",
             init.pid
         )),
@@ -269,6 +292,8 @@ fn untested_name(u: &Untested) -> &'static str {
         Untested::OrphanLost => "orphan-lost",
         Untested::AdoptedByOther { .. } => "adopted-by-other",
         Untested::NoExit => "no-exit",
+        Untested::InitExited => "init-exited",
+        Untested::Interrupted { .. } => "interrupted",
     }
 }
 
@@ -337,8 +362,8 @@ impl Serialize for Outcome {
                 Observer::Proc => "proc",
             }),
         )?;
-        let left = match (&self.verdict, &self.orphan) {
-            (Verdict::DoesNotReap, Some(z)) => Some(ZombieJson {
+        let left = match &self.orphan {
+            Some(z) if self.zombie_left() => Some(ZombieJson {
                 pid: z.pid,
                 ns_pid: z.ns_pid,
                 comm: crate::sys::pidns::ORPHAN_NAME,
