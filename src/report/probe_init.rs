@@ -149,7 +149,7 @@ fn untested(o: &Outcome, why: &Untested) -> String {
             errno: Errno::EACCES | Errno::EPERM,
             as_root: true,
         } => format!(
-            "may not open /proc/{pid}/ns/pid, even as root: it needs ptrace access to {pid}, refused here (by Yama's ptrace_scope 3, a security module such as AppArmor, or because {pid} belongs to another user namespace)"
+            "may not open /proc/{pid}/ns/pid, even as root: it needs ptrace access to {pid}, refused here (by Yama's ptrace_scope 3, a security module such as AppArmor, or because {pid} belongs to another user namespace); another process of the same container may be allowed"
         ),
         Untested::NamespaceFile {
             errno: Errno::ENOENT,
