@@ -1955,3 +1955,61 @@ fn trace_records_every_call_each_step_names() {
     }
     assert!(missing.is_empty(), "{}", missing.join("\n\n"));
 }
+
+/// The POSIX queue demo's pointers to /dev/mqueue work where the user runs them: a `try`
+/// that cats the queue's file mounts the mqueue filesystem first when none is mounted, no
+/// step after the unlink points at the gone queue, the "not mounted" row comes once (step
+/// 1), and the unlink step speaks of the queue, not of /dev/shm's tmpfs.
+#[test]
+fn posix_mqueue_points_only_where_the_queue_is() {
+    let _g = serial();
+    let (out, ev) = run_demo(&["mqueue", "--posix"]);
+    assert_ok(&out);
+    let mounted = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(1) == Some("/dev/mqueue") && l.contains(" mqueue "));
+    let name = ev
+        .iter()
+        .find(|e| e["event"] == "object")
+        .and_then(|e| e["name"].as_str())
+        .unwrap()
+        .to_string();
+    let steps = steps(&ev);
+    let unlinked = steps
+        .iter()
+        .position(|s| s["title"].as_str().unwrap().starts_with("Unlink"))
+        .unwrap();
+    let mut wrong = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        let tries: Vec<&str> = s["try"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        for t in &tries {
+            if !mounted && t.contains("cat /dev/mqueue") && !t.contains("mount -t mqueue") {
+                wrong.push(format!("step {}: {t} with /dev/mqueue not mounted", i + 1));
+            }
+            if i >= unlinked && t.contains(&name) {
+                wrong.push(format!("step {}: {t} after the unlink", i + 1));
+            }
+        }
+        let mount_rows = s["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["source"] == "/dev/mqueue" && e["field"] == "mount")
+            .count();
+        if i > 0 && mount_rows > 0 {
+            wrong.push(format!("step {}: the /dev/mqueue mount row again", i + 1));
+        }
+    }
+    let prose = steps[unlinked]["explanation"].as_str().unwrap();
+    if prose.contains("/dev/shm") {
+        wrong.push(format!("the unlink step speaks of /dev/shm: {prose}"));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_nothing_left(&ev, demo_pid(&ev));
+}
