@@ -71,9 +71,9 @@ trait Queue: Sized {
     fn look(&self) -> String {
         super::look(&self.object())
     }
-    /// The `try` command for the step that removed it; None when there is nothing to look at.
-    fn look_removed(&self) -> Option<String> {
-        Some(self.look())
+    /// The `try` command for the step that removed it.
+    fn look_removed(&self) -> String {
+        self.look()
     }
 }
 
@@ -122,11 +122,7 @@ fn story<Q: Queue>(lab: &mut Lab) -> Result<String> {
     }
 
     let after = q.look_removed();
-    let s = q.remove()?.pid("demo", me);
-    n.step(match after {
-        Some(t) => s.try_it(t),
-        None => s,
-    })?;
+    n.step(q.remove()?.pid("demo", me).try_it(after))?;
     n.object("removed", &object)?;
     Ok(Q::SUMMARY.to_string())
 }

@@ -256,9 +256,14 @@ impl super::Queue for Queue {
         }
     }
 
-    fn look_removed(&self) -> Option<String> {
-        (self.dev == DevMq::Visible)
-            .then(|| "ls /dev/mqueue   # the queue's file is gone".to_string())
+    /// Never the gone queue's file: where /dev/mqueue shows none, the namespace's limit on
+    /// queues, which counts them in kernel memory, mounted or not.
+    fn look_removed(&self) -> String {
+        if self.dev == DevMq::Visible {
+            "ls /dev/mqueue   # the queue's file is gone".to_string()
+        } else {
+            "cat /proc/sys/fs/mqueue/queues_max   # queues this IPC namespace may hold, mounted or not".to_string()
+        }
     }
 }
 
