@@ -1160,6 +1160,33 @@ fn trace_shows_the_calls_each_step_made() {
     );
 }
 
+/// The fork demo's page-table step reports what the child did right after step 1's fork: its
+/// line must not read as a fork of its own unless its trace holds one, and the memfd it
+/// reads is made (and recorded) before step 1's clone, where strace -f shows it.
+#[test]
+fn trace_fork_page_tables_step_names_only_what_ran() {
+    let ev = events(&["fork", "--trace"]);
+    assert_well_formed(&ev, "fork");
+    let pt = titled(&ev, "Page tables");
+    let line = pt["syscall"].as_str().unwrap();
+    let trace = pt["trace"].as_array().unwrap();
+    if line.contains("fork()") && !line.contains("step 1") {
+        assert!(
+            trace.iter().any(|c| c["call"] == "clone"),
+            "the line names a fork the step did not make: {line}\n{trace:#?}"
+        );
+    }
+    let first = steps(&ev)[0]["trace"].as_array().unwrap();
+    let at = |call: &str| first.iter().position(|c| c["call"] == call);
+    let clone = at("clone").expect("step 1 records its clone");
+    for call in ["memfd_create", "ftruncate", "mmap"] {
+        assert!(
+            at(call).is_some_and(|i| i < clone),
+            "{call} not recorded before step 1's clone: {first:#?}"
+        );
+    }
+}
+
 /// Every lifecycle demo with --trace, as strace -f would show it: no process's record comes
 /// before the clone (fork, vfork, clone3) that made it, in any step.
 #[test]

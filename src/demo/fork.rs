@@ -2,6 +2,7 @@
 //! on write (shown with the page frames from /proc/PID/pagemap when we may read them) while
 //! shared memory stays shared, and page tables are copied only where they must be.
 
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -65,18 +66,40 @@ impl Page {
 struct FileArea(Mapping);
 
 impl FileArea {
+    /// Made before step 1's fork: its calls are recorded there, before the clone, where
+    /// strace -f shows them.
     fn new() -> Result<FileArea> {
         let fd = nix::sys::memfd::memfd_create(
             c"zombies-demo-fork",
             nix::sys::memfd::MFdFlags::MFD_CLOEXEC,
         )
         .context("memfd_create failed")?;
+        let raw = fd.as_raw_fd();
+        trace::record(
+            "memfd_create",
+            "\"zombies-demo-fork\", MFD_CLOEXEC",
+            raw.to_string(),
+        );
         nix::unistd::ftruncate(&fd, FILE_AREA as i64).context("ftruncate of the memfd failed")?;
+        trace::record("ftruncate", format!("{raw}, {FILE_AREA}"), "0");
         let m = Mapping::shared_file(std::os::fd::AsFd::as_fd(&fd), FILE_AREA)
             .map_err(std::io::Error::from)
             .context("mmap of the memfd failed")?;
+        trace::record(
+            "mmap",
+            format!("NULL, {FILE_AREA}, PROT_READ|PROT_WRITE, MAP_SHARED, {raw}, 0"),
+            format!("{:#x}", m.addr()),
+        );
         // 4 KiB pages, so each 2 MiB needs a page-table page, even where shmem THP is enabled.
-        let _ = m.no_huge_pages();
+        let advised = m.no_huge_pages();
+        trace::record(
+            "madvise",
+            format!("{:#x}, {FILE_AREA}, MADV_NOHUGEPAGE", m.addr()),
+            trace::ret(&advised.map(|()| 0)),
+        );
+        // The mapping keeps the memory; the descriptor is no longer needed.
+        drop(fd);
+        trace::record("close", raw.to_string(), "0");
         let page = mman::page_size();
         for (i, cell) in m.bytes().iter().step_by(page).enumerate() {
             cell.store((i % 251) as u8, Ordering::Relaxed);
@@ -395,7 +418,7 @@ fn run(lab: &mut Lab) -> Result<String> {
     lab.step(
         Step::new("Page tables: fork copies them only where a page fault could not rebuild them")
             .syscall(
-                "parent: memfd_create, mmap(16 MiB, MAP_SHARED), write every page; fork(); child: read every page",
+                "before step 1's fork, in the demo: memfd_create, ftruncate, mmap(16 MiB, MAP_SHARED), a write to every page; right after that fork, in the child: a read of every page (page faults, no system call)",
             )
             .result(format!(
                 "the child read what the parent wrote: {}",

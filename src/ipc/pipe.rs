@@ -29,6 +29,26 @@ fn void_args(fd: i32) -> String {
     format!("{fd}, {}, {}", trace::bytes(VOID), VOID.len())
 }
 
+/// Records the pipe2(O_CLOEXEC) that [`Pipe::new`] made; returns its ends' numbers.
+fn record_pipe2(pipe: &Pipe) -> (i32, i32) {
+    let (r, w) = (
+        pipe.reader().map_or(-1, |f| f.as_raw_fd()),
+        pipe.writer().map_or(-1, |f| f.as_raw_fd()),
+    );
+    trace::record("pipe2", format!("[{r}, {w}], O_CLOEXEC"), "0");
+    (r, w)
+}
+
+/// Records a read of pipe end `fd` into `buf` (what it got, as strace shows it).
+fn record_read(fd: i32, buf: &[u8], got: &Result<usize, Errno>) {
+    let data = &buf[..*got.as_ref().unwrap_or(&0)];
+    trace::record(
+        "read",
+        format!("{fd}, {}, {}", trace::bytes(data), buf.len()),
+        trace::ret(&got.map(|n| n as i64)),
+    );
+}
+
 /// Where descriptor number `fd` of `pid` points, as the proof that it is `want` (a `pipe:[inode]`),
 /// or closed when `want` is None.
 fn fd_fact(step: &mut Step, pid: i32, fd: i32, want: Option<&str>, meaning: &str) {
@@ -270,12 +290,14 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         .map_err(std::io::Error::from)
         .context("pipe")?;
     let (r2, w2) = (rd2.as_raw_fd(), wr2.as_raw_fd());
+    trace::record("pipe2", format!("[{r2}, {w2}], 0"), "0");
     let mut pipe2 = Pipe::from_ends(rd2, wr2);
     let mut go = Gate::new()?;
     let mut writer = rt.spawn("pipe writer", || writer(&mut pipe2, &mut go))?;
     go.parent_side();
     let wpid = writer.raw();
     pipe2.close_read();
+    trace::record("close", r2.to_string(), "0");
     wait_closed(rt, wpid, r2)?;
     let sigign = probe::sigmask(wpid, "SigIgn");
     go.send().context("write to the writer child")?;
@@ -288,9 +310,14 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
     }
     let st = rt.reap(&mut writer, Duration::from_secs(5))?;
     let mut s = Step::new("A writer with no reader left dies of SIGPIPE")
-        .call(format!("write({w2}) in PID {wpid}"), "(killed)")
+        .call(
+            format!(
+                "pipe([{r2}, {w2}]); fork() → {wpid}; close({r2}) in both; write({w2}) in PID {wpid}"
+            ),
+            "(killed)",
+        )
         .explain(
-            "A second pipe; this time the parent closes its read end and a child writes. With \
+            "Another pipe; this time the parent closes its read end and a child writes. With \
              no reader, the kernel sends the writer SIGPIPE, whose default action terminates \
              it. (Rust ignores SIGPIPE and children inherit that; this child restored the \
              default first.)",
@@ -313,19 +340,23 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         "the writer was killed by the kernel's signal",
         matches!(st, WaitStatus::Signaled(_, Signal::SIGPIPE, _)),
     );
-    n.step(s)?;
     drop(pipe2);
+    trace::record("close", w2.to_string(), "0");
+    n.step(s)?;
 
     // 8. EPIPE.
     let (rd3, wr3) = nix::unistd::pipe()
         .map_err(std::io::Error::from)
         .context("pipe")?;
+    let (r3, w3) = (rd3.as_raw_fd(), wr3.as_raw_fd());
+    trace::record("pipe2", format!("[{r3}, {w3}], 0"), "0");
     drop(rd3);
+    trace::record("close", r3.to_string(), "0");
     let r = nix::unistd::write(&wr3, b"x");
     let mine = probe::sigmask(me, "SigIgn");
     let mut s = Step::new("A writer that ignores SIGPIPE gets EPIPE instead")
         .call(
-            format!("write({}) in the demo (PID {me})", wr3.as_raw_fd()),
+            format!("pipe([{r3}, {w3}]); close({r3}); write({w3}) in the demo (PID {me})"),
             match r {
                 Ok(n) => n.to_string(),
                 Err(e) => errno_text(e),
@@ -359,8 +390,9 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
         "EPIPE: no reader, and no signal",
         r == Err(Errno::EPIPE),
     );
-    n.step(s)?;
     drop(wr3);
+    trace::record("close", w3.to_string(), "0");
+    n.step(s)?;
 
     pipeline_step(rt, n)?;
 
@@ -375,6 +407,7 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
 /// A writer that fills the pipe sleeps in pipe_write until the reader makes room.
 fn blocked_writer_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let mut pipe = Pipe::new()?;
+    let (r, w) = record_pipe2(&pipe);
     let size = nix::fcntl::fcntl(
         pipe.writer().context("the new pipe has no write end")?,
         FcntlArg::F_GETPIPE_SZ,
@@ -383,8 +416,9 @@ fn blocked_writer_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     .context("fcntl(F_GETPIPE_SZ)")?;
     let total = usize::try_from(size).unwrap_or(65536) + 4096;
     let mut rep = Channel::new()?;
-    let mut w = rt.spawn("blocked writer", || {
+    let mut child = rt.spawn("blocked writer", || {
         pipe.close_read();
+        trace::record("close", r.to_string(), "0");
         let report = rep.child_side();
         let data = vec![b'w'; total];
         let Some(fd) = pipe.writer() else { return 1 };
@@ -399,8 +433,9 @@ fn blocked_writer_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         0
     })?;
     pipe.close_write();
+    trace::record("close", w.to_string(), "0");
     rep.close_write();
-    let wpid = w.raw();
+    let wpid = child.raw();
     let rt_ref = rt;
     let blocked = rt.wait_until(Duration::from_secs(5), "the writer to block", |_| {
         let st = probe::state(wpid);
@@ -416,13 +451,15 @@ fn blocked_writer_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     let wchan = probe::wchan(wpid);
     let mut s = Step::new("A writer that fills the pipe sleeps in the kernel's pipe_write until the reader makes room")
         .call(
-            format!("write(w, {total} bytes) in PID {wpid}: {size} fit, then it waits"),
+            format!(
+                "pipe2([{r}, {w}], O_CLOEXEC); fork() → {wpid}; write({w}, {total} bytes) in PID {wpid}: {size} fit, then it waits; the parent's read({r}) drains it"
+            ),
             "(blocks)",
         )
         .explain(
             "Without O_NONBLOCK, a write that does not fit copies what does and puts the writer \
              to sleep inside the kernel's pipe_write() until a reader frees room; it returns \
-             only when every byte is in. The reader drains 64 KiB here and the writer finishes.",
+             only when every byte is in. Here the parent reads the pipe empty, and the writer finishes.",
         )
         .pid("writer", wpid)
         .try_it("yes | sleep 30 & sleep 1; cat /proc/$(pgrep -n yes)/wchan; echo; kill %1");
@@ -471,7 +508,9 @@ fn blocked_writer_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         if !rt.wait_readable(reader, Some(Duration::from_secs(5)))? {
             bail!("the blocked writer stopped writing");
         }
-        match nix::unistd::read(reader, &mut buf) {
+        let read = nix::unistd::read(reader, &mut buf);
+        record_read(r, &buf, &read);
+        match read {
             Ok(0) => break,
             Ok(k) => got += k,
             Err(Errno::EINTR | Errno::EAGAIN) => {}
@@ -479,7 +518,9 @@ fn blocked_writer_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
         }
     }
     let said = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();
-    let st = rt.reap(&mut w, Duration::from_secs(5))?;
+    let st = rt.reap(&mut child, Duration::from_secs(5))?;
+    pipe.close_read();
+    trace::record("close", r.to_string(), "0");
     s.fact_mut(
         format!("write() in PID {wpid}"),
         "return",
@@ -503,22 +544,39 @@ fn atomic_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
     const RECORDS: usize = 64;
     const BIG: usize = 256 * 1024;
     let pipe_buf = libc::PIPE_BUF;
-    let run = |size: usize, count: usize| -> Result<(Vec<u8>, [i32; 2])> {
+    let run = |size: usize, count: usize| -> Result<(Vec<u8>, [i32; 2], [i32; 2])> {
         let mut pipe = Pipe::new()?;
+        let (r, w) = record_pipe2(&pipe);
         let mut kids = Vec::new();
         for letter in [b'A', b'B'] {
             kids.push(rt.spawn("pipe writer", || {
                 pipe.close_read();
+                trace::record("close", r.to_string(), "0");
+                let Some(fd) = pipe.writer() else { return 1 };
                 let record = vec![letter; size];
                 for _ in 0..count {
-                    if pipe.write_all(&record).is_err() {
-                        return 1;
+                    // Each write(2) recorded: a write cut short (only a large one can be)
+                    // goes on with the rest, as write_all would.
+                    let mut off = 0;
+                    while off < size {
+                        let wrote = nix::unistd::write(fd, &record[off..]);
+                        trace::record(
+                            "write",
+                            format!("{w}, {}, {}", trace::bytes(&record[off..]), size - off),
+                            trace::ret(&wrote.map(|n| n as i64)),
+                        );
+                        match wrote {
+                            Ok(n) => off += n,
+                            Err(Errno::EINTR) => {}
+                            Err(_) => return 1,
+                        }
                     }
                 }
                 0
             })?);
         }
         pipe.close_write();
+        trace::record("close", w.to_string(), "0");
         let reader = pipe.reader().context("the pipe's read end is closed")?;
         let mut out = Vec::new();
         let mut buf = vec![0u8; 65536];
@@ -526,7 +584,9 @@ fn atomic_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             if !rt.wait_readable(reader, Some(Duration::from_secs(5)))? {
                 bail!("the pipe writers stopped writing");
             }
-            match nix::unistd::read(reader, &mut buf) {
+            let read = nix::unistd::read(reader, &mut buf);
+            record_read(r, &buf, &read);
+            match read {
                 Ok(0) => break,
                 Ok(k) => out.extend_from_slice(&buf[..k]),
                 Err(Errno::EINTR | Errno::EAGAIN) => {}
@@ -538,17 +598,19 @@ fn atomic_step(rt: &Runtime, n: &mut Narrator) -> Result<()> {
             pids[i] = k.raw();
             rt.reap(k, Duration::from_secs(5))?;
         }
-        Ok((out, pids))
+        pipe.close_read();
+        trace::record("close", r.to_string(), "0");
+        Ok((out, pids, [r, w]))
     };
-    let (small, pids) = run(pipe_buf, RECORDS)?;
+    let (small, pids, [r, w]) = run(pipe_buf, RECORDS)?;
     let whole = small.len() == 2 * RECORDS * pipe_buf
         && small.chunks(pipe_buf).all(|c| c.iter().all(|&b| b == c[0]));
     let switches = |v: &[u8]| v.windows(2).filter(|w| w[0] != w[1]).count();
-    let (big, _) = run(BIG, 1)?;
+    let (big, _, _) = run(BIG, 1)?;
     let mut s = Step::new("Writes of up to PIPE_BUF bytes arrive whole, never mixed with another writer's")
         .call(
             format!(
-                "PIDs {} and {}: {RECORDS} writes each of {pipe_buf} bytes ('A'×{pipe_buf}, 'B'×{pipe_buf}) into one pipe; then one write each of {BIG} bytes",
+                "pipe2([{r}, {w}], O_CLOEXEC); fork() → {}, fork() → {}: write({w}, {pipe_buf} bytes) × {RECORDS} each ('A'×{pipe_buf}, 'B'×{pipe_buf}); the parent's read({r}) until end of file; then a new pipe and one write each of {BIG} bytes",
                 pids[0], pids[1]
             ),
             format!("{} bytes read, then {}", small.len(), big.len()),
@@ -864,7 +926,10 @@ fn killed_by(pid: nix::unistd::Pid, timeout: Duration) -> Option<Signal> {
 fn writer(pipe: &mut Pipe, go: &mut Gate) -> i32 {
     let _ = process::default_action(Signal::SIGPIPE);
     go.child_side();
-    pipe.close_read();
+    if let Some(r) = pipe.reader().map(|f| f.as_raw_fd()) {
+        pipe.close_read();
+        trace::record("close", r.to_string(), "0");
+    }
     if !go.wait() {
         return 2;
     }

@@ -67,6 +67,14 @@ trait Queue: Sized {
     fn refusal(&mut self, rt: &Runtime) -> Result<Option<Step>>;
     /// Step 5: removes the queue and proves it gone.
     fn remove(&mut self) -> Result<Step>;
+    /// The `try` command that shows the queue while it exists.
+    fn look(&self) -> String {
+        super::look(&self.object())
+    }
+    /// The `try` command for the step that removed it.
+    fn look_removed(&self) -> String {
+        self.look()
+    }
 }
 
 pub(super) fn run(lab: &mut Lab) -> Result<String> {
@@ -85,7 +93,7 @@ fn story<Q: Queue>(lab: &mut Lab) -> Result<String> {
     let object = q.object();
     n.object("created", &object)?;
     let me = rt.pid();
-    let look = super::look(&object);
+    let look = q.look();
     let mut s = q.created().pid("demo", me).try_it(look.clone());
     q.show(&mut s, Moment::Created);
     n.step(s)?;
@@ -113,7 +121,8 @@ fn story<Q: Queue>(lab: &mut Lab) -> Result<String> {
         n.step(s.pid("demo", me).try_it(look.clone()))?;
     }
 
-    n.step(q.remove()?.pid("demo", me).try_it(look))?;
+    let after = q.look_removed();
+    n.step(q.remove()?.pid("demo", me).try_it(after))?;
     n.object("removed", &object)?;
     Ok(Q::SUMMARY.to_string())
 }

@@ -141,15 +141,15 @@ impl super::Queue for Queue {
                     target.as_deref() == Some(self.name.as_str()),
                 );
                 attr_fact(s, &self.mq, 0, "the limits we set; no message yet");
-                devmq_fact(s, &self.name, self.dev, 0);
+                devmq_fact(s, &self.name, self.dev, 0, true);
             }
             Moment::Sent { .. } => {
                 attr_fact(s, &self.mq, 3, "three messages waiting");
-                devmq_fact(s, &self.name, self.dev, text_bytes(&Self::MESSAGES));
+                devmq_fact(s, &self.name, self.dev, text_bytes(&Self::MESSAGES), false);
             }
             Moment::Received { .. } => {
                 attr_fact(s, &self.mq, 0, "the queue is empty again");
-                devmq_fact(s, &self.name, self.dev, 0);
+                devmq_fact(s, &self.name, self.dev, 0, false);
             }
         }
     }
@@ -217,7 +217,7 @@ impl super::Queue for Queue {
                 "Like a file, the name goes at once and the queue itself when the last descriptor \
                  closes.",
             )
-            .explain(crate::ipc::POSIX_LIFETIME);
+            .explain(LIFETIME);
         s.fact_mut(
             format!("mq_open(\"{name}\", O_RDONLY)"),
             "return",
@@ -241,7 +241,40 @@ impl super::Queue for Queue {
         }
         Ok(s)
     }
+
+    fn look(&self) -> String {
+        let name = &self.name;
+        match self.dev {
+            DevMq::Visible => format!("cat /dev/mqueue{name}"),
+            // /dev/mqueue may not even exist as a directory (it does not on this demo's
+            // development machine): make it first.
+            DevMq::Unmounted if is_root() => format!(
+                "mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && cat /dev/mqueue{name}"
+            ),
+            DevMq::Unmounted => "grep mqueue /proc/mounts   # none: as root, mkdir -p /dev/mqueue; mount -t mqueue none /dev/mqueue".to_string(),
+            DevMq::Foreign => "ls /dev/mqueue   # another IPC namespace's queues: not this one".to_string(),
+        }
+    }
+
+    /// Never the gone queue's file: where /dev/mqueue shows none, the namespace's limit on
+    /// queues, which counts them in kernel memory, mounted or not.
+    fn look_removed(&self) -> String {
+        if self.dev == DevMq::Visible {
+            "ls /dev/mqueue   # the queue's file is gone".to_string()
+        } else {
+            "cat /proc/sys/fs/mqueue/queues_max   # queues this IPC namespace may hold, mounted or not".to_string()
+        }
+    }
 }
+
+/// How long a queue lives without mq_unlink (the shared POSIX text speaks of /dev/shm's
+/// tmpfs, which holds no queue).
+const LIFETIME: &str = "Without the unlink the queue would stay, its messages in it, until \
+     reboot: a queue lives in kernel memory, in the IPC namespace that made it (a container's \
+     goes when its last process exits). /dev/mqueue is only a view of that namespace's mqueue \
+     filesystem: the queue exists whether it is mounted or not. On systemd machines logind's \
+     RemoveIPC= (on by default, for ordinary users only) also removes a user's queues when \
+     their last session ends.";
 
 /// A queue's name as the mq_open and mq_unlink system calls take it, quoted: glibc strips the
 /// leading '/' before the call.
@@ -356,10 +389,11 @@ fn qsize(text: &str) -> Option<u64> {
 /// message text for it. QSIZE is the sum of the queued messages' sizes (ipc/mqueue.c adds
 /// each message's m_ts in msg_insert; so in 5.x and 6.x, measured on 6.18), printed as
 /// "QSIZE:%-10lu NOTIFY:..." since the file exists (2.6.6). Shown without a verdict where
-/// /dev/mqueue cannot show this queue.
-fn devmq_fact(step: &mut Step, name: &str, dev: DevMq, bytes: usize) {
+/// /dev/mqueue cannot show this queue, and then only in the `first` step: it does not change.
+fn devmq_fact(step: &mut Step, name: &str, dev: DevMq, bytes: usize, first: bool) {
     let path = format!("/dev/mqueue{name}");
     match dev {
+        DevMq::Unmounted | DevMq::Foreign if !first => {}
         DevMq::Unmounted => step.show_mut(
             "/dev/mqueue",
             "mount",
