@@ -444,7 +444,9 @@ pub struct WatchArgs {
     pub state: Option<PathBuf>,
 
     /// Output format: text for people, json for one JSON object per line (JSON Lines).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    // The shared values say "one JSON object", which watch prints per line: the line above
+    // names them instead.
+    #[arg(long, value_enum, default_value_t = Format::Text, hide_possible_values = true)]
     pub format: Format,
 }
 
