@@ -1,6 +1,7 @@
 # PIDs to complete, read from /proc, never file names. KIND orders them: "zombies" offers the
 # zombies first, then their parents; "parents" the parents of zombies first; "inits" PID 1 of
-# each nested PID namespace (containers) first; every other process follows.
+# each nested PID namespace (containers) first; every other process follows. Each group is in
+# numeric order: the arrays are indexed by PID, and bash lists indices in order.
 _zombies_pids() {
     local kind=$1 f line rest pid state ppid k v
     local -a zombies=() parents=() inits=() others=()
@@ -14,17 +15,17 @@ _zombies_pids() {
         rest=${rest#* }
         ppid=${rest%% *}
         if [[ $state == Z ]]; then
-            zombies+=("$pid")
-            parents+=("$ppid")
+            zombies[pid]=$pid
+            parents[ppid]=$ppid
         else
-            others+=("$pid")
+            others[pid]=$pid
         fi
     done
     if [[ $kind == inits ]]; then
         for f in /proc/[0-9]*/status; do
             while read -r k v; do
                 if [[ $k == NSpid: ]]; then
-                    [[ $v == *[[:space:]]1 ]] && inits+=("${f//[!0-9]/}")
+                    [[ $v == *[[:space:]]1 ]] && pid=${f//[!0-9]/} && inits[pid]=$pid
                     break
                 fi
             done < "$f" 2>/dev/null

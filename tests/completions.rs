@@ -117,6 +117,16 @@ fn bash_offers_zombies_and_their_parents_first_and_never_file_names() {
     }
     let offered = bash_complete(&["zombies", "tree", ""], cwd);
     assert!(position(&offered, parent) < position(&offered, other.pid()));
+    // The other processes come last, in numeric order (not 1 10 100 2): the ascending run
+    // that ends the list holds them all, the sleeper among them. (Other tests' zombies and
+    // parents may come before it.)
+    let pids: Vec<u32> = offered.iter().map(|w| w.parse().unwrap()).collect();
+    let run = pids.windows(2).rev().take_while(|w| w[0] < w[1]).count() + 1;
+    let tail = &pids[pids.len() - run..];
+    assert!(
+        tail.contains(&(other.pid() as u32)) && tail.len() > 10,
+        "the other processes are not in numeric order: {pids:?}"
+    );
 
     // A prefix narrows the PIDs, and never brings in the file.
     let prefix = &zombie.to_string()[..1];
@@ -236,7 +246,7 @@ fn fish_completes_pids_from_proc() {
 #[test]
 fn zsh_completes_pids_from_proc() {
     let zsh = std::fs::read_to_string(script("_zombies")).unwrap();
-    assert!(zsh.contains("_zombies_pids() {") && zsh.contains("/proc/<->/stat(N)"));
+    assert!(zsh.contains("_zombies_pids() {") && zsh.contains("/proc/<->/stat(Nn)"));
     // Every PID argument's action is the helper, none is left to _default (files).
     let pid_specs: Vec<&str> = zsh
         .lines()

@@ -1,14 +1,14 @@
 # PIDs to complete, read from /proc, never file names, each described by its name. KIND
 # orders them: "zombies" offers the zombies first, then their parents; "parents" the parents
 # of zombies first; "inits" PID 1 of each nested PID namespace (containers) first; every other
-# process follows.
+# process follows, in numeric order (the glob qualifier n; fish sorts globs so itself).
 (( $+functions[_zombies_pids] )) ||
 _zombies_pids() {
     # _arguments calls an action with its -J/-X options first: KIND is the last word.
     local kind=${argv[-1]} f line rest pid state ppid comm
     local -a zombies parents inits others ns
     local -A comms seen
-    for f in /proc/<->/stat(N); do
+    for f in /proc/<->/stat(Nn); do
         line=
         { line=$(<$f) } 2>/dev/null
         [[ -n $line ]] || continue
@@ -28,7 +28,7 @@ _zombies_pids() {
         fi
     done
     if [[ $kind == inits ]]; then
-        for f in /proc/<->/status(N); do
+        for f in /proc/<->/status(Nn); do
             line=
             { line=${(M)${(f)"$(<$f)"}:#NSpid:*} } 2>/dev/null
             ns=(${=line#NSpid:})
