@@ -379,7 +379,10 @@ fn run(lab: &mut Lab) -> Result<String> {
                             weight(sb.nice)
                         ),
                     )
-                    .check((0.5..=2.0).contains(&ratio)),
+                    // Alike within 3x: other load on the CPU (or an emulated one, as
+                    // in CI's VM) skews a one-second window, while unscaled CPU times
+                    // would differ by the weights' ratio, about 9x.
+                    .check((1.0 / 3.0..=3.0).contains(&ratio)),
                 );
         }
         None => {
