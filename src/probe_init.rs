@@ -369,10 +369,8 @@ fn find_init(fs: &ProcFs, pid: Pid, nspid: &[Pid]) -> Option<Pid> {
     }
     // Elsewhere several namespaces may have that depth: the namespace links must match.
     let ns = fs.pid_ns_of(pid)?;
-    let entries = std::fs::read_dir(fs.root()).ok()?;
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<Pid>().ok())
+    fs.pids()
+        .into_iter()
         .find(|&p| fs.nspid(p).is_some_and(|n| is_init(&n)) && fs.pid_ns_of(p) == Some(ns))
 }
 

@@ -350,13 +350,21 @@ impl ProcFs {
     /// The children of `pid`, from one pass over every stat file: task/PID/children would be
     /// cheaper, but needs CONFIG_PROC_CHILDREN, which not every kernel has.
     pub fn children(&self, pid: Pid) -> Vec<Pid> {
+        self.pids()
+            .into_iter()
+            .filter(|&p| self.stat(p).is_ok_and(|st| st.ppid == pid))
+            .collect()
+    }
+
+    /// Every PID this procfs lists now (none when it cannot be listed), for the lookups that
+    /// need no scan; the scan itself reads the entries its own, cheaper way.
+    pub fn pids(&self) -> Vec<Pid> {
         let Ok(entries) = fs::read_dir(&self.root) else {
             return Vec::new();
         };
         entries
             .flatten()
             .filter_map(|e| e.file_name().to_str()?.parse::<Pid>().ok())
-            .filter(|&p| self.stat(p).is_ok_and(|st| st.ppid == pid))
             .collect()
     }
 

@@ -27,12 +27,9 @@ pub fn write(out: &mut impl Write, o: &Outcome, style: Style) -> io::Result<()> 
     if let Some(line) = orphan_line(o) {
         writeln!(out, "  {}  {line}", style.bold("orphan "))?;
     }
-    let (Some(zombie), Some(init)) = (&o.orphan, &o.init) else {
+    let (Some(zombie), Some(init), true) = (&o.orphan, &o.init, o.zombie_left()) else {
         return Ok(());
     };
-    if !o.zombie_left() {
-        return Ok(());
-    }
     writeln!(out)?;
     writeln!(
         out,
@@ -49,6 +46,14 @@ pub fn write(out: &mut impl Write, o: &Outcome, style: Style) -> io::Result<()> 
                 out,
                 "or restart the container: its PID namespace ends with its PID 1, and every zombie in it."
             )?;
+            if o.verdict == Verdict::DoesNotReap {
+                writeln!(
+                    out,
+                    "Every process orphaned in this container stays a zombie the same way: give it an init\n\
+                     that reaps (docker run --init, tini or dumb-init as the entrypoint, or\n\
+                     shareProcessNamespace: true in a Kubernetes pod, whose pause process reaps)."
+                )?;
+            }
         }
         // Stopped, it cannot reap whatever it is (and fix --reap refuses a stopped parent):
         // the cure is to let it run.
@@ -63,14 +68,6 @@ pub fn write(out: &mut impl Write, o: &Outcome, style: Style) -> io::Result<()> 
              again once it runs.",
             style.bold(&format!("kill -CONT {}", init.pid))
         )?,
-    }
-    if o.verdict == Verdict::DoesNotReap && remove_command(o).is_some() {
-        writeln!(
-            out,
-            "Every process orphaned in this container stays a zombie the same way: give it an init\n\
-             that reaps (docker run --init, tini or dumb-init as the entrypoint, or\n\
-             shareProcessNamespace: true in a Kubernetes pod, whose pause process reaps)."
-        )?;
     }
     Ok(())
 }
