@@ -227,7 +227,11 @@ pub(super) fn run(lab: &mut Lab) -> Result<String> {
     .context("write to the pipe")?;
     trace::record(
         "write",
-        format!("{w}, \"{MESSAGE}\", {}", MESSAGE.len()),
+        format!(
+            "{w}, {}, {}",
+            trace::bytes(MESSAGE.as_bytes()),
+            MESSAGE.len()
+        ),
         written.to_string(),
     );
     let got = rep.recv(rt, Duration::from_secs(5))?.unwrap_or_default();

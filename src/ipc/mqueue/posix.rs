@@ -75,7 +75,12 @@ impl super::Queue for Queue {
             let r = nix::mqueue::mq_send(&m, text.as_bytes(), p as u32);
             trace::record(
                 "mq_timedsend",
-                format!("{}, \"{text}\", {}, {p}, NULL", m.as_raw_fd(), text.len()),
+                format!(
+                    "{}, {}, {}, {p}, NULL",
+                    m.as_raw_fd(),
+                    trace::bytes(text.as_bytes()),
+                    text.len()
+                ),
                 trace::ret(&r.map(|()| 0)),
             );
             if r.is_err() {
@@ -113,7 +118,11 @@ impl super::Queue for Queue {
                 let text = String::from_utf8_lossy(&buf[..len]).into_owned();
                 trace::record(
                     "mq_timedreceive",
-                    format!("{}, \"{text}\", {MSGSIZE}, [{prio}], NULL", m.as_raw_fd()),
+                    format!(
+                        "{}, {}, {MSGSIZE}, [{prio}], NULL",
+                        m.as_raw_fd(),
+                        trace::bytes(&buf[..len])
+                    ),
                     len.to_string(),
                 );
                 s.fact_mut(

@@ -58,7 +58,12 @@ impl super::Queue for Queue {
             let r = sysv::msg_send(self.q.id, t, text.as_bytes(), 0);
             trace::record(
                 "msgsnd",
-                format!("{}, {{{t}, \"{text}\"}}, {}, 0", self.q.id, text.len()),
+                format!(
+                    "{}, {{{t}, {}}}, {}, 0",
+                    self.q.id,
+                    trace::bytes(text.as_bytes()),
+                    text.len()
+                ),
                 trace::ret(&r.map(|()| 0)),
             );
             if r.is_err() {
@@ -95,8 +100,8 @@ impl super::Queue for Queue {
         trace::record(
             "msgrcv",
             format!(
-                "{id}, {{{t1}, \"{}\"}}, {}, 2, IPC_NOWAIT",
-                String::from_utf8_lossy(&m1),
+                "{id}, {{{t1}, {}}}, {}, 2, IPC_NOWAIT",
+                trace::bytes(&m1),
                 sysv::MSG_MAX
             ),
             m1.len().to_string(),
@@ -107,8 +112,8 @@ impl super::Queue for Queue {
         trace::record(
             "msgrcv",
             format!(
-                "{id}, {{{t2}, \"{}\"}}, {}, 0, IPC_NOWAIT",
-                String::from_utf8_lossy(&m2),
+                "{id}, {{{t2}, {}}}, {}, 0, IPC_NOWAIT",
+                trace::bytes(&m2),
                 sysv::MSG_MAX
             ),
             m2.len().to_string(),
