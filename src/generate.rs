@@ -42,17 +42,11 @@ pub fn completions(dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
     let pids = pid_args(&Cli::command());
-    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        let mut cmd = Cli::command();
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut cmd, BIN, &mut script);
-        let script = String::from_utf8(script).context("clap_complete wrote no UTF-8")?;
+    for shell in SHELLS {
+        let script = script(shell, Cli::command(), BIN)?;
         let script = with_pid_completion(shell, &script, &pids)
             .map_err(|e| anyhow::anyhow!("{shell} completions: {e}; update src/generate.rs"))?;
-        let path = dir.join(clap_complete::Generator::file_name(&shell, BIN));
-        std::fs::write(&path, script)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        written.push(path);
+        written.push(write_script(dir, shell, BIN, &script)?);
     }
     // A link named `ipc` runs `zombies ipc` (cli::with_applet); it completes as that subcommand.
     // The options declared global above it (--color, --proc, ...) are carried down by hand:
@@ -65,16 +59,27 @@ pub fn completions(dir: &Path) -> Result<Vec<PathBuf>> {
     for global in cli.get_arguments().filter(|a| a.is_global_set()) {
         ipc = ipc.arg(global.clone());
     }
-    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
-        let mut cmd = ipc.clone();
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut cmd, IPC, &mut script);
-        let path = dir.join(clap_complete::Generator::file_name(&shell, IPC));
-        std::fs::write(&path, script)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        written.push(path);
+    for shell in SHELLS {
+        let script = script(shell, ipc.clone(), IPC)?;
+        written.push(write_script(dir, shell, IPC, &script)?);
     }
     Ok(written)
+}
+
+const SHELLS: [Shell; 3] = [Shell::Bash, Shell::Zsh, Shell::Fish];
+
+/// clap_complete's script of `cmd` for `shell`, completing the command `name`.
+fn script(shell: Shell, mut cmd: clap::Command, name: &str) -> Result<String> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, name, &mut script);
+    String::from_utf8(script).context("clap_complete wrote no UTF-8")
+}
+
+/// Writes `script` where `shell` looks for the completions of `name`; returns that path.
+fn write_script(dir: &Path, shell: Shell, name: &str, script: &str) -> Result<PathBuf> {
+    let path = dir.join(clap_complete::Generator::file_name(&shell, name));
+    std::fs::write(&path, script).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }
 
 const BIN: &str = "zombies";
